@@ -1,0 +1,94 @@
+# fed: build, test, install.  `make check` installs missing Debian packages
+# first (scripts/deps), so a fresh clone needs nothing else.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+MANDIR    = $(PREFIX)/share/man
+BASHCOMP  = $(PREFIX)/share/bash-completion/completions
+ZSHCOMP   = $(PREFIX)/share/zsh/site-functions
+FISHCOMP  = $(PREFIX)/share/fish/vendor_completions.d
+
+VERSION   = 0.1.0
+PKGS      = libarchive libcrypto jansson openblas
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+ifeq ($(CI),true)
+WERROR   ?= -Werror
+endif
+FED_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DFED_VERSION='"$(VERSION)"' -Wall -Wextra $(WERROR) -Ilib \
+	$(shell pkg-config --cflags $(PKGS))
+FED_LIBS  = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+
+B         = build
+LIBSRC    = $(wildcard lib/*.c)
+LIBOBJ    = $(LIBSRC:lib/%.c=$(B)/lib/%.o)
+CMDS      = $(patsubst cmd/%.c,$(B)/%,$(wildcard cmd/fed-*.c))
+UNITS     = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+HDRS      = $(wildcard lib/*.h)
+
+.PHONY: all check test deps demo bench install uninstall clean lint
+
+all: $(CMDS) $(UNITS)
+
+$(B)/lib/%.o: lib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FED_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libfed.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(B)/fed-%: cmd/fed-%.c $(B)/libfed.a $(HDRS)
+	$(CC) $(FED_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfed.a $(FED_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(B)/libfed.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FED_CFLAGS) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(B)/libfed.a $(FED_LIBS)
+
+deps:
+	@sh scripts/deps check
+
+# The README's test command.  Deps first, then a build against them.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run
+
+test: all
+	@sh tests/run
+
+demo: deps
+	@sh scripts/deps demo
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo
+
+bench: deps
+	@sh scripts/deps bench
+	@$(MAKE) --no-print-directory all
+	@for b in tests/bench/*.sh; do sh "$$b" || exit 1; done
+
+lint:
+	@for m in man/*.[157]; do mandoc -Tlint -W warning "$$m" || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMP) $(DESTDIR)$(ZSHCOMP) $(DESTDIR)$(FISHCOMP)
+	install -m 0755 $(CMDS) $(DESTDIR)$(BINDIR)
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 completions/bash/* $(DESTDIR)$(BASHCOMP)
+	install -m 0644 completions/zsh/* $(DESTDIR)$(ZSHCOMP)
+	install -m 0644 completions/fish/* $(DESTDIR)$(FISHCOMP)
+
+uninstall:
+	for c in $(notdir $(CMDS)); do \
+		rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man1/$$c.1 \
+		$(DESTDIR)$(BASHCOMP)/$$c $(DESTDIR)$(ZSHCOMP)/_$$c \
+		$(DESTDIR)$(FISHCOMP)/$$c.fish; done
+	rm -f $(DESTDIR)$(MANDIR)/man5/fed-bundle.5 $(DESTDIR)$(MANDIR)/man7/fed.7
+
+clean:
+	rm -rf $(B)

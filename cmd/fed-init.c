@@ -1,0 +1,107 @@
+/*
+ * fed-init: the round-0 model bundle for an architecture, from a seed.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "model.h"
+#include "out.h"
+#include "weights.h"
+
+static void
+usage(FILE *f, int status)
+{
+	fputs("usage: fed-init -a arch [-s seed] [-o out]\n", f);
+	exit(status);
+}
+
+static int
+init_model(const struct arch *a, uint64_t seed, const char *outpath)
+{
+	char arch[ARCH_STRLEN];
+	float *p = xcalloc(arch_nparams(a), sizeof(float));
+	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0 };
+	json_t *m;
+	struct out o;
+	size_t len;
+	uint8_t *st;
+	rng_t r;
+	fed_err e;
+
+	rng_seed(&r, seed);
+	arch_init(a, p, &r);
+	if ((st = weights_encode(a, p, &len, &e)) == NULL)
+		errx(2, "%s", e.msg);
+	free(p);
+	pl.data = st;
+	pl.size = len;
+	arch_format(a, arch, sizeof(arch));
+	m = manifest_new("model", "fed-init");
+	json_object_set_new(m, "arch", json_string(arch));
+	json_object_set_new(m, "round", json_integer(0));
+	json_object_set_new(m, "parent", json_null());
+	json_object_set_new(m, "init", json_pack("{s:I,s:s,s:s}", "seed",
+	    (json_int_t)seed, "rng", "xoshiro256**", "scheme",
+	    "he-normal hidden, lecun-normal output, zero bias"));
+	if (out_open(&o, outpath, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (bundle_write(o.fd, m, &pl, 1, NULL, &e) < 0 ||
+	    out_commit(&o, &e) < 0) {
+		out_abort(&o);
+		errx(2, "%s", e.msg);
+	}
+	json_decref(m);
+	free(st);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "arch", required_argument, NULL, 'a' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *archstr = NULL, *outpath = NULL;
+	uint64_t seed = 0;
+	struct arch a;
+	fed_err e;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "a:s:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			archstr = optarg;
+			break;
+		case 's':
+			if (parse_u64(optarg, 0, UINT64_MAX, &seed) < 0)
+				errx(2, "-s %s: not a seed (0 to 2^64-1)",
+				    optarg);
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'V':
+			puts("fed-init " FED_VERSION);
+			return 0;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (archstr == NULL || optind != argc)
+		usage(stderr, 2);
+	if (arch_parse(archstr, &a, &e) < 0)
+		errx(2, "%s", e.msg);
+	return init_model(&a, seed, outpath);
+}

@@ -1,0 +1,187 @@
+/*
+ * fed-sign: make Ed25519 key pairs, and sign bundles.  A signature covers
+ * the exact bytes of manifest.json, which pins every member by hash, so
+ * signing appends signatures/KEYID.sig and changes nothing else.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "crypto.h"
+#include "out.h"
+#include "pass.h"
+
+struct opts {
+	int generate, nopass;
+	const char *pub, *sec, *passfile, *out, *detached, *bundle;
+};
+
+static void
+usage(FILE *f, int status)
+{
+	fputs("usage: fed-sign -G [-n] [--passphrase-file file] -p pubkey "
+	    "-s seckey\n"
+	    "       fed-sign -s seckey [--passphrase-file file] [-o out] "
+	    "[-x sigfile] [bundle]\n", f);
+	exit(status);
+}
+
+/* The passphrase for a new key: none, from a file, or asked twice. */
+static char *
+new_pass(const struct opts *o)
+{
+	fed_err e;
+	char *p;
+
+	if (o->nopass)
+		return NULL;
+	p = o->passfile ? pass_from_file(o->passfile, &e) :
+	    pass_prompt("passphrase for the new key: ", 1, &e);
+	if (p == NULL)
+		errx(2, "%s%s", e.msg, o->passfile ? "" :
+		    " (use -n for a key without one, or --passphrase-file)");
+	return p;
+}
+
+static int
+generate(const struct opts *o)
+{
+	char *pass = new_pass(o);
+	struct key k;
+	fed_err e;
+
+	if (key_generate(o->pub, o->sec, pass, &e) < 0)
+		errx(2, "%s", e.msg);
+	pass_free(pass);
+	if (key_load_public(o->pub, &k, &e) < 0)
+		errx(2, "%s", e.msg);
+	fprintf(stderr, "fed-sign: key %s\n", k.id);
+	key_free(&k);
+	return 0;
+}
+
+static void
+load_secret(const struct opts *o, struct key *k)
+{
+	char *pass = NULL;
+	fed_err e;
+	int enc = key_secret_encrypted(o->sec, &e);
+
+	if (enc < 0)
+		errx(2, "%s", e.msg);
+	if (enc && o->passfile)
+		pass = pass_from_file(o->passfile, &e);
+	else if (enc)
+		pass = pass_prompt("passphrase: ", 0, &e);
+	if (enc && pass == NULL)
+		errx(2, "%s: %s", o->sec, e.msg);
+	if (key_load_secret(o->sec, pass, k, &e) < 0)
+		errx(2, "%s", e.msg);
+	pass_free(pass);
+}
+
+static int
+sign_detached(struct bundle_reader *r, const struct bundle_sig *s,
+    const struct opts *o)
+{
+	struct out out;
+	fed_err e;
+
+	if (bundle_drain(r, &e) < 0)
+		errx(1, "%s: %s", display_name(o->bundle), e.msg);
+	if (out_open(&out, o->detached, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (write_all(out.fd, s->sig, SIG_LEN, &e) < 0 ||
+	    out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s: %s", o->detached, e.msg);
+	}
+	return 0;
+}
+
+static int
+sign(const struct opts *o)
+{
+	struct bundle_reader *r;
+	struct bundle_sig s;
+	struct key k;
+	struct out out;
+	const uint8_t *mb;
+	size_t ml;
+	fed_err e;
+	int rejected;
+
+	load_secret(o, &k);
+	if ((r = bundle_open(o->bundle, -1, &e)) == NULL)
+		errx(1, "%s: %s", display_name(o->bundle), e.msg);
+	mb = bundle_manifest_bytes(r, &ml);
+	memcpy(s.keyid, k.id, sizeof(s.keyid));
+	if (key_sign(&k, mb, ml, s.sig, &e) < 0)
+		errx(2, "%s", e.msg);
+	key_free(&k);
+	if (o->detached)
+		return sign_detached(r, &s, o);
+	if (out_open(&out, o->out, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (bundle_copy(r, out.fd, &s, &rejected, &e) < 0 ||
+	    out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(rejected ? 1 : 2, "%s: %s", rejected ?
+		    display_name(o->bundle) : o->out ? o->out : "stdout", e.msg);
+	}
+	bundle_close(r);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "generate", no_argument, NULL, 'G' },
+		{ "no-passphrase", no_argument, NULL, 'n' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "public-key", required_argument, NULL, 'p' },
+		{ "secret-key", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "detached", required_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { 0 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "Gnp:s:o:x:h", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'G': o.generate = 1; break;
+		case 'n': o.nopass = 1; break;
+		case 'P': o.passfile = optarg; break;
+		case 'p': o.pub = optarg; break;
+		case 's': o.sec = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 'x': o.detached = optarg; break;
+		case 'h': usage(stdout, 0); break;
+		case 'V': puts("fed-sign " FED_VERSION); return 0;
+		default: usage(stderr, 2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (o.sec == NULL)
+		usage(stderr, 2);
+	if (o.generate) {
+		if (o.pub == NULL || argc != 0 || o.out || o.detached ||
+		    (o.nopass && o.passfile))
+			usage(stderr, 2);
+		return generate(&o);
+	}
+	if (o.pub != NULL || o.nopass || argc > 1 || (o.out && o.detached))
+		usage(stderr, 2);
+	o.bundle = argc == 1 ? argv[0] : "-";
+	return sign(&o);
+}

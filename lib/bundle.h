@@ -1,0 +1,137 @@
+/*
+ * bundle: the fed bundle, an uncompressed ustar archive (fed-bundle(5)),
+ * read as a stream through libarchive and never extracted to disk.
+ *
+ * The reader enforces the archive rules: manifest.json first; then the
+ * payload members the manifest lists, in its order, each regular, of the
+ * declared size and SHA-256, safetensors members validated as they stream
+ * past; then signatures/KEYID.sig members of 64 bytes in increasing KEYID
+ * order; nothing but zero blocks after the end.  Anything else (links,
+ * devices, sparse files, other names, duplicates, absolute or .. paths,
+ * oversize entries) is rejected with a message naming it.
+ *
+ * What the payloads must contain for a kind (shapes against the declared
+ * architecture, data tensors) is check's business, not this module's.
+ */
+#ifndef FED_BUNDLE_H
+#define FED_BUNDLE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crypto.h"
+#include "manifest.h"
+#include "st.h"
+#include "util.h"
+
+#define BUNDLE_MAXMEMBERS 16
+#define BUNDLE_MAXSIGS    256
+#define BUNDLE_MAXMEMBER  ((uint64_t)8 << 30)   /* ustar's size field */
+#define BUNDLE_NAMELEN    64
+
+struct bundle_sig {
+	char keyid[KEYID_HEX + 1];
+	uint8_t sig[SIG_LEN];
+};
+
+/* A payload as the manifest lists it. */
+struct bundle_entry {
+	char name[BUNDLE_NAMELEN];
+	uint64_t size;
+	char sha256[2 * SHA256_LEN + 1];
+};
+
+/* ---- streaming reader ---- */
+
+struct bundle_reader;
+
+/* Open path ("-" is stdin) and read manifest.json.  When spool_fd >= 0,
+ * every byte read from the input is also written there (fed-verify -o). */
+struct bundle_reader *bundle_open(const char *path, int spool_fd, fed_err *e);
+const json_t  *bundle_manifest(const struct bundle_reader *r);
+const uint8_t *bundle_manifest_bytes(const struct bundle_reader *r, size_t *n);
+const char    *bundle_digest(const struct bundle_reader *r);
+int            bundle_entries(const struct bundle_reader *r,
+    const struct bundle_entry **ents);
+
+/* Advance to the next payload member (draining the rest of the current
+ * one): 1 and *ent set, 0 when all payloads are read and the rest of the
+ * archive (signatures, end, trailing blocks) checked, -1 on error. */
+int     bundle_next(struct bundle_reader *r, const struct bundle_entry **ent,
+    fed_err *e);
+/* A block of the current member: > 0 bytes at *p, 0 at its end (its hash
+ * and, for safetensors, its contents verified), -1 on error. */
+ssize_t bundle_read(struct bundle_reader *r, const void **p, fed_err *e);
+/* After a member's end: its safetensors header, or NULL if not one. */
+const struct st_file *bundle_member_st(const struct bundle_reader *r);
+/* Read to the end, verifying everything. */
+int     bundle_drain(struct bundle_reader *r, fed_err *e);
+/* After bundle_next returned 0. */
+int     bundle_sigs(const struct bundle_reader *r,
+    const struct bundle_sig **sigs);
+/* Bytes of input consumed so far. */
+uint64_t bundle_bytes(const struct bundle_reader *r);
+void    bundle_close(struct bundle_reader *r);
+
+/* ---- whole bundle in memory, for models and data sets ---- */
+
+struct bundle {
+	json_t *manifest;
+	uint8_t *mbytes;
+	size_t mlen;
+	char digest[DIGEST_LEN + 1];
+	int n;
+	struct {
+		char name[BUNDLE_NAMELEN];
+		uint8_t *data;
+		uint64_t size;
+	} m[BUNDLE_MAXMEMBERS];
+	int nsigs;
+	struct bundle_sig *sigs;
+};
+
+/* Read and verify every member of path; at most max bytes of payload. */
+int  bundle_load(const char *path, uint64_t max, struct bundle *b, fed_err *e);
+const uint8_t *bundle_get(const struct bundle *b, const char *name,
+    uint64_t *size);
+void bundle_free(struct bundle *b);
+
+/* ---- writer ---- */
+
+struct bundle_writer;
+struct bundle_writer *bundle_writer_open(int fd, fed_err *e);
+/* Start a member of exactly size bytes, then feed it with _data. */
+int  bundle_writer_member(struct bundle_writer *w, const char *name,
+    uint64_t size, fed_err *e);
+int  bundle_writer_data(struct bundle_writer *w, const void *p, size_t n,
+    fed_err *e);
+int  bundle_writer_close(struct bundle_writer *w, fed_err *e);
+
+/* A payload to write: from memory (data) or from an open file (fd >= 0,
+ * read from offset 0). */
+struct bundle_payload {
+	const char *name;
+	const uint8_t *data;
+	int fd;
+	uint64_t size;
+};
+
+/* Write a whole bundle: sets the manifest's "members" from the payloads,
+ * dumps it deterministically, then writes payloads and signatures.  The
+ * digest of the written manifest goes to digest (DIGEST_LEN + 1) if not
+ * NULL. */
+int  bundle_write(int fd, json_t *manifest, const struct bundle_payload *p,
+    int np, char *digest, fed_err *e);
+
+/* Copy the bundle r is reading to fd, verifying it as it streams, with
+ * signature add (when not NULL) inserted in KEYID order, replacing one by
+ * the same key.  On failure *rejected tells a bad input (1) from a failure
+ * to write (0). */
+int  bundle_copy(struct bundle_reader *r, int fd, const struct bundle_sig *add,
+    int *rejected, fed_err *e);
+
+/* Is name one a bundle may carry as a payload? */
+int  bundle_payload_allowed(const char *name);
+
+#endif

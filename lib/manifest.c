@@ -1,0 +1,249 @@
+/*
+ * manifest: manifest.json.  Parsing rejects duplicate keys and caps size
+ * and nesting; the schema check names the first field that is wrong.
+ * Fields fed does not know are allowed, so later versions can add them.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "crypto.h"
+#include "manifest.h"
+#include "model.h"
+
+static int
+depth(const json_t *v, int lim)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	int d, m = 0;
+
+	if (lim < 0)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x)
+			if ((d = depth(x, lim - 1)) > m)
+				m = d;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if ((d = depth(x, lim - 1)) > m)
+				m = d;
+	} else
+		return 0;
+	return m + 1;
+}
+
+json_t *
+manifest_parse(const uint8_t *buf, size_t n, fed_err *e)
+{
+	json_error_t jerr;
+	json_t *m;
+
+	if (n > MANIFEST_MAX) {
+		fed_errf(e, "manifest.json: larger than %u bytes", MANIFEST_MAX);
+		return NULL;
+	}
+	m = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (m == NULL) {
+		fed_errf(e, "manifest.json: line %d: %s", jerr.line, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(m)) {
+		fed_errf(e, "manifest.json: not a JSON object");
+	} else if (depth(m, MANIFEST_MAXDEPTH) > MANIFEST_MAXDEPTH) {
+		fed_errf(e, "manifest.json: nested deeper than %d",
+		    MANIFEST_MAXDEPTH);
+	} else
+		return m;
+	json_decref(m);
+	return NULL;
+}
+
+int
+digest_valid(const char *s)
+{
+	int i;
+
+	if (s == NULL || strncmp(s, "sha256:", 7) != 0 ||
+	    strlen(s) != DIGEST_LEN)
+		return -1;
+	for (i = 7; i < DIGEST_LEN; i++)
+		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return -1;
+	return 0;
+}
+
+static int
+hex64(const char *s)
+{
+	char d[DIGEST_LEN + 1];
+
+	if (s == NULL || strlen(s) != 64)
+		return -1;
+	snprintf(d, sizeof(d), "sha256:%s", s);
+	return digest_valid(d);
+}
+
+static int
+check_members(const json_t *ms, fed_err *e)
+{
+	size_t i, j;
+	json_t *o;
+
+	if (!json_is_array(ms))
+		return fed_errf(e, "manifest.json: members is not an array");
+	if (json_array_size(ms) > BUNDLE_MAXMEMBERS)
+		return fed_errf(e, "manifest.json: more than %d members",
+		    BUNDLE_MAXMEMBERS);
+	json_array_foreach(ms, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		json_t *sz = json_object_get(o, "size");
+
+		if (!json_is_object(o) || json_object_size(o) != 3 || !name)
+			return fed_errf(e, "manifest.json: members[%zu] wants "
+			    "exactly name, size and sha256", i);
+		if (!bundle_payload_allowed(name))
+			return fed_errf(e, "manifest.json: member name %.64s "
+			    "not allowed", name);
+		if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
+		    (uint64_t)json_integer_value(sz) > BUNDLE_MAXMEMBER)
+			return fed_errf(e, "manifest.json: members[%zu].size "
+			    "invalid", i);
+		if (hex64(json_string_value(json_object_get(o, "sha256"))) < 0)
+			return fed_errf(e, "manifest.json: members[%zu].sha256 "
+			    "is not 64 lower-case hex digits", i);
+		for (j = 0; j < i; j++)
+			if (strcmp(name, json_string_value(json_object_get(
+			    json_array_get(ms, j), "name"))) == 0)
+				return fed_errf(e, "manifest.json: member %s "
+				    "listed twice", name);
+	}
+	return 0;
+}
+
+static int
+want_int(const json_t *m, const char *key, int64_t min, fed_err *e)
+{
+	json_t *v = json_object_get(m, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < min)
+		return fed_errf(e, "manifest.json: %s must be an integer >= %lld",
+		    key, (long long)min);
+	return 0;
+}
+
+static int
+check_model(const json_t *m, const char *kind, fed_err *e)
+{
+	const char *arch = manifest_str(m, "arch");
+	json_t *parent = json_object_get(m, "parent");
+	struct arch a;
+	fed_err ae;
+
+	if (arch == NULL)
+		return fed_errf(e, "manifest.json: arch missing");
+	if (arch_parse(arch, &a, &ae) < 0)
+		return fed_errf(e, "manifest.json: %s", ae.msg);
+	if (want_int(m, "round", 0, e) < 0)
+		return -1;
+	if (json_is_null(parent) && strcmp(kind, "model") == 0)
+		return 0;
+	if (digest_valid(json_string_value(parent)) < 0)
+		return fed_errf(e, "manifest.json: parent must be a digest "
+		    "sha256:<64 hex>%s", strcmp(kind, "model") == 0 ?
+		    " or null" : "");
+	if (strcmp(kind, "update") == 0)
+		return want_int(m, "samples", 1, e) < 0 ? -1 :
+		    want_int(m, "steps", 0, e);
+	return 0;
+}
+
+static int
+check_data(const json_t *m, fed_err *e)
+{
+	json_t *sc = json_object_get(m, "x_scale");
+
+	if (want_int(m, "samples", 1, e) < 0 ||
+	    want_int(m, "features", 1, e) < 0 ||
+	    want_int(m, "classes", 1, e) < 0)
+		return -1;
+	if (!json_is_number(sc) || !isfinite(json_number_value(sc)) ||
+	    json_number_value(sc) <= 0)
+		return fed_errf(e, "manifest.json: x_scale must be a positive "
+		    "number");
+	return 0;
+}
+
+int
+manifest_check(const json_t *m, fed_err *e)
+{
+	const char *fmt = manifest_str(m, "format");
+	const char *kind = manifest_str(m, "kind");
+
+	if (fmt == NULL || strcmp(fmt, MANIFEST_FORMAT) != 0)
+		return fed_errf(e, "manifest.json: format is not %s",
+		    MANIFEST_FORMAT);
+	if (check_members(json_object_get(m, "members"), e) < 0)
+		return -1;
+	if (kind == NULL)
+		return fed_errf(e, "manifest.json: kind missing");
+	if (strcmp(kind, "model") == 0 || strcmp(kind, "update") == 0)
+		return check_model(m, kind, e);
+	if (strcmp(kind, "data") == 0)
+		return check_data(m, e);
+	return fed_errf(e, "manifest.json: kind %.32s is not model, update or "
+	    "data", kind);
+}
+
+uint8_t *
+manifest_dump(const json_t *m, size_t *n)
+{
+	char *s = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(15));
+	size_t len;
+	uint8_t *out;
+
+	if (s == NULL) {
+		fputs("fed: cannot encode manifest\n", stderr);
+		exit(2);
+	}
+	len = strlen(s);
+	out = xmalloc(len + 1);
+	memcpy(out, s, len);
+	out[len] = '\n';
+	free(s);
+	*n = len + 1;
+	return out;
+}
+
+void
+manifest_digest(const uint8_t *bytes, size_t n, char *out)
+{
+	memcpy(out, "sha256:", 7);
+	sha256_hex(bytes, n, out + 7);
+}
+
+const char *
+manifest_str(const json_t *m, const char *key)
+{
+	return json_string_value(json_object_get(m, key));
+}
+
+int64_t
+manifest_int(const json_t *m, const char *key)
+{
+	json_t *v = json_object_get(m, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+json_t *
+manifest_new(const char *kind, const char *tool)
+{
+	return json_pack("{s:s,s:s,s:{s:s,s:s}}", "format", MANIFEST_FORMAT,
+	    "kind", kind, "producer", "tool", tool, "version", FED_VERSION);
+}

@@ -1,0 +1,183 @@
+/*
+ * out: whole-or-nothing output.  A named output goes to PATH.XXXXXX beside
+ * it (same file system, so rename(2) is atomic) and is renamed on commit.
+ * Two writers of one path each rename a whole file; the last one wins.
+ *
+ * The signal handler must know which temporary files to remove, and a
+ * handler can only reach static storage: the table below is the one piece
+ * of mutable global state in lib/, and only signal cleanup reads it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "out.h"
+
+#define OUT_MAXTMP 8
+
+static char *volatile pending[OUT_MAXTMP];
+
+static void
+on_signal(int sig)
+{
+	int i;
+
+	for (i = 0; i < OUT_MAXTMP; i++)
+		if (pending[i] != NULL)
+			unlink(pending[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+track(char *tmp)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	struct sigaction sa;
+	size_t i;
+
+	for (i = 0; i < OUT_MAXTMP; i++)
+		if (pending[i] == NULL) {
+			pending[i] = tmp;
+			break;
+		}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN && sigs[i] != SIGPIPE)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+static void
+untrack(const char *tmp)
+{
+	int i;
+
+	for (i = 0; i < OUT_MAXTMP; i++)
+		if (pending[i] == tmp)
+			pending[i] = NULL;
+}
+
+int
+out_open(struct out *o, const char *path, fed_err *e)
+{
+	size_t n;
+	mode_t mask;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (isatty(1))
+			return fed_errf(e, "will not write a bundle to a "
+			    "terminal; use -o or a pipe");
+		o->fd = 1;
+		return 0;
+	}
+	n = strlen(path) + 8;
+	o->path = xstrdup(path);
+	o->tmp = xmalloc(n);
+	snprintf(o->tmp, n, "%s.XXXXXX", path);
+	if ((o->fd = mkstemp(o->tmp)) < 0) {
+		fed_errf(e, "%s: %s", path, strerror(errno));
+		free(o->tmp);
+		free(o->path);
+		o->tmp = o->path = NULL;
+		return -1;
+	}
+	mask = umask(022);
+	umask(mask);
+	fchmod(o->fd, 0644 & ~mask);
+	track(o->tmp);
+	return 0;
+}
+
+int
+write_all(int fd, const void *p, size_t n, fed_err *e)
+{
+	const uint8_t *b = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fed_errf(e, "write: %s", strerror(errno));
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+out_commit(struct out *o, fed_err *e)
+{
+	int r = 0;
+
+	if (o->path == NULL) {
+		/* a pipe or file on stdout: fsync is not ours to ask, but an
+		 * error already seen by the kernel shows here */
+		if (fsync(1) < 0 && errno != EINVAL && errno != EROFS &&
+		    errno != ENOTSUP)
+			return fed_errf(e, "stdout: %s", strerror(errno));
+		return 0;
+	}
+	if (fsync(o->fd) < 0)
+		r = fed_errf(e, "%s: %s", o->path, strerror(errno));
+	if (close(o->fd) < 0 && r == 0)
+		r = fed_errf(e, "%s: %s", o->path, strerror(errno));
+	o->fd = -1;
+	if (r == 0 && rename(o->tmp, o->path) < 0)
+		r = fed_errf(e, "%s: %s", o->path, strerror(errno));
+	if (r < 0)
+		unlink(o->tmp);
+	untrack(o->tmp);
+	free(o->tmp);
+	free(o->path);
+	o->tmp = o->path = NULL;
+	return r;
+}
+
+void
+out_abort(struct out *o)
+{
+	if (o->path == NULL)
+		return;
+	if (o->fd >= 0)
+		close(o->fd);
+	unlink(o->tmp);
+	untrack(o->tmp);
+	free(o->tmp);
+	free(o->path);
+	o->tmp = o->path = NULL;
+	o->fd = -1;
+}
+
+int
+spool_open(fed_err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd, n;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	n = snprintf(path, sizeof(path), "%s/fed-spool.XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return fed_errf(e, "TMPDIR too long");
+	if ((fd = mkstemp(path)) < 0)
+		return fed_errf(e, "%s: %s", dir, strerror(errno));
+	unlink(path);
+	return fd;
+}

@@ -1,0 +1,29 @@
+/*
+ * out: output that appears whole or not at all.  A named output is written
+ * to a temporary file beside it and renamed into place on commit; it is
+ * removed on abort and when SIGINT, SIGTERM or SIGHUP arrive.  Standard
+ * output is refused when it is a terminal, since bundles are binary, and
+ * checked for write errors at commit.
+ */
+#ifndef FED_OUT_H
+#define FED_OUT_H
+
+#include "util.h"
+
+struct out {
+	int fd;
+	char *path;     /* NULL for standard output */
+	char *tmp;
+};
+
+/* path NULL or "-" is standard output. */
+int  out_open(struct out *o, const char *path, fed_err *e);
+int  out_commit(struct out *o, fed_err *e);
+void out_abort(struct out *o);
+/* write(2) all of it, retrying on EINTR and short writes. */
+int  write_all(int fd, const void *p, size_t n, fed_err *e);
+
+/* A temporary file in $TMPDIR, already unlinked, for spooling. */
+int  spool_open(fed_err *e);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * util: error carrier, exiting allocators and strict number parsing.
+ * The x-wrappers exit with status 2: running out of memory is a system
+ * failure, never a verdict on the input.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int
+fed_errf(fed_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void
+oom(void)
+{
+	fputs("fed: out of memory\n", stderr);
+	exit(2);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		oom();
+	p = realloc(p, (n * size) != 0 ? n * size : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void
+hex_encode(char *out, const uint8_t *in, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+const char *
+display_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+uint8_t *
+read_file(const char *path, size_t max, size_t *len, fed_err *e)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, n = 0;
+	uint8_t *buf;
+	ssize_t r;
+
+	if (fd < 0) {
+		fed_errf(e, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(cap);
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				fed_errf(e, "%s: larger than %zu bytes",
+				    display_name(path), max);
+				goto fail;
+			}
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fed_errf(e, "%s: %s", display_name(path),
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	if (n > max) {
+		fed_errf(e, "%s: larger than %zu bytes", display_name(path), max);
+		goto fail;
+	}
+	if (fd != 0)
+		close(fd);
+	*len = n;
+	return buf;
+fail:
+	if (fd != 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}

@@ -1,0 +1,170 @@
+/*
+ * verify: one bundle, all checks, in the order a reader meets them.
+ * Signatures are checked last, once every byte the manifest pins has
+ * been seen to match, so a verified signature vouches for all of it.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "verify.h"
+#include "weights.h"
+
+static int
+check_required(const json_t *m, fed_err *e)
+{
+	const char *kind = manifest_str(m, "kind");
+	const char *want = strcmp(kind, "data") == 0 ? "data.safetensors" :
+	    WEIGHTS_MEMBER;
+	json_t *ms = json_object_get(m, "members"), *o;
+	size_t i;
+	int found = 0;
+
+	json_array_foreach(ms, i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+
+		if (strcmp(n, want) == 0)
+			found = 1;
+		else if (strcmp(n, "state.safetensors") != 0 ||
+		    strcmp(kind, "model") != 0)
+			return fed_errf(e, "member %s does not belong in a %s "
+			    "bundle", n, kind);
+	}
+	return found ? 0 : fed_errf(e, "%s bundle without %s", kind, want);
+}
+
+static int
+check_data(const json_t *m, const struct st_file *st, fed_err *e)
+{
+	const struct st_tensor *x = st_find(st, "x"), *y = st_find(st, "y");
+	int64_t n = manifest_int(m, "samples"), d = manifest_int(m, "features");
+
+	if (x == NULL || y == NULL || st->n != 2)
+		return fed_errf(e, "data.safetensors: want tensors x and y");
+	if ((x->dtype != ST_U8 && x->dtype != ST_F32) || x->ndim != 2 ||
+	    x->shape[0] != n || x->shape[1] != d)
+		return fed_errf(e, "data.safetensors: x must be U8 or F32 of "
+		    "shape (samples, features)");
+	if (y->dtype != ST_I32 || y->ndim != 1 || y->shape[0] != n)
+		return fed_errf(e, "data.safetensors: y must be I32 of shape "
+		    "(samples)");
+	return 0;
+}
+
+int
+verify_payload(const json_t *m, const char *member, const struct st_file *st,
+    fed_err *e)
+{
+	struct arch a;
+	fed_err ae;
+
+	if (strcmp(member, "data.safetensors") == 0)
+		return check_data(m, st, e);
+	if (strcmp(member, WEIGHTS_MEMBER) != 0)
+		return 0;
+	if (weights_arch(m, &a, e) < 0)
+		return -1;
+	if (weights_check(&a, st, &ae) < 0)
+		return fed_errf(e, "%s: %s", member, ae.msg);
+	return 0;
+}
+
+static const struct key *
+trusted(const struct verify_opts *o, const char *keyid)
+{
+	int i;
+
+	for (i = 0; i < o->nkeys; i++)
+		if (strcmp(o->keys[i].id, keyid) == 0)
+			return &o->keys[i];
+	return NULL;
+}
+
+static int
+check_sigs(struct bundle_reader *r, const struct verify_opts *o,
+    struct verify_result *res, fed_err *e)
+{
+	const struct bundle_sig *sigs;
+	const uint8_t *mb;
+	const struct key *k;
+	size_t ml;
+	int i;
+
+	res->nsigs = bundle_sigs(r, &sigs);
+	mb = bundle_manifest_bytes(r, &ml);
+	for (i = 0; i < res->nsigs; i++) {
+		if ((k = trusted(o, sigs[i].keyid)) == NULL)
+			continue;
+		if (!key_verify(k, mb, ml, sigs[i].sig))
+			return fed_errf(e, "signature by %s does not verify",
+			    sigs[i].keyid);
+		memcpy(res->signers[res->nsigners++], k->id, KEYID_HEX + 1);
+	}
+	if (o->nkeys > 0 && res->nsigners < o->quorum)
+		return fed_errf(e, "%s by %d trusted key%s, %d required",
+		    res->nsigs ? "signed" : "not signed", res->nsigners,
+		    res->nsigners == 1 ? "" : "s", o->quorum);
+	return 0;
+}
+
+static void
+describe(struct bundle_reader *r, struct verify_result *res)
+{
+	const json_t *m = bundle_manifest(r);
+	const char *p = manifest_str(m, "parent");
+
+	snprintf(res->digest, sizeof(res->digest), "%s", bundle_digest(r));
+	snprintf(res->kind, sizeof(res->kind), "%s", manifest_str(m, "kind"));
+	res->round = manifest_int(m, "round");
+	snprintf(res->parent, sizeof(res->parent), "%s", p ? p : "");
+}
+
+static int
+verify_stream(struct bundle_reader *r, const struct verify_opts *o,
+    struct verify_result *res, fed_err *e)
+{
+	const struct bundle_entry *ent;
+	const void *p;
+	ssize_t n;
+	int s;
+
+	describe(r, res);
+	if (check_required(bundle_manifest(r), e) < 0)
+		return -1;
+	if (o->parent && strcmp(res->parent, o->parent) != 0)
+		return fed_errf(e, "parent is %s, not %s", res->parent[0] ?
+		    res->parent : "none", o->parent);
+	while ((s = bundle_next(r, &ent, e)) > 0) {
+		while ((n = bundle_read(r, &p, e)) > 0)
+			;
+		if (n < 0)
+			return -1;
+		if (bundle_member_st(r) != NULL && verify_payload(
+		    bundle_manifest(r), ent->name, bundle_member_st(r), e) < 0)
+			return -1;
+	}
+	if (s < 0)
+		return -1;
+	return check_sigs(r, o, res, e);
+}
+
+int
+verify_bundle(const char *path, const struct verify_opts *o,
+    struct verify_result *res, fed_err *e)
+{
+	struct bundle_reader *r;
+	int s;
+
+	memset(res, 0, sizeof(*res));
+	res->rejected = 1;
+	res->round = -1;
+	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0) {
+		res->rejected = 0;
+		return fed_errf(e, "%s", strerror(errno));
+	}
+	if ((r = bundle_open(path, o->spool_fd, e)) == NULL)
+		return -1;
+	s = verify_stream(r, o, res, e);
+	bundle_close(r);
+	return s;
+}

@@ -1,0 +1,44 @@
+/*
+ * verify: everything fed-verify checks of one bundle, as a library call:
+ * the archive and manifest rules (bundle), the payloads against the kind
+ * (tensors against the architecture, data tensors against the counts),
+ * signatures against trusted keys, a quorum, and lineage.
+ */
+#ifndef FED_VERIFY_H
+#define FED_VERIFY_H
+
+#include <stdint.h>
+
+#include "bundle.h"
+#include "crypto.h"
+
+#define VERIFY_MAXKEYS 256
+
+struct verify_opts {
+	const struct key *keys;     /* trusted keys, distinct ids */
+	int nkeys;
+	int quorum;                 /* distinct trusted signers wanted */
+	const char *parent;         /* digest the bundle must name, or NULL */
+	int spool_fd;               /* tee the raw input here, or -1 */
+};
+
+struct verify_result {
+	char digest[DIGEST_LEN + 1];
+	char kind[8];
+	int64_t round;              /* -1 for data */
+	char parent[DIGEST_LEN + 1];/* "" when none */
+	int nsigs;                  /* signatures present */
+	int nsigners;               /* trusted keys whose signature verified */
+	char signers[VERIFY_MAXKEYS][KEYID_HEX + 1];
+	int rejected;               /* on failure: 1 bad input, 0 system */
+};
+
+/* 0 when the bundle verified; -1 with e set and res->rejected. */
+int verify_bundle(const char *path, const struct verify_opts *o,
+    struct verify_result *res, fed_err *e);
+/* The payloads a kind must carry are present: called by verify and by
+ * anything that loads a bundle of an expected kind. */
+int verify_payload(const json_t *m, const char *member,
+    const struct st_file *st, fed_err *e);
+
+#endif

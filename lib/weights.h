@@ -1,0 +1,30 @@
+/*
+ * weights: a model's or an update's tensors.safetensors as one flat float
+ * buffer in the layout of model.h, and back.  Checking that a bundle's
+ * tensors match its declared architecture is done here too, from the
+ * safetensors header alone, so it works on a stream as well.
+ */
+#ifndef FED_WEIGHTS_H
+#define FED_WEIGHTS_H
+
+#include <jansson.h>
+
+#include "bundle.h"
+#include "model.h"
+#include "st.h"
+
+#define WEIGHTS_MEMBER "tensors.safetensors"
+
+/* The tensors of st are exactly those of a, same names, F32, same shapes. */
+int weights_check(const struct arch *a, const struct st_file *st,
+    fed_err *e);
+/* The architecture a manifest declares. */
+int weights_arch(const json_t *manifest, struct arch *a, fed_err *e);
+/* From a loaded model or update bundle: its arch and a new flat buffer of
+ * arch_nparams(a) floats. */
+float *weights_load(const struct bundle *b, struct arch *a, fed_err *e);
+/* tensors.safetensors bytes for the flat buffer p. */
+uint8_t *weights_encode(const struct arch *a, const float *p, size_t *len,
+    fed_err *e);
+
+#endif

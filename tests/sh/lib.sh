@@ -1,0 +1,46 @@
+# Shared helpers for the shell tests; sourced by tests/sh/*.sh.
+# Each check prints "PASS: name" or "FAIL: name: why"; tests/run counts them.
+set -u
+: "${FED_BIN:?run through tests/run}"
+PATH="$FED_BIN:$PATH"
+export OPENBLAS_NUM_THREADS=1 LC_ALL=C
+T=$(mktemp -d "${TMPDIR:-/tmp}/fedtest.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 2
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+
+# expect NAME STATUS CMD...: run CMD, check its exit status; its stderr is
+# kept in $T/err and must be one line when STATUS is not 0.
+expect() {
+	name=$1 want=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		fail "$name" "exit $got, want $want: $(head -c 300 "$T/err")"
+		return 1
+	fi
+	if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
+		fail "$name" "want one line on stderr, got $(wc -l <"$T/err")"
+		return 1
+	fi
+	pass "$name"
+}
+
+# expect_err NAME STATUS PATTERN CMD...: as expect, and stderr matches.
+expect_err() {
+	name=$1 want=$2 pat=$3
+	shift 3
+	expect "$name" "$want" "$@" || return 1
+	grep -q -- "$pat" "$T/err" ||
+		{ fail "$name (message)" "stderr lacks '$pat': $(cat "$T/err")"; return 1; }
+}
+
+# check NAME CMD...: a plain assertion.
+check() {
+	name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name" "$*"; fi
+}
