@@ -128,12 +128,46 @@ arc_err(struct bundle_reader *r, fed_err *e)
 	return fed_errf(e, "not a valid bundle: %s", s ? s : "unreadable tar");
 }
 
+/* The raw input byte at offset off, if still in our buffers. */
+static int
+raw_byte(const struct bundle_reader *r, uint64_t off, uint8_t *c)
+{
+	int b;
+
+	for (b = 0; b < 2; b++)
+		if (off >= r->start[b] && off < r->start[b] + r->len[b]) {
+			*c = r->buf[b][off - r->start[b]];
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * libarchive folds pax, GNU and old-style headers into one entry and does
+ * not say which it saw.  fed-bundle/1 values always fit ustar, so a
+ * member's own header must be a plain regular file: typeflag '0' or NUL.
+ * That also shuts out GNU sparse members with an empty map, which other
+ * tar programs would extract differently from what was hashed here.
+ */
+static int
+check_typeflag(const struct bundle_reader *r, const char *p, fed_err *e)
+{
+	la_int64_t h = archive_read_header_position(r->a);
+	uint8_t t;
+
+	if (h < 0 || raw_byte(r, (uint64_t)h + 156, &t) < 0)
+		return fed_errf(e, "member %.64s: cannot check its header", p);
+	if (t != '0' && t != '\0')
+		return fed_errf(e, "member %.64s: tar type '%c' is not a plain "
+		    "ustar file", p, t >= 32 && t < 127 ? t : '?');
+	return 0;
+}
+
 static int
 check_entry(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
 {
 	const char *p = archive_entry_pathname(ae);
 
-	(void)r;
 	if (p == NULL)
 		return fed_errf(e, "member without a name");
 	if (p[0] == '/' || strstr(p, "..") != NULL)
@@ -150,7 +184,7 @@ check_entry(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
 	    (uint64_t)archive_entry_size(ae) > BUNDLE_MAXMEMBER)
 		return fed_errf(e, "member %.64s: size missing or over %llu",
 		    p, (unsigned long long)BUNDLE_MAXMEMBER);
-	return 0;
+	return check_typeflag(r, p, e);
 }
 
 /* Next tar header: 1 with *ae, 0 at the end marker, -1 error. */

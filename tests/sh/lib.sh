@@ -12,7 +12,8 @@ pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 
 # expect NAME STATUS CMD...: run CMD, check its exit status; its stderr is
-# kept in $T/err and must be one line when STATUS is not 0.
+# kept in $T/err.  A rejection (1) must say why in exactly one line; a
+# usage or system error (2) must say something (usage may add a synopsis).
 expect() {
 	name=$1 want=$2
 	shift 2
@@ -22,8 +23,12 @@ expect() {
 		fail "$name" "exit $got, want $want: $(head -c 300 "$T/err")"
 		return 1
 	fi
-	if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
+	if [ "$want" -eq 1 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
 		fail "$name" "want one line on stderr, got $(wc -l <"$T/err")"
+		return 1
+	fi
+	if [ "$want" -eq 2 ] && ! grep -q '^fed-\|^usage:' "$T/err"; then
+		fail "$name" "no message on stderr"
 		return 1
 	fi
 	pass "$name"

@@ -1,0 +1,62 @@
+# fed-sign: key pairs, signatures that add and change nothing else.
+. "$FED_ROOT/tests/sh/lib.sh"
+
+expect "sign: generate unprotected key" 0 fed-sign -G -n -p a.pub -s a.sec
+check "sign: secret key mode 0600" sh -c 'test "$(stat -c %a a.sec)" = 600'
+check "sign: key id on stderr" grep -Eq '^fed-sign: key [0-9a-f]{16}$' "$T/err"
+keyid=$(sed 's/.* //' "$T/err")
+check "sign: key id is SHA-256 of DER SPKI" sh -c \
+    "test \"\$(openssl pkey -pubin -in a.pub -outform DER | sha256sum | cut -c1-16)\" = $keyid"
+cp a.sec a.sec.orig
+expect_err "sign: never overwrites a key" 2 "exists" fed-sign -G -n -p b.pub -s a.sec
+check "sign: existing key untouched" cmp a.sec a.sec.orig
+check "sign: no stray public key" test ! -e b.pub
+expect "sign: generate second key" 0 fed-sign -G -n -p b.pub -s b.sec
+
+printf 'correct horse\n' > pass.txt
+expect "sign: protected key from passphrase file" 0 fed-sign -G --passphrase-file pass.txt -p c.pub -s c.sec
+check "sign: protected key is encrypted" grep -q "ENCRYPTED PRIVATE KEY" c.sec
+expect_err "sign: no terminal, no -n" 2 "terminal" sh -c 'fed-sign -G -p d.pub -s d.sec < /dev/null'
+check "sign: refused generation leaves nothing" test ! -e d.sec
+
+fed-init -a softmax:20-3 -o m.fed
+expect "sign: sign to stdout" 0 sh -c 'fed-sign -s a.sec m.fed > ma.fed'
+expect "sign: sign as a filter with -o" 0 sh -c 'fed-sign -s b.sec -o mab.fed < ma.fed'
+check "sign: manifest bytes unchanged" sh -c \
+    'test "$(tar xOf m.fed manifest.json | sha256sum)" = "$(tar xOf mab.fed manifest.json | sha256sum)"'
+check "sign: payload unchanged" sh -c \
+    'test "$(tar xOf m.fed tensors.safetensors | sha256sum)" = "$(tar xOf mab.fed tensors.safetensors | sha256sum)"'
+check "sign: two signatures" sh -c 'test "$(tar tf mab.fed | grep -c "^signatures/")" = 2'
+fed-sign -s a.sec mab.fed > mab2.fed
+check "sign: signing twice with one key leaves one signature" cmp mab.fed mab2.fed
+expect "sign: verifies with both keys" 0 fed-verify -p a.pub -p b.pub -k 2 mab.fed
+expect "sign: protected key signs with passphrase file" 0 sh -c \
+    'fed-sign -s c.sec --passphrase-file pass.txt m.fed > mc.fed'
+expect "sign: verifies protected key's signature" 0 fed-verify -p c.pub mc.fed
+printf 'wrong\n' > bad.txt
+expect_err "sign: wrong passphrase" 2 "passphrase" sh -c \
+    'fed-sign -s c.sec --passphrase-file bad.txt m.fed > x.fed'
+expect_err "sign: protected key without terminal" 2 "passphrase" sh -c \
+    'fed-sign -s c.sec m.fed < /dev/null > x.fed'
+
+expect "sign: detached signature" 0 fed-sign -s a.sec -x m.sig m.fed
+check "sign: detached is 64 bytes" test "$(wc -c < m.sig)" = 64
+tar xOf m.fed manifest.json > manifest.json
+check "sign: detached verifies with openssl" openssl pkeyutl -verify -pubin \
+    -inkey a.pub -rawin -in manifest.json -sigfile m.sig
+check "sign: detached equals embedded" sh -c "tar xOf ma.fed signatures/$keyid.sig | cmp - m.sig"
+
+head -c 3000 m.fed > trunc.fed
+expect "sign: refuses a truncated bundle" 1 sh -c 'fed-sign -s a.sec trunc.fed > out.fed'
+expect "sign: refuses with -o, nothing written" 1 fed-sign -s a.sec -o out2.fed trunc.fed
+check "sign: no output file after refusal" test ! -e out2.fed
+check "sign: no temporary file left" sh -c '! ls out2.fed.* 2>/dev/null'
+printf 'not a key\n' > junk.sec
+expect_err "sign: not a key" 2 "not a PEM" sh -c 'fed-sign -s junk.sec m.fed > x.fed'
+expect_err "sign: public key as secret" 2 "not a PEM" sh -c 'fed-sign -s a.pub m.fed > x.fed'
+expect "sign: missing -s" 2 fed-sign m.fed
+expect "sign: -G without -p" 2 fed-sign -G -n -s e.sec
+expect "sign: two operands" 2 fed-sign -s a.sec m.fed m.fed
+expect "sign: -o with -x" 2 fed-sign -s a.sec -o x -x y m.fed
+expect "sign: unknown option" 2 fed-sign --bogus
+expect "sign: --help" 0 fed-sign -h
