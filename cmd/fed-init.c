@@ -82,8 +82,8 @@ main(int argc, char *argv[])
 			archstr = optarg;
 			break;
 		case 's':
-			if (parse_u64(optarg, 0, UINT64_MAX, &seed) < 0)
-				errx(2, "-s %s: not a seed (0 to 2^64-1)",
+			if (parse_u64(optarg, 0, INT64_MAX, &seed) < 0)
+				errx(2, "-s %s: not a seed (0 to 2^63-1)",
 				    optarg);
 			break;
 		case 'o':

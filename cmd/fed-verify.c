@@ -127,7 +127,7 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 	fputs(", signed by ", f);
 	for (i = 0; i < r->nsigners; i++)
 		fprintf(f, "%s%s", i ? "," : "", r->signers[i]);
-	fprintf(f, " (quorum %d of %d)\n", r->nsigners, o->quorum);
+	fprintf(f, " (%d trusted, quorum %d)\n", r->nsigners, o->quorum);
 }
 
 static void

@@ -465,8 +465,8 @@ read_sig(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
 	struct bundle_sig s;
 
 	if (bundle_payload_allowed(name) || strcmp(name, "manifest.json") == 0)
-		return fed_errf(e, "member %s: duplicate or out of order",
-		    name);
+		return fed_errf(e, "member %s: repeated, or not listed in the "
+		    "manifest", name);
 	if (!sig_name(name, s.keyid))
 		return fed_errf(e, "member %.64s: name not allowed", name);
 	if (archive_entry_size(ae) != SIG_LEN)
