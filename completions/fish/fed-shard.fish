@@ -1,0 +1,16 @@
+# fish completion for fed-shard(1)
+
+complete -c fed-shard -s f -l format -x -a 'idx csv' -d 'Input format'
+complete -c fed-shard -s n -l shards -x -d 'Number of shards (default 1)'
+complete -c fed-shard -s p -l partition -x -a 'iid dirichlet:0.5 classes:2 column:' -d 'Partition scheme'
+complete -c fed-shard -s s -l seed -x -d 'Seed of the split (default 0)'
+complete -c fed-shard -s t -l test -x -d 'Hold out a stratified test part'
+complete -c fed-shard -s o -l output -r -F -d 'Prefix of the output files'
+complete -c fed-shard -l label -x -d 'CSV label column (default label)'
+complete -c fed-shard -l key -x -d 'CSV key column, not a feature'
+complete -c fed-shard -l skip-bad -d 'Skip bad CSV rows and count them'
+complete -c fed-shard -l min-size -x -d 'Minimum samples per shard'
+complete -c fed-shard -l quantity -x -a 'lognormal:1 power:1.5 equal' -d 'Quantity skew of shard sizes'
+complete -c fed-shard -s q -l quiet -d 'Print no summary'
+complete -c fed-shard -s h -l help -d 'Print usage and exit'
+complete -c fed-shard -l version -d 'Print the version and exit'
