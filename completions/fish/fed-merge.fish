@@ -1,0 +1,17 @@
+# fish completion for fed-merge(1)
+
+complete -c fed-merge -s m -l model -r -F -d 'The current global model'
+complete -c fed-merge -s r -l rule -x -a 'fedavg fedavgm nesterov fedadam fedyogi fedadagrad median trimmed-mean:0.1 krum:1 multi-krum:1:3' -d 'Aggregation rule'
+complete -c fed-merge -s o -l output -r -F -d 'Write the bundle to a file'
+complete -c fed-merge -s j -l threads -x -d 'Threads (same bytes for any count)'
+complete -c fed-merge -l clip-norm -x -d 'Clip every update to this L2 norm'
+complete -c fed-merge -l uniform -d 'Weight updates equally, not by samples'
+complete -c fed-merge -l max-samples -x -d 'Cap on the samples an update may claim'
+complete -c fed-merge -l server-lr -x -d 'Server learning rate'
+complete -c fed-merge -l momentum -x -d 'Server momentum (fedavgm, nesterov)'
+complete -c fed-merge -l beta1 -x -d 'First-moment decay (adaptive rules)'
+complete -c fed-merge -l beta2 -x -d 'Second-moment decay (adaptive rules)'
+complete -c fed-merge -l tau -x -d 'Adaptivity, the epsilon of the adaptive rules'
+complete -c fed-merge -l skip-bad -d 'Leave out bad updates instead of failing'
+complete -c fed-merge -s h -l help -d 'Print usage and exit'
+complete -c fed-merge -l version -d 'Print the version and exit'

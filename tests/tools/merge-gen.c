@@ -1,0 +1,145 @@
+/*
+ * merge-gen: bundles for fed-merge's tests and benchmark, made fast and
+ * without training.  Not installed.
+ *
+ *   merge-gen model ARCH SEED OUT
+ *       a round-0 model with uniform random weights in [-0.1, 0.1)
+ *   merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT
+ *       an update of MODEL whose delta is SCALE * uniform[-1, 1)
+ *   merge-gen scale UPDATE FACTOR OUT
+ *       the attacker: UPDATE with its delta multiplied by FACTOR, the rest
+ *       of its manifest kept (signatures are dropped)
+ */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "model.h"
+#include "out.h"
+#include "rng.h"
+#include "weights.h"
+
+static void
+fill(float *p, uint64_t n, uint64_t seed, double scale)
+{
+	rng_t r;
+	uint64_t i, b;
+
+	rng_seed(&r, seed);
+	for (i = 0; i < n; i += 2) {
+		b = rng_u64(&r);
+		p[i] = (float)(scale * ((double)(b >> 40) / (1 << 23) - 1));
+		if (i + 1 < n)
+			p[i + 1] = (float)(scale *
+			    ((double)(b & 0xffffff) / (1 << 23) - 1));
+	}
+}
+
+static void
+write_bundle(const char *path, json_t *m, const struct arch *a,
+    const float *p)
+{
+	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0 };
+	struct out o;
+	size_t len;
+	fed_err e;
+
+	if ((pl.data = weights_encode(a, p, &len, &e)) == NULL)
+		errx(2, "%s", e.msg);
+	pl.size = len;
+	if (out_open(&o, path, &e) < 0 ||
+	    bundle_write(o.fd, m, &pl, 1, NULL, &e) < 0 ||
+	    out_commit(&o, &e) < 0)
+		errx(2, "%s: %s", path, e.msg);
+	free((void *)pl.data);
+	json_decref(m);
+}
+
+static float *
+load(const char *path, struct bundle *b, struct arch *a)
+{
+	fed_err e;
+	float *p;
+
+	if (bundle_load(path, (uint64_t)16 << 30, b, &e) < 0 ||
+	    (p = weights_load(b, a, &e)) == NULL)
+		errx(1, "%s: %s", path, e.msg);
+	return p;
+}
+
+static uint64_t
+num(const char *s)
+{
+	uint64_t v;
+
+	if (parse_u64(s, 0, UINT64_MAX, &v) < 0)
+		errx(2, "%s: not a number", s);
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	char arch[ARCH_STRLEN];
+	struct bundle b;
+	struct arch a;
+	json_t *m;
+	fed_err e;
+	double scale;
+	float *p;
+	uint64_t i, n;
+
+	if (argc == 5 && strcmp(argv[1], "model") == 0) {
+		if (arch_parse(argv[2], &a, &e) < 0)
+			errx(2, "%s", e.msg);
+		p = xcalloc(arch_nparams(&a), sizeof(float));
+		fill(p, arch_nparams(&a), num(argv[3]), 0.1);
+		arch_format(&a, arch, sizeof(arch));
+		m = manifest_new("model", "merge-gen");
+		json_object_set_new(m, "arch", json_string(arch));
+		json_object_set_new(m, "round", json_integer(0));
+		json_object_set_new(m, "parent", json_null());
+		write_bundle(argv[4], m, &a, p);
+	} else if (argc == 8 && strcmp(argv[1], "update") == 0) {
+		free(load(argv[2], &b, &a));
+		p = xcalloc(arch_nparams(&a), sizeof(float));
+		if (parse_double(argv[4], -1e6, 1e6, &scale) < 0)
+			errx(2, "%s: not a scale", argv[4]);
+		fill(p, arch_nparams(&a), num(argv[3]), scale);
+		arch_format(&a, arch, sizeof(arch));
+		m = manifest_new("update", "merge-gen");
+		json_object_set_new(m, "arch", json_string(arch));
+		json_object_set_new(m, "parent", json_string(b.digest));
+		json_object_set_new(m, "round", json_integer(
+		    manifest_int(b.manifest, "round")));
+		json_object_set_new(m, "samples", json_integer(
+		    (json_int_t)num(argv[5])));
+		json_object_set_new(m, "steps", json_integer(1));
+		json_object_set_new(m, "contributor", json_string(argv[6]));
+		json_object_set_new(m, "train", json_pack("{s:I,s:f}", "seed",
+		    (json_int_t)num(argv[3]), "scale", scale));
+		bundle_free(&b);
+		write_bundle(argv[7], m, &a, p);
+	} else if (argc == 5 && strcmp(argv[1], "scale") == 0) {
+		p = load(argv[2], &b, &a);
+		if (parse_double(argv[3], -1e6, 1e6, &scale) < 0)
+			errx(2, "%s: not a factor", argv[3]);
+		for (i = 0, n = arch_nparams(&a); i < n; i++)
+			p[i] = (float)(p[i] * scale);
+		m = json_deep_copy(b.manifest);
+		json_object_del(m, "members");
+		json_object_set_new(m, "attack", json_real(scale));
+		bundle_free(&b);
+		write_bundle(argv[4], m, &a, p);
+	} else {
+		fputs("usage: merge-gen model ARCH SEED OUT\n"
+		    "       merge-gen update MODEL SEED SCALE SAMPLES "
+		    "CONTRIBUTOR OUT\n"
+		    "       merge-gen scale UPDATE FACTOR OUT\n", stderr);
+		return 2;
+	}
+	free(p);
+	return 0;
+}
