@@ -26,11 +26,12 @@ LIBSRC    = $(wildcard lib/*.c)
 LIBOBJ    = $(LIBSRC:lib/%.c=$(B)/lib/%.o)
 CMDS      = $(patsubst cmd/%.c,$(B)/%,$(wildcard cmd/fed-*.c))
 UNITS     = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+TOOLS     = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 HDRS      = $(wildcard lib/*.h)
 
-.PHONY: all check test deps demo bench install uninstall clean lint
+.PHONY: all check test deps demo bench install uninstall clean lint sanitize fuzz
 
-all: $(CMDS) $(UNITS)
+all: $(CMDS) $(UNITS) $(TOOLS)
 
 $(B)/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -47,13 +48,48 @@ $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(B)/libfed.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(FED_CFLAGS) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(B)/libfed.a $(FED_LIBS)
 
+# Small programs the tests and benchmarks use to make or attack inputs.
+$(B)/tools/%: tests/tools/%.c $(B)/libfed.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(FED_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfed.a $(FED_LIBS)
+
 deps:
 	@sh scripts/deps check
 
-# The README's test command.  Deps first, then a build against them.
+# The README's test command.  Deps first, then a build against them, the
+# tests, the same tests under AddressSanitizer and UBSan, and a bounded
+# fuzzing pass.  FAST=1 runs the plain tests only.
 check: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/run
+ifneq ($(FAST),1)
+	@$(MAKE) --no-print-directory sanitize
+	@$(MAKE) --no-print-directory fuzz
+endif
+
+SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+sanitize:
+	@echo "== tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+	@$(MAKE) --no-print-directory -s B=build-san CC=clang \
+		CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1 FED_SANITIZED=1 \
+		FED_BUILD=build-san sh tests/run
+
+FUZZFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all
+FUZZERS   = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 10
+fuzz: all
+	@echo "== fuzzing, $(FUZZ_SECONDS) s a target"
+	@$(MAKE) --no-print-directory -s B=build-fuzz CC=clang \
+		CFLAGS="$(FUZZFLAGS)" build-fuzz/libfed.a $(FUZZERS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build-fuzz/libfed.a
+	clang $(FED_CFLAGS) -D_GNU_SOURCE $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< \
+		build-fuzz/libfed.a $(FED_LIBS)
 
 test: all
 	@sh tests/run
@@ -91,4 +127,4 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man5/fed-bundle.5 $(DESTDIR)$(MANDIR)/man7/fed.7
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-san build-fuzz

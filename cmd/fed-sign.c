@@ -100,6 +100,7 @@ sign_detached(struct bundle_reader *r, const struct bundle_sig *s,
 		out_abort(&out);
 		errx(2, "%s: %s", o->detached, e.msg);
 	}
+	bundle_close(r);
 	return 0;
 }
 

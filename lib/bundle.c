@@ -630,7 +630,8 @@ bundle_load(const char *path, uint64_t max, struct bundle *b, fed_err *e)
 	memcpy(b->digest, r->digest, sizeof(b->digest));
 	b->nsigs = bundle_sigs(r, &sigs);
 	b->sigs = xcalloc((size_t)b->nsigs, sizeof(*sigs));
-	memcpy(b->sigs, sigs, (size_t)b->nsigs * sizeof(*sigs));
+	if (b->nsigs > 0)
+		memcpy(b->sigs, sigs, (size_t)b->nsigs * sizeof(*sigs));
 	bundle_close(r);
 	return 0;
 }

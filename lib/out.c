@@ -18,7 +18,7 @@
 
 #include "out.h"
 
-#define OUT_MAXTMP 8
+#define OUT_MAXTMP 4096
 
 static char *volatile pending[OUT_MAXTMP];
 
@@ -37,7 +37,7 @@ on_signal(int sig)
 static void
 track(char *tmp)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 	size_t i;
 
@@ -53,7 +53,7 @@ track(char *tmp)
 		struct sigaction old;
 
 		if (sigaction(sigs[i], NULL, &old) == 0 &&
-		    old.sa_handler == SIG_IGN && sigs[i] != SIGPIPE)
+		    old.sa_handler == SIG_IGN)
 			continue;
 		sigaction(sigs[i], &sa, NULL);
 	}
@@ -81,6 +81,9 @@ out_open(struct out *o, const char *path, fed_err *e)
 		if (isatty(1))
 			return fed_errf(e, "will not write a bundle to a "
 			    "terminal; use -o or a pipe");
+		/* a reader that goes away is an error to report (EPIPE),
+		 * not a silent death */
+		signal(SIGPIPE, SIG_IGN);
 		o->fd = 1;
 		return 0;
 	}

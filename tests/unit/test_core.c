@@ -244,9 +244,9 @@ test_crypto(void)
 	sig[0] ^= 1;
 	T_OK("sign: flipped bit fails",
 	    !key_verify(&kp, (const uint8_t *)"m", 1, sig));
-	T_OK("key: public is not secret", key_load_secret(pub, NULL, &ks, &e) < 0);
 	key_free(&ks);
 	key_free(&kp);
+	T_OK("key: public is not secret", key_load_secret(pub, NULL, &ks, &e) < 0);
 	unlink(pub);
 	unlink(sec);
 	rmdir(dir);
@@ -273,8 +273,8 @@ test_bundle(void)
 	T_OK("bundle: digest matches", strcmp(b.digest, d1) == 0);
 	T_OK("bundle: payload intact", b.n == 1 && b.m[0].size == len &&
 	    memcmp(b.m[0].data, st, len) == 0);
-	T_OK("bundle: payload cap", bundle_load(path, 10, &b, &e) < 0);
 	bundle_free(&b);
+	T_OK("bundle: payload cap", bundle_load(path, 10, &b, &e) < 0);
 	json_decref(m);
 	close(fd);
 	unlink(path);
