@@ -24,7 +24,7 @@ init_model(const struct arch *a, uint64_t seed, const char *outpath)
 {
 	char arch[ARCH_STRLEN];
 	float *p = xcalloc(arch_nparams(a), sizeof(float));
-	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0 };
+	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
 	json_t *m;
 	struct out o;
 	size_t len;

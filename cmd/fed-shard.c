@@ -326,7 +326,7 @@ write_parts(const struct plan *p, const struct src *s, const struct opts *o)
 {
 	struct out *outs = xcalloc(p->nout, sizeof(*outs));
 	char **paths = xcalloc(p->nout, sizeof(*paths));
-	struct bundle_payload pl = { "data.safetensors", NULL, -1, 0 };
+	struct bundle_payload pl = { "data.safetensors", NULL, -1, 0, NULL };
 	uint64_t most = 0;
 	uint32_t g;
 	uint8_t *buf;

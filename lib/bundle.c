@@ -20,7 +20,8 @@
 #include "bundle.h"
 #include "out.h"
 
-#define RD_BLOCK     (1u << 20)
+/* Two blocks per open reader: fed-merge holds a reader per update. */
+#define RD_BLOCK     (256u * 1024)
 #define TRAILING_MAX (64u * 1024)
 
 static const char *const payload_names[] = {
@@ -775,6 +776,10 @@ payload_hash(const struct bundle_payload *p, char *hex, fed_err *e)
 	uint64_t left = p->size;
 	ssize_t n;
 
+	if (p->sha256 != NULL) {
+		snprintf(hex, 2 * SHA256_LEN + 1, "%s", p->sha256);
+		return 0;
+	}
 	if (p->fd < 0) {
 		sha256_hex(p->data, p->size, hex);
 		return 0;

@@ -109,12 +109,14 @@ int  bundle_writer_data(struct bundle_writer *w, const void *p, size_t n,
 int  bundle_writer_close(struct bundle_writer *w, fed_err *e);
 
 /* A payload to write: from memory (data) or from an open file (fd >= 0,
- * read from offset 0). */
+ * read from offset 0).  sha256, when the writer of a spool already hashed
+ * it, saves reading it twice; NULL has bundle_write compute it. */
 struct bundle_payload {
 	const char *name;
 	const uint8_t *data;
 	int fd;
 	uint64_t size;
+	const char *sha256;
 };
 
 /* Write a whole bundle: sets the manifest's "members" from the payloads,

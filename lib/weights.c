@@ -28,6 +28,11 @@ weights_check(const struct arch *a, const struct st_file *st, fed_err *e)
 	for (i = 0; i < n; i++) {
 		if ((x = st_find(st, t[i].name)) == NULL)
 			return fed_errf(e, "tensor %s missing", t[i].name);
+		/* data in the architecture's order, so that readers can
+		 * stream the flat parameter vector */
+		if (x->begin != t[i].offset * sizeof(float))
+			return fed_errf(e, "tensor %s: data not in the "
+			    "architecture's order", t[i].name);
 		if (x->dtype != ST_F32)
 			return fed_errf(e, "tensor %s: dtype %s, want F32",
 			    t[i].name, st_dtype_name(x->dtype));

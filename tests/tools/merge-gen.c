@@ -41,7 +41,7 @@ static void
 write_bundle(const char *path, json_t *m, const struct arch *a,
     const float *p)
 {
-	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0 };
+	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
 	struct out o;
 	size_t len;
 	fed_err e;

@@ -258,7 +258,7 @@ test_bundle(void)
 	char path[] = "/tmp/fedbundleXXXXXX", d1[DIGEST_LEN + 1];
 	size_t len;
 	uint8_t *st = small_st(1, &len);
-	struct bundle_payload p = { "data.safetensors", st, -1, len };
+	struct bundle_payload p = { "data.safetensors", st, -1, len, NULL };
 	struct bundle b;
 	json_t *m = manifest_new("model", "test");
 	fed_err e;
