@@ -1,0 +1,285 @@
+/*
+ * fed-eval: loss and accuracy of a model (optionally with an update
+ * applied) on data bundles, per bundle, in total and per class, as a
+ * table or as JSON.  The arithmetic is lib/train's eval_run; this file
+ * loads, applies and prints.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "data.h"
+#include "train.h"
+#include "weights.h"
+
+#define MODEL_MAXBYTES ((uint64_t)16 << 30)
+#define EVAL_MAXDATA   4096
+
+struct opts {
+	const char *model, *update;
+	const char *data[EVAL_MAXDATA];
+	int ndata;
+	int json;
+};
+
+static void
+usage(FILE *f, int status)
+{
+	fputs("usage: fed-eval -m model [-u update] [--json] [-d data ...] "
+	    "[data ...]\n", f);
+	exit(status);
+}
+
+static void
+readable(const char *path)
+{
+	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
+		err(2, "%s", path);
+}
+
+/* A loaded bundle of kind want, its weights and architecture. */
+static float *
+load_weights(const char *path, const char *want, struct arch *a,
+    struct bundle *b)
+{
+	const char *kind;
+	fed_err e;
+	float *w;
+
+	readable(path);
+	if (bundle_load(path, MODEL_MAXBYTES, b, &e) < 0)
+		errx(1, "%s: %s", display_name(path), e.msg);
+	kind = manifest_str(b->manifest, "kind");
+	if (kind == NULL || strcmp(kind, want) != 0)
+		errx(1, "%s: not a%s %s bundle (kind %s)", display_name(path),
+		    *want == 'u' ? "n" : "", want, kind ? kind : "missing");
+	if ((w = weights_load(b, a, &e)) == NULL)
+		errx(1, "%s: %s", display_name(path), e.msg);
+	return w;
+}
+
+/* The model, with the update added when there is one. */
+static float *
+load_model(const struct opts *o, struct arch *a, char *digest,
+    char *udigest)
+{
+	struct bundle mb, ub;
+	struct arch ua;
+	const char *parent;
+	float *w, *d;
+	uint64_t i, np;
+
+	w = load_weights(o->model, "model", a, &mb);
+	memcpy(digest, mb.digest, DIGEST_LEN + 1);
+	bundle_free(&mb);
+	*udigest = '\0';
+	if (o->update == NULL)
+		return w;
+	d = load_weights(o->update, "update", &ua, &ub);
+	parent = manifest_str(ub.manifest, "parent");
+	if (parent == NULL || strcmp(parent, digest) != 0)
+		errx(1, "%s: update's parent is not %s", display_name(o->update),
+		    display_name(o->model));
+	if (memcmp(&ua, a, sizeof(ua)) != 0)
+		errx(1, "%s: update's architecture differs from the model's",
+		    display_name(o->update));
+	memcpy(udigest, ub.digest, DIGEST_LEN + 1);
+	bundle_free(&ub);
+	np = arch_nparams(a);
+	for (i = 0; i < np; i++)
+		w[i] += d[i];
+	free(d);
+	return w;
+}
+
+static json_t *
+result_json(const char *name, const char *digest,
+    const struct eval_result *r)
+{
+	json_t *j = json_object(), *pc = json_array();
+	int c;
+
+	if (name != NULL)
+		json_object_set_new(j, "name", json_string(name));
+	if (digest != NULL)
+		json_object_set_new(j, "digest", json_string(digest));
+	json_object_set_new(j, "samples", json_integer(r->n));
+	json_object_set_new(j, "loss", json_real(r->loss_sum / r->n));
+	json_object_set_new(j, "accuracy",
+	    json_real((double)r->correct / r->n));
+	for (c = 0; c < r->classes; c++)
+		json_array_append_new(pc, json_pack("{s:i,s:I,s:o}", "class",
+		    c, "samples", (json_int_t)r->class_n[c], "accuracy",
+		    r->class_n[c] ? json_real((double)r->class_correct[c] /
+		    r->class_n[c]) : json_null()));
+	json_object_set_new(j, "per_class", pc);
+	return j;
+}
+
+static void
+print_row(const char *name, const struct eval_result *r)
+{
+	printf("%-32s %9lld %9.4f %9.4f\n", name, (long long)r->n,
+	    r->loss_sum / r->n, (double)r->correct / r->n);
+}
+
+static void
+print_classes(const struct eval_result *r)
+{
+	int c;
+
+	printf("\n%-8s %9s %9s\n", "class", "samples", "accuracy");
+	for (c = 0; c < r->classes; c++) {
+		if (r->class_n[c] == 0) {
+			printf("%-8d %9d %9s\n", c, 0, "-");
+			continue;
+		}
+		printf("%-8d %9lld %9.4f\n", c, (long long)r->class_n[c],
+		    (double)r->class_correct[c] / r->class_n[c]);
+	}
+}
+
+/* Add one result's counters to the total. */
+static void
+eval_add(struct eval_result *t, const struct eval_result *r)
+{
+	int c;
+
+	t->n += r->n;
+	t->loss_sum += r->loss_sum;
+	t->correct += r->correct;
+	for (c = 0; c < t->classes; c++) {
+		t->class_n[c] += r->class_n[c];
+		t->class_correct[c] += r->class_correct[c];
+	}
+}
+
+/* Evaluate one data bundle; 0, or 1 when it was rejected. */
+static int
+eval_one(const struct opts *o, const char *path, const struct arch *a,
+    const float *w, struct eval_result *total, json_t *list)
+{
+	struct eval_result r;
+	struct dataset d;
+	fed_err e;
+
+	readable(path);
+	if (data_load(path, &d, &e) < 0 || train_check_fit(a, &d, &e) < 0) {
+		warnx("%s: %s", display_name(path), e.msg);
+		data_free(&d);
+		return 1;
+	}
+	eval_init(&r, a->dims[a->nlayers]);
+	if (eval_run(a, w, &d, &r, &e) < 0)
+		errx(2, "%s: %s", display_name(path), e.msg);
+	if (o->json)
+		json_array_append_new(list, result_json(display_name(path),
+		    d.b.digest, &r));
+	else
+		print_row(display_name(path), &r);
+	eval_add(total, &r);
+	eval_free(&r);
+	data_free(&d);
+	return 0;
+}
+
+static int
+evaluate(const struct opts *o)
+{
+	char digest[DIGEST_LEN + 1], udigest[DIGEST_LEN + 1];
+	struct eval_result total;
+	struct arch a;
+	json_t *list = json_array(), *j;
+	float *w;
+	int i, status = 0;
+
+	w = load_model(o, &a, digest, udigest);
+	eval_init(&total, a.dims[a.nlayers]);
+	if (!o->json)
+		printf("%-32s %9s %9s %9s\n", "data", "samples", "loss",
+		    "accuracy");
+	for (i = 0; i < o->ndata; i++)
+		status |= eval_one(o, o->data[i], &a, w, &total, list);
+	if (total.n > 0 && o->json) {
+		j = json_pack("{s:s,s:o,s:o,s:o}", "model", digest, "update",
+		    *udigest ? json_string(udigest) : json_null(), "data", list,
+		    "total", result_json(NULL, NULL, &total));
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+		putchar('\n');
+		json_decref(j);
+	} else if (total.n > 0) {
+		print_row("total", &total);
+		print_classes(&total);
+	} else
+		json_decref(list);
+	eval_free(&total);
+	free(w);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(2, "stdout");
+	return status;
+}
+
+static void
+add_data(struct opts *o, const char *path)
+{
+	if (o->ndata == EVAL_MAXDATA)
+		errx(2, "more than %d data bundles", EVAL_MAXDATA);
+	o->data[o->ndata++] = path;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "update", required_argument, NULL, 'u' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct opts o;
+	int c, i, stdins = 0;
+
+	while ((c = getopt_long(argc, argv, "m:u:d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o.model = optarg;
+			break;
+		case 'u':
+			o.update = optarg;
+			break;
+		case 'd':
+			add_data(&o, optarg);
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'V':
+			puts("fed-eval " FED_VERSION);
+			return 0;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	for (i = optind; i < argc; i++)
+		add_data(&o, argv[i]);
+	if (o.model == NULL || o.ndata == 0)
+		usage(stderr, 2);
+	stdins = strcmp(o.model, "-") == 0 ||
+	    (o.update != NULL && strcmp(o.update, "-") == 0);
+	for (i = 0; i < o.ndata; i++)
+		stdins += strcmp(o.data[i], "-") == 0;
+	if (stdins > 1 || (o.update && strcmp(o.model, "-") == 0 &&
+	    strcmp(o.update, "-") == 0))
+		errx(2, "standard input can be read only once");
+	return evaluate(&o);
+}

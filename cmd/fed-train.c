@@ -1,0 +1,374 @@
+/*
+ * fed-train: local training from a global model on one data bundle; the
+ * output is an update bundle holding the weight delta (local minus
+ * global), the parent's digest and every hyperparameter.  The training
+ * itself is lib/train; this file reads options and bundles and writes
+ * the result.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "bundle.h"
+#include "data.h"
+#include "nn.h"
+#include "out.h"
+#include "train.h"
+#include "weights.h"
+
+#define MODEL_MAXBYTES ((uint64_t)16 << 30)
+
+struct opts {
+	const char *model, *data, *out, *name;
+	int verbose;
+	struct train_opts t;
+};
+
+struct progress {
+	struct timespec start, last;
+	int64_t batch;
+};
+
+static void
+usage(FILE *f, int status)
+{
+	fputs("usage: fed-train -m model -d data [-e epochs | --steps n] "
+	    "[-b batch] [-l lr]\n"
+	    "                 [--optimizer sgd|adam|adamw] [--momentum m] "
+	    "[--weight-decay wd]\n"
+	    "                 [--schedule constant|cosine|linear] [--prox mu] "
+	    "[-s seed]\n"
+	    "                 [--name name] [-v] [-o out]\n", f);
+	exit(status);
+}
+
+static double
+since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
+}
+
+static void
+show_progress(void *ctx, int64_t step, int64_t total, double loss)
+{
+	struct progress *p = ctx;
+	struct timespec now;
+	double el;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (step < total && since(&p->last, &now) < 0.5)
+		return;
+	p->last = now;
+	el = since(&p->start, &now);
+	fprintf(stderr, "\rfed-train: step %lld/%lld  loss %.4f  %.0f samples/s ",
+	    (long long)step, (long long)total, loss,
+	    el > 0 ? (double)step * (double)p->batch / el : 0.0);
+	if (step == total)
+		fputc('\n', stderr);
+}
+
+/* -v: what the run did and how fast, for operators and benchmarks. */
+static void
+summary(const struct progress *p, const struct train_stats *st)
+{
+	struct timespec now;
+	const char *core = openblas_get_corename();
+	double el;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	el = since(&p->start, &now);
+	fprintf(stderr, "fed-train: %lld steps, %lld samples in %.3f s, "
+	    "%.0f samples/s, loss %.4f -> %.4f, blas %s %d threads\n",
+	    (long long)st->steps, (long long)st->rows, el,
+	    el > 0 ? (double)st->rows / el : 0.0, st->loss_start,
+	    st->loss_end, core ? core : "?", openblas_get_num_threads());
+}
+
+/* A file that cannot be opened is a system failure (2), not a verdict. */
+static void
+readable(const char *path)
+{
+	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
+		err(2, "%s", path);
+}
+
+static float *
+load_model(const char *path, struct arch *a, char *digest, int64_t *round)
+{
+	struct bundle b;
+	const char *kind;
+	fed_err e;
+	float *w;
+
+	readable(path);
+	if (bundle_load(path, MODEL_MAXBYTES, &b, &e) < 0)
+		errx(1, "%s: %s", display_name(path), e.msg);
+	kind = manifest_str(b.manifest, "kind");
+	if (kind == NULL || strcmp(kind, "model") != 0)
+		errx(1, "%s: not a model bundle (kind %s)", display_name(path),
+		    kind ? kind : "missing");
+	if ((w = weights_load(&b, a, &e)) == NULL)
+		errx(1, "%s: %s", display_name(path), e.msg);
+	*round = manifest_int(b.manifest, "round");
+	if (*round < 0)
+		errx(1, "%s: model lacks a round", display_name(path));
+	memcpy(digest, b.digest, DIGEST_LEN + 1);
+	bundle_free(&b);
+	return w;
+}
+
+static json_t *
+train_json(const struct train_opts *t)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "optimizer",
+	    json_string(train_optimizer_name(t->opt)));
+	json_object_set_new(j, "lr", json_real(t->lr));
+	json_object_set_new(j, "schedule",
+	    json_string(train_schedule_name(t->schedule)));
+	json_object_set_new(j, "batch", json_integer(t->batch));
+	json_object_set_new(j, "epochs", t->steps > 0 ? json_null() :
+	    json_integer(t->epochs));
+	json_object_set_new(j, "max_steps", t->steps > 0 ?
+	    json_integer(t->steps) : json_null());
+	if (t->opt == OPT_SGD)
+		json_object_set_new(j, "momentum", json_real(t->momentum));
+	else {
+		json_object_set_new(j, "beta1", json_real(t->beta1));
+		json_object_set_new(j, "beta2", json_real(t->beta2));
+		json_object_set_new(j, "eps", json_real(t->eps));
+	}
+	json_object_set_new(j, "weight_decay", json_real(t->weight_decay));
+	json_object_set_new(j, "prox", json_real(t->prox));
+	json_object_set_new(j, "seed", json_integer((json_int_t)t->seed));
+	json_object_set_new(j, "shuffle", json_string("xoshiro256**"));
+	return j;
+}
+
+static json_t *
+update_manifest(const struct opts *o, const struct arch *a,
+    const char *parent, int64_t round, const struct dataset *d,
+    const struct train_stats *st)
+{
+	char arch[ARCH_STRLEN];
+	json_t *m = manifest_new("update", "fed-train");
+
+	arch_format(a, arch, sizeof(arch));
+	json_object_set_new(m, "arch", json_string(arch));
+	json_object_set_new(m, "parent", json_string(parent));
+	json_object_set_new(m, "round", json_integer(round));
+	json_object_set_new(m, "samples", json_integer(d->n));
+	json_object_set_new(m, "steps", json_integer(st->steps));
+	json_object_set_new(m, "contributor", o->name ? json_string(o->name) :
+	    json_null());
+	json_object_set_new(m, "train", train_json(&o->t));
+	json_object_set_new(m, "stats", json_pack("{s:f,s:f}", "loss_start",
+	    st->loss_start, "loss_end", st->loss_end));
+	return m;
+}
+
+static void
+write_update(const struct opts *o, json_t *m, const struct arch *a,
+    const float *delta)
+{
+	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
+	struct out out;
+	size_t len;
+	uint8_t *st;
+	fed_err e;
+
+	if ((st = weights_encode(a, delta, &len, &e)) == NULL)
+		errx(2, "%s", e.msg);
+	pl.data = st;
+	pl.size = len;
+	if (out_open(&out, o->out, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (bundle_write(out.fd, m, &pl, 1, NULL, &e) < 0 ||
+	    out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s", e.msg);
+	}
+	free(st);
+}
+
+static int
+train(const struct opts *o)
+{
+	char parent[DIGEST_LEN + 1];
+	struct train_stats st;
+	struct progress pr;
+	struct dataset d;
+	struct arch a;
+	float *global, *local;
+	int64_t round;
+	uint64_t i, np;
+	fed_err e;
+	json_t *m;
+
+	global = load_model(o->model, &a, parent, &round);
+	readable(o->data);
+	if (data_load(o->data, &d, &e) < 0)
+		errx(1, "%s: %s", display_name(o->data), e.msg);
+	if (train_check_fit(&a, &d, &e) < 0)
+		errx(1, "%s: %s", display_name(o->data), e.msg);
+	np = arch_nparams(&a);
+	local = xmalloc(np * sizeof(float));
+	memset(&pr, 0, sizeof(pr));
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	pr.batch = o->t.batch < d.n ? o->t.batch : d.n;
+	if (train_run(&a, global, local, &d, &o->t, isatty(2) ?
+	    show_progress : NULL, &pr, &st, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (o->verbose)
+		summary(&pr, &st);
+	for (i = 0; i < np; i++) {
+		local[i] -= global[i];
+		if (!isfinite(local[i]))
+			errx(1, "%s: training diverged (weights not finite); "
+			    "try a lower learning rate", display_name(o->data));
+	}
+	free(global);
+	m = update_manifest(o, &a, parent, round, &d, &st);
+	data_free(&d);
+	write_update(o, m, &a, local);
+	json_decref(m);
+	free(local);
+	return 0;
+}
+
+static double
+num(const char *opt, const char *s, double min, double max)
+{
+	double v;
+
+	if (parse_double(s, min, max, &v) < 0)
+		errx(2, "%s %s: not a number in %g..%g", opt, s, min, max);
+	return v;
+}
+
+static int64_t
+count(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_u64(s, min, max, &v) < 0)
+		errx(2, "%s %s: not an integer in %llu..%llu", opt, s,
+		    (unsigned long long)min, (unsigned long long)max);
+	return (int64_t)v;
+}
+
+enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED };
+
+static const struct option longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "data", required_argument, NULL, 'd' },
+	{ "epochs", required_argument, NULL, 'e' },
+	{ "steps", required_argument, NULL, O_STEPS },
+	{ "batch", required_argument, NULL, 'b' },
+	{ "lr", required_argument, NULL, 'l' },
+	{ "optimizer", required_argument, NULL, O_OPT },
+	{ "momentum", required_argument, NULL, O_MOM },
+	{ "weight-decay", required_argument, NULL, O_WD },
+	{ "schedule", required_argument, NULL, O_SCHED },
+	{ "prox", required_argument, NULL, O_PROX },
+	{ "seed", required_argument, NULL, 's' },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "output", required_argument, NULL, 'o' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+parse(int argc, char *argv[], struct opts *o)
+{
+	struct train_opts *t = &o->t;
+	int c, epochs = 0;
+
+	while ((c = getopt_long(argc, argv, "m:d:e:b:l:s:o:vh", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'm': o->model = optarg; break;
+		case 'd': o->data = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'e':
+			t->epochs = count("-e", optarg, 1, TRAIN_MAXEPOCHS);
+			epochs = 1;
+			break;
+		case O_STEPS:
+			t->steps = count("--steps", optarg, 1, TRAIN_MAXSTEPS);
+			break;
+		case 'b':
+			t->batch = (int)count("-b", optarg, 1, TRAIN_MAXBATCH);
+			break;
+		case 'l': t->lr = num("-l", optarg, 0, 1e6); break;
+		case O_MOM: t->momentum = num("--momentum", optarg, 0, 1); break;
+		case O_WD: t->weight_decay = num("--weight-decay", optarg, 0,
+		    1e6); break;
+		case O_PROX: t->prox = num("--prox", optarg, 0, 1e6); break;
+		case 's':
+			t->seed = (uint64_t)count("-s", optarg, 0, INT64_MAX);
+			break;
+		case O_OPT:
+			if (train_optimizer_parse(optarg, &t->opt) < 0)
+				errx(2, "--optimizer %s: want sgd, adam or "
+				    "adamw", optarg);
+			break;
+		case O_SCHED:
+			if (train_schedule_parse(optarg, &t->schedule) < 0)
+				errx(2, "--schedule %s: want constant, cosine "
+				    "or linear", optarg);
+			break;
+		case O_NAME:
+			if (strlen(optarg) == 0 || strlen(optarg) > 256)
+				errx(2, "--name: want 1 to 256 characters");
+			o->name = optarg;
+			break;
+		case 'h': usage(stdout, 0); break;
+		case 'V': puts("fed-train " FED_VERSION); exit(0);
+		default: usage(stderr, 2);
+		}
+	}
+	if (o->model == NULL || o->data == NULL || optind != argc)
+		usage(stderr, 2);
+	if (epochs && t->steps > 0)
+		errx(2, "-e and --steps exclude each other");
+	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
+		errx(2, "only one of -m and -d can be standard input");
+}
+
+/* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */
+static void
+blas_reexec(char *argv[])
+{
+	const char *core;
+
+	if (getenv("OPENBLAS_CORETYPE") != NULL ||
+	    (core = nn_blas_coretype_hint()) == NULL)
+		return;
+	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
+		execv("/proc/self/exe", argv);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o;
+
+	memset(&o, 0, sizeof(o));
+	train_defaults(&o.t);
+	parse(argc, argv, &o);
+	blas_reexec(argv);
+	return train(&o);
+}

@@ -1,0 +1,20 @@
+# fish completion for fed-train(1)
+
+complete -c fed-train -f
+complete -c fed-train -s m -l model -r -F -d 'Global model bundle'
+complete -c fed-train -s d -l data -r -F -d 'Data bundle to train on'
+complete -c fed-train -s e -l epochs -x -d 'Passes over the data (default 1)'
+complete -c fed-train -l steps -x -d 'Exact number of steps'
+complete -c fed-train -s b -l batch -x -d 'Samples per step (default 32)'
+complete -c fed-train -s l -l lr -x -d 'Learning rate (default 0.05)'
+complete -c fed-train -l optimizer -x -a 'sgd adam adamw' -d 'Optimizer'
+complete -c fed-train -l momentum -x -d 'SGD momentum (default 0.9)'
+complete -c fed-train -l weight-decay -x -d 'Weight decay (default 0)'
+complete -c fed-train -l schedule -x -a 'constant cosine linear' -d 'Learning rate schedule'
+complete -c fed-train -l prox -x -d 'FedProx proximal term mu (default 0)'
+complete -c fed-train -s s -l seed -x -d 'Seed of the sample order (default 0)'
+complete -c fed-train -l name -x -d 'Contributor name'
+complete -c fed-train -s v -l verbose -d 'Print a summary line'
+complete -c fed-train -s o -l output -r -F -d 'Write the update to a file'
+complete -c fed-train -s h -l help -d 'Print usage and exit'
+complete -c fed-train -l version -d 'Print the version and exit'

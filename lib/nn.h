@@ -1,0 +1,114 @@
+/*
+ * nn: the layers of fed's models as forward/backward pairs in the manner
+ * of llm.c.  Arguments come in the order outputs, inputs, weights,
+ * dimensions; nothing here allocates, so a training loop can call these
+ * with buffers carved out once.  Matrices are row-major float32; a batch
+ * of B rows is one matrix (B, width).  Weights follow model.h: a dense
+ * layer's weight is (out, in), its bias (out).
+ *
+ * The model-level glue (which layers an architecture stacks, where the
+ * activations of a batch live) is nn_net; optimizers and data are train's.
+ */
+#ifndef FED_NN_H
+#define FED_NN_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+/*
+ * The element-wise loops (ReLU, biases, optimizer steps, byte-to-float
+ * conversion) run once per batch over whole layers; at batch 256 they
+ * would cost as much as the matrix work if left scalar.  With GCC on
+ * x86-64 they are vectorized and cloned for AVX-512 and AVX2, picked at
+ * load time, whatever CFLAGS say.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define NN_HOT __attribute__((target_clones("avx512f", "avx2", "default"), \
+    optimize("O3")))
+#else
+#define NN_HOT
+
+/*
+ * OpenBLAS picks its kernels from the CPU model and falls back to a
+ * generic SSE3 core ("Prescott") on models newer than it knows, at a
+ * third of the speed.  When that happened on a CPU with AVX-512 or AVX2,
+ * this names the core type to ask for through OPENBLAS_CORETYPE (read
+ * when the library loads, so cmd/ re-executes itself); NULL otherwise.
+ */
+const char *nn_blas_coretype_hint(void);
+
+#endif
+
+/* out (B, out) = in (B, in) . w^T (in -> out) + b */
+void dense_forward(float *out, const float *in, const float *w,
+    const float *b, int B, int in_w, int out_w);
+/*
+ * Given dout (B, out): dw (out, in) and db (out) are overwritten with the
+ * gradients (not accumulated); din (B, in) too, unless it is NULL (the
+ * first layer needs no input gradient).
+ */
+void dense_backward(float *din, float *dw, float *db, const float *dout,
+    const float *in, const float *w, int B, int in_w, int out_w);
+
+/* out = max(in, 0); in place is fine. */
+void relu_forward(float *out, const float *in, int64_t n);
+/* din = dout where out > 0, else 0; out is relu_forward's output; din may
+ * be dout. */
+void relu_backward(float *din, const float *dout, const float *out,
+    int64_t n);
+
+/*
+ * Softmax cross-entropy over C classes.  Forward writes probs (B, C) from
+ * logits (B, C), may be in place; returns the sum (not the mean) of the B
+ * losses, in double, and counts in *correct the rows whose arg-max is the
+ * label (first maximum wins), when correct is not NULL.  pred (B) gets
+ * the arg-max if not NULL.
+ */
+double softmax_xent_forward(float *probs, const float *logits,
+    const int32_t *y, int B, int C, int64_t *correct, int32_t *pred);
+/* dlogits (B, C) of the mean loss over the batch; may be in place on
+ * probs. */
+void softmax_xent_backward(float *dlogits, const float *probs,
+    const int32_t *y, int B, int C);
+
+/*
+ * A network for one architecture and a largest batch: the activation
+ * buffers, allocated once by nn_net_init.  Parameters and gradients are
+ * flat buffers in model.h's layout, owned by the caller.
+ */
+struct nn_net {
+	struct arch a;
+	int maxbatch;
+	int maxwidth;               /* widest layer after the input */
+	float *act[ARCH_MAXLAYERS + 1];  /* act[i]: (maxbatch, dims[i]);
+	                                  * act[0] is the input batch, the
+	                                  * last holds probabilities */
+	float *grad[2];             /* (maxbatch, maxwidth), ping-pong */
+};
+
+int  nn_net_init(struct nn_net *n, const struct arch *a, int maxbatch,
+    fed_err *e);
+void nn_net_free(struct nn_net *n);
+/* The input rows of a batch go to n->act[0] (B, dims[0]) before these. */
+/* Forward B rows; returns the loss sum (double), correct counts as in
+ * softmax_xent_forward. */
+double nn_forward(struct nn_net *n, const float *params, const int32_t *y,
+    int B, int64_t *correct, int32_t *pred);
+/* After nn_forward on the same batch: gradient of the mean loss into g
+ * (arch_nparams floats, overwritten). */
+void nn_backward(struct nn_net *n, float *g, const float *params,
+    const int32_t *y, int B);
+
+
+/*
+ * OpenBLAS picks its kernels from the CPU model and falls back to a
+ * generic SSE3 core ("Prescott") on models newer than it knows, at a
+ * third of the speed.  When that happened on a CPU with AVX-512 or AVX2,
+ * this names the core type to ask for through OPENBLAS_CORETYPE (read
+ * when the library loads, so cmd/ re-executes itself); NULL otherwise.
+ */
+const char *nn_blas_coretype_hint(void);
+
+#endif
