@@ -211,11 +211,13 @@ evaluate(const struct opts *o)
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 		putchar('\n');
 		json_decref(j);
-	} else if (total.n > 0) {
-		print_row("total", &total);
-		print_classes(&total);
-	} else
+	} else {
+		if (total.n > 0) {
+			print_row("total", &total);
+			print_classes(&total);
+		}
 		json_decref(list);
+	}
 	eval_free(&total);
 	free(w);
 	if (fflush(stdout) == EOF || ferror(stdout))

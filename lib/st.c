@@ -226,6 +226,10 @@ parse_header(struct st_check *c, fed_err *e)
 			}
 			continue;
 		}
+		if (c->f.n == ST_MAXTENSORS) {
+			fed_errf(e, "more than %d tensors", ST_MAXTENSORS);
+			goto out;
+		}
 		if (parse_tensor(name, v, &c->f.t[c->f.n], e) < 0)
 			goto out;
 		c->f.n++;
