@@ -106,9 +106,10 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		s = json_array();
 		for (i = 0; i < r->nsigners; i++)
 			json_array_append_new(s, json_string(r->signers[i]));
-		j = json_pack("{s:s,s:b,s:s,s:s,s:I,s:o,s:o,s:i}", "file",
+		j = json_pack("{s:s,s:b,s:s,s:s,s:o,s:o,s:o,s:i}", "file",
 		    display_name(path), "ok", 1, "digest", r->digest, "kind",
-		    r->kind, "round", (json_int_t)r->round, "parent",
+		    r->kind, "round", r->round >= 0 ?
+		    json_integer(r->round) : json_null(), "parent",
 		    r->parent[0] ? json_string(r->parent) : json_null(),
 		    "signers", s, "signatures", r->nsigs);
 		line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
