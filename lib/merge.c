@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <unistd.h>
 
 #include "bundle.h"
@@ -174,15 +178,49 @@ merge_opts_finish(struct merge_opts *o, fed_err *e)
 
 /* ---- the rules ---- */
 
+/*
+ * The hot loops run over fixed lanes in pairs of doubles, a type every
+ * x86-64 and arm64 register holds, so that they vectorize without
+ * -ffast-math: in merge_sumsq lane l always takes elements l, l + 8, ...
+ * and the lanes meet in a fixed tree, so the bits are the same on every
+ * machine and for every thread count.
+ */
+typedef float v2f __attribute__((vector_size(8)));
+typedef double v2d __attribute__((vector_size(16)));
+
+/* Two floats at p, widened (exactly, whichever way). */
+static inline v2d
+load2(const float *p)
+{
+#ifdef __SSE2__
+	return (v2d)_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
+	    (const __m128i *)(const void *)p)));
+#else
+	v2f f;
+
+	memcpy(&f, p, sizeof(f));
+	return __builtin_convertvector(f, v2d);
+#endif
+}
+
 double
 merge_sumsq(const float *p, size_t len)
 {
-	double s = 0;
+	v2d a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, d;
+	double l[8];
 	size_t j;
 
-	for (j = 0; j < len; j++)
-		s += (double)p[j] * p[j];
-	return s;
+	for (j = 0; j + 8 <= len; j += 8) {
+		d = load2(p + j), a0 += d * d;
+		d = load2(p + j + 2), a1 += d * d;
+		d = load2(p + j + 4), a2 += d * d;
+		d = load2(p + j + 6), a3 += d * d;
+	}
+	memcpy(l, &a0, 16), memcpy(l + 2, &a1, 16);
+	memcpy(l + 4, &a2, 16), memcpy(l + 6, &a3, 16);
+	for (; j < len; j++)
+		l[j % 8] += (double)p[j] * p[j];
+	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
 void
@@ -227,21 +265,34 @@ merge_weights(double *w, const uint64_t *samples, int n, int uniform,
 	return 0;
 }
 
+/* Eight coordinates at a time held in registers while every update is
+ * added in order: each out[j] is still ((0 + c0 u0) + c1 u1) + ... */
 void
 merge_wsum(double *out, const float *const *u, const double *c, int n,
     size_t len)
 {
+	v2d a0, a1, a2, a3, ci;
+	const float *p;
 	size_t j;
 	int i;
 
-	for (j = 0; j < len; j++)
+	for (j = 0; j + 8 <= len; j += 8) {
+		a0 = a1 = a2 = a3 = (v2d){ 0, 0 };
+		for (i = 0; i < n; i++) {
+			p = u[i] + j;
+			ci = (v2d){ c[i], c[i] };
+			a0 += ci * load2(p);
+			a1 += ci * load2(p + 2);
+			a2 += ci * load2(p + 4);
+			a3 += ci * load2(p + 6);
+		}
+		memcpy(out + j, &a0, 16), memcpy(out + j + 2, &a1, 16);
+		memcpy(out + j + 4, &a2, 16), memcpy(out + j + 6, &a3, 16);
+	}
+	for (; j < len; j++) {
 		out[j] = 0;
-	for (i = 0; i < n; i++) {
-		const float *p = u[i];
-		double ci = c[i];
-
-		for (j = 0; j < len; j++)
-			out[j] += ci * p[j];
+		for (i = 0; i < n; i++)
+			out[j] += c[i] * u[i][j];
 	}
 }
 
@@ -294,26 +345,182 @@ sort_doubles(double *a, size_t n)
 	}
 }
 
+/*
+ * Median and trimmed mean look at one coordinate of every update.  The
+ * values become integers that sort in the order of before() (the sign bit
+ * kept, the other bits flipped for negatives: -0 lands just below +0), so
+ * that comparisons are cheap and branch-free, and equal keys are equal
+ * values: any correct selection or sort gives the same numbers as sorting
+ * the doubles did.
+ */
+static inline int64_t
+okey(double x)
+{
+	int64_t b;
+
+	memcpy(&b, &x, sizeof(b));
+	return b < 0 ? b ^ INT64_MAX : b;
+}
+
+static inline double
+okey_value(int64_t k)
+{
+	double x;
+
+	k = k < 0 ? k ^ INT64_MAX : k;
+	memcpy(&x, &k, sizeof(x));
+	return x;
+}
+
 static void
-gather(double *tmp, const float *const *u, const double *s, int n, size_t j)
+gather(int64_t *key, const float *const *u, const double *s, int n, size_t j)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		tmp[i] = s[i] * u[i][j];
-	sort_doubles(tmp, (size_t)n);
+		key[i] = okey(s[i] * u[i][j]);
+}
+
+static void
+isort_keys(int64_t *a, int n)
+{
+	int i, j;
+	int64_t t;
+
+	for (i = 1; i < n; i++) {
+		t = a[i];
+		for (j = i; j > 0 && a[j - 1] > t; j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
+}
+
+static void
+swap_keys(int64_t *a, int i, int j)
+{
+	int64_t t = a[i];
+
+	a[i] = a[j], a[j] = t;
+}
+
+/* Median of three to a[lo], then Hoare's partition around it: on return
+ * a[lo..p] <= a[p + 1..hi]. */
+static int
+partition_keys(int64_t *a, int lo, int hi)
+{
+	int mid = lo + (hi - lo) / 2, i = lo - 1, j = hi + 1;
+	int64_t pv;
+
+	if (a[mid] < a[lo])
+		swap_keys(a, mid, lo);
+	if (a[hi] < a[lo])
+		swap_keys(a, hi, lo);
+	if (a[hi] < a[mid])
+		swap_keys(a, hi, mid);
+	pv = a[mid];
+	for (;;) {
+		do
+			i++;
+		while (a[i] < pv);
+		do
+			j--;
+		while (a[j] > pv);
+		if (i >= j)
+			return j;
+		swap_keys(a, i, j);
+	}
+}
+
+static void
+sift_keys(int64_t *a, int root, int n)
+{
+	int c;
+
+	while ((c = 2 * root + 1) < n) {
+		if (c + 1 < n && a[c] < a[c + 1])
+			c++;
+		if (a[root] >= a[c])
+			return;
+		swap_keys(a, root, c);
+		root = c;
+	}
+}
+
+static void
+heapsort_keys(int64_t *a, int n)
+{
+	int i;
+
+	for (i = n / 2; i-- > 0;)
+		sift_keys(a, i, n);
+	for (i = n; i-- > 1;) {
+		swap_keys(a, 0, i);
+		sift_keys(a, 0, i);
+	}
+}
+
+/* Sort a[lo..hi]: quicksort down to insertion sort, heapsort when the
+ * depth says the values were chosen against the pivots (updates may come
+ * from an attacker). */
+static void
+sort_keys(int64_t *a, int lo, int hi, int depth)
+{
+	int p;
+
+	while (hi - lo >= 16) {
+		if (depth-- == 0) {
+			heapsort_keys(a + lo, hi - lo + 1);
+			return;
+		}
+		p = partition_keys(a, lo, hi);
+		if (p - lo < hi - p) {
+			sort_keys(a, lo, p, depth);
+			lo = p + 1;
+		} else {
+			sort_keys(a, p + 1, hi, depth);
+			hi = p;
+		}
+	}
+	isort_keys(a + lo, hi - lo + 1);
+}
+
+/* Rearrange a[0..n) so that a[k] is what sorting would put there, nothing
+ * before it larger, nothing after it smaller. */
+static void
+select_keys(int64_t *a, int n, int k)
+{
+	int lo = 0, hi = n - 1, p, depth = 64;
+
+	while (hi - lo >= 16) {
+		if (depth-- == 0)
+			break;
+		p = partition_keys(a, lo, hi);
+		if (k <= p)
+			hi = p;
+		else
+			lo = p + 1;
+	}
+	sort_keys(a, lo, hi, 2 * 32);
 }
 
 void
 merge_median(double *out, const float *const *u, const double *s, int n,
-    size_t len, double *tmp)
+    size_t len, void *tmp)
 {
+	int64_t *key = tmp, lo;
 	size_t j;
+	int i;
 
 	for (j = 0; j < len; j++) {
-		gather(tmp, u, s, n, j);
-		out[j] = n % 2 ? tmp[n / 2] :
-		    (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+		gather(key, u, s, n, j);
+		select_keys(key, n, n / 2);
+		if (n % 2) {
+			out[j] = okey_value(key[n / 2]);
+			continue;
+		}
+		for (lo = key[0], i = 1; i < n / 2; i++)
+			lo = key[i] > lo ? key[i] : lo;
+		out[j] = (okey_value(lo) + okey_value(key[n / 2])) / 2;
 	}
 }
 
@@ -329,17 +536,19 @@ merge_trim_count(double beta, int n)
 
 void
 merge_trimmed(double *out, const float *const *u, const double *s, int n,
-    int k, size_t len, double *tmp)
+    int k, size_t len, void *tmp)
 {
+	int64_t *key = tmp;
 	size_t j;
 	double sum;
 	int i;
 
 	for (j = 0; j < len; j++) {
-		gather(tmp, u, s, n, j);
+		gather(key, u, s, n, j);
+		sort_keys(key, 0, n - 1, 64);
 		sum = 0;
 		for (i = k; i < n - k; i++)
-			sum += tmp[i];
+			sum += okey_value(key[i]);
 		out[j] = sum / (n - 2 * k);
 	}
 }
@@ -445,6 +654,11 @@ merge_step(const struct merge_opts *o, float *x, const double *D, float *m,
 	double b, step;
 	size_t j;
 
+	if (!merge_rule_has_m(o->rule)) {
+		for (j = 0; j < len; j++)
+			x[j] = (float)(x[j] + o->lr * D[j]);
+		return;
+	}
 	for (j = 0; j < len; j++) {
 		switch (o->rule) {
 		case MERGE_FEDAVGM:
@@ -489,7 +703,9 @@ struct upd {
 	struct bundle_reader *r;
 	const uint8_t *p;               /* unread rest of the current block */
 	size_t n;
-	float *buf;                     /* (MERGE_CHUNK) this step's floats */
+	const float *cur;               /* this step's floats: in the reader's
+	                                 * block, or buf when they straddle two */
+	float *buf;                     /* (chunk) */
 };
 
 /* The model, loaded once: its floats stay in the bundle's buffer. */
@@ -521,7 +737,16 @@ struct job {
 	size_t len;
 	int finish, stop;
 	double *D;                      /* (MERGE_CHUNK) */
-	float *x, *m, *v;               /* (MERGE_CHUNK) */
+	float *x, *m, *v;               /* (chunk) this step's outputs */
+	float *xbuf;                    /* (chunk) x when tensors spool */
+	uint8_t *tout;                  /* tensors.safetensors, whole, when
+	                                 * the rule keeps no state; else NULL */
+	uint8_t *thead;                 /* its safetensors header */
+	struct sha256 *th;              /* its hash, fed as chunks finish */
+	const float *hx;                /* finished chunk still to hash */
+	size_t hlen;
+	atomic_int rnext, cnext;        /* the next task of a step's reading
+	                                 * and of its arithmetic */
 	int tfd, sfd;                   /* spools: tensors, state */
 	uint64_t thdr, shdr;            /* their header lengths */
 	int nthreads;
@@ -569,6 +794,32 @@ upd_take(struct upd *u, void *dst, size_t n, fed_err *e)
 		u->p += k, u->n -= k, n -= k;
 	}
 	return 0;
+}
+
+/* The next len floats of u's tensors into u->cur: straight from the
+ * reader's block when they lie in one (it stays valid until the next
+ * read of this update), else copied into u->buf. */
+static int
+upd_chunk(struct upd *u, size_t len, fed_err *e)
+{
+	const void *p;
+	ssize_t got;
+
+	if (u->n == 0) {
+		if ((got = bundle_read(u->r, &p, e)) < 0)
+			return -1;
+		if (got == 0)
+			return fed_errf(e, "%s: ends early", WEIGHTS_MEMBER);
+		u->p = p;
+		u->n = (size_t)got;
+	}
+	if (u->n >= len * 4 && (uintptr_t)u->p % sizeof(float) == 0) {
+		u->cur = (const float *)(const void *)u->p;
+		u->p += len * 4, u->n -= len * 4;
+		return 0;
+	}
+	u->cur = u->buf;
+	return upd_take(u, u->buf, len * 4, e);
 }
 
 /* The tensors of st lie exactly where the flat layout of a puts them,
@@ -817,8 +1068,17 @@ plan(struct job *j)
 	uint64_t np = mi->np;
 	size_t k;
 
+	atomic_store(&j->rnext, 0);
+	atomic_store(&j->cnext, 0);
+	j->hx = NULL;
+	if (j->pass == PASS_AGG && j->len > 0 && j->tout != NULL) {
+		j->hx = j->x;   /* hashed during the next step's reading */
+		j->hlen = j->len;
+	} else if (j->pass == PASS_AGG && j->len > 0)
+		sha256_update(j->th, j->x, j->len * 4);
 	if (j->pass == PASS_AGG && j->len > 0 && !j->failed && !j->nonfinite &&
-	    (pwrite_all(j->tfd, j->x, j->len * 4, j->thdr + j->at * 4) < 0 ||
+	    ((j->tout == NULL && pwrite_all(j->tfd, j->x, j->len * 4,
+	    j->thdr + j->at * 4) < 0) ||
 	    (j->m && pwrite_all(j->sfd, j->m, j->len * 4,
 	    j->shdr + j->at * 4) < 0) ||
 	    (j->v && pwrite_all(j->sfd, j->v, j->len * 4,
@@ -839,6 +1099,8 @@ plan(struct job *j)
 	j->len = np - j->at < j->chunk ? (size_t)(np - j->at) : j->chunk;
 	if (j->pass != PASS_AGG)
 		return;
+	if (j->tout != NULL)
+		j->x = (float *)(j->tout + j->thdr) + j->at;
 	memcpy(j->x, mi->x + j->at * 4, j->len * 4);
 	if (j->m && mi->m)
 		memcpy(j->m, mi->m + j->at * 4, j->len * 4);
@@ -851,22 +1113,34 @@ plan(struct job *j)
 			j->v[k] = merge_v0(j->o);
 }
 
+/*
+ * The threads take the tasks of a step as they come free, rather than a
+ * fixed share each, so that a thread the machine is slow to schedule
+ * holds the others up by one task, not by half the step.  Who does a task
+ * does not change its result: each update's reader and sum of squares,
+ * each coordinate's sum, each pair's distance belong to one task.
+ */
 static void
-read_share(struct job *j, int t)
+read_tasks(struct job *j)
 {
 	struct upd *u;
 	fed_err e;
 	int k;
 
-	for (k = t; k < j->na; k += j->nthreads) {
-		u = &j->u[j->act[k]];
+	while ((k = atomic_fetch_add(&j->rnext, 1)) <= j->na) {
+		if (k == 0) {   /* the output chunk the last step finished */
+			if (j->hx != NULL)
+				sha256_update(j->th, j->hx, j->hlen * 4);
+			continue;
+		}
+		u = &j->u[j->act[k - 1]];
 		if (j->finish) {
 			if (upd_finish(u, &j->mi->a, &e) < 0)
 				upd_fail(j, u, e.msg);
-		} else if (upd_take(u, u->buf, j->len * 4, &e) < 0)
+		} else if (upd_chunk(u, j->len, &e) < 0)
 			upd_fail(j, u, e.msg);
 		else if (j->norms)
-			merge_sumsq_blocks(&u->sumsq, u->buf, j->len);
+			merge_sumsq_blocks(&u->sumsq, u->cur, j->len);
 	}
 }
 
@@ -883,27 +1157,16 @@ finite_range(const float *p, size_t n)
 	return 1;
 }
 
-/* Thread t's share of the arithmetic: coordinates [a, b) of the chunk, or
- * a slice of Krum's pairs.  lp and tmp hold na entries. */
+/* Coordinates [a, b) of the chunk through the rule and the server step. */
 static void
-compute_share(struct job *j, int t, const float **lp, double *tmp)
+compute_range(struct job *j, size_t a, size_t b, const float **lp,
+    double *tmp)
 {
-	size_t a = j->len * t / j->nthreads, b = j->len * (t + 1) / j->nthreads;
 	const struct merge_opts *o = j->o;
 	int k;
 
-	if (j->finish || j->pass == PASS_NORM)
-		return;
-	if (j->pass == PASS_DIST) {
-		for (k = 0; k < j->na; k++)
-			lp[k] = j->u[j->act[k]].buf;
-		merge_pairdist(j->dist, lp, j->scale, j->na, j->len,
-		    j->npairs * t / j->nthreads,
-		    j->npairs * (t + 1) / j->nthreads);
-		return;
-	}
 	for (k = 0; k < j->na; k++)
-		lp[k] = j->u[j->act[k]].buf + a;
+		lp[k] = j->u[j->act[k]].cur + a;
 	if (o->rule == MERGE_MEDIAN)
 		merge_median(j->D + a, lp, j->scale, j->na, b - a, tmp);
 	else if (o->rule == MERGE_TRIMMED)
@@ -920,6 +1183,32 @@ compute_share(struct job *j, int t, const float **lp, double *tmp)
 		j->nonfinite = 1;
 		pthread_mutex_unlock(&j->mu);
 	}
+}
+
+/* The arithmetic of a step, as tasks: MERGE_BLOCK coordinates each, or a
+ * slice of Krum's pairs.  lp and tmp hold na entries. */
+static void
+compute_tasks(struct job *j, const float **lp, double *tmp)
+{
+	int k, p, np;
+	size_t a;
+
+	if (j->finish || j->pass == PASS_NORM)
+		return;
+	if (j->pass == PASS_DIST) {
+		for (k = 0; k < j->na; k++)
+			lp[k] = j->u[j->act[k]].cur;
+		np = j->npairs < 8 * j->nthreads ? j->npairs : 8 * j->nthreads;
+		while ((p = atomic_fetch_add(&j->cnext, 1)) < np)
+			merge_pairdist(j->dist, lp, j->scale, j->na, j->len,
+			    (int)((int64_t)j->npairs * p / np),
+			    (int)((int64_t)j->npairs * (p + 1) / np));
+		return;
+	}
+	while ((a = (size_t)atomic_fetch_add(&j->cnext, 1) * MERGE_BLOCK) <
+	    j->len)
+		compute_range(j, a, j->len - a < MERGE_BLOCK ? j->len :
+		    a + MERGE_BLOCK, lp, tmp);
 }
 
 struct worker {
@@ -944,10 +1233,10 @@ steps(void *arg)
 		pthread_barrier_wait(&j->bar);
 		if (j->stop)
 			break;
-		read_share(j, w->t);
+		read_tasks(j);
 		pthread_barrier_wait(&j->bar);
 		if (!j->failed)
-			compute_share(j, w->t, lp, tmp);
+			compute_tasks(j, lp, tmp);
 		pthread_barrier_wait(&j->bar);
 	}
 	free(lp);
@@ -978,6 +1267,7 @@ run_pass(struct job *j)
 	}
 	nt = t;
 	j->nthreads = nt;
+	j->hx = NULL;
 	pthread_barrier_init(&j->bar, NULL, (unsigned)nt);
 	pthread_mutex_unlock(&j->gate);
 	steps(&w[0]);
@@ -1040,6 +1330,11 @@ pass_do(struct job *j, enum pass p, int norms, int spool)
 
 	j->pass = p;
 	j->norms = norms;
+	if (p == PASS_AGG) {
+		sha256_free(j->th);
+		j->th = sha256_new();
+		sha256_update(j->th, j->thead, j->thdr);
+	}
 	r = open_act(j, spool) < 0 ? -1 : run_pass(j);
 	close_all(j->u, j->nu, spool);
 	return r;
@@ -1299,17 +1594,15 @@ merge_manifest(const struct job *j, const struct merge_opts *o)
 }
 
 /* A safetensors header for the arch's tensors, names prefixed, repeated
- * for each prefix; written at the start of fd.  Its length, or 0. */
-static uint64_t
-spool_header(int fd, const struct arch *a, const char *const *prefix,
-    int np, fed_err *e)
+ * for each prefix: a new buffer of *len bytes, or NULL. */
+static uint8_t *
+out_header(const struct arch *a, const char *const *prefix, int np,
+    size_t *len, fed_err *e)
 {
 	struct tensor_spec t[ARCH_MAXTENSORS];
 	struct st_spec s[2 * ARCH_MAXTENSORS];
 	char names[2 * ARCH_MAXTENSORS][ST_MAXNAME];
 	int i, k, n = arch_tensors(a, t);
-	uint8_t *h;
-	size_t len;
 
 	memset(s, 0, sizeof(s));
 	for (k = 0; k < np; k++)
@@ -1322,7 +1615,18 @@ spool_header(int fd, const struct arch *a, const char *const *prefix,
 			s[k * n + i].shape[0] = t[i].shape[0];
 			s[k * n + i].shape[1] = t[i].shape[1];
 		}
-	if ((h = st_header(s, np * n, &len, e)) == NULL)
+	return st_header(s, np * n, len, e);
+}
+
+/* The same written at the start of fd.  Its length, or 0. */
+static uint64_t
+spool_header(int fd, const struct arch *a, const char *const *prefix,
+    int np, fed_err *e)
+{
+	uint8_t *h;
+	size_t len;
+
+	if ((h = out_header(a, prefix, np, &len, e)) == NULL)
 		return 0;
 	if (pwrite_all(fd, h, len, 0) < 0) {
 		free(h);
@@ -1333,20 +1637,38 @@ spool_header(int fd, const struct arch *a, const char *const *prefix,
 	return len;
 }
 
-/* Spools and chunk buffers for the output. */
+/*
+ * Buffers for the output.  The new weights of a rule without state are
+ * built in memory, in place in the finished tensors.safetensors (one
+ * model's worth beside the model itself): no spool to write and read back
+ * twice.  The rules with state hold x, m and v of the model already, so
+ * their outputs go through spool files instead.  Either way the tensors'
+ * SHA-256 is computed as the chunks finish, and bundle_write is given it.
+ */
 static int
 job_outputs(struct job *j, fed_err *e)
 {
 	static const char *const plain[] = { "" }, *const mv[] = { "m.", "v." };
 	int nm = merge_rule_has_v(j->o->rule) ? 2 : 1;
+	uint64_t np = j->mi->np;
+	size_t hl;
 
 	j->D = xcalloc(j->chunk, sizeof(*j->D));
-	j->x = xcalloc(j->chunk, sizeof(*j->x));
-	if ((j->tfd = spool_open(e)) < 0 ||
-	    (j->thdr = spool_header(j->tfd, &j->mi->a, plain, 1, e)) == 0)
+	if ((j->thead = out_header(&j->mi->a, plain, 1, &hl, e)) == NULL)
 		return -1;
-	if (!merge_rule_has_m(j->o->rule))
+	j->thdr = hl;
+	if (!merge_rule_has_m(j->o->rule)) {
+		j->tout = xmalloc(hl + np * 4);
+		memcpy(j->tout, j->thead, hl);
 		return 0;
+	}
+	j->x = j->xbuf = xcalloc(j->chunk, sizeof(*j->x));
+	if ((j->tfd = spool_open(e)) < 0 ||
+	    pwrite_all(j->tfd, j->thead, hl, 0) < 0) {
+		if (j->tfd >= 0)
+			fed_errf(e, "spool: %s", strerror(errno));
+		return -1;
+	}
 	j->m = xcalloc(j->chunk, sizeof(*j->m));
 	if (nm == 2)
 		j->v = xcalloc(j->chunk, sizeof(*j->v));
@@ -1363,12 +1685,20 @@ write_out(struct job *j, const struct merge_opts *o, int out, char *digest,
 	struct bundle_payload p[2];
 	uint64_t np = j->mi->np;
 	json_t *man = merge_manifest(j, o);
+	uint8_t md[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
 	int n = 1, r;
 
+	sha256_final(j->th, md);
+	sha256_free(j->th);
+	j->th = NULL;
+	hex_encode(hex, md, SHA256_LEN);
 	memset(p, 0, sizeof(p));
 	p[0].name = WEIGHTS_MEMBER;
-	p[0].fd = j->tfd;
+	p[0].data = j->tout;
+	p[0].fd = j->tout ? -1 : j->tfd;
 	p[0].size = j->thdr + np * 4;
+	p[0].sha256 = hex;
 	if (j->m) {
 		p[1].name = STATE_MEMBER;
 		p[1].fd = j->sfd;
@@ -1483,7 +1813,9 @@ out:
 		json_decref(j.u[i].signers);
 	}
 	free(j.u), free(j.act), free(j.coef), free(j.scale), free(j.dist);
-	free(j.D), free(j.x), free(j.m), free(j.v);
+	free(j.D), free(j.xbuf), free(j.m), free(j.v);
+	free(j.tout), free(j.thead);
+	sha256_free(j.th);
 	if (j.tfd >= 0)
 		close(j.tfd);
 	if (j.sfd >= 0)

@@ -68,7 +68,8 @@ int  merge_rule_has_v(enum merge_rule r);
 /* ---- pure rules over a chunk; u[i] is update i's chunk of len floats,
  * s[i] its clipping scale (1 when unclipped); i runs in digest order ---- */
 
-/* Sum of squares of p, in float64, in order. */
+/* Sum of squares of p in float64: eight lanes of every eighth element,
+ * added in a fixed order, the same bits on every machine. */
 double merge_sumsq(const float *p, size_t len);
 /* The same added to *acc in blocks of MERGE_BLOCK floats, so that the
  * total does not depend on how a stream was cut into chunks (chunks are
@@ -84,12 +85,12 @@ int  merge_weights(double *w, const uint64_t *samples, int n, int uniform,
 void merge_wsum(double *out, const float *const *u, const double *c, int n,
     size_t len);
 /* out[j] = median over i of s[i] * u[i][j] (mean of the middle two when n
- * is even).  tmp holds n doubles. */
+ * is even).  tmp has room for n 8-byte values. */
 void merge_median(double *out, const float *const *u, const double *s, int n,
-    size_t len, double *tmp);
+    size_t len, void *tmp);
 /* Mean of s[i] * u[i][j] after cutting the k smallest and k largest. */
 void merge_trimmed(double *out, const float *const *u, const double *s,
-    int n, int k, size_t len, double *tmp);
+    int n, int k, size_t len, void *tmp);
 /* How many trimmed-mean cuts at each end for n updates. */
 int  merge_trim_count(double beta, int n);
 /* Add the chunk's squared distances between s[i] u[i] and s[j] u[j] to

@@ -5,8 +5,10 @@
  * results stored as float32.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "merge.h"
+#include "rng.h"
 #include "t.h"
 
 /* Five updates of three coordinates. */
@@ -256,6 +258,92 @@ test_signed_zero(void)
 	    memcmp(&oa, &ob, sizeof(oa)) == 0 && !signbit(oa));
 }
 
+/* The order the rules sort by: -0 before +0. */
+static int
+cmp_before(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	if (a < b || (a == b && signbit(a) && !signbit(b)))
+		return -1;
+	if (b < a || (a == b && signbit(b) && !signbit(a)))
+		return 1;
+	return 0;
+}
+
+/* Selection and the integer keys against qsort, for every n from 1 to
+ * 100, on values with many ties, signed zeros and sorted or reversed
+ * runs (the inputs that break a careless quickselect). */
+static void
+test_select_vs_sort(void)
+{
+	enum { MAXN = 100, COLS = 7 };
+	static float col[MAXN][COLS];
+	const float *u[MAXN];
+	double s[MAXN], out[COLS], out2[COLS], v[MAXN], tmp[MAXN], want, sum;
+	int n, i, c, k, bad = 0, badt = 0;
+	rng_t r;
+
+	rng_seed(&r, 7);
+	for (n = 1; n <= MAXN; n++) {
+		for (i = 0; i < n; i++) {
+			u[i] = col[i];
+			s[i] = i % 5 == 0 ? 0.5 : 1;
+			col[i][0] = (float)(rng_u64(&r) % 7) - 3;
+			col[i][1] = rng_u64(&r) % 2 ? -0.0f : 0.0f;
+			col[i][2] = (float)i;
+			col[i][3] = (float)(n - i);
+			col[i][4] = (float)((double)(rng_u64(&r) >> 11) /
+			    9007199254740992.0 - 0.5);
+			col[i][5] = i % 2 ? 1e30f : -1e30f;
+			col[i][6] = 42;
+		}
+		merge_median(out, u, s, n, COLS, tmp);
+		k = merge_trim_count(0.2, n);
+		merge_trimmed(out2, u, s, n, k, COLS, tmp);
+		for (c = 0; c < COLS; c++) {
+			for (i = 0; i < n; i++)
+				v[i] = s[i] * col[i][c];
+			qsort(v, (size_t)n, sizeof(v[0]), cmp_before);
+			want = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+			bad += memcmp(&want, &out[c], sizeof(want)) != 0;
+			for (sum = 0, i = k; i < n - k; i++)
+				sum += v[i];
+			want = sum / (n - 2 * k);
+			badt += memcmp(&want, &out2[c], sizeof(want)) != 0;
+		}
+	}
+	T_OK("median by selection is the sorted median, bit for bit", !bad);
+	T_OK("trimmed mean adds in sorted order, bit for bit", !badt);
+}
+
+/* A stream's sum of squares does not depend on where it is cut, so long
+ * as the cuts fall on MERGE_BLOCK boundaries. */
+static void
+test_sumsq_chunks(void)
+{
+	enum { LEN = 5 * MERGE_BLOCK + 123 };
+	static float p[LEN];
+	double whole = 0, cut = 0;
+	size_t at, k, cuts[] = { MERGE_BLOCK, 3 * MERGE_BLOCK, LEN };
+	rng_t r;
+	int i;
+
+	rng_seed(&r, 3);
+	for (i = 0; i < LEN; i++)
+		p[i] = (float)((double)(rng_u64(&r) >> 11) /
+		    9007199254740992.0 - 0.5);
+	merge_sumsq_blocks(&whole, p, LEN);
+	for (at = 0, i = 0; at < LEN; at = cuts[i++]) {
+		k = cuts[i] - at;
+		merge_sumsq_blocks(&cut, p + at, k);
+	}
+	T_OK("sum of squares independent of chunking",
+	    memcmp(&whole, &cut, sizeof(whole)) == 0);
+	T_NEAR("sum of squares of 1..10", merge_sumsq((const float[]){ 1, 2,
+	    3, 4, 5, 6, 7, 8, 9, 10 }, 10), 385, 0);
+}
+
 int
 main(void)
 {
@@ -266,5 +354,7 @@ main(void)
 	test_krum();
 	test_steps();
 	test_signed_zero();
+	test_select_vs_sort();
+	test_sumsq_chunks();
 	T_DONE();
 }
