@@ -29,7 +29,7 @@ UNITS     = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.
 TOOLS     = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 HDRS      = $(wildcard lib/*.h)
 
-.PHONY: all check test deps demo bench install uninstall clean lint sanitize fuzz
+.PHONY: all check test deps demo demo-lang bench install uninstall clean lint sanitize fuzz
 
 all: $(CMDS) $(UNITS) $(TOOLS)
 
@@ -98,6 +98,11 @@ demo: deps
 	@sh scripts/deps demo
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo
+
+demo-lang: deps
+	@sh scripts/deps demo-lang
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo-lang
 
 bench: deps
 	@sh scripts/deps bench

@@ -6,6 +6,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 
 #include "bundle.h"
 #include "data.h"
+#include "gpt.h"
+#include "nn.h"
 #include "train.h"
 #include "weights.h"
 
@@ -187,6 +190,84 @@ eval_one(const struct opts *o, const char *path, const struct arch *a,
 	return 0;
 }
 
+/* gpt on text: mean loss per byte in nats and in bits. */
+static json_t *
+text_json(const char *name, const char *digest, double loss, int64_t n)
+{
+	json_t *j = json_object();
+
+	if (name != NULL)
+		json_object_set_new(j, "name", json_string(name));
+	if (digest != NULL)
+		json_object_set_new(j, "digest", json_string(digest));
+	json_object_set_new(j, "samples", json_integer(n));
+	json_object_set_new(j, "loss", json_real(loss / n));
+	json_object_set_new(j, "bits_per_byte", json_real(loss / n / M_LN2));
+	return j;
+}
+
+static int
+eval_text_one(const struct opts *o, const char *path, const struct arch *a,
+    const float *w, double *tl, int64_t *tn, json_t *list)
+{
+	struct dataset d;
+	double loss;
+	int64_t n;
+	fed_err e;
+
+	readable(path);
+	if (data_load(path, &d, &e) < 0 || gpt_check_fit(a, &d, &e) < 0) {
+		warnx("%s: %s", display_name(path), e.msg);
+		data_free(&d);
+		return 1;
+	}
+	if (gpt_eval(a, w, &d, &loss, &n, &e) < 0)
+		errx(2, "%s: %s", display_name(path), e.msg);
+	if (o->json)
+		json_array_append_new(list, text_json(display_name(path),
+		    d.b.digest, loss, n));
+	else
+		printf("%-32s %9lld %9.4f %9.4f\n", display_name(path),
+		    (long long)n, loss / n, loss / n / M_LN2);
+	*tl += loss;
+	*tn += n;
+	data_free(&d);
+	return 0;
+}
+
+/* fed-eval of a gpt model: bits per byte per data bundle and in all. */
+static int
+evaluate_text(const struct opts *o, const struct arch *a, const float *w,
+    const char *digest, const char *udigest)
+{
+	json_t *list = json_array(), *j;
+	double tl = 0;
+	int64_t tn = 0;
+	int i, status = 0;
+
+	if (!o->json)
+		printf("%-32s %9s %9s %9s\n", "data", "bytes", "loss",
+		    "bits/byte");
+	for (i = 0; i < o->ndata; i++)
+		status |= eval_text_one(o, o->data[i], a, w, &tl, &tn, list);
+	if (tn > 0 && o->json) {
+		j = json_pack("{s:s,s:o,s:o,s:o}", "model", digest, "update",
+		    *udigest ? json_string(udigest) : json_null(), "data", list,
+		    "total", text_json(NULL, NULL, tl, tn));
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+		putchar('\n');
+		json_decref(j);
+	} else {
+		if (tn > 0 && o->ndata > 1)
+			printf("%-32s %9lld %9.4f %9.4f\n", "total",
+			    (long long)tn, tl / tn, tl / tn / M_LN2);
+		json_decref(list);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(2, "stdout");
+	return status;
+}
+
 static int
 evaluate(const struct opts *o)
 {
@@ -198,6 +279,12 @@ evaluate(const struct opts *o)
 	int i, status = 0;
 
 	w = load_model(o, &a, digest, udigest);
+	if (a.kind == ARCH_GPT) {
+		json_decref(list);
+		i = evaluate_text(o, &a, w, digest, udigest);
+		free(w);
+		return i;
+	}
 	eval_init(&total, a.dims[a.nlayers]);
 	if (!o->json)
 		printf("%-32s %9s %9s %9s\n", "data", "samples", "loss",
@@ -231,6 +318,19 @@ add_data(struct opts *o, const char *path)
 	if (o->ndata == EVAL_MAXDATA)
 		errx(2, "more than %d data bundles", EVAL_MAXDATA);
 	o->data[o->ndata++] = path;
+}
+
+/* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */
+static void
+blas_reexec(char *argv[])
+{
+	const char *core;
+
+	if (getenv("OPENBLAS_CORETYPE") != NULL ||
+	    (core = nn_blas_coretype_hint()) == NULL)
+		return;
+	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
+		execv("/proc/self/exe", argv);
 }
 
 int
@@ -283,5 +383,6 @@ main(int argc, char *argv[])
 	if (stdins > 1 || (o.update && strcmp(o.model, "-") == 0 &&
 	    strcmp(o.update, "-") == 0))
 		errx(2, "standard input can be read only once");
+	blas_reexec(argv);
 	return evaluate(&o);
 }

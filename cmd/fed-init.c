@@ -46,6 +46,8 @@ init_model(const struct arch *a, uint64_t seed, const char *outpath)
 	json_object_set_new(m, "parent", json_null());
 	json_object_set_new(m, "init", json_pack("{s:I,s:s,s:s}", "seed",
 	    (json_int_t)seed, "rng", "xoshiro256**", "scheme",
+	    a->kind == ARCH_GPT ? "gpt-2: normal 0.02, residual projections "
+	    "0.02/sqrt(2 layers), zero bias, unit layer-norm gain" :
 	    "he-normal hidden, lecun-normal output, zero bias"));
 	if (out_open(&o, outpath, &e) < 0)
 		errx(2, "%s", e.msg);

@@ -21,12 +21,14 @@
 #include "out.h"
 #include "partition.h"
 #include "st.h"
+#include "text.h"
 
 #define SHARD_NAMEMAX 64
 #define MAXSEED ((uint64_t)INT64_MAX)
 
 struct opts {
-	const char *format;             /* "idx", "csv" or NULL */
+	const char *format;             /* "idx", "csv", "text" or NULL */
+	int by_file;                    /* text: -p file */
 	uint32_t nshards;               /* 0: not given */
 	struct part_spec part;
 	int min_given;
@@ -70,7 +72,9 @@ usage(FILE *f, int status)
 	fputs("usage: fed-shard [-q] [-f idx|csv] [-n shards] [-p partition] "
 	    "[-s seed] [-t test-fraction] [--label name] [--key name] "
 	    "[--skip-bad] [--min-size n] [--quantity law] -o prefix input "
-	    "[labels]\n", f);
+	    "[labels]\n"
+	    "       fed-shard [-q] -f text [-n shards] [-p iid|file] [-s seed] "
+	    "[-t test-fraction] -o prefix input ...\n", f);
 	exit(status);
 }
 
@@ -498,8 +502,9 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 
 	switch (c) {
 	case 'f':
-		if (strcmp(arg, "idx") != 0 && strcmp(arg, "csv") != 0)
-			usage_err("-f %s: format must be idx or csv", arg);
+		if (strcmp(arg, "idx") != 0 && strcmp(arg, "csv") != 0 &&
+		    strcmp(arg, "text") != 0)
+			usage_err("-f %s: format must be idx, csv or text", arg);
 		o->format = arg;
 		break;
 	case 'n':
@@ -508,6 +513,9 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 		o->nshards = (uint32_t)v;
 		break;
 	case 'p':
+		o->by_file = strcmp(arg, "file") == 0;
+		if (o->by_file)
+			break;
 		if (part_parse(arg, &o->part, &e) < 0)
 			usage_err("%s", e.msg);
 		break;
@@ -543,6 +551,115 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 	}
 }
 
+/* -f text: iid or file partitions, any number of inputs. */
+static void
+check_text_opts(struct opts *o, int nargs)
+{
+	if (nargs < 1)
+		usage_err("%s", "text takes one or more input files or folders");
+	if (o->label || o->key || o->skip_bad || o->min_given || o->part.law)
+		usage_err("%s", "--label, --key, --skip-bad, --min-size and "
+		    "--quantity are not for text input");
+	if (!o->by_file && o->part.scheme != PART_IID)
+		usage_err("%s", "text partitions are iid or file");
+	if (o->by_file && o->nshards)
+		usage_err("%s", "-p file makes one shard per input, not -n");
+	if (o->nshards == 0)
+		o->nshards = 1;
+}
+
+/* Write every part of a text split, all or none. */
+static void
+write_text(const struct text_corpus *c, const struct text_part *p, int n,
+    const struct opts *o, char **names)
+{
+	struct out *outs = xcalloc((size_t)n, sizeof(*outs));
+	struct bundle_payload pl = { "data.safetensors", NULL, -1, 0, NULL };
+	char path[4096];
+	int g, k;
+	json_t *m;
+	fed_err e;
+
+	for (g = 0; g < n; g++) {
+		outs[g].fd = -1;
+		if (snprintf(path, sizeof(path), "%s-%s%s.fed", o->prefix,
+		    names[p[g].shard], p[g].test ? ".test" : "") >=
+		    (int)sizeof(path))
+			errx(2, "file name too long");
+		if (out_open(&outs[g], path, &e) < 0 ||
+		    (pl.data = text_payload(c, &p[g], &pl.size, &e)) == NULL) {
+			abort_all(outs, (uint32_t)g + 1);
+			errx(2, "%s", e.msg);
+		}
+		m = text_manifest(c, &p[g], o->by_file ? c->nsrc : o->nshards,
+		    names[p[g].shard], o->by_file, o->seed);
+		k = bundle_write(outs[g].fd, m, &pl, 1, NULL, &e);
+		json_decref(m);
+		free((void *)pl.data);
+		if (k < 0) {
+			abort_all(outs, (uint32_t)g + 1);
+			errx(2, "%s", e.msg);
+		}
+	}
+	for (g = 0; g < n; g++)
+		if (out_commit(&outs[g], &e) < 0) {
+			abort_all(outs, (uint32_t)n);
+			errx(2, "%s", e.msg);
+		}
+	free(outs);
+}
+
+/* fed-shard -f text: documents from every operand, split and written. */
+static int
+shard_text(const struct opts *o, int argc, char *argv[])
+{
+	struct text_corpus c;
+	struct text_part *p;
+	char **names;
+	uint32_t j, ns;
+	int i, n;
+	fed_err e;
+
+	text_init(&c);
+	for (i = 0; i < argc; i++)
+		if (text_add(&c, argv[i], &e) < 0)
+			errx(1, "%s", e.msg);
+	if ((n = text_split(&c, o->by_file, o->nshards, o->part.test, o->seed,
+	    &p, &e)) < 0)
+		errx(1, "%s", e.msg);
+	ns = o->by_file ? c.nsrc : o->nshards;
+	names = xcalloc(ns, sizeof(*names));
+	for (j = 0; j < ns; j++) {
+		names[j] = o->by_file ? sanitise(c.name[j]) : xmalloc(16);
+		if (!o->by_file)
+			snprintf(names[j], 16, "%03u", j);
+		else if (names[j][0] == '\0')
+			errx(1, "%s: gives no shard name", c.name[j]);
+		for (i = 0; i < (int)j; i++)
+			if (strcmp(names[i], names[j]) == 0)
+				errx(1, "inputs %s and %s both give shard name "
+				    "%s", c.name[i], c.name[j], names[j]);
+	}
+	want_files((uint32_t)n);
+	write_text(&c, p, n, o, names);
+	if (!o->quiet) {
+		fprintf(stderr, "fed-shard: %llu bytes in %u documents; %s, "
+		    "%u shards, seed %llu\n", (unsigned long long)c.n, c.ndocs,
+		    o->by_file ? "file" : "iid", ns,
+		    (unsigned long long)o->seed);
+		for (i = 0; i < n; i++)
+			fprintf(stderr, "%-24s %-5s %10llu bytes %7u documents\n",
+			    names[p[i].shard], p[i].test ? "test" : "train",
+			    (unsigned long long)p[i].bytes, p[i].ndocs);
+	}
+	for (j = 0; j < ns; j++)
+		free(names[j]);
+	free(names);
+	text_parts_free(p, n);
+	text_free(&c);
+	return 0;
+}
+
 /* Combinations that cannot mean anything. */
 static void
 check_opts(struct opts *o, int nargs)
@@ -551,6 +668,12 @@ check_opts(struct opts *o, int nargs)
 
 	if (o->prefix == NULL)
 		usage_err("%s", "-o prefix is required");
+	if (o->format != NULL && strcmp(o->format, "text") == 0) {
+		check_text_opts(o, nargs);
+		return;
+	}
+	if (o->by_file)
+		usage_err("%s", "-p file is for text input");
 	if (nargs < 1 || nargs > 2)
 		usage_err("%s", "want an input file, or images and labels");
 	if (o->format == NULL)
@@ -608,6 +731,12 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	check_opts(&o, argc);
+	if (strcmp(o.format, "text") == 0) {
+		for (c = 0; c < argc; c++)
+			if (strcmp(argv[c], "-") != 0 && access(argv[c], R_OK) < 0)
+				err(2, "%s", argv[c]);
+		return shard_text(&o, argc, argv);
+	}
 	if (argc == 2 && strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		usage_err("%s", "only one input can be standard input");
 	for (c = 0; c < argc; c++)

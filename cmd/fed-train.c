@@ -18,6 +18,10 @@
 
 #include "bundle.h"
 #include "data.h"
+#include "dp.h"
+#include "dpsgd.h"
+#include "gpt.h"
+#include "ledger.h"
 #include "nn.h"
 #include "out.h"
 #include "train.h"
@@ -25,10 +29,23 @@
 
 #define MODEL_MAXBYTES ((uint64_t)16 << 30)
 
+/* --dp: DP-SGD, its accounting and the holder's ledger. */
+struct privacy {
+	int on;
+	double noise, epsilon, delta, budget;   /* 0: not given */
+	const char *ledger;
+	struct dpsgd_opts sgd;
+	double q, eps, rdp[DP_NORDERS];         /* this run's */
+	int64_t steps;
+	struct ledger l;
+};
+
 struct opts {
 	const char *model, *data, *out, *name;
 	int verbose;
+	int lr_given, opt_given, clip_given;
 	struct train_opts t;
+	struct privacy dp;
 };
 
 struct progress {
@@ -45,7 +62,11 @@ usage(FILE *f, int status)
 	    "[--weight-decay wd]\n"
 	    "                 [--schedule constant|cosine|linear] [--prox mu] "
 	    "[-s seed]\n"
-	    "                 [--name name] [-v] [-o out]\n", f);
+	    "                 [--warmup n] [--clip norm] [--name name] [-v] "
+	    "[-o out]\n"
+	    "                 [--dp [--noise sigma | --epsilon eps] "
+	    "[--delta delta]\n"
+	    "                       [--ledger file [--budget eps]]]\n", f);
 	exit(status);
 }
 
@@ -126,7 +147,7 @@ load_model(const char *path, struct arch *a, char *digest, int64_t *round)
 }
 
 static json_t *
-train_json(const struct train_opts *t)
+train_json(const struct train_opts *t, int gpt)
 {
 	json_t *j = json_object();
 
@@ -151,6 +172,36 @@ train_json(const struct train_opts *t)
 	json_object_set_new(j, "prox", json_real(t->prox));
 	json_object_set_new(j, "seed", json_integer((json_int_t)t->seed));
 	json_object_set_new(j, "shuffle", json_string("xoshiro256**"));
+	if (gpt) {
+		json_object_set_new(j, "warmup", json_integer(t->warmup));
+		json_object_set_new(j, "clip", json_real(t->clip));
+		json_object_set_new(j, "windows", json_string("uniform random "
+		    "starts, context + 1 bytes"));
+	}
+	return j;
+}
+
+static json_t *
+privacy_json(const struct privacy *p)
+{
+	json_t *j = json_object(), *l = json_null();
+
+	json_object_set_new(j, "mechanism", json_string("dp-sgd, poisson "
+	    "sampling, gaussian"));
+	json_object_set_new(j, "unit", json_string("example"));
+	json_object_set_new(j, "clip", json_real(p->sgd.clip));
+	json_object_set_new(j, "noise_multiplier", json_real(p->sgd.sigma));
+	json_object_set_new(j, "sample_rate", json_real(p->q));
+	json_object_set_new(j, "steps", json_integer(p->steps));
+	json_object_set_new(j, "delta", json_real(p->delta));
+	json_object_set_new(j, "epsilon", json_real(p->eps));
+	json_object_set_new(j, "accountant",
+	    json_string(dp_accountant_name(DP_CONV_BALLE)));
+	if (p->ledger != NULL)
+		l = json_pack("{s:I,s:f,s:f,s:s}", "entries",
+		    (json_int_t)p->l.entries, "spent", p->l.spent, "budget",
+		    p->l.budget, "head", p->l.head);
+	json_object_set_new(j, "ledger", l);
 	return j;
 }
 
@@ -170,9 +221,16 @@ update_manifest(const struct opts *o, const struct arch *a,
 	json_object_set_new(m, "steps", json_integer(st->steps));
 	json_object_set_new(m, "contributor", o->name ? json_string(o->name) :
 	    json_null());
-	json_object_set_new(m, "train", train_json(&o->t));
-	json_object_set_new(m, "stats", json_pack("{s:f,s:f}", "loss_start",
-	    st->loss_start, "loss_end", st->loss_end));
+	json_object_set_new(m, "train", train_json(&o->t,
+	    a->kind == ARCH_GPT));
+	if (o->dp.on) {
+		/* losses over private rows, unnoised: not released under DP */
+		json_object_set_new(m, "stats", json_pack("{s:n,s:n}",
+		    "loss_start", "loss_end"));
+		json_object_set_new(m, "privacy", privacy_json(&o->dp));
+	} else
+		json_object_set_new(m, "stats", json_pack("{s:f,s:f}",
+		    "loss_start", st->loss_start, "loss_end", st->loss_end));
 	return m;
 }
 
@@ -200,8 +258,101 @@ write_update(const struct opts *o, json_t *m, const struct arch *a,
 	free(st);
 }
 
+/* gpt models: AdamW at 1e-3 with clipping at 1 unless told otherwise. */
+static void
+gpt_defaults(struct opts *o, const struct arch *a)
+{
+	if (a->kind != ARCH_GPT) {
+		if (o->t.warmup > 0 || (o->clip_given && !o->dp.on))
+			errx(2, "--warmup and --clip are for gpt models");
+		return;
+	}
+	if (!o->opt_given)
+		o->t.opt = OPT_ADAMW;
+	if (!o->lr_given)
+		o->t.lr = 1e-3;
+	if (!o->clip_given)
+		o->t.clip = 1.0;
+}
+
+/* delta when none is given: 1e-5, or 1/n^1.1 when that is smaller */
+static double
+default_delta(int64_t n)
+{
+	double d = pow((double)n, -1.1);
+
+	return d < 1e-5 ? d : 1e-5;
+}
+
+/* Before training: sigma, epsilon, and the ledger's consent. */
+static void
+dp_prepare(struct opts *o, const struct arch *a, const struct dataset *d)
+{
+	struct privacy *p = &o->dp;
+	const char *lp = p->ledger;
+	fed_err e;
+
+	if (a->kind != ARCH_SOFTMAX && a->kind != ARCH_MLP)
+		errx(1, "%s: --dp is for softmax and mlp models",
+		    display_name(o->model));
+	p->sgd.clip = o->clip_given ? o->t.clip : 1.0;
+	o->t.clip = 0;
+	p->q = dpsgd_rate(o->t.batch, d->n);
+	p->steps = train_total_steps(&o->t, d->n);
+	if (lp != NULL) {
+		if (ledger_open(&p->l, lp, p->budget, p->delta > 0 ? p->delta :
+		    access(lp, F_OK) < 0 ? default_delta(d->n) : 0, &e) < 0)
+			errx(1, "%s: %s", lp, e.msg);
+		p->delta = p->l.delta;
+	} else if (p->delta == 0)
+		p->delta = default_delta(d->n);
+	if (p->epsilon > 0) {
+		p->noise = dp_sigma_for_epsilon(p->epsilon, p->delta, p->q,
+		    p->steps, DP_CONV_BALLE);
+		if (p->noise < 0)
+			errx(1, "--epsilon %g: out of reach in %lld steps at "
+			    "sample rate %g", p->epsilon, (long long)p->steps,
+			    p->q);
+	}
+	p->sgd.sigma = p->noise;
+	dp_rdp_add(p->rdp, dp_orders(), DP_NORDERS, p->q, p->noise, p->steps);
+	p->eps = dp_epsilon(dp_orders(), p->rdp, DP_NORDERS, p->delta,
+	    DP_CONV_BALLE, NULL);
+	if (!isfinite(p->eps))
+		errx(1, "--noise %g: too little noise, epsilon is unbounded",
+		    p->noise);
+	if (lp != NULL) {
+		double after;
+
+		if (ledger_check(&p->l, p->rdp, &after, &e) < 0)
+			errx(1, "%s: %s", lp, e.msg);
+	}
+	o->t.dp = &p->sgd;
+}
+
+/* After training, before the update leaves: the spend is written down. */
+static void
+dp_record(struct opts *o, const char *parent, int64_t round)
+{
+	struct privacy *p = &o->dp;
+	fed_err e;
+
+	if (p->ledger != NULL && ledger_record(&p->l, parent, round,
+	    "dp-sgd, poisson sampling, gaussian", p->eps, p->rdp, &e) < 0)
+		errx(2, "%s: %s", p->ledger, e.msg);
+	if (o->verbose)
+		fprintf(stderr, "fed-train: dp-sgd q %.6g sigma %.6g clip %g, "
+		    "%lld steps: epsilon %.4f at delta %g", p->q, p->noise,
+		    p->sgd.clip, (long long)p->steps, p->eps, p->delta);
+	if (o->verbose && p->ledger != NULL)
+		fprintf(stderr, "; ledger %.4f of %g spent", p->l.spent,
+		    p->l.budget);
+	if (o->verbose)
+		fputc('\n', stderr);
+}
+
 static int
-train(const struct opts *o)
+train(struct opts *o)
 {
 	char parent[DIGEST_LEN + 1];
 	struct train_stats st;
@@ -215,17 +366,31 @@ train(const struct opts *o)
 	json_t *m;
 
 	global = load_model(o->model, &a, parent, &round);
+	gpt_defaults(o, &a);
 	readable(o->data);
 	if (data_load(o->data, &d, &e) < 0)
 		errx(1, "%s: %s", display_name(o->data), e.msg);
-	if (train_check_fit(&a, &d, &e) < 0)
+	if ((a.kind == ARCH_GPT || d.text ? gpt_check_fit(&a, &d, &e) :
+	    train_check_fit(&a, &d, &e)) < 0)
 		errx(1, "%s: %s", display_name(o->data), e.msg);
+	if (o->dp.on)
+		dp_prepare(o, &a, &d);
 	np = arch_nparams(&a);
 	local = xmalloc(np * sizeof(float));
 	memset(&pr, 0, sizeof(pr));
 	clock_gettime(CLOCK_MONOTONIC, &pr.start);
 	pr.batch = o->t.batch < d.n ? o->t.batch : d.n;
-	if (train_run(&a, global, local, &d, &o->t, isatty(2) ?
+	if (a.kind == ARCH_GPT) {
+		pr.batch = (int64_t)o->t.batch * (d.n - 1 < a.dims[2] ?
+		    d.n - 1 : a.dims[2]);
+		if (gpt_train_run(&a, global, local, &d, &o->t, isatty(2) ?
+		    show_progress : NULL, &pr, &st, &e) < 0) {
+			free(global);
+			free(local);
+			data_free(&d);
+			errx(1, "%s: %s", display_name(o->data), e.msg);
+		}
+	} else if (train_run(&a, global, local, &d, &o->t, isatty(2) ?
 	    show_progress : NULL, &pr, &st, &e) < 0)
 		errx(2, "%s", e.msg);
 	if (o->verbose)
@@ -237,9 +402,13 @@ train(const struct opts *o)
 			    "try a lower learning rate", display_name(o->data));
 	}
 	free(global);
+	if (o->dp.on)
+		dp_record(o, parent, round);
 	m = update_manifest(o, &a, parent, round, &d, &st);
 	data_free(&d);
 	write_update(o, m, &a, local);
+	if (o->dp.on)
+		ledger_close(&o->dp.l);
 	json_decref(m);
 	free(local);
 	return 0;
@@ -266,7 +435,9 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 	return (int64_t)v;
 }
 
-enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED };
+enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
+    O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
+    O_BUDGET };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -280,6 +451,14 @@ static const struct option longopts[] = {
 	{ "weight-decay", required_argument, NULL, O_WD },
 	{ "schedule", required_argument, NULL, O_SCHED },
 	{ "prox", required_argument, NULL, O_PROX },
+	{ "warmup", required_argument, NULL, O_WARMUP },
+	{ "clip", required_argument, NULL, O_CLIP },
+	{ "dp", no_argument, NULL, O_DP },
+	{ "noise", required_argument, NULL, O_NOISE },
+	{ "epsilon", required_argument, NULL, O_EPSILON },
+	{ "delta", required_argument, NULL, O_DELTA },
+	{ "ledger", required_argument, NULL, O_LEDGER },
+	{ "budget", required_argument, NULL, O_BUDGET },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -288,6 +467,26 @@ static const struct option longopts[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static void
+check_dp(const struct opts *o)
+{
+	const struct privacy *p = &o->dp;
+
+	if (!p->on) {
+		if (p->noise > 0 || p->epsilon > 0 || p->delta > 0 ||
+		    p->ledger != NULL || p->budget > 0)
+			errx(2, "--noise, --epsilon, --delta, --ledger and "
+			    "--budget need --dp");
+		return;
+	}
+	if ((p->noise > 0) == (p->epsilon > 0))
+		errx(2, "--dp needs one of --noise and --epsilon");
+	if (p->budget > 0 && p->ledger == NULL)
+		errx(2, "--budget needs --ledger");
+	if (o->clip_given && !(o->t.clip > 0))
+		errx(2, "--clip: the per-example norm must be positive");
+}
 
 static void
 parse(int argc, char *argv[], struct opts *o)
@@ -312,7 +511,17 @@ parse(int argc, char *argv[], struct opts *o)
 		case 'b':
 			t->batch = (int)count("-b", optarg, 1, TRAIN_MAXBATCH);
 			break;
-		case 'l': t->lr = num("-l", optarg, 0, 1e6); break;
+		case 'l':
+			t->lr = num("-l", optarg, 0, 1e6);
+			o->lr_given = 1;
+			break;
+		case O_WARMUP:
+			t->warmup = count("--warmup", optarg, 0, TRAIN_MAXSTEPS);
+			break;
+		case O_CLIP:
+			t->clip = num("--clip", optarg, 0, 1e6);
+			o->clip_given = 1;
+			break;
 		case O_MOM: t->momentum = num("--momentum", optarg, 0, 1); break;
 		case O_WD: t->weight_decay = num("--weight-decay", optarg, 0,
 		    1e6); break;
@@ -324,6 +533,7 @@ parse(int argc, char *argv[], struct opts *o)
 			if (train_optimizer_parse(optarg, &t->opt) < 0)
 				errx(2, "--optimizer %s: want sgd, adam or "
 				    "adamw", optarg);
+			o->opt_given = 1;
 			break;
 		case O_SCHED:
 			if (train_schedule_parse(optarg, &t->schedule) < 0)
@@ -334,6 +544,20 @@ parse(int argc, char *argv[], struct opts *o)
 			if (strlen(optarg) == 0 || strlen(optarg) > 256)
 				errx(2, "--name: want 1 to 256 characters");
 			o->name = optarg;
+			break;
+		case O_DP: o->dp.on = 1; break;
+		case O_NOISE:
+			o->dp.noise = num("--noise", optarg, 0.01, 1e4);
+			break;
+		case O_EPSILON:
+			o->dp.epsilon = num("--epsilon", optarg, 1e-3, 1e3);
+			break;
+		case O_DELTA:
+			o->dp.delta = num("--delta", optarg, 1e-30, 0.1);
+			break;
+		case O_LEDGER: o->dp.ledger = optarg; break;
+		case O_BUDGET:
+			o->dp.budget = num("--budget", optarg, 1e-3, 1e6);
 			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
@@ -346,6 +570,7 @@ parse(int argc, char *argv[], struct opts *o)
 		errx(2, "-e and --steps exclude each other");
 	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
 		errx(2, "only one of -m and -d can be standard input");
+	check_dp(o);
 }
 
 /* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */

@@ -124,15 +124,73 @@ check_labels(struct dataset *d, const json_t *m, fed_err *e)
 	return 0;
 }
 
+/* Document starts: from 0, strictly increasing, below n. */
+static int
+check_docs(const struct st_tensor *t, int64_t n, fed_err *e)
+{
+	int64_t i, v, prev = -1;
+
+	for (i = 0; i < t->shape[0]; i++) {
+		memcpy(&v, (const uint8_t *)t->data + i * 8, 8);
+		if ((i == 0 && v != 0) || v <= prev || v >= n)
+			return fed_errf(e, "tensor \"docs\": start %lld of "
+			    "document %lld out of order or range",
+			    (long long)v, (long long)i);
+		prev = v;
+	}
+	return 0;
+}
+
+/* A text data set: tokens (U8, (samples)) and docs (I64, (documents)). */
+static int
+check_text(struct dataset *d, const json_t *m, fed_err *e)
+{
+	const char *kind = json_string_value(json_object_get(m, "kind"));
+	const struct st_tensor *tok, *docs;
+
+	d->text = 1;
+	if (kind == NULL || strcmp(kind, "data") != 0)
+		return fed_errf(e, "not a data bundle (kind %s)",
+		    kind ? kind : "missing");
+	if (field_int(m, "samples", 1, DATA_MAXBYTES, &d->n, e) < 0 ||
+	    field_int(m, "documents", 1, DATA_TEXT_MAXDOCS, &d->ndocs, e) < 0)
+		return -1;
+	tok = st_find(&d->st, "tokens");
+	docs = st_find(&d->st, "docs");
+	if (d->st.n != 2 || tok == NULL || docs == NULL)
+		return fed_errf(e, "%s must hold exactly \"tokens\" and "
+		    "\"docs\"", DATA_MEMBER);
+	if (tok->dtype != ST_U8 || tok->ndim != 1 || tok->shape[0] != d->n)
+		return fed_errf(e, "tensor \"tokens\" must be U8 of shape "
+		    "(samples)");
+	if (docs->dtype != ST_I64 || docs->ndim != 1 ||
+	    docs->shape[0] != d->ndocs)
+		return fed_errf(e, "tensor \"docs\" must be I64 of shape "
+		    "(documents)");
+	d->tokens = tok->data;
+	return check_docs(docs, d->n, e);
+}
+
 int
 data_from_bundle(struct dataset *d, struct bundle *b, fed_err *e)
 {
 	const uint8_t *p;
 	uint64_t size;
+	const char *mod;
 
 	memset(d, 0, sizeof(*d));
 	d->b = *b;
 	memset(b, 0, sizeof(*b));
+	mod = json_string_value(json_object_get(d->b.manifest, "modality"));
+	if (mod != NULL && strcmp(mod, "text") == 0) {
+		if ((p = bundle_get(&d->b, DATA_MEMBER, &size)) == NULL)
+			return fed_errf(e, "data bundle lacks %s", DATA_MEMBER);
+		if (st_parse(p, (size_t)size, &d->st, e) < 0)
+			return -1;
+		return check_text(d, d->b.manifest, e);
+	}
+	if (mod != NULL && strcmp(mod, "tabular") != 0)
+		return fed_errf(e, "manifest \"modality\" %s unknown", mod);
 	if (check_manifest(d, d->b.manifest, e) < 0)
 		return -1;
 	if ((p = bundle_get(&d->b, DATA_MEMBER, &size)) == NULL)

@@ -28,7 +28,19 @@ struct dataset {
 	const uint8_t *x;           /* (n, features), little-endian */
 	int32_t *y;                 /* (n), in [0, classes); owned copy */
 	int64_t *count;             /* (classes) samples per class */
+	/* modality "text": n is the byte count, x, y and count stay NULL */
+	int text;
+	const uint8_t *tokens;      /* (n) bytes, in the loaded bundle */
+	int64_t ndocs;              /* documents, starts checked at load */
 };
+
+/*
+ * A text data bundle: manifest "modality": "text", "samples" (bytes) and
+ * "documents"; data.safetensors with "tokens" (U8, (samples)) and "docs"
+ * (I64, (documents): the offset where each document starts, the first 0,
+ * strictly increasing, each below samples).
+ */
+#define DATA_TEXT_MAXDOCS ((int64_t)1 << 28)
 
 /* Load path ("-" is stdin) and validate it as a data set. */
 int  data_load(const char *path, struct dataset *d, fed_err *e);

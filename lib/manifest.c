@@ -166,7 +166,14 @@ static int
 check_data(const json_t *m, fed_err *e)
 {
 	json_t *sc = json_object_get(m, "x_scale");
+	const char *mod = manifest_str(m, "modality");
 
+	/* text: a byte stream; features, classes and scale do not apply */
+	if (mod != NULL && strcmp(mod, "text") == 0)
+		return want_int(m, "samples", 1, e);
+	if (mod != NULL)
+		return fed_errf(e, "manifest.json: modality %.32s is not text",
+		    mod);
 	if (want_int(m, "samples", 1, e) < 0 ||
 	    want_int(m, "features", 1, e) < 0 ||
 	    want_int(m, "classes", 1, e) < 0)

@@ -18,14 +18,18 @@
 #define ARCH_MAXDIM    (1 << 20)
 #define ARCH_MAXPARAMS ((uint64_t)1 << 31)   /* 8 GiB of float32 */
 #define ARCH_STRLEN    256
-#define ARCH_MAXTENSORS (2 * ARCH_MAXLAYERS)
+/* gpt: 2 embeddings, 12 tensors a block, final norm and head */
+#define ARCH_MAXTENSORS (16 + 12 * ARCH_MAXLAYERS)
+#define ARCH_MAXCONTEXT 4096    /* gpt context, in bytes */
 
-enum arch_kind { ARCH_SOFTMAX, ARCH_MLP };
+enum arch_kind { ARCH_SOFTMAX, ARCH_MLP, ARCH_GPT };
 
 /*
  * softmax:IN-OUT is one dense layer; mlp:IN-H1-...-OUT is dense layers
  * with ReLU between them.  dims[0] is the input width, dims[nlayers] the
- * class count.
+ * class count.  gpt:LAYERS-DIM-HEADS-CONTEXT is the byte-level
+ * transformer of gpt.h: nlayers is LAYERS, dims[0] DIM, dims[1] HEADS,
+ * dims[2] CONTEXT.
  */
 struct arch {
 	enum arch_kind kind;

@@ -13,6 +13,7 @@
 #include <pmmintrin.h>
 #endif
 
+#include "dpsgd.h"
 #include "nn.h"
 #include "rng.h"
 #include "train.h"
@@ -68,6 +69,9 @@ train_total_steps(const struct train_opts *o, int64_t n)
 int
 train_check_fit(const struct arch *a, const struct dataset *d, fed_err *e)
 {
+	if (d->text || a->kind == ARCH_GPT)
+		return fed_errf(e, "%s", d->text ? "text data needs a gpt model" :
+		    "a gpt model needs text data");
 	if (a->dims[0] != d->features)
 		return fed_errf(e, "model takes %d inputs but the data has %d "
 		    "features", a->dims[0], d->features);
@@ -117,7 +121,10 @@ struct run {
 	int64_t nloss;
 	int32_t *y;                 /* (batch) labels */
 	int64_t t;                  /* optimizer steps taken */
+	struct dpsgd dp;            /* when o->dp is set */
 };
+
+static void run_free(struct run *r);
 
 static int
 run_init(struct run *r, const struct arch *a, const struct dataset *d,
@@ -126,6 +133,8 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 	int64_t i;
 
 	memset(r, 0, sizeof(*r));
+	if (o->dp != NULL)
+		batch = dpsgd_chunk(batch, d->n);
 	if (nn_net_init(&r->net, a, batch, e) < 0)
 		return -1;
 	r->np = arch_nparams(a);
@@ -140,6 +149,11 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 	r->nloss = d->n < TRAIN_LOSSROWS ? d->n : TRAIN_LOSSROWS;
 	r->lossrows = xcalloc((size_t)r->nloss, sizeof(uint32_t));
 	r->y = xcalloc((size_t)batch, sizeof(int32_t));
+	if (o->dp != NULL && dpsgd_init(&r->dp, a, o->dp, d->n, o->batch,
+	    batch, e) < 0) {
+		run_free(r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -153,6 +167,7 @@ run_free(struct run *r)
 	free(r->perm);
 	free(r->lossrows);
 	free(r->y);
+	dpsgd_free(&r->dp);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -271,25 +286,51 @@ shuffle(struct run *r, rng_t *rng, int64_t n)
 	rng_shuffle_u32(rng, r->perm, (uint64_t)n);
 }
 
+/* The next b rows in shuffled order into r->g's gradient; the mean loss. */
+static double
+plain_batch(struct run *r, const float *w, const struct dataset *d,
+    rng_t *rng, int64_t *pos, int64_t *bp)
+{
+	int B = r->net.maxbatch, b;
+	double loss;
+
+	if (*pos == d->n) {
+		shuffle(r, rng, d->n);
+		*pos = 0;
+	}
+	b = d->n - *pos < B ? (int)(d->n - *pos) : B;
+	data_batch(d, r->net.act[0], r->y, r->perm, *pos, b);
+	*pos += b;
+	*bp = b;
+	loss = nn_forward(&r->net, w, r->y, b, NULL, NULL) / b;
+	nn_backward(&r->net, r->g, w, r->y, b);
+	return loss;
+}
+
+/* DP-SGD's noisy clipped gradient of a Poisson batch into r->g; the
+ * mean loss of the batch. */
+static double
+dp_batch(struct run *r, const float *w, const struct dataset *d,
+    rng_t *rng, int64_t *bp)
+{
+	double loss = dpsgd_step(&r->dp, &r->net, r->g, w, d, r->y, rng, bp);
+
+	return *bp > 0 ? loss / (double)*bp : 0;
+}
+
 static void
 train_loop(struct run *r, float *w, const float *w0, const struct dataset *d,
     const struct train_opts *o, int64_t total, train_progress_fn *progress,
     void *ctx, rng_t *rng, struct train_stats *st)
 {
-	int64_t s, pos = 0, since = 0;
+	int64_t s, pos = 0, since = 0, b;
 	double window = 0, lr;
-	int B = r->net.maxbatch, b;
 
 	for (s = 0; s < total; s++) {
-		if (pos == d->n) {
-			shuffle(r, rng, d->n);
-			pos = 0;
-		}
-		b = d->n - pos < B ? (int)(d->n - pos) : B;
-		data_batch(d, r->net.act[0], r->y, r->perm, pos, b);
-		pos += b;
-		window += nn_forward(&r->net, w, r->y, b, NULL, NULL) / b;
-		nn_backward(&r->net, r->g, w, r->y, b);
+		if (o->dp != NULL)
+			window += dp_batch(r, w, d, rng, &b);
+		else
+			window += plain_batch(r, w, d, rng, &pos, &b);
 		lr = train_lr(o, s, total);
 		if (o->opt == OPT_SGD)
 			step_sgd(r, w, w0, o, lr);

@@ -14,6 +14,8 @@
 #include "data.h"
 #include "model.h"
 
+struct dpsgd_opts;
+
 #define TRAIN_MAXBATCH  65536
 #define TRAIN_MAXEPOCHS 1000000
 #define TRAIN_MAXSTEPS  ((int64_t)1 << 40)
@@ -36,6 +38,11 @@ struct train_opts {
 	                             * decoupled for AdamW */
 	double prox;                /* FedProx mu: + mu/2 |w - w_global|^2 */
 	uint64_t seed;
+	/* DP-SGD (dpsgd.h) when not NULL: Poisson batches of expected size
+	 * batch, clipped and noised gradients; softmax and mlp only */
+	const struct dpsgd_opts *dp;
+	int64_t warmup;             /* gpt: steps of linear warmup */
+	double clip;                /* gpt: global gradient norm cap, 0 none */
 };
 
 struct train_stats {

@@ -33,11 +33,38 @@ check_required(const json_t *m, fed_err *e)
 	return found ? 0 : fed_errf(e, "%s bundle without %s", kind, want);
 }
 
+/* A text data bundle (data.h): tokens (U8, (samples)), docs (I64,
+ * (documents)). */
+static int
+check_text(const json_t *m, const struct st_file *st, fed_err *e)
+{
+	const struct st_tensor *t = st_find(st, "tokens");
+	const struct st_tensor *d = st_find(st, "docs");
+	int64_t n = manifest_int(m, "samples"), nd = manifest_int(m,
+	    "documents");
+
+	if (t == NULL || d == NULL || st->n != 2)
+		return fed_errf(e, "data.safetensors: want tensors tokens and "
+		    "docs");
+	if (n < 1 || t->dtype != ST_U8 || t->ndim != 1 || t->shape[0] != n)
+		return fed_errf(e, "data.safetensors: tokens must be U8 of "
+		    "shape (samples)");
+	if (nd < 1 || nd > n || d->dtype != ST_I64 || d->ndim != 1 ||
+	    d->shape[0] != nd)
+		return fed_errf(e, "data.safetensors: docs must be I64 of "
+		    "shape (documents)");
+	return 0;
+}
+
 static int
 check_data(const json_t *m, const struct st_file *st, fed_err *e)
 {
 	const struct st_tensor *x = st_find(st, "x"), *y = st_find(st, "y");
 	int64_t n = manifest_int(m, "samples"), d = manifest_int(m, "features");
+	const char *mod = manifest_str(m, "modality");
+
+	if (mod != NULL && strcmp(mod, "text") == 0)
+		return check_text(m, st, e);
 
 	if (x == NULL || y == NULL || st->n != 2)
 		return fed_errf(e, "data.safetensors: want tensors x and y");

@@ -200,7 +200,7 @@ expect "usage: bad partition" 2 fed-shard -p dirichlet:-1 -o r/s "$IMG" "$LAB"
 expect "usage: unknown partition" 2 fed-shard -p random -o r/s "$IMG" "$LAB"
 expect "usage: -t 1" 2 fed-shard -t 1 -o r/s "$IMG" "$LAB"
 expect "usage: bad quantity" 2 fed-shard --quantity zipf:2 -o r/s t.csv
-expect "usage: -f text" 2 fed-shard -f text -o r/s t.csv
+expect "usage: -f bogus" 2 fed-shard -f bogus -o r/s t.csv
 expect "usage: csv with labels" 2 fed-shard -f csv -o r/s t.csv t.csv
 expect "usage: --key on idx" 2 fed-shard --key site -o r/s "$IMG" "$LAB"
 expect "usage: column with -n" 2 fed-shard -n 3 -p column:site -o r/s t.csv

@@ -1,0 +1,944 @@
+/*
+ * gpt: layers, model, training loop, evaluation and sampling of the
+ * byte-level transformer.  The matrix work (projections, attention
+ * scores, the output head) is OpenBLAS sgemm; the element-wise loops are
+ * GPT_HOT so they vectorize.  Sums that decide a loss or a norm are kept
+ * in double.  Everything a run needs is allocated before its first step.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <pmmintrin.h>
+#endif
+
+#include "gpt.h"
+#include "nn.h"
+
+/*
+ * NN_HOT, and no trapping math: without it GCC keeps the clamps of
+ * fast_expf as branches and the loops that call it stay scalar.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define GPT_HOT __attribute__((target_clones("avx512f", "avx2", "default"), \
+    optimize("O3", "no-trapping-math")))
+#else
+#define GPT_HOT
+#endif
+
+#define GELU_K 0.7978845608028654f      /* sqrt(2 / pi) */
+#define LN_EPS 1e-5f
+#define PROGRESS_EVERY 10
+
+void
+gpt_carve(struct gpt_params *p, const struct arch *a, float *base)
+{
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	int l, n = arch_tensors(a, t);
+	float **blk;
+
+	p->wte = base + t[0].offset;
+	p->wpe = base + t[1].offset;
+	for (l = 0; l < a->nlayers; l++) {
+		struct gpt_block *h = &p->h[l];
+		float **f[12] = { &h->ln1w, &h->ln1b, &h->qkvw, &h->qkvb,
+		    &h->projw, &h->projb, &h->ln2w, &h->ln2b, &h->fcw, &h->fcb,
+		    &h->fcprojw, &h->fcprojb };
+		int k;
+
+		for (k = 0; k < 12; k++) {
+			blk = f[k];
+			*blk = base + t[2 + 12 * l + k].offset;
+		}
+	}
+	p->lnfw = base + t[n - 3].offset;
+	p->lnfb = base + t[n - 2].offset;
+	p->head = base + t[n - 1].offset;
+}
+
+/*
+ * exp(x) for float: x = n ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor
+ * series to r^6 (relative error under 2e-7), 2^n through the exponent
+ * bits.  Plain arithmetic, so the loops that call it vectorize, where
+ * libm's expf and tanhf are a call per element.  Inputs are clamped to
+ * [-87, 88], where the result stays a normal float.
+ */
+static inline __attribute__((always_inline)) float
+fast_expf(float x)
+{
+	float n, r, p, s;
+	int32_t i, k;
+
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	/* round to nearest; truncation is floor for the positive sum */
+	k = (int32_t)(x * 1.44269504f + 128.5f) - 128;
+	n = (float)k;
+	r = x - n * 0.693145751953125f - n * 1.428606765330187e-6f;
+	p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r *
+	    (0.0416666667f + r * (0.00833333333f + r * 0.00138888889f)))));
+	i = (k + 127) << 23;
+	memcpy(&s, &i, sizeof(s));
+	return p * s;
+}
+
+/* ---- layers ---- */
+
+void
+encoder_forward(float *out, const uint8_t *tok, const float *wte,
+    const float *wpe, int B, int T, int C)
+{
+	int b, t, i;
+
+	for (b = 0; b < B; b++)
+		for (t = 0; t < T; t++) {
+			float *o = out + ((size_t)b * T + t) * C;
+			const float *we = wte + (size_t)tok[b * (T + 1) + t] * C;
+			const float *pe = wpe + (size_t)t * C;
+
+			for (i = 0; i < C; i++)
+				o[i] = we[i] + pe[i];
+		}
+}
+
+void
+encoder_backward(float *dwte, float *dwpe, const float *dout,
+    const uint8_t *tok, int B, int T, int C)
+{
+	int b, t, i;
+
+	memset(dwte, 0, (size_t)GPT_VOCAB * C * sizeof(float));
+	memset(dwpe, 0, (size_t)T * C * sizeof(float));
+	for (b = 0; b < B; b++)
+		for (t = 0; t < T; t++) {
+			const float *d = dout + ((size_t)b * T + t) * C;
+			float *we = dwte + (size_t)tok[b * (T + 1) + t] * C;
+			float *pe = dwpe + (size_t)t * C;
+
+			for (i = 0; i < C; i++) {
+				we[i] += d[i];
+				pe[i] += d[i];
+			}
+		}
+}
+
+GPT_HOT void
+layer_norm_forward(float *out, float *mean, float *rstd, const float *in,
+    const float *w, const float *b, int N, int C)
+{
+	int r, i;
+
+	for (r = 0; r < N; r++) {
+		const float *x = in + (size_t)r * C;
+		float *o = out + (size_t)r * C;
+		float m = 0, v = 0, s;
+
+		for (i = 0; i < C; i++)
+			m += x[i];
+		m /= (float)C;
+		for (i = 0; i < C; i++)
+			v += (x[i] - m) * (x[i] - m);
+		s = 1.0f / sqrtf(v / (float)C + LN_EPS);
+		for (i = 0; i < C; i++)
+			o[i] = (x[i] - m) * s * w[i] + b[i];
+		mean[r] = m;
+		rstd[r] = s;
+	}
+}
+
+GPT_HOT void
+layer_norm_backward(float *din, float *dw, float *db, const float *dout,
+    const float *in, const float *w, const float *mean, const float *rstd,
+    int N, int C)
+{
+	int r, i;
+
+	memset(dw, 0, (size_t)C * sizeof(float));
+	memset(db, 0, (size_t)C * sizeof(float));
+	for (r = 0; r < N; r++) {
+		const float *d = dout + (size_t)r * C, *x = in + (size_t)r * C;
+		float *di = din + (size_t)r * C;
+		float m = mean[r], s = rstd[r], dmean = 0, dnx = 0;
+
+		for (i = 0; i < C; i++) {
+			float nx = (x[i] - m) * s, dn = w[i] * d[i];
+
+			dmean += dn;
+			dnx += dn * nx;
+			db[i] += d[i];
+			dw[i] += nx * d[i];
+		}
+		dmean /= (float)C;
+		dnx /= (float)C;
+		for (i = 0; i < C; i++) {
+			float nx = (x[i] - m) * s;
+
+			di[i] += (w[i] * d[i] - dmean - nx * dnx) * s;
+		}
+	}
+}
+
+void
+matmul_forward(float *out, const float *in, const float *w, const float *b,
+    int N, int C, int OC)
+{
+	int r;
+
+	if (b != NULL)
+		for (r = 0; r < N; r++)
+			memcpy(out + (size_t)r * OC, b, (size_t)OC * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f,
+	    in, C, w, C, b != NULL ? 1.0f : 0.0f, out, OC);
+}
+
+static GPT_HOT void
+sum_rows(float *db, const float *dout, int N, int OC)
+{
+	int r, j;
+
+	memset(db, 0, (size_t)OC * sizeof(float));
+	for (r = 0; r < N; r++) {
+		const float *d = dout + (size_t)r * OC;
+
+		for (j = 0; j < OC; j++)
+			db[j] += d[j];
+	}
+}
+
+void
+matmul_backward(float *din, float *dw, float *db, const float *dout,
+    const float *in, const float *w, int N, int C, int OC)
+{
+	/* dw (OC, C) = dout^T (OC, N) . in (N, C) */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f,
+	    dout, OC, in, C, 0.0f, dw, C);
+	if (db != NULL)
+		sum_rows(db, dout, N, OC);
+	/* din (N, C) = dout (N, OC) . w (OC, C) */
+	if (din != NULL)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
+		    1.0f, dout, OC, w, C, 0.0f, din, C);
+}
+
+/* Row i of the scores: softmax over j <= i, zero after. */
+static GPT_HOT void
+causal_softmax(float *a, int T)
+{
+	int i, j;
+
+	for (i = 0; i < T; i++) {
+		float *r = a + (size_t)i * T, max = r[0], sum = 0, inv;
+
+		for (j = 1; j <= i; j++)
+			max = r[j] > max ? r[j] : max;
+		for (j = 0; j <= i; j++) {
+			r[j] = fast_expf(r[j] - max);
+			sum += r[j];
+		}
+		inv = 1.0f / sum;
+		for (j = 0; j <= i; j++)
+			r[j] *= inv;
+		for (j = i + 1; j < T; j++)
+			r[j] = 0;
+	}
+}
+
+void
+attention_forward(float *out, float *att, const float *qkv, int B, int T,
+    int C, int H)
+{
+	int b, h, hs = C / H, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)hs);
+
+	for (b = 0; b < B; b++)
+		for (h = 0; h < H; h++) {
+			const float *q = qkv + (size_t)b * T * C3 + h * hs;
+			float *a = att + ((size_t)b * H + h) * T * T;
+
+			/* a (T, T) = q (T, hs) . k^T, scaled */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T,
+			    T, hs, scale, q, C3, q + C, C3, 0.0f, a, T);
+			causal_softmax(a, T);
+			/* out (T, hs) = a (T, T) . v (T, hs) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+			    T, hs, T, 1.0f, a, T, q + 2 * C, C3, 0.0f,
+			    out + (size_t)b * T * C + h * hs, C);
+		}
+}
+
+/* The softmax's backward in place on da: a * (da - sum(a * da)). */
+static GPT_HOT void
+causal_softmax_backward(float *da, const float *a, int T)
+{
+	int i, j;
+
+	for (i = 0; i < T; i++) {
+		float *d = da + (size_t)i * T, dot = 0;
+		const float *r = a + (size_t)i * T;
+
+		for (j = 0; j <= i; j++)
+			dot += r[j] * d[j];
+		for (j = 0; j <= i; j++)
+			d[j] = r[j] * (d[j] - dot);
+		for (j = i + 1; j < T; j++)
+			d[j] = 0;
+	}
+}
+
+void
+attention_backward(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, int B, int T, int C, int H)
+{
+	int b, h, hs = C / H, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)hs);
+
+	for (b = 0; b < B; b++)
+		for (h = 0; h < H; h++) {
+			size_t o = (size_t)b * T * C3 + h * hs;
+			const float *q = qkv + o, *a = att +
+			    ((size_t)b * H + h) * T * T;
+			const float *d = dout + (size_t)b * T * C + h * hs;
+			float *dq = dqkv + o;
+
+			/* da (T, T) = d (T, hs) . v^T */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T,
+			    T, hs, 1.0f, d, C, q + 2 * C, C3, 0.0f, scratch, T);
+			/* dv (T, hs) = a^T . d */
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T,
+			    hs, T, 1.0f, a, T, d, C, 0.0f, dq + 2 * C, C3);
+			causal_softmax_backward(scratch, a, T);
+			/* dq = ds . k, dk = ds^T . q, both scaled */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+			    T, hs, T, scale, scratch, T, q + C, C3, 0.0f, dq,
+			    C3);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T,
+			    hs, T, scale, scratch, T, q, C3, 0.0f, dq + C, C3);
+		}
+}
+
+/* 0.5 x (1 + tanh(u)) is x sigmoid(2u), u = k (x + 0.044715 x^3) */
+GPT_HOT void
+gelu_forward(float *out, const float *in, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++) {
+		float x = in[i], u = GELU_K * (x + 0.044715f * x * x * x);
+
+		out[i] = x / (1.0f + fast_expf(-2.0f * u));
+	}
+}
+
+GPT_HOT void
+gelu_backward(float *din, const float *dout, const float *in, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++) {
+		float x = in[i], u = GELU_K * (x + 0.044715f * x * x * x);
+		float s = 1.0f / (1.0f + fast_expf(-2.0f * u));
+		float g = s + x * 2.0f * s * (1.0f - s) * GELU_K *
+		    (1.0f + 3.0f * 0.044715f * x * x);
+
+		din[i] = g * dout[i];
+	}
+}
+
+static GPT_HOT float
+row_max(const float *z, int V)
+{
+	float m = z[0];
+	int j;
+
+	for (j = 1; j < V; j++)
+		m = z[j] > m ? z[j] : m;
+	return m;
+}
+
+static GPT_HOT float
+row_exp(float *p, const float *z, float max, int V)
+{
+	float s = 0;
+	int j;
+
+	for (j = 0; j < V; j++) {
+		p[j] = fast_expf(z[j] - max);
+		s += p[j];
+	}
+	return s;
+}
+
+static GPT_HOT void
+row_scale(float *p, float f, int V)
+{
+	int j;
+
+	for (j = 0; j < V; j++)
+		p[j] *= f;
+}
+
+double
+xent_forward(float *probs, const float *logits, const uint8_t *y, int N,
+    int V)
+{
+	double loss = 0;
+	int r;
+
+	for (r = 0; r < N; r++) {
+		const float *z = logits + (size_t)r * V;
+		float *p = probs + (size_t)r * V;
+		float max = row_max(z, V), zy = z[y[r]];
+		float s = row_exp(p, z, max, V);
+
+		loss += log((double)s) - ((double)zy - max);
+		row_scale(p, 1.0f / s, V);
+	}
+	return loss;
+}
+
+void
+xent_backward(float *dlogits, const float *probs, const uint8_t *y, int N,
+    int V, float scale)
+{
+	int r, j;
+
+	for (r = 0; r < N; r++) {
+		float *d = dlogits + (size_t)r * V;
+		const float *p = probs + (size_t)r * V;
+
+		for (j = 0; j < V; j++)
+			d[j] = p[j] * scale;
+		d[y[r]] -= scale;
+	}
+}
+
+/* ---- the model ---- */
+
+int
+gpt_init(struct gpt *g, const struct arch *a, int maxbatch, fed_err *e)
+{
+	struct gpt_acts *x = &g->act;
+	size_t N, L, C;
+
+	memset(g, 0, sizeof(*g));
+	if (a->kind != ARCH_GPT)
+		return fed_errf(e, "not a gpt architecture");
+	if (maxbatch < 1)
+		return fed_errf(e, "batch size must be at least 1");
+	g->a = *a;
+	g->L = a->nlayers;
+	g->C = a->dims[0];
+	g->H = a->dims[1];
+	g->T = a->dims[2];
+	g->maxbatch = maxbatch;
+	N = (size_t)maxbatch * g->T;
+	L = (size_t)g->L;
+	C = (size_t)g->C;
+	x->ln1 = xcalloc(L * N * C, sizeof(float));
+	x->ln1m = xcalloc(L * N, sizeof(float));
+	x->ln1r = xcalloc(L * N, sizeof(float));
+	x->qkv = xcalloc(L * N * 3 * C, sizeof(float));
+	x->atty = xcalloc(L * N * C, sizeof(float));
+	x->att = xcalloc(L * N * g->H * g->T, sizeof(float));
+	x->res2 = xcalloc(L * N * C, sizeof(float));
+	x->ln2 = xcalloc(L * N * C, sizeof(float));
+	x->ln2m = xcalloc(L * N, sizeof(float));
+	x->ln2r = xcalloc(L * N, sizeof(float));
+	x->fch = xcalloc(L * N * 4 * C, sizeof(float));
+	x->fchg = xcalloc(L * N * 4 * C, sizeof(float));
+	x->res3 = xcalloc(L * N * C, sizeof(float));
+	x->enc = xcalloc(N * C, sizeof(float));
+	x->lnf = xcalloc(N * C, sizeof(float));
+	x->lnfm = xcalloc(N, sizeof(float));
+	x->lnfr = xcalloc(N, sizeof(float));
+	x->probs = xcalloc(N * GPT_VOCAB, sizeof(float));
+	x->dres = xcalloc(N * C, sizeof(float));
+	x->dbuf1 = xcalloc(N * 4 * C, sizeof(float));
+	x->dbuf2 = xcalloc(N * 4 * C, sizeof(float));
+	x->scratch = xcalloc((size_t)g->T * g->T, sizeof(float));
+	x->targets = xcalloc(N, 1);
+	return 0;
+}
+
+void
+gpt_free(struct gpt *g)
+{
+	struct gpt_acts *x = &g->act;
+	void *all[] = { x->ln1, x->ln1m, x->ln1r, x->qkv, x->atty, x->att,
+	    x->res2, x->ln2, x->ln2m, x->ln2r, x->fch, x->fchg, x->res3,
+	    x->enc, x->lnf, x->lnfm, x->lnfr, x->probs, x->dres, x->dbuf1,
+	    x->dbuf2, x->scratch, x->targets };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		free(all[i]);
+	memset(g, 0, sizeof(*g));
+}
+
+static GPT_HOT void
+add_into(float *out, const float *a, int64_t n)
+{
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] += a[i];
+}
+
+/* Forward through the blocks and the final LayerNorm, for N = B * T. */
+static void
+forward_body(struct gpt *g, const struct gpt_params *p, const uint8_t *tok,
+    int B, int T)
+{
+	struct gpt_acts *x = &g->act;
+	size_t N = (size_t)B * T, C = (size_t)g->C, l;
+	size_t sc = (size_t)g->maxbatch * g->T * C;      /* layer strides */
+	size_t satt = (size_t)g->maxbatch * g->H * g->T * g->T;
+	const float *res = x->enc;
+
+	encoder_forward(x->enc, tok, p->wte, p->wpe, B, T, g->C);
+	for (l = 0; l < (size_t)g->L; l++) {
+		const struct gpt_block *h = &p->h[l];
+		float *ln1 = x->ln1 + l * sc, *qkv = x->qkv + 3 * l * sc;
+		float *atty = x->atty + l * sc, *res2 = x->res2 + l * sc;
+		float *ln2 = x->ln2 + l * sc, *fch = x->fch + 4 * l * sc;
+		float *fchg = x->fchg + 4 * l * sc, *res3 = x->res3 + l * sc;
+		size_t sm = l * (size_t)g->maxbatch * g->T;
+
+		layer_norm_forward(ln1, x->ln1m + sm, x->ln1r + sm, res, h->ln1w,
+		    h->ln1b, (int)N, g->C);
+		matmul_forward(qkv, ln1, h->qkvw, h->qkvb, (int)N, g->C,
+		    3 * g->C);
+		attention_forward(atty, x->att + l * satt, qkv, B, T, g->C,
+		    g->H);
+		matmul_forward(res2, atty, h->projw, h->projb, (int)N, g->C,
+		    g->C);
+		add_into(res2, res, (int64_t)(N * C));
+		layer_norm_forward(ln2, x->ln2m + sm, x->ln2r + sm, res2,
+		    h->ln2w, h->ln2b, (int)N, g->C);
+		matmul_forward(fch, ln2, h->fcw, h->fcb, (int)N, g->C, 4 * g->C);
+		gelu_forward(fchg, fch, (int64_t)(N * 4 * C));
+		matmul_forward(res3, fchg, h->fcprojw, h->fcprojb, (int)N,
+		    4 * g->C, g->C);
+		add_into(res3, res2, (int64_t)(N * C));
+		res = res3;
+	}
+	layer_norm_forward(x->lnf, x->lnfm, x->lnfr, res, p->lnfw, p->lnfb,
+	    (int)N, g->C);
+	matmul_forward(x->probs, x->lnf, p->head, NULL, (int)N, g->C,
+	    GPT_VOCAB);
+}
+
+double
+gpt_forward(struct gpt *g, const float *params, const uint8_t *tok, int B,
+    int T)
+{
+	struct gpt_params p;
+	int b, t;
+
+	gpt_carve(&p, &g->a, (float *)params);
+	for (b = 0; b < B; b++)
+		for (t = 0; t < T; t++)
+			g->act.targets[b * T + t] = tok[b * (T + 1) + t + 1];
+	forward_body(g, &p, tok, B, T);
+	return xent_forward(g->act.probs, g->act.probs, g->act.targets, B * T,
+	    GPT_VOCAB);
+}
+
+void
+gpt_logits(struct gpt *g, const float *params, const uint8_t *tok, int T)
+{
+	struct gpt_params p;
+	float *z = g->act.probs + (size_t)(T - 1) * GPT_VOCAB;
+	float max;
+
+	gpt_carve(&p, &g->a, (float *)params);
+	forward_body(g, &p, tok, 1, T);
+	max = row_max(z, GPT_VOCAB);
+	row_scale(z, 1.0f / row_exp(z, z, max, GPT_VOCAB), GPT_VOCAB);
+}
+
+/* Backward through block l; x->dres holds the gradient of its output
+ * and gets that of its input. */
+static void
+block_backward(struct gpt *g, struct gpt_block *dh, const struct gpt_block *h,
+    int l, const float *res, int B, int T)
+{
+	struct gpt_acts *x = &g->act;
+	size_t sc = (size_t)g->maxbatch * g->T * g->C;
+	size_t satt = (size_t)g->maxbatch * g->H * g->T * g->T;
+	size_t sm = (size_t)l * g->maxbatch * g->T, lc = (size_t)l * sc;
+	int N = B * T, C = g->C;
+	float *d1 = x->dbuf1, *d2 = x->dbuf2;
+
+	matmul_backward(d1, dh->fcprojw, dh->fcprojb, x->dres,
+	    x->fchg + 4 * lc, h->fcprojw, N, 4 * C, C);
+	gelu_backward(d1, d1, x->fch + 4 * lc, (int64_t)N * 4 * C);
+	matmul_backward(d2, dh->fcw, dh->fcb, d1, x->ln2 + lc, h->fcw, N, C,
+	    4 * C);
+	layer_norm_backward(x->dres, dh->ln2w, dh->ln2b, d2, x->res2 + lc,
+	    h->ln2w, x->ln2m + sm, x->ln2r + sm, N, C);
+	matmul_backward(d2, dh->projw, dh->projb, x->dres, x->atty + lc,
+	    h->projw, N, C, C);
+	attention_backward(d1, x->scratch, d2, x->qkv + 3 * lc,
+	    x->att + (size_t)l * satt, B, T, C, g->H);
+	matmul_backward(d2, dh->qkvw, dh->qkvb, d1, x->ln1 + lc, h->qkvw, N,
+	    C, 3 * C);
+	layer_norm_backward(x->dres, dh->ln1w, dh->ln1b, d2, res, h->ln1w,
+	    x->ln1m + sm, x->ln1r + sm, N, C);
+}
+
+void
+gpt_backward(struct gpt *g, float *grad, const float *params,
+    const uint8_t *tok, int B, int T)
+{
+	struct gpt_acts *x = &g->act;
+	struct gpt_params p, d;
+	size_t sc = (size_t)g->maxbatch * g->T * g->C;
+	int N = B * T, l;
+
+	gpt_carve(&p, &g->a, (float *)params);
+	gpt_carve(&d, &g->a, grad);
+	/* positions past T get no gradient */
+	memset(d.wpe, 0, (size_t)g->T * g->C * sizeof(float));
+	xent_backward(x->probs, x->probs, x->targets, N, GPT_VOCAB,
+	    1.0f / (float)N);
+	matmul_backward(x->dbuf1, d.head, NULL, x->probs, x->lnf, p.head, N,
+	    g->C, GPT_VOCAB);
+	memset(x->dres, 0, (size_t)N * g->C * sizeof(float));
+	layer_norm_backward(x->dres, d.lnfw, d.lnfb, x->dbuf1,
+	    g->L > 0 ? x->res3 + (size_t)(g->L - 1) * sc : x->enc, p.lnfw,
+	    x->lnfm, x->lnfr, N, g->C);
+	for (l = g->L - 1; l >= 0; l--)
+		block_backward(g, &d.h[l], &p.h[l], l, l > 0 ?
+		    x->res3 + (size_t)(l - 1) * sc : x->enc, B, T);
+	encoder_backward(d.wte, d.wpe, x->dres, tok, B, T, g->C);
+}
+
+/* ---- training ---- */
+
+#define LOSS_WINDOWS 64         /* windows behind loss_start and loss_end */
+
+int
+gpt_check_fit(const struct arch *a, const struct dataset *d, fed_err *e)
+{
+	if (a->kind != ARCH_GPT)
+		return fed_errf(e, "text data needs a gpt model");
+	if (!d->text)
+		return fed_errf(e, "a gpt model needs text data");
+	if (d->n < 2)
+		return fed_errf(e, "text of %lld bytes is too short",
+		    (long long)d->n);
+	return 0;
+}
+
+double
+gpt_lr(const struct train_opts *o, int64_t step, int64_t total)
+{
+	if (step < o->warmup)
+		return o->lr * (double)(step + 1) / (double)o->warmup;
+	return train_lr(o, step - o->warmup, total - o->warmup);
+}
+
+/* The buffers of a run, allocated once. */
+struct gpt_run {
+	struct gpt g;
+	uint64_t np;
+	int T;                      /* window: min(context, bytes - 1) */
+	float *grad, *m, *v;        /* (np) */
+	uint8_t *decay;             /* (np) 1 where weight decay applies */
+	uint8_t *tok;               /* (batch, T + 1) */
+	int64_t *lossat;            /* (LOSS_WINDOWS) window starts */
+	int64_t t;                  /* optimizer steps taken */
+};
+
+static void
+gpt_run_init(struct gpt_run *r, const struct arch *a, const struct dataset *d,
+    int batch, rng_t *rng)
+{
+	struct tensor_spec ts[ARCH_MAXTENSORS];
+	int i, n = arch_tensors(a, ts);
+	fed_err e;
+
+	memset(r, 0, sizeof(*r));
+	(void)gpt_init(&r->g, a, batch, &e);    /* a is gpt: cannot fail */
+	r->np = arch_nparams(a);
+	r->T = d->n - 1 < a->dims[2] ? (int)(d->n - 1) : a->dims[2];
+	r->grad = xcalloc(r->np, sizeof(float));
+	r->m = xcalloc(r->np, sizeof(float));
+	r->v = xcalloc(r->np, sizeof(float));
+	/* matrices and embeddings decay; biases and norm gains do not */
+	r->decay = xcalloc(r->np, 1);
+	for (i = 0; i < n; i++)
+		if (ts[i].ndim == 2)
+			memset(r->decay + ts[i].offset, 1, ts[i].count);
+	r->tok = xcalloc((size_t)batch * (r->T + 1), 1);
+	r->lossat = xcalloc(LOSS_WINDOWS, sizeof(int64_t));
+	for (i = 0; i < LOSS_WINDOWS; i++)
+		r->lossat[i] = (int64_t)rng_below(rng,
+		    (uint64_t)(d->n - r->T));
+}
+
+static void
+gpt_run_free(struct gpt_run *r)
+{
+	gpt_free(&r->g);
+	free(r->grad);
+	free(r->m);
+	free(r->v);
+	free(r->decay);
+	free(r->tok);
+	free(r->lossat);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Mean loss per byte of p over the loss windows. */
+static double
+gpt_run_loss(struct gpt_run *r, const float *p, const struct dataset *d)
+{
+	double sum = 0;
+	int i, k, b, W = r->T + 1;
+
+	for (i = 0; i < LOSS_WINDOWS; i += b) {
+		b = LOSS_WINDOWS - i < r->g.maxbatch ? LOSS_WINDOWS - i :
+		    r->g.maxbatch;
+		for (k = 0; k < b; k++)
+			memcpy(r->tok + (size_t)k * W, d->tokens +
+			    r->lossat[i + k], (size_t)W);
+		sum += gpt_forward(&r->g, p, r->tok, b, r->T);
+	}
+	return sum / ((double)LOSS_WINDOWS * r->T);
+}
+
+/* Scale the gradient to norm at most clip; returns its norm. */
+static double
+clip_grad(float *g, uint64_t n, double clip)
+{
+	double ss = 0;
+	uint64_t i;
+	float f;
+
+	for (i = 0; i < n; i++)
+		ss += (double)g[i] * g[i];
+	ss = sqrt(ss);
+	if (clip > 0 && ss > clip) {
+		f = (float)(clip / ss);
+		for (i = 0; i < n; i++)
+			g[i] *= f;
+	}
+	return ss;
+}
+
+/* AdamW (decoupled decay) or Adam (L2 in the gradient), as PyTorch. */
+static GPT_HOT void
+adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
+{
+	const float b1 = (float)o->beta1, b2 = (float)o->beta2;
+	const float eps = (float)o->eps, wd = (float)o->weight_decay;
+	const float keep = (float)(1 - lr * o->weight_decay);
+	const int adamw = o->opt == OPT_ADAMW;
+	double t = (double)++r->t;
+	const float step = (float)(lr / (1 - pow(o->beta1, t)));
+	const float rbc2 = (float)(1 / sqrt(1 - pow(o->beta2, t)));
+	float *g = r->grad, *m = r->m, *v = r->v;
+	uint64_t i, n = r->np;
+
+	for (i = 0; i < n; i++) {
+		float gi = g[i], wi = w[i];
+
+		if (r->decay[i]) {
+			if (adamw)
+				wi *= keep;
+			else
+				gi += wd * wi;
+		}
+		m[i] = b1 * m[i] + (1 - b1) * gi;
+		v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+		w[i] = wi - step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
+	}
+}
+
+static void
+gpt_loop(struct gpt_run *r, float *w, const struct dataset *d,
+    const struct train_opts *o, int64_t total, train_progress_fn *progress,
+    void *ctx, rng_t *rng, struct train_stats *st)
+{
+	int64_t s, since = 0;
+	double window = 0;
+	int k, B = r->g.maxbatch, W = r->T + 1;
+
+	for (s = 0; s < total; s++) {
+		for (k = 0; k < B; k++)
+			memcpy(r->tok + (size_t)k * W, d->tokens + rng_below(rng,
+			    (uint64_t)(d->n - r->T)), (size_t)W);
+		window += gpt_forward(&r->g, w, r->tok, B, r->T) /
+		    ((double)B * r->T);
+		gpt_backward(&r->g, r->grad, w, r->tok, B, r->T);
+		clip_grad(r->grad, r->np, o->clip);
+		adam_step(r, w, o, gpt_lr(o, s, total));
+		st->rows += (int64_t)B * r->T;
+		if (progress != NULL && (++since == PROGRESS_EVERY ||
+		    s + 1 == total)) {
+			progress(ctx, s + 1, total, window / (double)since);
+			since = 0;
+			window = 0;
+		}
+	}
+	st->steps = total;
+}
+
+int
+gpt_train_run(const struct arch *a, const float *global, float *local,
+    const struct dataset *d, const struct train_opts *o,
+    train_progress_fn *progress, void *ctx, struct train_stats *st,
+    fed_err *e)
+{
+	struct gpt_run r;
+	rng_t rng;
+	int64_t total;
+	unsigned csr = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (gpt_check_fit(a, d, e) < 0)
+		return -1;
+	if (o->batch < 1 || o->batch > TRAIN_MAXBATCH)
+		return fed_errf(e, "batch size out of range 1..%d",
+		    TRAIN_MAXBATCH);
+	if (o->opt == OPT_SGD)
+		return fed_errf(e, "gpt models train with adamw or adam");
+	rng_seed(&rng, o->seed);
+	gpt_run_init(&r, a, d, o->batch, &rng);
+	total = o->steps > 0 ? o->steps : o->epochs * ((d->n - 1 +
+	    (int64_t)o->batch * r.T - 1) / ((int64_t)o->batch * r.T));
+	if (o->warmup >= total) {
+		gpt_run_free(&r);
+		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
+		    (long long)o->warmup, (long long)total);
+	}
+#if defined(__SSE2__)
+	csr = _mm_getcsr();
+	_mm_setcsr(csr | 0x8040);   /* flush denormals, as train.c */
+#endif
+	memcpy(local, global, r.np * sizeof(float));
+	st->loss_start = gpt_run_loss(&r, local, d);
+	gpt_loop(&r, local, d, o, total, progress, ctx, &rng, st);
+	st->loss_end = gpt_run_loss(&r, local, d);
+#if defined(__SSE2__)
+	_mm_setcsr(csr);
+#endif
+	(void)csr;
+	gpt_run_free(&r);
+	return 0;
+}
+
+/* ---- evaluation and sampling ---- */
+
+#define EVAL_WINDOWS 16
+
+/* Loss of b windows of T + 1 bytes that start every T bytes at s. */
+static double
+forward_stream(struct gpt *g, const float *params, uint8_t *tok,
+    const uint8_t *s, int b, int T)
+{
+	int k;
+
+	for (k = 0; k < b; k++)
+		memcpy(tok + (size_t)k * (T + 1), s + (size_t)k * T,
+		    (size_t)T + 1);
+	return gpt_forward(g, params, tok, b, T);
+}
+
+int
+gpt_eval(const struct arch *a, const float *params, const struct dataset *d,
+    double *loss_sum, int64_t *n, fed_err *e)
+{
+	struct gpt g;
+	int64_t pos = 0, left;
+	int T = a->dims[2], b;
+	uint8_t *tok;
+
+	*loss_sum = 0;
+	*n = 0;
+	if (gpt_check_fit(a, d, e) < 0 || gpt_init(&g, a, EVAL_WINDOWS, e) < 0)
+		return -1;
+	tok = xmalloc((size_t)EVAL_WINDOWS * (T + 1));
+	/* windows of T + 1 bytes overlapping by one: every byte after the
+	 * first is predicted once */
+	while ((left = d->n - 1 - pos) > 0) {
+		if (left >= T) {
+			b = left / T < EVAL_WINDOWS ? (int)(left / T) :
+			    EVAL_WINDOWS;
+			*loss_sum += forward_stream(&g, params, tok,
+			    d->tokens + pos, b, T);
+			pos += (int64_t)b * T;
+			*n += (int64_t)b * T;
+		} else {
+			*loss_sum += forward_stream(&g, params, tok,
+			    d->tokens + pos, 1, (int)left);
+			*n += left;
+			pos += left;
+		}
+	}
+	free(tok);
+	gpt_free(&g);
+	return 0;
+}
+
+/* A byte from probabilities p at temperature temp (0: the likeliest). */
+static uint8_t
+draw(const float *p, double temp, rng_t *r)
+{
+	double q[GPT_VOCAB], sum = 0, u;
+	int j, best = 0;
+
+	for (j = 1; j < GPT_VOCAB; j++)
+		best = p[j] > p[best] ? j : best;
+	if (temp <= 0)
+		return (uint8_t)best;
+	for (j = 0; j < GPT_VOCAB; j++) {
+		q[j] = p[j] > 0 ? exp(log((double)p[j] / p[best]) / temp) : 0;
+		sum += q[j];
+	}
+	u = rng_uniform(r) * sum;
+	for (j = 0; j < GPT_VOCAB - 1; j++) {
+		if (u < q[j])
+			break;
+		u -= q[j];
+	}
+	return (uint8_t)j;
+}
+
+int
+gpt_sample(const struct arch *a, const float *params, const uint8_t *prompt,
+    int len, uint8_t *out, int n, double temp, rng_t *r, fed_err *e)
+{
+	struct gpt g;
+	int T = a->dims[2], k, ctx;
+	uint8_t *buf;
+	const float *p;
+
+	if (gpt_init(&g, a, 1, e) < 0)
+		return -1;
+	buf = xmalloc((size_t)T + 1);
+	/* an empty prompt starts after a newline, as at a line's start */
+	ctx = len > 0 ? (len < T ? len : T) : 1;
+	if (len > 0)
+		memcpy(buf, prompt + len - ctx, (size_t)ctx);
+	else
+		buf[0] = '\n';
+	for (k = 0; k < n; k++) {
+		gpt_logits(&g, params, buf, ctx);
+		p = g.act.probs + (size_t)(ctx - 1) * GPT_VOCAB;
+		out[k] = draw(p, temp, r);
+		if (ctx == T) {
+			memmove(buf, buf + 1, (size_t)T - 1);
+			ctx--;
+		}
+		buf[ctx++] = out[k];
+	}
+	free(buf);
+	gpt_free(&g);
+	return 0;
+}
