@@ -18,6 +18,7 @@
 enum {
 	OPT_CLIP = 256, OPT_UNIFORM, OPT_MAXSAMPLES, OPT_LR, OPT_MOMENTUM,
 	OPT_BETA1, OPT_BETA2, OPT_TAU, OPT_SKIPBAD, OPT_VERSION,
+	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE,
 };
 
 static void
@@ -28,7 +29,10 @@ usage(FILE *f, int status)
 	    "                 [--uniform] [--max-samples N] [--server-lr LR] "
 	    "[--momentum B]\n"
 	    "                 [--beta1 B1] [--beta2 B2] [--tau T] "
-	    "[--skip-bad] update ...\n", f);
+	    "[--skip-bad]\n"
+	    "                 [--dp-noise Z -s seed [--dp-delta D] "
+	    "[--dp-sample-rate Q]]\n"
+	    "                 update ...\n", f);
 	exit(status);
 }
 
@@ -87,6 +91,10 @@ main(int argc, char *argv[])
 		{ "beta2", required_argument, NULL, OPT_BETA2 },
 		{ "tau", required_argument, NULL, OPT_TAU },
 		{ "skip-bad", no_argument, NULL, OPT_SKIPBAD },
+		{ "dp-noise", required_argument, NULL, OPT_DPNOISE },
+		{ "dp-delta", required_argument, NULL, OPT_DPDELTA },
+		{ "dp-sample-rate", required_argument, NULL, OPT_DPRATE },
+		{ "seed", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -99,7 +107,7 @@ main(int argc, char *argv[])
 
 	merge_opts_init(&o);
 	o.threads = default_threads();
-	while ((c = getopt_long(argc, argv, "m:r:o:j:h", longopts,
+	while ((c = getopt_long(argc, argv, "m:r:o:j:s:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -146,6 +154,20 @@ main(int argc, char *argv[])
 			break;
 		case OPT_SKIPBAD:
 			o.skip_bad = 1;
+			break;
+		case OPT_DPNOISE:
+			o.dp_noise = num("--dp-noise", optarg, 1e-3, 1e6);
+			break;
+		case OPT_DPDELTA:
+			o.dp_delta = num("--dp-delta", optarg, 1e-300, 1);
+			break;
+		case OPT_DPRATE:
+			o.dp_rate = num("--dp-sample-rate", optarg, 1e-9, 1);
+			break;
+		case 's':
+			if (parse_u64(optarg, 0, UINT64_MAX, &o.dp_seed) < 0)
+				errx(2, "-s %s: not a seed", optarg);
+			o.dp_seeded = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);

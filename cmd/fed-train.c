@@ -20,6 +20,7 @@
 #include "data.h"
 #include "dp.h"
 #include "dpsgd.h"
+#include "encode.h"
 #include "gpt.h"
 #include "ledger.h"
 #include "nn.h"
@@ -42,6 +43,9 @@ struct privacy {
 
 struct opts {
 	const char *model, *data, *out, *name;
+	const char *residual;                   /* topk error feedback */
+	int encoded;
+	struct enc enc;
 	int verbose;
 	int lr_given, opt_given, clip_given;
 	struct train_opts t;
@@ -66,7 +70,9 @@ usage(FILE *f, int status)
 	    "[-o out]\n"
 	    "                 [--dp [--noise sigma | --epsilon eps] "
 	    "[--delta delta]\n"
-	    "                       [--ledger file [--budget eps]]]\n", f);
+	    "                       [--ledger file [--budget eps]]]\n"
+	    "                 [--encode fp16|bf16|int8|topk:F "
+	    "[--stochastic-rounding] [--residual file]]\n", f);
 	exit(status);
 }
 
@@ -234,18 +240,88 @@ update_manifest(const struct opts *o, const struct arch *a,
 	return m;
 }
 
+/* The holder's top-k residual: zeros when the file does not exist yet. */
+static float *
+residual_load(const char *path, const struct arch *a)
+{
+	uint64_t np = arch_nparams(a);
+	float *r = xcalloc(np ? np : 1, sizeof(*r));
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	struct st_file st;
+	uint8_t *buf;
+	size_t len;
+	fed_err e;
+	int i, n;
+
+	if (access(path, F_OK) < 0)
+		return r;
+	if ((buf = read_file(path, 8 + ST_MAXHEADER + np * 4, &len,
+	    &e)) == NULL)
+		errx(2, "%s", e.msg);
+	if (st_parse(buf, len, &st, &e) < 0 || weights_check(a, &st, &e) < 0)
+		errx(1, "%s: not a residual of this model: %s", path, e.msg);
+	n = arch_tensors(a, t);
+	for (i = 0; i < n; i++)
+		memcpy(r + t[i].offset, st_find(&st, t[i].name)->data,
+		    t[i].count * sizeof(float));
+	st_file_free(&st);
+	free(buf);
+	return r;
+}
+
 static void
-write_update(const struct opts *o, json_t *m, const struct arch *a,
+residual_save(const char *path, const struct arch *a, const float *r)
+{
+	struct out out;
+	uint8_t *st;
+	size_t len;
+	fed_err e;
+
+	if ((st = weights_encode(a, r, &len, &e)) == NULL ||
+	    out_open(&out, path, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s", e.msg);
+	}
+	free(st);
+}
+
+/* tensors.safetensors, encoded as asked; the residual is updated in r. */
+static uint8_t *
+encode_delta(struct opts *o, json_t *m, const struct arch *a,
+    const float *delta, float *r, size_t *len)
+{
+	uint8_t *st;
+	fed_err e;
+
+	if (!o->encoded)
+		st = weights_encode(a, delta, len, &e);
+	else {
+		if (o->enc.scheme == ENC_TOPK)
+			o->enc.k = enc_topk_count(o->enc.fraction,
+			    arch_nparams(a));
+		o->enc.feedback = r != NULL;
+		st = enc_encode(a, &o->enc, delta, r, o->t.seed, len, &e);
+		json_object_set_new(m, "encoding", enc_json(&o->enc));
+	}
+	if (st == NULL)
+		errx(1, "%s", e.msg);
+	return st;
+}
+
+static void
+write_update(struct opts *o, json_t *m, const struct arch *a,
     const float *delta)
 {
 	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
 	struct out out;
 	size_t len;
 	uint8_t *st;
+	float *r = o->residual ? residual_load(o->residual, a) : NULL;
 	fed_err e;
 
-	if ((st = weights_encode(a, delta, &len, &e)) == NULL)
-		errx(2, "%s", e.msg);
+	st = encode_delta(o, m, a, delta, r, &len);
 	pl.data = st;
 	pl.size = len;
 	if (out_open(&out, o->out, &e) < 0)
@@ -256,6 +332,9 @@ write_update(const struct opts *o, json_t *m, const struct arch *a,
 		errx(2, "%s", e.msg);
 	}
 	free(st);
+	if (r != NULL)
+		residual_save(o->residual, a, r);
+	free(r);
 }
 
 /* gpt models: AdamW at 1e-3 with clipping at 1 unless told otherwise. */
@@ -437,7 +516,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
-    O_BUDGET };
+    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -459,6 +538,9 @@ static const struct option longopts[] = {
 	{ "delta", required_argument, NULL, O_DELTA },
 	{ "ledger", required_argument, NULL, O_LEDGER },
 	{ "budget", required_argument, NULL, O_BUDGET },
+	{ "encode", required_argument, NULL, O_ENCODE },
+	{ "stochastic-rounding", no_argument, NULL, O_STOCH },
+	{ "residual", required_argument, NULL, O_RESIDUAL },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -492,7 +574,8 @@ static void
 parse(int argc, char *argv[], struct opts *o)
 {
 	struct train_opts *t = &o->t;
-	int c, epochs = 0;
+	int c, epochs = 0, stoch = 0;
+	fed_err e;
 
 	while ((c = getopt_long(argc, argv, "m:d:e:b:l:s:o:vh", longopts,
 	    NULL)) != -1) {
@@ -559,6 +642,13 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_BUDGET:
 			o->dp.budget = num("--budget", optarg, 1e-3, 1e6);
 			break;
+		case O_ENCODE:
+			if (enc_parse(optarg, &o->enc, &e) < 0)
+				errx(2, "--encode %s", e.msg);
+			o->encoded = 1;
+			break;
+		case O_STOCH: stoch = 1; break;
+		case O_RESIDUAL: o->residual = optarg; break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
@@ -571,6 +661,13 @@ parse(int argc, char *argv[], struct opts *o)
 	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
 		errx(2, "only one of -m and -d can be standard input");
 	check_dp(o);
+	if (stoch && (!o->encoded || o->enc.scheme != ENC_INT8))
+		errx(2, "--stochastic-rounding needs --encode int8");
+	o->enc.stochastic = stoch;
+	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
+		errx(2, "--residual needs --encode topk:F");
+	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
+		errx(2, "--residual and -o name the same file");
 }
 
 /* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */

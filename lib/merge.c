@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "dp.h"
+#include "encode.h"
 #include "merge.h"
 #include "out.h"
 #include "weights.h"
@@ -51,6 +53,7 @@ merge_opts_init(struct merge_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->rule = MERGE_FEDAVG;
 	o->lr = o->momentum = o->beta1 = o->beta2 = o->tau = NAN;
+	o->dp_delta = o->dp_rate = NAN;
 	o->threads = 1;
 }
 
@@ -141,6 +144,47 @@ dflt(double *v, double d)
 	return given;
 }
 
+/*
+ * DP-FedAvg's rules.  Its sensitivity argument needs every update to
+ * enter the sum with weight one after clipping to C: the robust rules'
+ * outputs move by other amounts than C when one holder changes, and
+ * sample weights or caps would let a holder's claim scale its share.
+ */
+static int
+dp_finish(struct merge_opts *o, fed_err *e)
+{
+	const char *rn = merge_rule_name(o->rule);
+	int given = !isnan(o->dp_delta) || !isnan(o->dp_rate) ||
+	    o->dp_seeded;
+
+	if (!(o->dp_noise > 0)) {
+		if (given || o->dp_noise < 0)
+			return fed_errf(e, "--dp-delta, --dp-sample-rate and "
+			    "-s need --dp-noise");
+		return 0;
+	}
+	if (!weighted(o->rule))
+		return fed_errf(e, "--dp-noise does not apply to %s: its "
+		    "sensitivity is not the clip norm", rn);
+	if (!(o->clip > 0))
+		return fed_errf(e, "--dp-noise needs --clip-norm");
+	if (o->max_samples)
+		return fed_errf(e, "--dp-noise weights updates uniformly; "
+		    "--max-samples does not apply");
+	if (!o->dp_seeded)
+		return fed_errf(e, "--dp-noise needs a secret seed, -s");
+	dflt(&o->dp_delta, 1e-5);
+	dflt(&o->dp_rate, 1);
+	if (!(o->dp_delta > 0 && o->dp_delta < 1))
+		return fed_errf(e, "--dp-delta must be in (0, 1)");
+	if (!(o->dp_rate > 0 && o->dp_rate <= 1))
+		return fed_errf(e, "--dp-sample-rate must be in (0, 1]");
+	if (!isfinite(o->dp_noise))
+		return fed_errf(e, "--dp-noise must be finite");
+	o->uniform = 1;
+	return 0;
+}
+
 int
 merge_opts_finish(struct merge_opts *o, fed_err *e)
 {
@@ -173,7 +217,7 @@ merge_opts_finish(struct merge_opts *o, fed_err *e)
 	if (o->threads < 1 || o->threads > MERGE_MAXTHREADS)
 		return fed_errf(e, "threads must be in 1..%d",
 		    MERGE_MAXTHREADS);
-	return 0;
+	return dp_finish(o, e);
 }
 
 /* ---- the rules ---- */
@@ -232,6 +276,23 @@ merge_sumsq_blocks(double *acc, const float *p, size_t len)
 		k = len - at < MERGE_BLOCK ? len - at : MERGE_BLOCK;
 		*acc += merge_sumsq(p + at, k);
 	}
+}
+
+void
+merge_dp_finish(double *D, const float *noise, double k, size_t len)
+{
+	size_t j;
+
+	for (j = 0; j < len; j++)
+		D[j] = (D[j] + noise[j]) / k;
+}
+
+double
+merge_dp_account(double *rdp, double q, double z, double delta)
+{
+	dp_rdp_add(rdp, dp_orders(), DP_NORDERS, q, z, 1);
+	return dp_epsilon(dp_orders(), rdp, DP_NORDERS, delta, DP_CONV_BALLE,
+	    NULL);
 }
 
 double
@@ -706,6 +767,11 @@ struct upd {
 	const float *cur;               /* this step's floats: in the reader's
 	                                 * block, or buf when they straddle two */
 	float *buf;                     /* (chunk) */
+	struct enc enc;                 /* how its delta is encoded */
+	uint8_t *raw;                   /* (2 * chunk) fp16, bf16, int8 bytes */
+	float *scales;                  /* int8: every block's scale */
+	int32_t *idx;                   /* topk: the k indices */
+	uint64_t pidx;                  /* topk: the next of them */
 };
 
 /* The model, loaded once: its floats stay in the bundle's buffer. */
@@ -718,6 +784,13 @@ struct model_in {
 	const uint8_t *x, *m, *v;       /* np floats each, unaligned; m, v
 	                                 * NULL when there is no state */
 	const char *state;              /* "fresh", "continued" or NULL */
+	double rdp[DP_NORDERS];         /* DP: the parent's cumulative curve */
+	int64_t dp_rounds;              /* DP rounds in it */
+	int64_t dp_since;               /* the round accounting starts at */
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	int nt;
+	uint64_t sbase[ARCH_MAXTENSORS];/* int8: tensor's first block */
+	uint64_t nblocks;               /* int8: blocks of all tensors */
 };
 
 struct job {
@@ -753,6 +826,10 @@ struct job {
 	pthread_barrier_t bar;
 	pthread_mutex_t mu, gate;
 	size_t chunk;                   /* floats per update per step */
+	rng_t dprng;                    /* DP: noise, drawn in plan() in
+	                                 * coordinate order, by one thread */
+	float *noise;                   /* (chunk) DP: this step's noise */
+	double dpk;                     /* DP: updates merged, public */
 	int failed, sysfail, nonfinite;
 	fed_err err;
 };
@@ -796,15 +873,84 @@ upd_take(struct upd *u, void *dst, size_t n, fed_err *e)
 	return 0;
 }
 
+/* int8 values of coordinates [at, at + len) times their blocks' scales. */
+static int
+decode_int8(struct upd *u, const struct model_in *mi, uint64_t at,
+    size_t len, fed_err *e)
+{
+	const struct tensor_spec *t = mi->t;
+	uint64_t c;
+	size_t k;
+	int ti = 0;
+	int8_t q;
+	float s;
+
+	for (k = 0; k < len; k++) {
+		c = at + k;
+		while (c >= t[ti].offset + t[ti].count)
+			ti++;
+		s = u->scales[mi->sbase[ti] + (c - t[ti].offset) / ENC_BLOCK];
+		q = (int8_t)u->raw[k];
+		if (q == -128 || (s == 0 && q != 0))
+			return fed_errf(e, "%s: int8 value %d out of range",
+			    t[ti].name, q);
+		u->buf[k] = q * s;
+	}
+	return 0;
+}
+
+/* Coordinates [at, at + len) of an encoded update into u->buf.  Top-k's
+ * indices are ascending, so its values come in coordinate order. */
+static int
+upd_decode(struct upd *u, const struct model_in *mi, uint64_t at,
+    size_t len, fed_err *e)
+{
+	uint16_t h;
+	size_t k;
+
+	u->cur = u->buf;
+	switch (u->enc.scheme) {
+	case ENC_TOPK:
+		memset(u->buf, 0, len * sizeof(float));
+		for (; u->pidx < u->enc.k &&
+		    (uint64_t)u->idx[u->pidx] < at + len; u->pidx++)
+			if (upd_take(u, u->buf + (u->idx[u->pidx] - at), 4,
+			    e) < 0)
+				return -1;
+		break;
+	case ENC_INT8:
+		if (upd_take(u, u->raw, len, e) < 0 ||
+		    decode_int8(u, mi, at, len, e) < 0)
+			return -1;
+		break;
+	default:
+		if (upd_take(u, u->raw, len * 2, e) < 0)
+			return -1;
+		for (k = 0; k < len; k++) {
+			memcpy(&h, u->raw + 2 * k, 2);
+			u->buf[k] = u->enc.scheme == ENC_F16 ?
+			    enc_f16_value(h) : enc_bf16_value(h);
+		}
+	}
+	for (k = 0; k < len; k++)
+		if (!isfinite(u->buf[k]))
+			return fed_errf(e, "%s: value not finite",
+			    WEIGHTS_MEMBER);
+	return 0;
+}
+
 /* The next len floats of u's tensors into u->cur: straight from the
  * reader's block when they lie in one (it stays valid until the next
  * read of this update), else copied into u->buf. */
 static int
-upd_chunk(struct upd *u, size_t len, fed_err *e)
+upd_chunk(struct upd *u, const struct model_in *mi, uint64_t at, size_t len,
+    fed_err *e)
 {
 	const void *p;
 	ssize_t got;
 
+	if (u->enc.scheme != ENC_F32)
+		return upd_decode(u, mi, at, len, e);
 	if (u->n == 0) {
 		if ((got = bundle_read(u->r, &p, e)) < 0)
 			return -1;
@@ -888,6 +1034,44 @@ state_load(struct model_in *mi, const struct merge_opts *o, fed_err *e)
 	return 0;
 }
 
+/*
+ * DP: the curve to compose with.  A parent merged under DP-FedAvg passes
+ * on its cumulative RDP; round 0 has seen no data; a parent merged without
+ * DP has, and its rounds are not covered: accounting starts afresh, and
+ * the record says from which round.
+ */
+static int
+dp_parent(struct model_in *mi, fed_err *e)
+{
+	const json_t *p = json_object_get(mi->b.manifest, "privacy");
+	const json_t *rdp = json_object_get(p, "rdp"), *x;
+	const json_t *rounds = json_object_get(p, "rounds");
+	const json_t *since = json_object_get(p, "since_round");
+	size_t k;
+
+	memset(mi->rdp, 0, sizeof(mi->rdp));
+	mi->dp_rounds = 0;
+	mi->dp_since = mi->round + 1;
+	if (p == NULL)
+		return 0;
+	if (!json_is_array(rdp) || json_array_size(rdp) != DP_NORDERS ||
+	    !json_is_integer(rounds) || json_integer_value(rounds) < 1 ||
+	    json_integer_value(rounds) > mi->round ||
+	    !json_is_integer(since) || json_integer_value(since) < 1 ||
+	    json_integer_value(since) > mi->round)
+		return fed_errf(e, "privacy record is not a dp-fedavg curve");
+	json_array_foreach(rdp, k, x) {
+		mi->rdp[k] = json_number_value(x);
+		if (!json_is_number(x) || !(mi->rdp[k] >= 0) ||
+		    !isfinite(mi->rdp[k]))
+			return fed_errf(e, "privacy record: rdp values must "
+			    "be finite and not negative");
+	}
+	mi->dp_rounds = json_integer_value(rounds);
+	mi->dp_since = json_integer_value(since);
+	return 0;
+}
+
 static int
 model_load(const char *path, const struct merge_opts *o, struct model_in *mi,
     fed_err *e)
@@ -896,6 +1080,7 @@ model_load(const char *path, const struct merge_opts *o, struct model_in *mi,
 	const uint8_t *buf;
 	struct st_file st;
 	uint64_t size;
+	int i;
 
 	memset(mi, 0, sizeof(*mi));
 	if (bundle_load(path, MODEL_MAX, &mi->b, e) < 0)
@@ -908,6 +1093,11 @@ model_load(const char *path, const struct merge_opts *o, struct model_in *mi,
 	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
 	mi->np = arch_nparams(&mi->a);
 	mi->round = manifest_int(mi->b.manifest, "round");
+	mi->nt = arch_tensors(&mi->a, mi->t);
+	for (i = 0; i < mi->nt; i++) {
+		mi->sbase[i] = mi->nblocks;
+		mi->nblocks += (mi->t[i].count + ENC_BLOCK - 1) / ENC_BLOCK;
+	}
 	if ((buf = bundle_get(&mi->b, WEIGHTS_MEMBER, &size)) == NULL)
 		return fed_errf(e, "no %s", WEIGHTS_MEMBER);
 	if (st_parse(buf, size, &st, e) < 0)
@@ -919,6 +1109,8 @@ model_load(const char *path, const struct merge_opts *o, struct model_in *mi,
 	}
 	mi->x = buf + st.data_start;
 	st_file_free(&st);
+	if (o->dp_noise > 0 && dp_parent(mi, e) < 0)
+		return -1;
 	return state_load(mi, o, e);
 }
 
@@ -946,12 +1138,50 @@ upd_manifest(struct upd *u, const struct model_in *mi, fed_err *e)
 	if (manifest_int(m, "round") != mi->round)
 		return fed_errf(e, "round %lld, the model is at round %lld",
 		    (long long)manifest_int(m, "round"), (long long)mi->round);
+	if (enc_manifest(m, mi->np, &u->enc, e) < 0)
+		return -1;
 	u->samples = (uint64_t)manifest_int(m, "samples");
 	json_decref(u->contributor);
 	u->contributor = json_incref(json_object_get(m, "contributor"));
 	if (!json_is_string(u->contributor)) {
 		json_decref(u->contributor);
 		u->contributor = json_null();
+	}
+	return 0;
+}
+
+/*
+ * What an encoded update keeps ahead of its values, read whole at open:
+ * int8's scales (a 64th of the float32 size), top-k's indices.  Checked
+ * here, so that decoding can trust them.
+ */
+static int
+upd_prefix(struct upd *u, const struct model_in *mi, fed_err *e)
+{
+	uint64_t i;
+
+	u->pidx = 0;
+	if (u->enc.scheme == ENC_INT8) {
+		free(u->scales);
+		u->scales = xcalloc(mi->nblocks + 1, sizeof(float));
+		if (upd_take(u, u->scales, mi->nblocks * 4, e) < 0)
+			return -1;
+		for (i = 0; i < mi->nblocks; i++)
+			if (!(u->scales[i] >= 0) || !isfinite(u->scales[i]))
+				return fed_errf(e, "%s: int8 scale not finite "
+				    "and >= 0", WEIGHTS_MEMBER);
+	} else if (u->enc.scheme == ENC_TOPK) {
+		free(u->idx);
+		u->idx = xcalloc(u->enc.k, sizeof(*u->idx));
+		if (upd_take(u, u->idx, u->enc.k * 4, e) < 0)
+			return -1;
+		for (i = 0; i < u->enc.k; i++)
+			if (u->idx[i] < 0 || (uint64_t)u->idx[i] >= mi->np ||
+			    (i > 0 && u->idx[i] <= u->idx[i - 1]))
+				return fed_errf(e, "topk.indices: entry %llu "
+				    "not ascending, unique and below %llu",
+				    (unsigned long long)i,
+				    (unsigned long long)mi->np);
 	}
 	return 0;
 }
@@ -985,10 +1215,13 @@ upd_open(struct upd *u, const struct model_in *mi, int spool, fed_err *e)
 		return -1;
 	for (k = 0; k < 8; k++)
 		hl |= (uint64_t)lb[k] << (8 * k);
-	if (hl > ST_MAXHEADER || ent->size != 8 + hl + mi->np * 4)
+	if (hl > ST_MAXHEADER ||
+	    ent->size != 8 + hl + enc_data_size(&mi->a, &u->enc))
 		return fed_errf(e, "%s: %llu bytes do not fit %s",
 		    WEIGHTS_MEMBER, (unsigned long long)ent->size, mi->arch);
-	return upd_take(u, NULL, (size_t)hl, e);
+	if (upd_take(u, NULL, (size_t)hl, e) < 0)
+		return -1;
+	return upd_prefix(u, mi, e);
 }
 
 /* Close u's reader; a first read of stdin is drained into its spool so
@@ -1030,7 +1263,8 @@ upd_finish(struct upd *u, const struct arch *a, fed_err *e)
 		return -1;
 	if ((st = bundle_member_st(u->r)) == NULL)
 		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
-	if (weights_check(a, st, e) < 0 || layout_check(a, st, 0, "", e) < 0)
+	if (u->enc.scheme != ENC_F32 ? enc_check_layout(a, &u->enc, st, e) < 0 :
+	    weights_check(a, st, e) < 0 || layout_check(a, st, 0, "", e) < 0)
 		return fed_errf(e, "%s: %s", WEIGHTS_MEMBER, e->msg);
 	while ((s = bundle_next(u->r, &ent, e)) > 0)
 		;
@@ -1101,6 +1335,11 @@ plan(struct job *j)
 		return;
 	if (j->tout != NULL)
 		j->x = (float *)(j->tout + j->thdr) + j->at;
+	if (j->noise != NULL) {
+		memset(j->noise, 0, j->len * sizeof(*j->noise));
+		dp_gaussian_noise(j->noise, j->len, j->o->dp_noise *
+		    j->o->clip, &j->dprng);
+	}
 	memcpy(j->x, mi->x + j->at * 4, j->len * 4);
 	if (j->m && mi->m)
 		memcpy(j->m, mi->m + j->at * 4, j->len * 4);
@@ -1137,7 +1376,7 @@ read_tasks(struct job *j)
 		if (j->finish) {
 			if (upd_finish(u, &j->mi->a, &e) < 0)
 				upd_fail(j, u, e.msg);
-		} else if (upd_chunk(u, j->len, &e) < 0)
+		} else if (upd_chunk(u, j->mi, j->at, j->len, &e) < 0)
 			upd_fail(j, u, e.msg);
 		else if (j->norms)
 			merge_sumsq_blocks(&u->sumsq, u->cur, j->len);
@@ -1174,6 +1413,8 @@ compute_range(struct job *j, size_t a, size_t b, const float **lp,
 		    tmp);
 	else
 		merge_wsum(j->D + a, lp, j->coef, j->na, b - a);
+	if (j->noise != NULL)
+		merge_dp_finish(j->D + a, j->noise + a, j->dpk, b - a);
 	merge_step(o, j->x + a, j->D + a, j->m ? j->m + a : NULL,
 	    j->v ? j->v + a : NULL, b - a);
 	if (!finite_range(j->x + a, b - a) ||
@@ -1331,6 +1572,7 @@ pass_do(struct job *j, enum pass p, int norms, int spool)
 	j->pass = p;
 	j->norms = norms;
 	if (p == PASS_AGG) {
+		rng_seed(&j->dprng, j->o->dp_seed);
 		sha256_free(j->th);
 		j->th = sha256_new();
 		sha256_update(j->th, j->thead, j->thdr);
@@ -1416,8 +1658,11 @@ plan_weights(struct job *j, fed_err *e)
 	r = merge_weights(w, samples, j->na, o->uniform, o->max_samples);
 	for (k = 0; r == 0 && k < j->na; k++) {
 		j->u[j->act[k]].weight = w[k];
-		j->coef[k] = w[k] * j->scale[k];
+		/* DP: the sum of clipped updates; noise, then / k */
+		j->coef[k] = o->dp_noise > 0 ? j->scale[k] :
+		    w[k] * j->scale[k];
 	}
+	j->dpk = j->na;
 	free(samples);
 	free(w);
 	return r < 0 ? reject(e, "no samples to weight by", 0, 0, 0) : 0;
@@ -1562,6 +1807,40 @@ upd_json(const struct upd *u, const struct merge_opts *o)
 	return x;
 }
 
+/* The seed stays out: with it anyone could draw the noise again and
+ * subtract it. */
+static json_t *
+dp_json(const struct job *j, const struct merge_opts *o)
+{
+	const struct model_in *mi = j->mi;
+	double rdp[DP_NORDERS], eps;
+	json_t *p = json_object(), *a = json_array();
+	int k;
+
+	memcpy(rdp, mi->rdp, sizeof(rdp));
+	eps = merge_dp_account(rdp, o->dp_rate, o->dp_noise, o->dp_delta);
+	for (k = 0; k < DP_NORDERS; k++)
+		json_array_append_new(a, real(rdp[k]));
+	json_object_set_new(p, "mechanism",
+	    json_string("dp-fedavg, gaussian, uniform weights"));
+	json_object_set_new(p, "unit", json_string("holder"));
+	json_object_set_new(p, "clip", json_real(o->clip));
+	json_object_set_new(p, "noise_multiplier", json_real(o->dp_noise));
+	json_object_set_new(p, "noise_std",
+	    json_real(o->dp_noise * o->clip / j->dpk));
+	json_object_set_new(p, "holders", json_integer((json_int_t)j->dpk));
+	json_object_set_new(p, "sample_rate", json_real(o->dp_rate));
+	json_object_set_new(p, "seed", json_string("withheld"));
+	json_object_set_new(p, "rounds", json_integer(mi->dp_rounds + 1));
+	json_object_set_new(p, "since_round", json_integer(mi->dp_since));
+	json_object_set_new(p, "delta", json_real(o->dp_delta));
+	json_object_set_new(p, "epsilon", real(eps));
+	json_object_set_new(p, "rdp", a);
+	json_object_set_new(p, "accountant",
+	    json_string(dp_accountant_name(DP_CONV_BALLE)));
+	return p;
+}
+
 static json_t *
 merge_manifest(const struct job *j, const struct merge_opts *o)
 {
@@ -1590,6 +1869,8 @@ merge_manifest(const struct job *j, const struct merge_opts *o)
 	json_object_set_new(m, "round", json_integer(mi->round + 1));
 	json_object_set_new(m, "parent", json_string(mi->b.digest));
 	json_object_set_new(m, "merge", mg);
+	if (o->dp_noise > 0)
+		json_object_set_new(m, "privacy", dp_json(j, o));
 	return m;
 }
 
@@ -1654,6 +1935,8 @@ job_outputs(struct job *j, fed_err *e)
 	size_t hl;
 
 	j->D = xcalloc(j->chunk, sizeof(*j->D));
+	if (j->o->dp_noise > 0)
+		j->noise = xcalloc(j->chunk, sizeof(*j->noise));
 	if ((j->thead = out_header(&j->mi->a, plain, 1, &hl, e)) == NULL)
 		return -1;
 	j->thdr = hl;
@@ -1789,6 +2072,7 @@ merge_run(const char *model, const char *const *paths, int n,
 		j.u[i].path = paths[i];
 		j.u[i].order = i;
 		j.u[i].buf = xcalloc(j.chunk, sizeof(float));
+		j.u[i].raw = xcalloc(j.chunk, 2);
 		j.u[i].contributor = json_null();
 		if (strcmp(paths[i], "-") == 0 && (spool = spool_open(e)) < 0) {
 			r = MERGE_FAIL;
@@ -1809,11 +2093,14 @@ out:
 	close_all(j.u, n, spool);
 	for (i = 0; i < n; i++) {
 		free(j.u[i].buf);
+		free(j.u[i].raw);
+		free(j.u[i].scales);
+		free(j.u[i].idx);
 		json_decref(j.u[i].contributor);
 		json_decref(j.u[i].signers);
 	}
 	free(j.u), free(j.act), free(j.coef), free(j.scale), free(j.dist);
-	free(j.D), free(j.xbuf), free(j.m), free(j.v);
+	free(j.D), free(j.xbuf), free(j.m), free(j.v), free(j.noise);
 	free(j.tout), free(j.thead);
 	sha256_free(j.th);
 	if (j.tfd >= 0)

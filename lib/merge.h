@@ -51,6 +51,14 @@ struct merge_opts {
 	double beta1, beta2, tau;   /* fedadam, fedyogi, fedadagrad */
 	int skip_bad;           /* leave out bad updates instead of failing */
 	int threads;
+	/* DP-FedAvg (McMahan et al. 2018): clip to clip, sum, add
+	 * N(0, (dp_noise * clip)^2) once to the sum, divide by the number of
+	 * updates merged.  dp_noise 0: off. */
+	double dp_noise;        /* noise multiplier Z */
+	double dp_delta;        /* delta of the (epsilon, delta) reported */
+	double dp_rate;         /* holder sampling rate q of the round */
+	uint64_t dp_seed;       /* noise seed: secret, never recorded */
+	int dp_seeded;
 };
 
 /* Rule name and its parameters: "fedavg", "trimmed-mean:0.2", "krum:2",
@@ -107,6 +115,12 @@ int  merge_krum_select(const double *d, int n, int f, int m, double *score,
  * may be NULL when the rule keeps none), updated in place. */
 void merge_step(const struct merge_opts *o, float *x, const double *D,
     float *m, float *v, size_t len);
+/* DP-FedAvg's aggregate over a chunk: D[j] = (D[j] + noise[j]) / k,
+ * D holding the sum of the clipped updates. */
+void merge_dp_finish(double *D, const float *noise, double k, size_t len);
+/* The cumulative RDP curve after one more round (DP_NORDERS values, added
+ * in place) and its epsilon at delta. */
+double merge_dp_account(double *rdp, double q, double z, double delta);
 /* Initial v for the adaptive rules (Reddi et al.: v_{-1} >= tau^2). */
 float merge_v0(const struct merge_opts *o);
 

@@ -4,9 +4,11 @@
  * been seen to match, so a verified signature vouches for all of it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "verify.h"
 #include "weights.h"
 
@@ -83,6 +85,7 @@ verify_payload(const json_t *m, const char *member, const struct st_file *st,
     fed_err *e)
 {
 	struct arch a;
+	struct enc c;
 	fed_err ae;
 
 	if (strcmp(member, "data.safetensors") == 0)
@@ -91,9 +94,58 @@ verify_payload(const json_t *m, const char *member, const struct st_file *st,
 		return 0;
 	if (weights_arch(m, &a, e) < 0)
 		return -1;
-	if (weights_check(&a, st, &ae) < 0)
+	if (json_object_get(m, "encoding") != NULL &&
+	    strcmp(manifest_str(m, "kind"), "update") != 0)
+		return fed_errf(e, "manifest.json: only updates are encoded");
+	if (enc_manifest(m, arch_nparams(&a), &c, e) < 0)
+		return -1;
+	if (c.scheme != ENC_F32 ? enc_check_layout(&a, &c, st, &ae) < 0 :
+	    weights_check(&a, st, &ae) < 0)
 		return fed_errf(e, "%s: %s", member, ae.msg);
 	return 0;
+}
+
+/*
+ * The values of an encoded update (indices, scales, int8 range) need its
+ * data, which the stream does not keep: the member is gathered, at most
+ * the size of its float32 form, and checked whole.
+ */
+static int
+check_encoded(struct bundle_reader *r, const struct bundle_entry *ent,
+    fed_err *e)
+{
+	const json_t *m = bundle_manifest(r);
+	struct st_file st;
+	struct arch a;
+	struct enc c;
+	uint8_t *buf;
+	const void *p;
+	uint64_t at = 0;
+	ssize_t n;
+	int rc;
+
+	if (weights_arch(m, &a, e) < 0 ||
+	    enc_manifest(m, arch_nparams(&a), &c, e) < 0)
+		return -1;
+	if (ent->size > 8 + ST_MAXHEADER + arch_nparams(&a) * 4)
+		return fed_errf(e, "%s: too large for %s", ent->name,
+		    enc_name(c.scheme));
+	buf = xmalloc(ent->size ? ent->size : 1);
+	while ((n = bundle_read(r, &p, e)) > 0 && at + (uint64_t)n <= ent->size) {
+		memcpy(buf + at, p, (size_t)n);
+		at += (uint64_t)n;
+	}
+	rc = n < 0 ? -1 : n > 0 ? fed_errf(e, "%s: longer than declared",
+	    ent->name) : 0;
+	if (rc == 0 && (rc = st_parse(buf, at, &st, e)) == 0) {
+		rc = enc_check_layout(&a, &c, &st, e) < 0 ||
+		    enc_check_values(&a, &c, &st, e) < 0 ? -1 : 0;
+		st_file_free(&st);
+		if (rc < 0)
+			fed_errf(e, "%s: %s", ent->name, e->msg);
+	}
+	free(buf);
+	return rc;
 }
 
 static const struct key *
@@ -162,10 +214,16 @@ verify_stream(struct bundle_reader *r, const struct verify_opts *o,
 		return fed_errf(e, "parent is %s, not %s", res->parent[0] ?
 		    res->parent : "none", o->parent);
 	while ((s = bundle_next(r, &ent, e)) > 0) {
-		while ((n = bundle_read(r, &p, e)) > 0)
-			;
-		if (n < 0)
-			return -1;
+		if (strcmp(ent->name, WEIGHTS_MEMBER) == 0 &&
+		    json_object_get(bundle_manifest(r), "encoding") != NULL) {
+			if (check_encoded(r, ent, e) < 0)
+				return -1;
+		} else {
+			while ((n = bundle_read(r, &p, e)) > 0)
+				;
+			if (n < 0)
+				return -1;
+		}
 		if (bundle_member_st(r) != NULL && verify_payload(
 		    bundle_manifest(r), ent->name, bundle_member_st(r), e) < 0)
 			return -1;

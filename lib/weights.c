@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "encode.h"
 #include "weights.h"
 
 int
@@ -52,6 +53,7 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 {
 	struct tensor_spec t[ARCH_MAXTENSORS];
 	struct st_file st;
+	struct enc c;
 	uint64_t size;
 	const uint8_t *buf = bundle_get(b, WEIGHTS_MEMBER, &size);
 	float *p;
@@ -65,6 +67,16 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 	}
 	if (st_parse(buf, size, &st, e) < 0)
 		return NULL;
+	/* an update may be encoded (fed-bundle(5)): decoded, checked */
+	if (enc_manifest(b->manifest, arch_nparams(a), &c, e) < 0) {
+		st_file_free(&st);
+		return NULL;
+	}
+	if (c.scheme != ENC_F32) {
+		p = enc_decode(a, &c, &st, e);
+		st_file_free(&st);
+		return p;
+	}
 	if (weights_check(a, &st, e) < 0) {
 		st_file_free(&st);
 		return NULL;

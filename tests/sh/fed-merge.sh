@@ -131,6 +131,43 @@ expect "bad clip" 2 fed-merge -m m.fed --clip-norm -1 u1.fed
 expect "bad option" 2 fed-merge -m m.fed --frobnicate u1.fed
 expect "bad threads" 2 fed-merge -m m.fed -j 0 u1.fed
 
+# ---- central DP (DP-FedAvg) ----
+all5="u1.fed u2.fed u3.fed u4.fed u5.fed"
+expect "dp merge" 0 fed-merge -m m.fed --clip-norm 0.5 --dp-noise 2 -s 7 \
+    -o dp.fed $all5
+expect "dp merge, other order, one thread" 0 fed-merge -j 1 -m m.fed \
+    --clip-norm 0.5 --dp-noise 2 -s 7 -o dp2.fed u5.fed u3.fed u1.fed u4.fed u2.fed
+check "dp: same seed, same bytes" cmp dp.fed dp2.fed
+fed-merge -m m.fed --clip-norm 0.5 --dp-noise 2 -s 8 -o dp3.fed $all5
+check "dp: another seed, other noise" sh -c '! cmp -s dp.fed dp3.fed'
+fed-merge -m m.fed --clip-norm 0.5 --uniform -o nodp.fed $all5
+if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
+	# Z C / k = 2 * 0.5 / 5 over 93310 coordinates: within 2%
+	check "dp: noise std is Z C / k" "$PY" -c "
+import sys; sys.path.insert(0, '$FED_ROOT/tests/bench'); import merge_ref as r
+d = r.floats('dp.fed') - r.floats('nodp.fed')
+sys.exit(not (abs(d.std() / 0.2 - 1) < 0.02 and abs(d.mean()) < 0.005))"
+fi
+check "dp: record" test "$(field dp.fed '.privacy | [.unit, .holders,
+    .noise_std, .rounds, .seed, (.rdp | length)]')" = '["holder",5,0.2,1,"withheld",73]'
+check "dp: weights uniform" test "$(field dp.fed '[.merge.updates[].weight] | unique')" = '[0.2]'
+check "dp: output verifies" fed-verify dp.fed
+gen update dp.fed 21 0.01 100 h1 w1.fed
+gen update dp.fed 22 0.01 100 h2 w2.fed
+expect "dp round 2, fedavgm" 0 fed-merge -m dp.fed -r fedavgm --clip-norm 0.5 \
+    --dp-noise 2 -s 9 -o dp-r2.fed w1.fed w2.fed
+check "dp: rounds compose" test "$(field dp-r2.fed '.privacy.rounds')" = 2
+check "dp: epsilon grows" test "$(jq -n \
+    "$(field dp-r2.fed .privacy.epsilon) > $(field dp.fed .privacy.epsilon)")" = true
+for r in median trimmed-mean:0.2 krum:1 multi-krum:1:2; do
+	expect_err "dp refuses $r" 2 "sensitivity" fed-merge -m m.fed -r $r \
+	    --clip-norm 0.5 --dp-noise 1 -s 1 $all5
+done
+expect_err "dp needs a clip norm" 2 "clip-norm" fed-merge -m m.fed --dp-noise 1 -s 1 u1.fed
+expect_err "dp needs a seed" 2 "seed" fed-merge -m m.fed --clip-norm 1 --dp-noise 1 u1.fed
+expect_err "seed without dp" 2 "dp-noise" fed-merge -m m.fed -s 1 u1.fed
+expect "bad dp delta" 2 fed-merge -m m.fed --clip-norm 1 --dp-noise 1 -s 1 --dp-delta 2 u1.fed
+
 # ---- 64 updates under a memory limit ----
 # Model 8 MB: 64 updates are 512 MB; fed-merge needs about 200 MB (mostly
 # the bundle reader's buffers), so 400 MB of address space separates them.

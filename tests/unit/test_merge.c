@@ -4,8 +4,11 @@
  * the comments).  Tolerance 1e-12 for float64 results, 1e-7 relative for
  * results stored as float32.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dp.h"
 
 #include "merge.h"
 #include "rng.h"
@@ -344,6 +347,59 @@ test_sumsq_chunks(void)
 	    3, 4, 5, 6, 7, 8, 9, 10 }, 10), 385, 0);
 }
 
+/* DP-FedAvg: option rules, the noisy mean, and the accountant.  One round
+ * at q = 1 is the Gaussian mechanism: RDP alpha / (2 Z^2) at every order. */
+static void
+test_dp(void)
+{
+	double D[3] = { 3, -6, 0 }, rdp[DP_NORDERS], e1, e2;
+	const float noise[3] = { 1, 2, -3 };
+	struct merge_opts o;
+	fed_err e;
+	int k, ok = 1;
+
+	merge_opts_init(&o);
+	o.dp_noise = 1, o.clip = 1, o.dp_seeded = 1;
+	T_OK("dp with fedavg", merge_opts_finish(&o, &e) == 0 && o.uniform &&
+	    o.dp_delta == 1e-5 && o.dp_rate == 1);
+	merge_opts_init(&o);
+	o.dp_noise = 1, o.clip = 1;
+	T_OK("dp needs a seed", merge_opts_finish(&o, &e) < 0);
+	merge_opts_init(&o);
+	o.dp_noise = 1, o.dp_seeded = 1;
+	T_OK("dp needs a clip norm", merge_opts_finish(&o, &e) < 0);
+	merge_opts_init(&o);
+	o.dp_seeded = 1;
+	T_OK("a seed needs dp", merge_opts_finish(&o, &e) < 0);
+	merge_opts_init(&o);
+	o.dp_noise = 1, o.clip = 1, o.dp_seeded = 1;
+	o.max_samples = 10;
+	T_OK("dp refuses --max-samples", merge_opts_finish(&o, &e) < 0);
+	for (k = 0; k < 3; k++) {
+		static const char *const robust[] = { "median",
+		    "trimmed-mean:0.1", "krum:1" };
+
+		merge_opts_init(&o);
+		merge_rule_parse(robust[k], &o, &e);
+		o.dp_noise = 1, o.clip = 1, o.dp_seeded = 1;
+		T_OK("dp refuses a robust rule", merge_opts_finish(&o, &e) < 0);
+	}
+	merge_dp_finish(D, noise, 4, 3);
+	T_NEAR("dp mean 0", D[0], 1, 0);
+	T_NEAR("dp mean 1", D[1], -1, 0);
+	T_NEAR("dp mean 2", D[2], -0.75, 0);
+	memset(rdp, 0, sizeof(rdp));
+	e1 = merge_dp_account(rdp, 1, 2, 1e-5);
+	for (k = 0; k < DP_NORDERS; k++)
+		ok &= fabs(rdp[k] - dp_orders()[k] / 8) <=
+		    1e-9 * dp_orders()[k];
+	T_OK("one round is the gaussian mechanism", ok);
+	e2 = merge_dp_account(rdp, 1, 2, 1e-5);
+	T_NEAR("two rounds: rdp doubles", rdp[3], 2 * dp_orders()[3] / 8,
+	    1e-9);
+	T_OK("epsilon grows over rounds", e1 > 0 && e2 > e1 && isfinite(e2));
+}
+
 int
 main(void)
 {
@@ -356,5 +412,6 @@ main(void)
 	test_signed_zero();
 	test_select_vs_sort();
 	test_sumsq_chunks();
+	test_dp();
 	T_DONE();
 }

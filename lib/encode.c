@@ -1,0 +1,529 @@
+/*
+ * encode: the encodings of an update's delta.  Every scheme's tensors
+ * have one canonical data order (enc_specs), so that fed-merge can stream
+ * them: int8's scales before its values, top-k's indices before its
+ * values.  Conversions are bit-exact and documented in fed-bundle(5).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "rng.h"
+
+static const char *const names[] = {
+	[ENC_F32] = "f32", [ENC_F16] = "fp16", [ENC_BF16] = "bf16",
+	[ENC_INT8] = "int8", [ENC_TOPK] = "topk",
+};
+
+const char *
+enc_name(enum enc_scheme s)
+{
+	return names[s];
+}
+
+uint64_t
+enc_topk_count(double fraction, uint64_t np)
+{
+	double k = ceil(fraction * (double)np);
+
+	return k < 1 ? 1 : k >= (double)np ? np : (uint64_t)k;
+}
+
+int
+enc_parse(const char *s, struct enc *c, fed_err *e)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	if (strncmp(s, "topk:", 5) == 0) {
+		c->scheme = ENC_TOPK;
+		if (parse_double(s + 5, 0, 1, &c->fraction) < 0 ||
+		    !(c->fraction > 0))
+			return fed_errf(e, "encoding %s: want topk:FRACTION, "
+			    "0 < FRACTION <= 1", s);
+		return 0;
+	}
+	for (i = ENC_F16; i <= ENC_INT8; i++)
+		if (strcmp(s, names[i]) == 0) {
+			c->scheme = (enum enc_scheme)i;
+			return 0;
+		}
+	return fed_errf(e, "encoding %s: unknown (fp16, bf16, int8, "
+	    "topk:FRACTION)", s);
+}
+
+json_t *
+enc_json(const struct enc *c)
+{
+	json_t *j = json_pack("{s:s}", "scheme", names[c->scheme]);
+
+	if (c->scheme == ENC_INT8) {
+		json_object_set_new(j, "block", json_integer(ENC_BLOCK));
+		json_object_set_new(j, "rounding", json_string(c->stochastic ?
+		    "stochastic" : "nearest-even"));
+	} else if (c->scheme == ENC_TOPK) {
+		json_object_set_new(j, "fraction", json_real(c->fraction));
+		json_object_set_new(j, "k", json_integer((json_int_t)c->k));
+		json_object_set_new(j, "error_feedback",
+		    json_boolean(c->feedback));
+	}
+	return j;
+}
+
+int
+enc_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e)
+{
+	const json_t *j = json_object_get(m, "encoding"), *k;
+	const char *s;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	if (j == NULL)
+		return 0;
+	s = json_string_value(json_object_get(j, "scheme"));
+	for (i = ENC_F16; s != NULL && i <= ENC_TOPK; i++)
+		if (strcmp(s, names[i]) == 0)
+			break;
+	if (!json_is_object(j) || s == NULL || i > ENC_TOPK)
+		return fed_errf(e, "manifest.json: encoding unknown");
+	c->scheme = (enum enc_scheme)i;
+	if (c->scheme == ENC_INT8 && json_integer_value(json_object_get(j,
+	    "block")) != ENC_BLOCK)
+		return fed_errf(e, "manifest.json: int8 block must be %d",
+		    ENC_BLOCK);
+	if (c->scheme == ENC_TOPK) {
+		k = json_object_get(j, "k");
+		if (!json_is_integer(k) || json_integer_value(k) < 1 ||
+		    (uint64_t)json_integer_value(k) > np)
+			return fed_errf(e, "manifest.json: topk k must be in "
+			    "1..%llu", (unsigned long long)np);
+		c->k = (uint64_t)json_integer_value(k);
+	}
+	return 0;
+}
+
+static void
+spec(struct st_spec *s, const char *name, enum st_dtype d, int ndim,
+    int64_t d0, int64_t d1)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->dtype = d;
+	s->ndim = ndim;
+	s->shape[0] = d0;
+	s->shape[1] = d1;
+}
+
+static int64_t
+nblocks(uint64_t count)
+{
+	return (int64_t)((count + ENC_BLOCK - 1) / ENC_BLOCK);
+}
+
+int
+enc_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
+    char (*nm)[ST_MAXNAME])
+{
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	int i, n = arch_tensors(a, t), k = 0;
+	enum st_dtype d = c->scheme == ENC_F16 ? ST_F16 :
+	    c->scheme == ENC_BF16 ? ST_BF16 : c->scheme == ENC_INT8 ? ST_I8 :
+	    ST_F32;
+
+	if (c->scheme == ENC_TOPK) {
+		spec(&s[0], "topk.indices", ST_I32, 1, (int64_t)c->k, 0);
+		spec(&s[1], "topk.values", ST_F32, 1, (int64_t)c->k, 0);
+		return 2;
+	}
+	if (c->scheme == ENC_INT8)
+		for (i = 0; i < n; i++) {
+			snprintf(nm[k], ST_MAXNAME, "%.31s.scale", t[i].name);
+			spec(&s[k], nm[k], ST_F32, 1, nblocks(t[i].count), 0);
+			k++;
+		}
+	for (i = 0; i < n; i++, k++) {
+		snprintf(nm[k], ST_MAXNAME, "%.31s", t[i].name);
+		spec(&s[k], nm[k], d, t[i].ndim, t[i].shape[0], t[i].shape[1]);
+	}
+	return k;
+}
+
+static uint64_t
+spec_bytes(const struct st_spec *s)
+{
+	uint64_t n = 1;
+	int k;
+
+	for (k = 0; k < s->ndim; k++)
+		n *= (uint64_t)s->shape[k];
+	return n * st_dtype_size(s->dtype);
+}
+
+uint64_t
+enc_data_size(const struct arch *a, const struct enc *c)
+{
+	struct st_spec s[ENC_MAXTENSORS];
+	char nm[ENC_MAXTENSORS][ST_MAXNAME];
+	uint64_t total = 0;
+	int i, n = enc_specs(a, c, s, nm);
+
+	for (i = 0; i < n; i++)
+		total += spec_bytes(&s[i]);
+	return total;
+}
+
+int
+enc_check_layout(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e)
+{
+	struct st_spec s[ENC_MAXTENSORS];
+	char nm[ENC_MAXTENSORS][ST_MAXNAME];
+	const struct st_tensor *x;
+	uint64_t at = 0;
+	int i, k, n = enc_specs(a, c, s, nm);
+
+	if (st->n != n)
+		return fed_errf(e, "%d tensors, %s wants %d", st->n,
+		    names[c->scheme], n);
+	for (i = 0; i < n; i++) {
+		if ((x = st_find(st, s[i].name)) == NULL)
+			return fed_errf(e, "tensor %s missing", s[i].name);
+		if (x->dtype != s[i].dtype)
+			return fed_errf(e, "tensor %s: dtype %s, want %s",
+			    s[i].name, st_dtype_name(x->dtype),
+			    st_dtype_name(s[i].dtype));
+		if (x->ndim != s[i].ndim)
+			return fed_errf(e, "tensor %s: %d dimensions, want %d",
+			    s[i].name, x->ndim, s[i].ndim);
+		for (k = 0; k < x->ndim; k++)
+			if (x->shape[k] != s[i].shape[k])
+				return fed_errf(e, "tensor %s: shape does not "
+				    "fit %s", s[i].name, names[c->scheme]);
+		if (x->begin != at)
+			return fed_errf(e, "tensor %s: data not in the "
+			    "order of %s", s[i].name, names[c->scheme]);
+		at += spec_bytes(&s[i]);
+	}
+	return 0;
+}
+
+/* ---- conversions ---- */
+
+uint16_t
+enc_f16(float f)
+{
+	uint32_t x, sign;
+	float a;
+
+	memcpy(&x, &f, 4);
+	sign = (x >> 16) & 0x8000;
+	x &= 0x7fffffff;
+	if (x > 0x7f800000)
+		return (uint16_t)(sign | 0x7e00);
+	if (x >= 0x47800000)            /* 2^16 and up: infinity */
+		return (uint16_t)(sign | 0x7c00);
+	if (x < 0x38800000) {           /* below 2^-14: subnormal or 0 */
+		memcpy(&a, &x, 4);
+		return (uint16_t)(sign | (uint32_t)lrint((double)a * 16777216.0));
+	}
+	x += 0xc8000fffu + ((x >> 13) & 1);     /* rebias, round to even */
+	return (uint16_t)(sign | (x >> 13));
+}
+
+float
+enc_f16_value(uint16_t h)
+{
+	uint32_t s = (uint32_t)(h & 0x8000) << 16, ex = (h >> 10) & 0x1f;
+	uint32_t m = h & 0x3ff, x;
+	float f;
+
+	if (ex == 0) {
+		f = (float)ldexp((double)m, -24);
+		return s ? -f : f;
+	}
+	if (ex == 31)
+		x = s | 0x7f800000 | (m << 13);
+	else
+		x = s | ((ex + 112) << 23) | (m << 13);
+	memcpy(&f, &x, 4);
+	return f;
+}
+
+uint16_t
+enc_bf16(float f)
+{
+	uint32_t x;
+
+	memcpy(&x, &f, 4);
+	if ((x & 0x7fffffff) > 0x7f800000)
+		return (uint16_t)((x >> 16) | 0x40);
+	x += 0x7fff + ((x >> 16) & 1);
+	return (uint16_t)(x >> 16);
+}
+
+float
+enc_bf16_value(uint16_t h)
+{
+	uint32_t x = (uint32_t)h << 16;
+	float f;
+
+	memcpy(&f, &x, 4);
+	return f;
+}
+
+float
+enc_int8_scale(const float *x, size_t n)
+{
+	double m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fabs(x[i]) > m)
+			m = fabs(x[i]);
+	return (float)(m / 127);
+}
+
+/* ---- encoding ---- */
+
+static int8_t
+int8_round(float x, float scale, rng_t *r)
+{
+	double q = (double)x / scale;
+
+	q = r != NULL ? floor(q + rng_uniform(r)) : nearbyint(q);
+	return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+}
+
+static void
+int8_tensor(const float *x, uint64_t count, float *scale, int8_t *q,
+    rng_t *r)
+{
+	uint64_t b, i, n;
+
+	for (b = 0; b * ENC_BLOCK < count; b++) {
+		n = count - b * ENC_BLOCK < ENC_BLOCK ? count - b * ENC_BLOCK :
+		    ENC_BLOCK;
+		scale[b] = enc_int8_scale(x + b * ENC_BLOCK, n);
+		for (i = 0; i < n; i++)
+			q[b * ENC_BLOCK + i] = scale[b] > 0 ? int8_round(
+			    x[b * ENC_BLOCK + i], scale[b], r) : 0;
+	}
+}
+
+struct mag {
+	float a;
+	uint32_t i;
+};
+
+/* Larger magnitude first, then lower index: a total order. */
+static int
+cmp_mag(const void *pa, const void *pb)
+{
+	const struct mag *a = pa, *b = pb;
+
+	if (a->a != b->a)
+		return a->a > b->a ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static int
+cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* x (np) -> k indices ascending and their values; x keeps the rest. */
+static void
+topk(float *x, uint64_t np, uint64_t k, int32_t *idx, float *val)
+{
+	struct mag *m = xcalloc(np, sizeof(*m));
+	uint64_t i;
+
+	for (i = 0; i < np; i++) {
+		m[i].a = fabsf(x[i]);
+		m[i].i = (uint32_t)i;
+	}
+	qsort(m, np, sizeof(*m), cmp_mag);
+	for (i = 0; i < k; i++)
+		((uint32_t *)idx)[i] = m[i].i;
+	free(m);
+	qsort(idx, k, sizeof(*idx), cmp_u32);
+	for (i = 0; i < k; i++) {
+		val[i] = x[idx[i]];
+		x[idx[i]] = 0;
+	}
+}
+
+static void *
+encode_values(const struct arch *a, const struct enc *c, const float *d,
+    float *res, uint64_t seed, struct st_spec *s, int n)
+{
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	uint64_t np = arch_nparams(a), i, bytes = 0;
+	int k, nt = arch_tensors(a, t);
+	uint8_t *buf, *p;
+	float *x;
+	rng_t r;
+
+	for (k = 0; k < n; k++)
+		bytes += spec_bytes(&s[k]);
+	p = buf = xmalloc(bytes ? bytes : 1);
+	for (k = 0; k < n; k++) {
+		s[k].data = p;
+		p += spec_bytes(&s[k]);
+	}
+	switch (c->scheme) {
+	case ENC_F16:
+	case ENC_BF16:
+		for (i = 0; i < np; i++) {
+			uint16_t h = c->scheme == ENC_F16 ? enc_f16(d[i]) :
+			    enc_bf16(d[i]);
+			memcpy(buf + 2 * i, &h, 2);
+		}
+		break;
+	case ENC_INT8:
+		rng_seed(&r, seed);
+		for (k = 0; k < nt; k++)
+			int8_tensor(d + t[k].offset, t[k].count,
+			    (float *)(uintptr_t)s[k].data,
+			    (int8_t *)(uintptr_t)s[nt + k].data,
+			    c->stochastic ? &r : NULL);
+		break;
+	default:
+		x = xmalloc(np * sizeof(*x));
+		for (i = 0; i < np; i++)
+			x[i] = res != NULL ? d[i] + res[i] : d[i];
+		topk(x, np, c->k, (int32_t *)(uintptr_t)s[0].data,
+		    (float *)(uintptr_t)s[1].data);
+		if (res != NULL)
+			memcpy(res, x, np * sizeof(*x));
+		free(x);
+		break;
+	}
+	return buf;
+}
+
+uint8_t *
+enc_encode(const struct arch *a, const struct enc *c, const float *delta,
+    float *residual, uint64_t seed, size_t *len, fed_err *e)
+{
+	struct st_spec s[ENC_MAXTENSORS];
+	char nm[ENC_MAXTENSORS][ST_MAXNAME];
+	struct st_file st;
+	uint8_t *buf, *out;
+	int n = enc_specs(a, c, s, nm);
+
+	buf = encode_values(a, c, delta, residual, seed, s, n);
+	out = st_write(s, n, len, e);
+	free(buf);
+	if (out == NULL)
+		return NULL;
+	/* fp16 and bf16 overflow to infinity: refuse, as readers would */
+	if (st_parse(out, *len, &st, e) < 0) {
+		free(out);
+		fed_errf(e, "the delta does not fit %s: %s", names[c->scheme],
+		    e->msg);
+		return NULL;
+	}
+	st_file_free(&st);
+	return out;
+}
+
+/* ---- checking and decoding ---- */
+
+int
+enc_check_values(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e)
+{
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	const struct st_tensor *sc, *q;
+	char nm[ST_MAXNAME];
+	uint64_t np = arch_nparams(a), i;
+	int k, nt = arch_tensors(a, t);
+	int32_t v, prev = -1;
+	float s;
+
+	if (c->scheme == ENC_TOPK) {
+		q = st_find(st, "topk.indices");
+		for (i = 0; i < c->k; i++) {
+			memcpy(&v, (const uint8_t *)q->data + 4 * i, 4);
+			if (v <= prev || (uint64_t)v >= np)
+				return fed_errf(e, "topk.indices: entry %llu "
+				    "not ascending, unique and below %llu",
+				    (unsigned long long)i,
+				    (unsigned long long)np);
+			prev = v;
+		}
+		return 0;
+	}
+	if (c->scheme != ENC_INT8)
+		return 0;
+	for (k = 0; k < nt; k++) {
+		snprintf(nm, sizeof(nm), "%.31s.scale", t[k].name);
+		sc = st_find(st, nm);
+		q = st_find(st, t[k].name);
+		for (i = 0; i < t[k].count; i++) {
+			memcpy(&s, (const uint8_t *)sc->data +
+			    4 * (i / ENC_BLOCK), 4);
+			v = ((const int8_t *)q->data)[i];
+			if (!(s >= 0) || (i % ENC_BLOCK == 0 && !isfinite(s)))
+				return fed_errf(e, "%s: scale not finite and "
+				    ">= 0", nm);
+			if (v == -128 || (s == 0 && v != 0))
+				return fed_errf(e, "%s: value %d out of range",
+				    t[k].name, v);
+		}
+	}
+	return 0;
+}
+
+float *
+enc_decode(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e)
+{
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	const struct st_tensor *x, *sc;
+	char nm[ST_MAXNAME];
+	uint64_t np = arch_nparams(a), i;
+	int k, nt = arch_tensors(a, t);
+	float *p, s, v;
+	uint16_t h;
+	int32_t ix;
+
+	if (enc_check_layout(a, c, st, e) < 0 ||
+	    enc_check_values(a, c, st, e) < 0)
+		return NULL;
+	p = xcalloc(np ? np : 1, sizeof(*p));
+	if (c->scheme == ENC_TOPK) {
+		x = st_find(st, "topk.indices");
+		sc = st_find(st, "topk.values");
+		for (i = 0; i < c->k; i++) {
+			memcpy(&ix, (const uint8_t *)x->data + 4 * i, 4);
+			memcpy(&v, (const uint8_t *)sc->data + 4 * i, 4);
+			p[ix] = v;
+		}
+		return p;
+	}
+	for (k = 0; k < nt; k++) {
+		x = st_find(st, t[k].name);
+		snprintf(nm, sizeof(nm), "%.31s.scale", t[k].name);
+		sc = c->scheme == ENC_INT8 ? st_find(st, nm) : NULL;
+		for (i = 0; i < t[k].count; i++) {
+			if (c->scheme == ENC_INT8) {
+				memcpy(&s, (const uint8_t *)sc->data +
+				    4 * (i / ENC_BLOCK), 4);
+				v = ((const int8_t *)x->data)[i] * s;
+			} else {
+				memcpy(&h, (const uint8_t *)x->data + 2 * i, 2);
+				v = c->scheme == ENC_F16 ? enc_f16_value(h) :
+				    enc_bf16_value(h);
+			}
+			p[t[k].offset + i] = v;
+		}
+	}
+	return p;
+}

@@ -1,0 +1,74 @@
+/*
+ * encode: compact encodings of an update's delta (fed-bundle(5),
+ * "Encoded updates"): fp16, bf16, int8 with a float32 scale per block of
+ * ENC_BLOCK values, and top-k over the flat delta.  Here: the canonical
+ * tensors of each scheme, encoding, strict checks, and decoding whole or
+ * value by value.  Streaming the bytes (fed-merge) is merge's; choosing
+ * to encode is fed-train's.
+ */
+#ifndef FED_ENCODE_H
+#define FED_ENCODE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "model.h"
+#include "st.h"
+
+#define ENC_BLOCK 256                   /* int8: values per scale */
+#define ENC_MAXTENSORS (2 * ARCH_MAXTENSORS)
+
+enum enc_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_TOPK };
+
+struct enc {
+	enum enc_scheme scheme;
+	double fraction;        /* topk: share of entries kept */
+	uint64_t k;             /* topk: entries kept */
+	int stochastic;         /* int8: stochastic rounding */
+	int feedback;           /* topk: residual carried (recorded only) */
+};
+
+/* "fp16", "bf16", "int8", "topk:FRACTION" (0 < FRACTION <= 1). */
+int  enc_parse(const char *s, struct enc *c, fed_err *e);
+/* The "encoding" of an update manifest (absent: float32), checked
+ * against np parameters. */
+int  enc_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e);
+json_t *enc_json(const struct enc *c);
+const char *enc_name(enum enc_scheme s);
+/* ceil(fraction * np), at least 1, at most np. */
+uint64_t enc_topk_count(double fraction, uint64_t np);
+
+/* The scheme's tensors in data order; names go into names. */
+int  enc_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
+    char (*names)[ST_MAXNAME]);
+/* Bytes of the data section. */
+uint64_t enc_data_size(const struct arch *a, const struct enc *c);
+/* st holds exactly the scheme's tensors, names, dtypes, shapes, in the
+ * canonical data order. */
+int  enc_check_layout(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e);
+/* The values of a parsed st (layout already checked): scales finite and
+ * >= 0, int8 in [-127, 127] and 0 where the scale is 0, indices ascending,
+ * unique, in range. */
+int  enc_check_values(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e);
+/* tensors.safetensors for delta (np floats).  topk: residual (np floats,
+ * or NULL) is added first and left holding what was not sent.  seed:
+ * stochastic rounding. */
+uint8_t *enc_encode(const struct arch *a, const struct enc *c,
+    const float *delta, float *residual, uint64_t seed, size_t *len,
+    fed_err *e);
+/* The flat delta of a checked st: a new buffer of np floats. */
+float *enc_decode(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e);
+
+/* Conversions, round half to even; out of range gives infinity. */
+uint16_t enc_f16(float x);
+float    enc_f16_value(uint16_t h);
+uint16_t enc_bf16(float x);
+float    enc_bf16_value(uint16_t h);
+/* int8: the scale of a block, and one value. */
+float    enc_int8_scale(const float *x, size_t n);
+
+#endif

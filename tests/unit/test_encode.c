@@ -1,0 +1,189 @@
+/*
+ * test_encode: the update encodings of lib/encode.c.  Conversions against
+ * bit patterns worked out by hand (round half to even); round trips within
+ * each scheme's bound: fp16 2^-11 and bf16 2^-8 relative (half the
+ * subnormal spacing below the normal range), int8 half a
+ * scale (nearest) or one scale (stochastic) per value, top-k exact on what
+ * it keeps and zero elsewhere, with the residual holding the rest exactly.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "rng.h"
+#include "t.h"
+
+static void
+test_conversions(void)
+{
+	T_OK("fp16 1", enc_f16(1.0f) == 0x3c00);
+	T_OK("fp16 -2", enc_f16(-2.0f) == 0xc000);
+	T_OK("fp16 max", enc_f16(65504.0f) == 0x7bff);
+	T_OK("fp16 overflow", enc_f16(65520.0f) == 0x7c00);
+	T_OK("fp16 tie to even down", enc_f16(1.0f + 0x1p-11f) == 0x3c00);
+	T_OK("fp16 tie to even up", enc_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);
+	T_OK("fp16 smallest subnormal", enc_f16(0x1p-24f) == 0x0001);
+	T_OK("fp16 half of it ties to 0", enc_f16(0x1p-25f) == 0x0000);
+	T_OK("fp16 -0", enc_f16(-0.0f) == 0x8000);
+	T_OK("fp16 back", enc_f16_value(0x3c02) == 1.0f + 0x1p-9f &&
+	    enc_f16_value(0x0001) == 0x1p-24f && enc_f16_value(0xc000) == -2);
+	T_OK("bf16 1", enc_bf16(1.0f) == 0x3f80);
+	T_OK("bf16 tie to even down", enc_bf16(1.0f + 0x1p-8f) == 0x3f80);
+	T_OK("bf16 tie to even up", enc_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);
+	T_OK("bf16 back", enc_bf16_value(0x3f82) == 1.0f + 0x1p-6f);
+}
+
+static float *
+randoms(uint64_t n, uint64_t seed)
+{
+	float *p = malloc(n * sizeof(*p));
+	rng_t r;
+	uint64_t i;
+
+	rng_seed(&r, seed);
+	for (i = 0; i < n; i++)
+		p[i] = (float)(rng_normal(&r) * 0.01);
+	for (i = 0; i < 300; i++)       /* a zero block: scale 0 */
+		p[i] = 0;
+	return p;
+}
+
+static float *
+roundtrip(const struct arch *a, const struct enc *c, const float *d,
+    float *res, uint64_t seed)
+{
+	struct st_file st;
+	fed_err e;
+	uint8_t *b;
+	size_t len;
+	float *p;
+
+	if ((b = enc_encode(a, c, d, res, seed, &len, &e)) == NULL)
+		return NULL;
+	if (st_parse(b, len, &st, &e) < 0) {
+		free(b);
+		return NULL;
+	}
+	p = enc_decode(a, c, &st, &e);
+	st_file_free(&st);
+	free(b);
+	return p;
+}
+
+/* Largest |x - y| / max(rel |x|, abs) over n values (abs: the
+ * subnormal spacing). */
+static double
+worst(const float *x, const float *y, uint64_t n, double rel, double abs)
+{
+	double w = 0, d;
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		d = fabs((double)x[i] - y[i]) / fmax(rel * fabs(x[i]), abs);
+		if (x[i] == 0)
+			d = y[i] == 0 ? 0 : INFINITY;
+		w = d > w ? d : w;
+	}
+	return w;
+}
+
+static void
+test_roundtrip(void)
+{
+	struct arch a;
+	struct enc c;
+	fed_err e;
+	uint64_t np, i, kept = 0;
+	float *d, *p, *q, *res, *sent;
+	double w, scale;
+	int k, ok = 1;
+
+	T_OK("arch", arch_parse("mlp:300-30-10", &a, &e) == 0);
+	np = arch_nparams(&a);
+	d = randoms(np, 1);
+	enc_parse("fp16", &c, &e);
+	p = roundtrip(&a, &c, d, NULL, 0);
+	T_OK("fp16 within 2^-11", p && (w = worst(d, p, np, 0x1p-11, 0x1p-25)) <= 1);
+	free(p);
+	enc_parse("bf16", &c, &e);
+	p = roundtrip(&a, &c, d, NULL, 0);
+	T_OK("bf16 within 2^-8", p && worst(d, p, np, 0x1p-8, 0x1p-133) <= 1);
+	free(p);
+	for (k = 0; k <= 1; k++) {
+		enc_parse("int8", &c, &e);
+		c.stochastic = k;
+		p = roundtrip(&a, &c, d, NULL, 7);
+		q = roundtrip(&a, &c, d, NULL, 7);
+		ok = p && q && memcmp(p, q, np * sizeof(*p)) == 0;
+		for (i = 0; ok && i < np; i++) {
+			/* the first tensor (300 x 30) starts at 0 */
+			uint64_t b = i / ENC_BLOCK * ENC_BLOCK;
+			uint64_t n = b + ENC_BLOCK <= 9000 ? ENC_BLOCK :
+			    i < 9000 ? 9000 - b : 1;
+
+			if (i >= 9000)
+				break;
+			scale = enc_int8_scale(d + b, n);
+			ok = fabs(p[i] - d[i]) <= scale * (c.stochastic ?
+			    1.0001 : 0.5001);
+		}
+		T_OK(c.stochastic ? "int8 stochastic within a scale" :
+		    "int8 within half a scale", ok);
+		T_OK("int8 zero block stays zero", p && p[0] == 0 &&
+		    p[299] == 0);
+		free(p);
+		free(q);
+	}
+	enc_parse("topk:0.05", &c, &e);
+	c.k = enc_topk_count(0.05, np);
+	res = calloc(np, sizeof(*res));
+	for (i = 0; i < np; i++)
+		res[i] = (float)(i % 7) * 1e-4f;
+	sent = malloc(np * sizeof(*sent));
+	for (i = 0; i < np; i++)
+		sent[i] = d[i] + res[i];
+	p = roundtrip(&a, &c, d, res, 0);
+	for (i = 0, ok = p != NULL; ok && i < np; i++) {
+		kept += p[i] != 0;
+		ok = p[i] + res[i] == sent[i] && (p[i] == 0 || res[i] == 0);
+	}
+	T_OK("topk keeps k", kept == c.k);
+	T_OK("topk: sent + residual is delta + old residual", ok);
+	for (i = 0, scale = INFINITY, w = 0; p && i < np; i++)
+		if (p[i] != 0)
+			scale = fmin(scale, fabs(p[i]));
+		else
+			w = fmax(w, fabs(res[i]));
+	T_OK("topk keeps the largest", scale >= w);
+	free(p), free(res), free(sent), free(d);
+}
+
+static void
+test_checks(void)
+{
+	struct arch a;
+	struct enc c;
+	fed_err e;
+
+	arch_parse("softmax:4-2", &a, &e);
+	T_OK("parse topk", enc_parse("topk:0.01", &c, &e) == 0 &&
+	    c.scheme == ENC_TOPK && c.fraction == 0.01);
+	T_OK("reject topk:0", enc_parse("topk:0", &c, &e) < 0);
+	T_OK("reject topk:2", enc_parse("topk:2", &c, &e) < 0);
+	T_OK("reject int4", enc_parse("int4", &c, &e) < 0);
+	T_OK("topk count rounds up", enc_topk_count(0.01, 1001) == 11 &&
+	    enc_topk_count(1e-9, 10) == 1 && enc_topk_count(1, 10) == 10);
+	c.scheme = ENC_INT8;
+	T_OK("int8 size: scales then values", enc_data_size(&a, &c) ==
+	    4 * 2 + 10);
+}
+
+int
+main(void)
+{
+	test_conversions();
+	test_roundtrip();
+	test_checks();
+	T_DONE();
+}
