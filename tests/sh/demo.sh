@@ -1,0 +1,90 @@
+# A smoke test of scripts/demo: a tiny consortium (3 holders, 2 rounds, a
+# small model, the first 2000 Fashion-MNIST images) run end to end; the
+# table, the final line, the plots, the lineage audit, and a rerun that
+# gives the same models.
+. "$FED_ROOT/tests/sh/lib.sh"
+
+src=/usr/share/datasets/fashion-mnist
+if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
+	fail "demo" "$src: Fashion-MNIST is not installed"
+	exit 0
+fi
+
+# be32 N: N as four big-endian bytes.
+be32() {
+	printf "\\$(printf %03o $(($1 >> 24 & 255)))\\$(printf %03o $(($1 >> 16 & 255)))"
+	printf "\\$(printf %03o $(($1 >> 8 & 255)))\\$(printf %03o $(($1 & 255)))"
+}
+# subset PART N: the first N samples of a Fashion-MNIST part, as IDX files.
+subset() {
+	{ printf '\0\0\10\3'; be32 "$2"; be32 28; be32 28
+	  gzip -dc "$src/$1-images-idx3-ubyte.gz" | tail -c +17 | head -c $(($2 * 784))
+	} | gzip -1 >"data/$1-images-idx3-ubyte.gz"
+	{ printf '\0\0\10\1'; be32 "$2"
+	  gzip -dc "$src/$1-labels-idx1-ubyte.gz" | tail -c +9 | head -c "$2"
+	} | gzip -1 >"data/$1-labels-idx1-ubyte.gz"
+}
+mkdir data
+subset train 2000
+subset t10k 500
+
+FED_DEMO_DATA=$T/data FED_DEMO_HOLDERS=3 FED_DEMO_ROUNDS=2 FED_DEMO_EPOCHS=1
+FED_DEMO_ARCH=mlp:784-16-10 FED_DEMO_JOBS=2 FED_DEMO_DIR=$T/run
+export FED_DEMO_DATA FED_DEMO_HOLDERS FED_DEMO_ROUNDS FED_DEMO_EPOCHS \
+    FED_DEMO_ARCH FED_DEMO_JOBS FED_DEMO_DIR
+demo=$FED_ROOT/scripts/demo
+
+expect "demo runs" 0 sh "$demo"
+cp "$T/out" demo.out
+
+# The table: a header, then rounds 0 to 2 with six numbers each; three
+# contributors and all 2000 samples in every merged round.
+check "table header" grep -Eq '^ *round +contributors +samples +accuracy +loss +bytes$' demo.out
+rows=$(grep -Ec '^ +[0-9]+ +[0-9]+ +[0-9]+ +[01]\.[0-9]{4} +[0-9.]+ +[0-9]+$' demo.out)
+check "table has a row per round" test "$rows" -eq 3
+check "round 2 row" grep -Eq '^ +2 +3 +2000 +[01]\.[0-9]{4} +[0-9.]+ +[1-9][0-9]+$' demo.out
+
+# The final line, exactly in its format, last.
+fmt='^federated [01]\.[0-9]{4} \| centralized [01]\.[0-9]{4} \| best holder alone [01]\.[0-9]{4} \| mean holder alone [01]\.[0-9]{4}$'
+check "final line format" sh -c "tail -n 1 demo.out | grep -Eq '$fmt'"
+fed=$(tail -n 1 demo.out | cut -d' ' -f2)
+last=$(grep -E '^ +2 +3 ' demo.out | awk '{ print $4 }')
+check "federated is the last round's accuracy" test "$fed" = "$last"
+
+# The plots.
+if command -v gnuplot >/dev/null; then
+	check "svg plot" grep -q '<svg' run/accuracy.svg
+	check "png plot" sh -c "head -c 8 run/accuracy.png | od -An -c | grep -q 'P   N   G'"
+	check "demo says where the plot is" grep -q "plot in $T/run/accuracy.svg" demo.out
+else
+	echo "note: gnuplot is not installed (sh scripts/deps demo): plots not checked"
+fi
+
+# The audit: one line per round, the merge done again, the verdict.
+check "audit round 0" grep -q '^round   0: signed by the coordinator; fed-init' demo.out
+check "audit rounds" test "$(grep -c 'merged updates published and signed by the roster' demo.out)" -eq 2
+check "audit merge again" grep -q '^round 2 merged again: sha256:[0-9a-f]\{64\}, the published digest$' demo.out
+check "lineage verified" grep -qx 'lineage verified' demo.out
+
+# What was published, signed as the demo says.
+check "published models" test -f run/public/rounds/round-002.fed
+check "published updates" test "$(ls run/public/contrib/round-001 | wc -l)" -eq 3
+check "model signed by the coordinator" fed-verify -q -p run/public/coordinator.pub \
+    --parent run/public/rounds/round-001.fed run/public/rounds/round-002.fed
+check "updates signed by the roster" fed-verify -q -P run/public/roster \
+    run/public/contrib/round-001/*.fed
+check "secret keys stay private" sh -c '! ls -R run/public | grep -q "\.sec$"'
+
+# A rerun replaces the demo's own directory and makes the same weights
+# (not the same digests: the keys are new, and merges record the signers).
+weights() { tar -xOf run/public/rounds/round-002.fed manifest.json | jq -r '.members[0].sha256'; }
+w1=$(weights)
+expect "demo reruns in its own directory" 0 sh "$demo"
+check "rerun gives the same weights" test "$w1" = "$(weights)"
+
+# It never removes a directory it did not make, and needs its data.
+mkdir other && : >other/precious
+expect_err "refuses a foreign directory" 1 'not a demo directory' \
+    env FED_DEMO_DIR="$T/other" sh "$demo"
+check "foreign directory untouched" test -f other/precious
+expect_err "missing data" 1 'not found' env FED_DEMO_DATA="$T/nowhere" sh "$demo"
