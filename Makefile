@@ -61,16 +61,11 @@ deps:
 # fuzzing pass.  FAST=1 runs the plain tests only.
 check: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/run
-ifneq ($(FAST),1)
-	@$(MAKE) --no-print-directory sanitize
-	@$(MAKE) --no-print-directory fuzz
-endif
+	@FAST=$(FAST) sh tests/check
 
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 sanitize:
-	@echo "== tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory -s B=build-san CC=clang \
 		CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -82,7 +77,6 @@ FUZZFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 FUZZERS   = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 10
 fuzz: all
-	@echo "== fuzzing, $(FUZZ_SECONDS) s a target"
 	@$(MAKE) --no-print-directory -s B=build-fuzz CC=clang \
 		CFLAGS="$(FUZZFLAGS)" build-fuzz/libfed.a $(FUZZERS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run

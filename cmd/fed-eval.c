@@ -72,7 +72,7 @@ load_model(const struct opts *o, struct arch *a, char *digest,
 {
 	struct bundle mb, ub;
 	struct arch ua;
-	const char *parent;
+	const char *parent, *bad;
 	float *w, *d;
 	uint64_t i, np;
 
@@ -84,12 +84,16 @@ load_model(const struct opts *o, struct arch *a, char *digest,
 		return w;
 	d = load_weights(o->update, "update", &ua, &ub);
 	parent = manifest_str(ub.manifest, "parent");
-	if (parent == NULL || strcmp(parent, digest) != 0)
-		errx(1, "%s: update's parent is not %s", display_name(o->update),
-		    display_name(o->model));
-	if (memcmp(&ua, a, sizeof(ua)) != 0)
-		errx(1, "%s: update's architecture differs from the model's",
-		    display_name(o->update));
+	bad = parent == NULL || strcmp(parent, digest) != 0 ? "parent is not "
+	    "the model" : memcmp(&ua, a, sizeof(ua)) != 0 ? "architecture "
+	    "differs from the model's" : NULL;
+	if (bad != NULL) {
+		/* freed before exiting so that leak checkers stay quiet */
+		free(w);
+		free(d);
+		bundle_free(&ub);
+		errx(1, "%s: update's %s", display_name(o->update), bad);
+	}
 	memcpy(udigest, ub.digest, DIGEST_LEN + 1);
 	bundle_free(&ub);
 	np = arch_nparams(a);
