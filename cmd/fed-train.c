@@ -66,8 +66,8 @@ usage(FILE *f, int status)
 	    "[--weight-decay wd]\n"
 	    "                 [--schedule constant|cosine|linear] [--prox mu] "
 	    "[-s seed]\n"
-	    "                 [--warmup n] [--clip norm] [--name name] [-v] "
-	    "[-o out]\n"
+	    "                 [--warmup n] [--clip norm] [--eps e] [--name name]\n"
+	    "                 [-v] [-o out]\n"
 	    "                 [--dp [--noise sigma | --epsilon eps] "
 	    "[--delta delta]\n"
 	    "                       [--ledger file [--budget eps]]]\n"
@@ -516,7 +516,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
-    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL };
+    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -532,6 +532,7 @@ static const struct option longopts[] = {
 	{ "prox", required_argument, NULL, O_PROX },
 	{ "warmup", required_argument, NULL, O_WARMUP },
 	{ "clip", required_argument, NULL, O_CLIP },
+	{ "eps", required_argument, NULL, O_EPS },
 	{ "dp", no_argument, NULL, O_DP },
 	{ "noise", required_argument, NULL, O_NOISE },
 	{ "epsilon", required_argument, NULL, O_EPSILON },
@@ -600,6 +601,9 @@ parse(int argc, char *argv[], struct opts *o)
 			break;
 		case O_WARMUP:
 			t->warmup = count("--warmup", optarg, 0, TRAIN_MAXSTEPS);
+			break;
+		case O_EPS:
+			t->eps = num("--eps", optarg, 1e-12, 1);
 			break;
 		case O_CLIP:
 			t->clip = num("--clip", optarg, 0, 1e6);

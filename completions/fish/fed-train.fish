@@ -14,6 +14,7 @@ complete -c fed-train -l schedule -x -a 'constant cosine linear' -d 'Learning ra
 complete -c fed-train -l prox -x -d 'FedProx proximal term mu (default 0)'
 complete -c fed-train -l warmup -x -d 'gpt: steps of linear warmup (default 0)'
 complete -c fed-train -l clip -x -d 'Gradient norm cap (default 1)'
+complete -c fed-train -l eps -x -d 'Adam epsilon (default 1e-8)'
 complete -c fed-train -s s -l seed -x -d 'Seed of the sample order (default 0)'
 complete -c fed-train -l name -x -d 'Contributor name'
 complete -c fed-train -l dp -d 'Train with DP-SGD'
