@@ -708,10 +708,11 @@ bundle_writer_open(int fd, fed_err *e)
 		w->mtime = (time_t)t;
 	w->a = archive_write_new();
 	archive_write_set_format_ustar(w->a);
-	/* big writes, but the same bytes: the end is still padded to the
-	 * classic 10240-byte record */
+	/* big writes; the archive ends right after its two zero blocks, not
+	 * padded to a 10240-byte record: small updates (top-k) on thin
+	 * links should not carry kilobytes of zeros */
 	archive_write_set_bytes_per_block(w->a, 1 << 20);
-	archive_write_set_bytes_in_last_block(w->a, 10240);
+	archive_write_set_bytes_in_last_block(w->a, 1);
 	if (archive_write_open(w->a, w, NULL, write_cb, NULL) != ARCHIVE_OK) {
 		wr_err(w, e);
 		archive_write_free(w->a);
