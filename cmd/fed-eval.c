@@ -324,19 +324,6 @@ add_data(struct opts *o, const char *path)
 	o->data[o->ndata++] = path;
 }
 
-/* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */
-static void
-blas_reexec(char *argv[])
-{
-	const char *core;
-
-	if (getenv("OPENBLAS_CORETYPE") != NULL ||
-	    (core = nn_blas_coretype_hint()) == NULL)
-		return;
-	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
-		execv("/proc/self/exe", argv);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -387,6 +374,6 @@ main(int argc, char *argv[])
 	if (stdins > 1 || (o.update && strcmp(o.model, "-") == 0 &&
 	    strcmp(o.update, "-") == 0))
 		errx(2, "standard input can be read only once");
-	blas_reexec(argv);
+	nn_blas_reexec(argv);
 	return evaluate(&o);
 }

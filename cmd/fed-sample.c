@@ -99,19 +99,6 @@ sample(const char *model, const char *prompt, int n, double temp,
 	free(w);
 }
 
-/* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */
-static void
-blas_reexec(char *argv[])
-{
-	const char *core;
-
-	if (getenv("OPENBLAS_CORETYPE") != NULL ||
-	    (core = nn_blas_coretype_hint()) == NULL)
-		return;
-	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
-		execv("/proc/self/exe", argv);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -163,7 +150,7 @@ main(int argc, char *argv[])
 	}
 	if (model == NULL || optind != argc)
 		usage(stderr, 2);
-	blas_reexec(argv);
+	nn_blas_reexec(argv);
 	sample(model, prompt, (int)n, temp, seed, outpath);
 	return 0;
 }

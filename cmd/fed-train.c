@@ -674,19 +674,6 @@ parse(int argc, char *argv[], struct opts *o)
 		errx(2, "--residual and -o name the same file");
 }
 
-/* See nn_blas_coretype_hint: run again with OpenBLAS's proper kernels. */
-static void
-blas_reexec(char *argv[])
-{
-	const char *core;
-
-	if (getenv("OPENBLAS_CORETYPE") != NULL ||
-	    (core = nn_blas_coretype_hint()) == NULL)
-		return;
-	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
-		execv("/proc/self/exe", argv);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -695,6 +682,6 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	train_defaults(&o.t);
 	parse(argc, argv, &o);
-	blas_reexec(argv);
+	nn_blas_reexec(argv);
 	return train(&o);
 }

@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -247,4 +248,16 @@ nn_blas_coretype_hint(void)
 		return "Haswell";
 #endif
 	return NULL;
+}
+
+void
+nn_blas_reexec(char *argv[])
+{
+	const char *core;
+
+	if (getenv("OPENBLAS_CORETYPE") != NULL ||
+	    (core = nn_blas_coretype_hint()) == NULL)
+		return;
+	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
+		execv("/proc/self/exe", argv);
 }

@@ -29,16 +29,6 @@
     optimize("O3")))
 #else
 #define NN_HOT
-
-/*
- * OpenBLAS picks its kernels from the CPU model and falls back to a
- * generic SSE3 core ("Prescott") on models newer than it knows, at a
- * third of the speed.  When that happened on a CPU with AVX-512 or AVX2,
- * this names the core type to ask for through OPENBLAS_CORETYPE (read
- * when the library loads, so cmd/ re-executes itself); NULL otherwise.
- */
-const char *nn_blas_coretype_hint(void);
-
 #endif
 
 /* out (B, out) = in (B, in) . w^T (in -> out) + b */
@@ -110,5 +100,8 @@ void nn_backward(struct nn_net *n, float *g, const float *params,
  * when the library loads, so cmd/ re-executes itself); NULL otherwise.
  */
 const char *nn_blas_coretype_hint(void);
+/* Re-execute the program with that core type; returns when there is
+ * nothing to change, or when exec fails (the program then runs as is). */
+void nn_blas_reexec(char *argv[]);
 
 #endif
