@@ -1,8 +1,8 @@
 /*
- * fed-shard: import a data set (IDX images and labels, or CSV) and write
- * it as data bundles, one per shard, split by lib/partition.  Every output
- * goes to a temporary file first and all are renamed only once all are
- * written, so a failure leaves no shard behind.
+ * fed-shard: import a data set (IDX images and labels, CSV, or text) and
+ * write it as data bundles, one per shard.  Loading, splitting and writing
+ * are lib/shard's (and lib/text's); this is options, messages and the
+ * summary on standard error.
  */
 #include <err.h>
 #include <fcntl.h>
@@ -16,14 +16,10 @@
 #include <unistd.h>
 
 #include "bundle.h"
-#include "csv.h"
-#include "idx.h"
 #include "out.h"
-#include "partition.h"
-#include "st.h"
+#include "shard.h"
 #include "text.h"
 
-#define SHARD_NAMEMAX 64
 #define MAXSEED ((uint64_t)INT64_MAX)
 
 struct opts {
@@ -36,34 +32,6 @@ struct opts {
 	const char *label, *key;
 	int skip_bad, quiet;
 	const char *prefix;
-};
-
-/* What is being sharded, whichever format it came from. */
-struct src {
-	uint64_t n;
-	uint32_t features, classes;
-	enum st_dtype xtype;
-	size_t rowbytes;
-	const uint8_t *x;               /* (n, features) */
-	int32_t *y;                     /* (n) */
-	double x_scale;
-	const uint32_t *key;            /* (n) column only */
-	char *const *keys;
-	uint32_t nkeys;
-	json_t *inputs;
-	struct idx img, lab;
-	struct csv_data csv;
-};
-
-/* The split: parts are (shard, train|test), g = shard * nparts + part. */
-struct plan {
-	uint32_t nshards, nparts, nout;
-	uint32_t *shard;                /* (n) */
-	uint8_t *test;                  /* (n) */
-	uint32_t *order;                /* (n) sample indices by part */
-	uint64_t *start;                /* (nout + 1) */
-	uint64_t *counts;               /* (nout, classes) */
-	char **names;                   /* (nshards) */
 };
 
 static void __attribute__((noreturn))
@@ -86,325 +54,16 @@ usage_err(const char *fmt, const char *arg)
 	exit(2);
 }
 
-static json_t *
-input_json(const char *path, const char *sha)
-{
-	char *p = xstrdup(path), *base;
-	json_t *o;
-
-	base = strcmp(path, "-") == 0 ? "stdin" : basename(p);
-	o = json_pack("{s:s,s:s}", "name", base, "sha256", sha);
-	free(p);
-	return o;
-}
-
-static void
-load_idx(struct src *s, const char *images, const char *labels)
-{
-	uint64_t i;
-	fed_err e;
-
-	if (idx_load(images, IDX_MAXBYTES, &s->img, &e) < 0)
-		errx(1, "%s", e.msg);
-	if (idx_load(labels, (uint64_t)PART_MAXSAMPLES, &s->lab, &e) < 0)
-		errx(1, "%s", e.msg);
-	if (s->lab.ndim != 1)
-		errx(1, "%s: labels must have one dimension, not %d",
-		    display_name(labels), s->lab.ndim);
-	if (s->lab.count != s->img.count)
-		errx(1, "%s: %llu labels for %llu images", display_name(labels),
-		    (unsigned long long)s->lab.count,
-		    (unsigned long long)s->img.count);
-	if (s->img.count > PART_MAXSAMPLES)
-		errx(1, "%s: more than %llu images", display_name(images),
-		    (unsigned long long)PART_MAXSAMPLES);
-	s->n = s->img.count;
-	s->features = (uint32_t)s->img.width;
-	s->xtype = ST_U8;
-	s->rowbytes = s->features;
-	s->x = s->img.data;
-	s->x_scale = 1.0 / 255.0;
-	s->y = xcalloc(s->n, sizeof(*s->y));
-	for (i = 0; i < s->n; i++) {
-		s->y[i] = s->lab.data[i];
-		if ((uint32_t)s->y[i] + 1 > s->classes)
-			s->classes = (uint32_t)s->y[i] + 1;
-	}
-	idx_free(&s->lab);
-	s->inputs = json_pack("[o,o]", input_json(images, s->img.sha256),
-	    input_json(labels, s->lab.sha256));
-}
-
-static void
-load_csv(struct src *s, const struct opts *o, const char *path)
-{
-	struct csv_opts co = { o->label, o->key, o->skip_bad };
-	fed_err e;
-
-	if (o->part.scheme == PART_COLUMN)
-		co.key = o->part.column;
-	if (csv_load(path, &co, &s->csv, &e) < 0)
-		errx(1, "%s", e.msg);
-	if (s->csv.skipped > 0)
-		warnx("%s: skipped %llu bad rows (the first on line %llu)",
-		    display_name(path), (unsigned long long)s->csv.skipped,
-		    (unsigned long long)s->csv.first_bad);
-	s->n = s->csv.rows;
-	s->features = s->csv.features;
-	s->classes = s->csv.classes;
-	s->xtype = ST_F32;
-	s->rowbytes = (size_t)s->features * sizeof(float);
-	s->x = (const uint8_t *)s->csv.x;
-	s->y = s->csv.y;
-	s->csv.y = NULL;
-	s->x_scale = 1.0;
-	s->key = s->csv.key;
-	s->keys = s->csv.keys;
-	s->nkeys = s->csv.nkeys;
-	s->inputs = json_pack("[o]", input_json(path, s->csv.sha256));
-}
-
-/* A key value as a file name: [a-z0-9_], other runs as one '-'. */
-static char *
-sanitise(const char *v)
-{
-	char *s = xmalloc(SHARD_NAMEMAX + 1);
-	size_t n = 0;
-
-	for (; *v && n < SHARD_NAMEMAX; v++) {
-		char c = *v;
-
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '_')
-			s[n++] = c;
-		else if (n > 0 && s[n - 1] != '-')
-			s[n++] = '-';
-	}
-	while (n > 0 && s[n - 1] == '-')
-		n--;
-	s[n] = '\0';
-	return s;
-}
-
-static void
-shard_names(struct plan *p, const struct src *s, const struct opts *o)
-{
-	uint32_t j, k, width = 3;
-
-	p->names = xcalloc(p->nshards, sizeof(*p->names));
-	for (k = p->nshards - 1; k >= 1000; k /= 10)
-		width++;
-	for (j = 0; j < p->nshards; j++) {
-		if (o->part.scheme != PART_COLUMN) {
-			p->names[j] = xmalloc(16);
-			snprintf(p->names[j], 16, "%0*u", (int)width, j);
-			continue;
-		}
-		p->names[j] = sanitise(s->keys[j]);
-		if (p->names[j][0] == '\0')
-			errx(1, "%s value \"%.40s\" gives no file name",
-			    o->part.column, s->keys[j]);
-		for (k = 0; k < j; k++)
-			if (strcmp(p->names[j], p->names[k]) == 0)
-				errx(1, "%s values \"%.40s\" and \"%.40s\" "
-				    "both give shard name %s", o->part.column,
-				    s->keys[k], s->keys[j], p->names[j]);
-	}
-}
-
-static void
-split(struct plan *p, const struct src *s, const struct opts *o)
-{
-	struct part_input in = { s->n, s->y, s->classes, s->key, s->nkeys };
-	uint64_t i, g, *pos;
-	fed_err e;
-
-	p->nshards = o->part.scheme == PART_COLUMN ? s->nkeys : o->nshards;
-	p->nparts = o->part.test > 0 ? 2 : 1;
-	p->nout = p->nshards * p->nparts;
-	p->shard = xcalloc(s->n, sizeof(*p->shard));
-	p->test = xcalloc(s->n, 1);
-	if (part_assign(&o->part, &in, p->nshards, o->seed, p->shard, &e) < 0 ||
-	    part_test(&o->part, &in, p->nshards, p->shard, o->seed, p->test,
-	    &e) < 0)
-		errx(1, "%s", e.msg);
-	p->start = xcalloc((uint64_t)p->nout + 1, sizeof(*p->start));
-	p->counts = xcalloc((uint64_t)p->nout * s->classes, sizeof(*p->counts));
-	for (i = 0; i < s->n; i++) {
-		g = (uint64_t)p->shard[i] * p->nparts + p->test[i];
-		p->start[g + 1]++;
-		p->counts[g * s->classes + s->y[i]]++;
-	}
-	for (g = 0; g < p->nout; g++)
-		p->start[g + 1] += p->start[g];
-	pos = xcalloc(p->nout, sizeof(*pos));
-	memcpy(pos, p->start, p->nout * sizeof(*pos));
-	p->order = xcalloc(s->n, sizeof(*p->order));
-	for (i = 0; i < s->n; i++)
-		p->order[pos[(uint64_t)p->shard[i] * p->nparts +
-		    p->test[i]]++] = (uint32_t)i;
-	free(pos);
-}
-
-static json_t *
-part_manifest(const struct plan *p, const struct src *s,
-    const struct opts *o, uint32_t g)
-{
-	uint32_t j = g / p->nparts, c;
-	const uint64_t *cnt = p->counts + (uint64_t)g * s->classes;
-	json_t *m = manifest_new("data", "fed-shard"), *cc = json_array();
-
-	for (c = 0; c < s->classes; c++)
-		json_array_append_new(cc, json_integer((json_int_t)cnt[c]));
-	json_object_set_new(m, "samples",
-	    json_integer((json_int_t)(p->start[g + 1] - p->start[g])));
-	json_object_set_new(m, "features", json_integer(s->features));
-	json_object_set_new(m, "classes", json_integer(s->classes));
-	json_object_set_new(m, "x_scale", json_real(s->x_scale));
-	json_object_set_new(m, "class_counts", cc);
-	json_object_set_new(m, "shard", json_pack("{s:I,s:I,s:s,s:s}",
-	    "index", (json_int_t)j, "count", (json_int_t)p->nshards,
-	    "part", g % p->nparts ? "test" : "train", "name",
-	    o->part.scheme == PART_COLUMN ? s->keys[j] : p->names[j]));
-	json_object_set_new(m, "partition", part_json(&o->part));
-	json_object_set_new(m, "seed", json_integer((json_int_t)o->seed));
-	json_object_set_new(m, "inputs", json_deep_copy(s->inputs));
-	return m;
-}
-
-/* data.safetensors of part g into buf: header, x rows, y. */
-static size_t
-part_payload(const struct plan *p, const struct src *s, uint32_t g,
-    uint8_t *buf, size_t cap)
-{
-	uint64_t rows = p->start[g + 1] - p->start[g], r;
-	const uint32_t *idx = p->order + p->start[g];
-	struct st_spec sp[2] = {
-		{ "x", s->xtype, 2, { (int64_t)rows, s->features }, NULL },
-		{ "y", ST_I32, 1, { (int64_t)rows }, NULL },
-	};
-	uint8_t *hdr, *w;
-	size_t hl;
-	fed_err e;
-
-	if ((hdr = st_header(sp, 2, &hl, &e)) == NULL)
-		errx(2, "%s", e.msg);
-	if (hl + rows * (s->rowbytes + 4) > cap)
-		errx(2, "internal error: payload buffer too small");
-	memcpy(buf, hdr, hl);
-	free(hdr);
-	w = buf + hl;
-	for (r = 0; r < rows; r++, w += s->rowbytes)
-		memcpy(w, s->x + (uint64_t)idx[r] * s->rowbytes, s->rowbytes);
-	for (r = 0; r < rows; r++, w += 4)
-		memcpy(w, &s->y[idx[r]], 4);    /* little-endian hosts */
-	return (size_t)(w - buf);
-}
-
-static char *
-part_path(const struct plan *p, const struct opts *o, uint32_t g)
-{
-	size_t n = strlen(o->prefix) + strlen(p->names[g / p->nparts]) + 16;
-	char *path = xmalloc(n);
-
-	if (snprintf(path, n, "%s-%s%s.fed", o->prefix,
-	    p->names[g / p->nparts], g % p->nparts ? ".test" : "") >= (int)n)
-		errx(2, "file name too long");
-	return path;
-}
-
-static void
-abort_all(struct out *outs, uint32_t n)
-{
-	uint32_t g;
-
-	for (g = 0; g < n; g++)
-		out_abort(&outs[g]);
-}
-
-/* Every part to a temporary file; then all renamed, or none. */
-static void
-write_parts(const struct plan *p, const struct src *s, const struct opts *o)
-{
-	struct out *outs = xcalloc(p->nout, sizeof(*outs));
-	char **paths = xcalloc(p->nout, sizeof(*paths));
-	struct bundle_payload pl = { "data.safetensors", NULL, -1, 0, NULL };
-	uint64_t most = 0;
-	uint32_t g;
-	uint8_t *buf;
-	json_t *m;
-	fed_err e;
-
-	for (g = 0; g < p->nout; g++) {
-		outs[g].fd = -1;
-		if (p->start[g + 1] - p->start[g] > most)
-			most = p->start[g + 1] - p->start[g];
-	}
-	buf = xmalloc(4096 + most * (s->rowbytes + 4));
-	for (g = 0; g < p->nout; g++) {
-		paths[g] = part_path(p, o, g);
-		if (out_open(&outs[g], paths[g], &e) < 0) {
-			abort_all(outs, g);
-			errx(2, "%s", e.msg);
-		}
-		pl.data = buf;
-		pl.size = part_payload(p, s, g, buf, 4096 + most *
-		    (s->rowbytes + 4));
-		m = part_manifest(p, s, o, g);
-		if (bundle_write(outs[g].fd, m, &pl, 1, NULL, &e) < 0) {
-			abort_all(outs, g + 1);
-			errx(2, "%s", e.msg);
-		}
-		json_decref(m);
-		/* start write-back now (Linux does on this hint), so that the
-		 * fsync of each commit below does not wait for it in turn */
-		posix_fadvise(outs[g].fd, 0, 0, POSIX_FADV_DONTNEED);
-	}
-	for (g = 0; g < p->nout; g++)
-		if (out_commit(&outs[g], &e) < 0) {
-			abort_all(outs, p->nout);
-			while (g-- > 0)         /* already renamed */
-				unlink(paths[g]);
-			errx(2, "%s", e.msg);
-		}
-	for (g = 0; g < p->nout; g++)
-		free(paths[g]);
-	free(paths);
-	free(buf);
-	free(outs);
-}
-
 #define BARMAX 64
-
-static uint64_t
-shard_class(const struct plan *p, uint32_t classes, uint32_t j, uint32_t c)
-{
-	uint64_t k = 0;
-	uint32_t q;
-
-	for (q = 0; q < p->nparts; q++)
-		k += p->counts[((uint64_t)j * p->nparts + q) * classes + c];
-	return k;
-}
-
-static uint64_t
-part_size(const struct plan *p, uint32_t j, uint32_t q)
-{
-	uint64_t g = (uint64_t)j * p->nparts + q;
-
-	return q < p->nparts ? p->start[g + 1] - p->start[g] : 0;
-}
 
 /* One row per shard: sizes, the total variation distance of its label
  * mix to the whole set's, and a bar of its classes. */
 static void
-summary_row(const struct plan *p, const struct src *s, const uint64_t *tot,
+summary_row(const struct shard_plan *p, const struct shard_src *s, const uint64_t *tot,
     uint32_t j, int w)
 {
 	static const char ramp[] = " .:-=+*#%@";
-	uint64_t n = part_size(p, j, 0) + part_size(p, j, 1), most = 0, k;
+	uint64_t n = shard_part_size(p, j, 0) + shard_part_size(p, j, 1), most = 0, k;
 	char bar[BARMAX + 1] = "";
 	double tv = 0;
 	uint32_t c;
@@ -420,12 +79,12 @@ summary_row(const struct plan *p, const struct src *s, const uint64_t *tot,
 		bar[c + 1] = '\0';
 	}
 	fprintf(stderr, "%-*.*s %8llu %7llu %5.2f  %s\n", w, w, p->names[j],
-	    (unsigned long long)part_size(p, j, 0),
-	    (unsigned long long)part_size(p, j, 1), tv / 2, bar);
+	    (unsigned long long)shard_part_size(p, j, 0),
+	    (unsigned long long)shard_part_size(p, j, 1), tv / 2, bar);
 }
 
 static void
-summary(const struct plan *p, const struct src *s, const struct opts *o)
+summary(const struct shard_plan *p, const struct shard_src *s, const struct opts *o)
 {
 	uint64_t *tot = xcalloc(s->classes, sizeof(*tot)), i;
 	char spec[PART_NAMELEN + 32];
@@ -451,29 +110,26 @@ summary(const struct plan *p, const struct src *s, const struct opts *o)
 	free(tot);
 }
 
+/* IDX images and labels, or one CSV file. */
 static void
-src_free(struct src *s)
+load(struct shard_src *s, const struct opts *o, int argc, char *argv[])
 {
-	idx_free(&s->img);
-	idx_free(&s->lab);
-	csv_free(&s->csv);
-	free(s->y);
-	json_decref(s->inputs);
-}
+	struct csv_opts co = { o->label, o->key, o->skip_bad };
+	fed_err e;
 
-static void
-plan_free(struct plan *p)
-{
-	uint32_t j;
-
-	for (j = 0; p->names != NULL && j < p->nshards; j++)
-		free(p->names[j]);
-	free(p->names);
-	free(p->shard);
-	free(p->test);
-	free(p->order);
-	free(p->start);
-	free(p->counts);
+	if (argc == 2) {
+		if (shard_load_idx(s, argv[0], argv[1], &e) < 0)
+			errx(1, "%s", e.msg);
+		return;
+	}
+	if (o->part.scheme == PART_COLUMN)
+		co.key = o->part.column;
+	if (shard_load_csv(s, &co, argv[0], &e) < 0)
+		errx(1, "%s", e.msg);
+	if (s->csv.skipped > 0)
+		warnx("%s: skipped %llu bad rows (the first on line %llu)",
+		    display_name(argv[0]), (unsigned long long)s->csv.skipped,
+		    (unsigned long long)s->csv.first_bad);
 }
 
 /* Every part stays open until all are written. */
@@ -568,6 +224,15 @@ check_text_opts(struct opts *o, int nargs)
 		o->nshards = 1;
 }
 
+static void
+abort_all(struct out *outs, uint32_t n)
+{
+	uint32_t g;
+
+	for (g = 0; g < n; g++)
+		out_abort(&outs[g]);
+}
+
 /* Write every part of a text split, all or none. */
 static void
 write_text(const struct text_corpus *c, const struct text_part *p, int n,
@@ -630,7 +295,7 @@ shard_text(const struct opts *o, int argc, char *argv[])
 	ns = o->by_file ? c.nsrc : o->nshards;
 	names = xcalloc(ns, sizeof(*names));
 	for (j = 0; j < ns; j++) {
-		names[j] = o->by_file ? sanitise(c.name[j]) : xmalloc(16);
+		names[j] = o->by_file ? shard_sanitise(c.name[j]) : xmalloc(16);
 		if (!o->by_file)
 			snprintf(names[j], 16, "%03u", j);
 		else if (names[j][0] == '\0')
@@ -719,8 +384,9 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
-	struct src s = { 0 };
-	struct plan p = { 0 };
+	struct shard_src s = { 0 };
+	struct shard_plan p = { 0 };
+	fed_err e;
 	int c;
 
 	part_init(&o.part);
@@ -742,17 +408,15 @@ main(int argc, char *argv[])
 	for (c = 0; c < argc; c++)
 		if (strcmp(argv[c], "-") != 0 && access(argv[c], R_OK) < 0)
 			err(2, "%s", argv[c]);
-	if (argc == 2)
-		load_idx(&s, argv[0], argv[1]);
-	else
-		load_csv(&s, &o, argv[0]);
-	split(&p, &s, &o);
-	shard_names(&p, &s, &o);
+	load(&s, &o, argc, argv);
+	if (shard_split(&p, &s, &o.part, o.nshards, o.seed, &e) < 0)
+		errx(1, "%s", e.msg);
 	want_files(p.nout);
-	write_parts(&p, &s, &o);
+	if (shard_write(&p, &s, &o.part, o.seed, o.prefix, &e) < 0)
+		errx(2, "%s", e.msg);
 	if (!o.quiet)
 		summary(&p, &s, &o);
-	plan_free(&p);
-	src_free(&s);
+	shard_plan_free(&p);
+	shard_src_free(&s);
 	return 0;
 }
