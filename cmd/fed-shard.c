@@ -224,15 +224,6 @@ check_text_opts(struct opts *o, int nargs)
 		o->nshards = 1;
 }
 
-static void
-abort_all(struct out *outs, uint32_t n)
-{
-	uint32_t g;
-
-	for (g = 0; g < n; g++)
-		out_abort(&outs[g]);
-}
-
 /* Write every part of a text split, all or none. */
 static void
 write_text(const struct text_corpus *c, const struct text_part *p, int n,
@@ -253,7 +244,7 @@ write_text(const struct text_corpus *c, const struct text_part *p, int n,
 			errx(2, "file name too long");
 		if (out_open(&outs[g], path, &e) < 0 ||
 		    (pl.data = text_payload(c, &p[g], &pl.size, &e)) == NULL) {
-			abort_all(outs, (uint32_t)g + 1);
+			out_abort_all(outs, (uint32_t)g + 1);
 			errx(2, "%s", e.msg);
 		}
 		m = text_manifest(c, &p[g], o->by_file ? c->nsrc : o->nshards,
@@ -262,13 +253,13 @@ write_text(const struct text_corpus *c, const struct text_part *p, int n,
 		json_decref(m);
 		free((void *)pl.data);
 		if (k < 0) {
-			abort_all(outs, (uint32_t)g + 1);
+			out_abort_all(outs, (uint32_t)g + 1);
 			errx(2, "%s", e.msg);
 		}
 	}
 	for (g = 0; g < n; g++)
 		if (out_commit(&outs[g], &e) < 0) {
-			abort_all(outs, (uint32_t)n);
+			out_abort_all(outs, (uint32_t)n);
 			errx(2, "%s", e.msg);
 		}
 	free(outs);

@@ -105,6 +105,15 @@ out_open(struct out *o, const char *path, fed_err *e)
 	return 0;
 }
 
+void
+out_abort_all(struct out *outs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out_abort(&outs[i]);
+}
+
 int
 write_all(int fd, const void *p, size_t n, fed_err *e)
 {

@@ -20,6 +20,8 @@ struct out {
 int  out_open(struct out *o, const char *path, fed_err *e);
 int  out_commit(struct out *o, fed_err *e);
 void out_abort(struct out *o);
+/* out_abort on each of n outputs (those never opened are skipped). */
+void out_abort_all(struct out *outs, size_t n);
 /* write(2) all of it, retrying on EINTR and short writes. */
 int  write_all(int fd, const void *p, size_t n, fed_err *e);
 

@@ -241,15 +241,6 @@ part_path(const struct shard_plan *p, const char *prefix, uint32_t g)
 }
 
 static void
-abort_all(struct out *outs, uint32_t n)
-{
-	uint32_t g;
-
-	for (g = 0; g < n; g++)
-		out_abort(&outs[g]);
-}
-
-static void
 free_paths(char **paths, uint32_t n)
 {
 	uint32_t g;
@@ -301,10 +292,10 @@ shard_write(const struct shard_plan *p, const struct shard_src *s,
 		posix_fadvise(outs[g].fd, 0, 0, POSIX_FADV_DONTNEED);
 	}
 	if (r < 0)
-		abort_all(outs, g + 1 < p->nout ? g + 1 : p->nout);
+		out_abort_all(outs, g + 1 < p->nout ? g + 1 : p->nout);
 	for (g = 0; r == 0 && g < p->nout; g++)
 		if (out_commit(&outs[g], e) < 0) {
-			abort_all(outs, p->nout);
+			out_abort_all(outs, p->nout);
 			while (g-- > 0)         /* already renamed */
 				unlink(paths[g]);
 			r = -1;
