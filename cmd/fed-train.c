@@ -44,6 +44,7 @@ struct privacy {
 struct opts {
 	const char *model, *data, *out, *name;
 	const char *residual;                   /* topk error feedback */
+	const char *optstate;                   /* gpt: Adam's moments */
 	int encoded;
 	struct enc enc;
 	int verbose;
@@ -72,7 +73,8 @@ usage(FILE *f, int status)
 	    "[--delta delta]\n"
 	    "                       [--ledger file [--budget eps]]]\n"
 	    "                 [--encode fp16|bf16|int8|topk:F "
-	    "[--stochastic-rounding] [--residual file]]\n", f);
+	    "[--stochastic-rounding] [--residual file]]\n"
+	    "                 [--opt-state file]\n", f);
 	exit(status);
 }
 
@@ -287,6 +289,94 @@ residual_save(const char *path, const struct arch *a, const float *r)
 	free(st);
 }
 
+/*
+ * --opt-state: the holder's AdamW moments between rounds, a safetensors
+ * file of "arch" (U8, the canonical architecture string), "step" (I64,
+ * Adam's step count), "exp_avg" and "exp_avg_sq" (F32, one per
+ * parameter).  A file that does not exist yet, or one of another
+ * architecture, starts from zero moments.
+ */
+static void
+optstate_load(const char *path, const struct arch *a, struct train_state *s,
+    int verbose)
+{
+	uint64_t np = arch_nparams(a);
+	const struct st_tensor *ta, *tt, *tm, *tv;
+	char as[256];
+	struct st_file st;
+	uint8_t *buf;
+	size_t len;
+	fed_err e;
+	int64_t t;
+
+	s->t = 0;
+	s->m = xcalloc(np, sizeof(float));
+	s->v = xcalloc(np, sizeof(float));
+	if (access(path, F_OK) < 0)
+		return;
+	if ((buf = read_file(path, 8 + ST_MAXHEADER + 2 * np * 4 + 4096, &len,
+	    &e)) == NULL)
+		errx(2, "%s", e.msg);
+	if (st_parse(buf, len, &st, &e) < 0)
+		errx(1, "%s: not an optimizer state: %s", path, e.msg);
+	arch_format(a, as, sizeof(as));
+	ta = st_find(&st, "arch");
+	tt = st_find(&st, "step");
+	tm = st_find(&st, "exp_avg");
+	tv = st_find(&st, "exp_avg_sq");
+	if (ta == NULL || tt == NULL || tm == NULL || tv == NULL ||
+	    ta->dtype != ST_U8 || tt->dtype != ST_I64 || st_elements(tt) != 1 ||
+	    tm->dtype != ST_F32 || tv->dtype != ST_F32)
+		errx(1, "%s: not an optimizer state", path);
+	memcpy(&t, tt->data, sizeof(t));
+	if (t < 0)
+		errx(1, "%s: not an optimizer state: negative step", path);
+	if (st_elements(ta) != strlen(as) || memcmp(ta->data, as,
+	    strlen(as)) != 0 || st_elements(tm) != np ||
+	    st_elements(tv) != np) {
+		if (verbose)
+			warnx("%s: optimizer state of another architecture, "
+			    "starting afresh", path);
+	} else {
+		s->t = t;
+		memcpy(s->m, tm->data, np * sizeof(float));
+		memcpy(s->v, tv->data, np * sizeof(float));
+	}
+	st_file_free(&st);
+	free(buf);
+}
+
+static void
+optstate_save(const char *path, const struct arch *a,
+    const struct train_state *s)
+{
+	uint64_t np = arch_nparams(a);
+	char as[256];
+	struct st_spec sp[4];
+	struct out out;
+	uint8_t *st;
+	size_t len;
+	fed_err e;
+
+	arch_format(a, as, sizeof(as));
+	memset(sp, 0, sizeof(sp));
+	sp[0] = (struct st_spec){ "arch", ST_U8, 1, { (int64_t)strlen(as) },
+	    as };
+	sp[1] = (struct st_spec){ "step", ST_I64, 1, { 1 }, &s->t };
+	sp[2] = (struct st_spec){ "exp_avg", ST_F32, 1, { (int64_t)np },
+	    s->m };
+	sp[3] = (struct st_spec){ "exp_avg_sq", ST_F32, 1, { (int64_t)np },
+	    s->v };
+	if ((st = st_write(sp, 4, &len, &e)) == NULL ||
+	    out_open(&out, path, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s", e.msg);
+	}
+	free(st);
+}
+
 /* tensors.safetensors, encoded as asked; the residual is updated in r. */
 static uint8_t *
 encode_delta(struct opts *o, json_t *m, const struct arch *a,
@@ -344,6 +434,8 @@ gpt_defaults(struct opts *o, const struct arch *a)
 	if (a->kind != ARCH_GPT) {
 		if (o->t.warmup > 0 || (o->clip_given && !o->dp.on))
 			errx(2, "--warmup and --clip are for gpt models");
+		if (o->optstate != NULL)
+			errx(2, "--opt-state is for gpt models");
 		return;
 	}
 	if (!o->opt_given)
@@ -435,6 +527,7 @@ train(struct opts *o)
 {
 	char parent[DIGEST_LEN + 1];
 	struct train_stats st;
+	struct train_state ts;
 	struct progress pr;
 	struct dataset d;
 	struct arch a;
@@ -462,6 +555,10 @@ train(struct opts *o)
 	if (a.kind == ARCH_GPT) {
 		pr.batch = (int64_t)o->t.batch * (d.n - 1 < a.dims[2] ?
 		    d.n - 1 : a.dims[2]);
+		if (o->optstate != NULL) {
+			optstate_load(o->optstate, &a, &ts, o->verbose);
+			o->t.state = &ts;
+		}
 		if (gpt_train_run(&a, global, local, &d, &o->t, isatty(2) ?
 		    show_progress : NULL, &pr, &st, &e) < 0) {
 			free(global);
@@ -486,6 +583,11 @@ train(struct opts *o)
 	m = update_manifest(o, &a, parent, round, &d, &st);
 	data_free(&d);
 	write_update(o, m, &a, local);
+	if (o->t.state != NULL) {
+		optstate_save(o->optstate, &a, &ts);
+		free(ts.m);
+		free(ts.v);
+	}
 	if (o->dp.on)
 		ledger_close(&o->dp.l);
 	json_decref(m);
@@ -516,7 +618,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
-    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS };
+    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -542,6 +644,7 @@ static const struct option longopts[] = {
 	{ "encode", required_argument, NULL, O_ENCODE },
 	{ "stochastic-rounding", no_argument, NULL, O_STOCH },
 	{ "residual", required_argument, NULL, O_RESIDUAL },
+	{ "opt-state", required_argument, NULL, O_OPTSTATE },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -653,6 +756,7 @@ parse(int argc, char *argv[], struct opts *o)
 			break;
 		case O_STOCH: stoch = 1; break;
 		case O_RESIDUAL: o->residual = optarg; break;
+		case O_OPTSTATE: o->optstate = optarg; break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
@@ -672,6 +776,11 @@ parse(int argc, char *argv[], struct opts *o)
 		errx(2, "--residual needs --encode topk:F");
 	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
 		errx(2, "--residual and -o name the same file");
+	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
+		errx(2, "--opt-state and -o name the same file");
+	if (o->optstate && o->residual &&
+	    strcmp(o->optstate, o->residual) == 0)
+		errx(2, "--opt-state and --residual name the same file");
 }
 
 int

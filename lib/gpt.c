@@ -822,9 +822,19 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 	_mm_setcsr(csr | 0x8040);   /* flush denormals, as train.c */
 #endif
 	memcpy(local, global, r.np * sizeof(float));
+	if (o->state != NULL) {
+		memcpy(r.m, o->state->m, r.np * sizeof(float));
+		memcpy(r.v, o->state->v, r.np * sizeof(float));
+		r.t = o->state->t;
+	}
 	st->loss_start = gpt_run_loss(&r, local, d);
 	gpt_loop(&r, local, d, o, total, progress, ctx, &rng, st);
 	st->loss_end = gpt_run_loss(&r, local, d);
+	if (o->state != NULL) {
+		memcpy(o->state->m, r.m, r.np * sizeof(float));
+		memcpy(o->state->v, r.v, r.np * sizeof(float));
+		o->state->t = r.t;
+	}
 #if defined(__SSE2__)
 	_mm_setcsr(csr);
 #endif

@@ -43,6 +43,17 @@ struct train_opts {
 	const struct dpsgd_opts *dp;
 	int64_t warmup;             /* gpt: steps of linear warmup */
 	double clip;                /* gpt: global gradient norm cap, 0 none */
+	/* gpt: Adam's moments carried from run to run (DiLoCo keeps each
+	 * holder's inner optimizer state), read before and written after
+	 * the run; NULL starts from zero moments as before */
+	struct train_state *state;
+};
+
+/* Adam's state: t steps taken, first and second moments (np floats
+ * each, zero with t 0 for a fresh start). */
+struct train_state {
+	int64_t t;
+	float *m, *v;
 };
 
 struct train_stats {

@@ -90,6 +90,31 @@ check "train: gpt update records adamw, warmup, clip" sh -c \
      .stats.loss_end < .stats.loss_start"'
 fed-train -m m0.fed -d l-de.fed --steps 60 -b 8 -l 0.01 --warmup 5 -s 1 -o u2.fed
 check "train: same seed, same update" cmp u.fed u2.fed
+# --opt-state: AdamW's moments kept between runs; a fresh state trains
+# exactly as without one.
+expect "train: --opt-state, fresh" 0 fed-train -m m0.fed -d l-de.fed \
+    --steps 60 -b 8 -l 0.01 --warmup 5 -s 1 --opt-state os.st -o u3.fed
+check "train: fresh opt-state, same update" cmp u.fed u3.fed
+check "train: opt-state holds moments and steps" sh -c \
+    'test "$(head -c 4000 os.st | grep -c exp_avg_sq)" = 1 &&
+     python3 -c "import struct,json,sys; b=open(\"os.st\",\"rb\").read();
+n=struct.unpack(\"<Q\",b[:8])[0]; h=json.loads(b[8:8+n]); s=h[\"step\"];
+o=8+n+s[\"data_offsets\"][0];
+sys.exit(struct.unpack(\"<q\",b[o:o+8])[0] != 60)"'
+fed-train -m m0.fed -d l-de.fed --steps 60 -b 8 -l 0.01 --warmup 5 -s 1 \
+    --opt-state os.st -o u4.fed
+check "train: kept opt-state changes the update" sh -c '! cmp -s u.fed u4.fed'
+fed-init -a gpt:1-32-2-16 -s 1 -o m9.fed
+fed-train -m m9.fed -d l-de.fed --steps 20 -b 8 -s 1 -o u9.fed
+expect "train: opt-state of another architecture starts afresh" 0 \
+    fed-train -m m9.fed -d l-de.fed --steps 20 -b 8 -s 1 --opt-state os.st \
+    -o u10.fed
+check "train: afresh is as without" cmp u9.fed u10.fed
+printf 'not safetensors' >bad.st
+expect_err "train: bad opt-state" 1 "not an optimizer state" \
+    fed-train -m m0.fed -d l-de.fed --steps 2 --opt-state bad.st -o e.fed
+expect "train: --opt-state and -o the same" 2 fed-train -m m0.fed \
+    -d l-de.fed --steps 2 --opt-state x.fed -o x.fed
 expect "verify: gpt update" 0 fed-verify -q u.fed
 expect "merge: gpt update" 0 fed-merge -m m0.fed -o m1.fed u.fed
 expect "eval: bits per byte" 0 fed-eval -m m1.fed l-de.test.fed l-fr.test.fed
@@ -111,4 +136,6 @@ expect "train: sgd refused for gpt" 1 fed-train -m m0.fed -d l-de.fed \
     --optimizer sgd --steps 2
 expect "train: --warmup is for gpt" 2 fed-train -m mlp.fed -d c-000.fed \
     --warmup 3
+expect "train: --opt-state is for gpt" 2 fed-train -m mlp.fed -d c-000.fed \
+    --opt-state os2.st
 expect "init: bad gpt spec" 2 fed-init -a gpt:2-30-4-16
