@@ -19,7 +19,6 @@
 #include "train.h"
 #include "weights.h"
 
-#define MODEL_MAXBYTES ((uint64_t)16 << 30)
 #define EVAL_MAXDATA   4096
 
 struct opts {
@@ -49,18 +48,11 @@ static float *
 load_weights(const char *path, const char *want, struct arch *a,
     struct bundle *b)
 {
-	const char *kind;
 	fed_err e;
 	float *w;
 
 	readable(path);
-	if (bundle_load(path, MODEL_MAXBYTES, b, &e) < 0)
-		errx(1, "%s: %s", display_name(path), e.msg);
-	kind = manifest_str(b->manifest, "kind");
-	if (kind == NULL || strcmp(kind, want) != 0)
-		errx(1, "%s: not a%s %s bundle (kind %s)", display_name(path),
-		    *want == 'u' ? "n" : "", want, kind ? kind : "missing");
-	if ((w = weights_load(b, a, &e)) == NULL)
+	if ((w = weights_read(path, want, b, a, &e)) == NULL)
 		errx(1, "%s: %s", display_name(path), e.msg);
 	return w;
 }

@@ -17,7 +17,6 @@
 #include "out.h"
 #include "weights.h"
 
-#define MODEL_MAXBYTES ((uint64_t)16 << 30)
 #define SAMPLE_MAXBYTES 1000000
 #define SAMPLE_MAXPROMPT 65536
 
@@ -33,19 +32,12 @@ static float *
 load_model(const char *path, struct arch *a)
 {
 	struct bundle b;
-	const char *kind;
 	fed_err e;
 	float *w;
 
 	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
 		err(2, "%s", path);
-	if (bundle_load(path, MODEL_MAXBYTES, &b, &e) < 0)
-		errx(1, "%s: %s", display_name(path), e.msg);
-	kind = manifest_str(b.manifest, "kind");
-	if (kind == NULL || strcmp(kind, "model") != 0)
-		errx(1, "%s: not a model bundle (kind %s)", display_name(path),
-		    kind ? kind : "missing");
-	if ((w = weights_load(&b, a, &e)) == NULL)
+	if ((w = weights_read(path, "model", &b, a, &e)) == NULL)
 		errx(1, "%s: %s", display_name(path), e.msg);
 	if (a->kind != ARCH_GPT)
 		errx(1, "%s: not a language model (arch gpt:...)",

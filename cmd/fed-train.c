@@ -28,7 +28,6 @@
 #include "train.h"
 #include "weights.h"
 
-#define MODEL_MAXBYTES ((uint64_t)16 << 30)
 
 /* --dp: DP-SGD, its accounting and the holder's ledger. */
 struct privacy {
@@ -133,18 +132,11 @@ static float *
 load_model(const char *path, struct arch *a, char *digest, int64_t *round)
 {
 	struct bundle b;
-	const char *kind;
 	fed_err e;
 	float *w;
 
 	readable(path);
-	if (bundle_load(path, MODEL_MAXBYTES, &b, &e) < 0)
-		errx(1, "%s: %s", display_name(path), e.msg);
-	kind = manifest_str(b.manifest, "kind");
-	if (kind == NULL || strcmp(kind, "model") != 0)
-		errx(1, "%s: not a model bundle (kind %s)", display_name(path),
-		    kind ? kind : "missing");
-	if ((w = weights_load(&b, a, &e)) == NULL)
+	if ((w = weights_read(path, "model", &b, a, &e)) == NULL)
 		errx(1, "%s: %s", display_name(path), e.msg);
 	*round = manifest_int(b.manifest, "round");
 	if (*round < 0)

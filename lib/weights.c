@@ -90,6 +90,25 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 	return p;
 }
 
+float *
+weights_read(const char *path, const char *kind, struct bundle *b,
+    struct arch *a, fed_err *e)
+{
+	const char *k;
+	float *w;
+
+	if (bundle_load(path, WEIGHTS_MAXBYTES, b, e) < 0)
+		return NULL;
+	k = manifest_str(b->manifest, "kind");
+	if (k == NULL || strcmp(k, kind) != 0) {
+		fed_errf(e, "not a%s %s bundle (kind %s)", *kind == 'u' ? "n" :
+		    "", kind, k ? k : "missing");
+	} else if ((w = weights_load(b, a, e)) != NULL)
+		return w;
+	bundle_free(b);
+	return NULL;
+}
+
 uint8_t *
 weights_encode(const struct arch *a, const float *p, size_t *len, fed_err *e)
 {

@@ -23,6 +23,12 @@ int weights_arch(const json_t *manifest, struct arch *a, fed_err *e);
 /* From a loaded model or update bundle: its arch and a new flat buffer of
  * arch_nparams(a) floats. */
 float *weights_load(const struct bundle *b, struct arch *a, fed_err *e);
+/* Load path ("-" is stdin) as a bundle of the given kind ("model" or
+ * "update") into b, and return its weights and architecture.  The bundle
+ * stays loaded for its manifest; the caller frees both. */
+#define WEIGHTS_MAXBYTES ((uint64_t)16 << 30)
+float *weights_read(const char *path, const char *kind, struct bundle *b,
+    struct arch *a, fed_err *e);
 /* tensors.safetensors bytes for the flat buffer p. */
 uint8_t *weights_encode(const struct arch *a, const float *p, size_t *len,
     fed_err *e);
