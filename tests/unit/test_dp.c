@@ -15,6 +15,7 @@
 #include "nn.h"
 #include "rng.h"
 #include "t.h"
+#include "tnum.h"
 
 /* A_alpha = sum_k C(alpha,k) (1-q)^(alpha-k) q^k exp((k^2-k)/(2 s^2)),
  * plain doubles and Pascal's triangle; rdp = log(A) / (alpha - 1). */
@@ -188,17 +189,6 @@ test_sigma_search(void)
 	    dp_sigma_for_epsilon(1e-9, 1e-5, 1, 1000000, DP_CONV_BALLE) < 0);
 }
 
-static rng_t R;
-
-static void
-randn(float *p, int64_t n, double s)
-{
-	int64_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (float)(s * rng_normal(&R));
-}
-
 /* Brute force: each example alone through nn_backward, clipped, summed. */
 static void
 brute_clipped(const struct arch *a, const float *w, const float *x,
@@ -274,23 +264,16 @@ test_clipping(const char *spec, double C)
 	free(x);
 }
 
-/* A data set of n rows of f float features, labels mod classes. */
+/* A data set of n rows of f Gaussian features, labels mod classes. */
 static void
 fake_data(struct dataset *d, float *x, int32_t *y, int64_t n, int f, int c)
 {
 	int64_t i;
 
-	memset(d, 0, sizeof(*d));
-	d->n = n;
-	d->features = f;
-	d->classes = c;
-	d->x_scale = 1;
-	d->xtype = ST_F32;
-	d->x = (const uint8_t *)x;
-	d->y = y;
 	randn(x, n * f, 1);
 	for (i = 0; i < n; i++)
 		y[i] = (int32_t)(i % c);
+	mkdata(d, x, y, n, f, c);
 }
 
 /* Poisson batches: size mean n q and variance n q (1 - q). */
@@ -331,6 +314,7 @@ test_sampling(void)
 	    0.2);
 	dpsgd_free(&s);
 	nn_net_free(&net);
+	free(d.count);
 	free(x);
 	free(y);
 	free(w);
@@ -384,6 +368,7 @@ test_noise(void)
 	T_NEAR("noise: gaussian kurtosis 3", k / (v * v), 3, 0.05);
 	dpsgd_free(&s);
 	nn_net_free(&net);
+	free(d.count);
 	free(w);
 	free(g1);
 	free(g2);

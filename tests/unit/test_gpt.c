@@ -10,28 +10,7 @@
 
 #include "gpt.h"
 #include "t.h"
-
-static rng_t R;
-
-static void
-randn(float *x, size_t n, double std)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		x[i] = (float)(std * rng_normal(&R));
-}
-
-static double
-dot(const float *a, const float *b, size_t n)
-{
-	double s = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		s += (double)a[i] * b[i];
-	return s;
-}
+#include "tnum.h"
 
 /* The loss of the current buffers (a layer's output dotted with R). */
 typedef double lossfn(void);

@@ -11,30 +11,8 @@
 #include "nn.h"
 #include "rng.h"
 #include "t.h"
+#include "tnum.h"
 #include "train.h"
-
-static rng_t R;
-
-static void
-randn(float *p, int64_t n, double s)
-{
-	int64_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (float)(s * rng_normal(&R));
-}
-
-/* sum(out * c): a scalar to differentiate. */
-static double
-dot(const float *a, const float *b, int64_t n)
-{
-	double s = 0;
-	int64_t i;
-
-	for (i = 0; i < n; i++)
-		s += (double)a[i] * b[i];
-	return s;
-}
 
 /* Largest relative error between analytic g and numeric df/dx over x. */
 struct fd {
@@ -213,25 +191,6 @@ test_mlp_grad(void)
 	nn_net_free(&net_);
 	free(par_);
 	free(g);
-}
-
-/* A data set in memory, F32, without a bundle. */
-static void
-mkdata(struct dataset *d, float *x, int32_t *y, int64_t n, int f, int c)
-{
-	int64_t i;
-
-	memset(d, 0, sizeof(*d));
-	d->n = n;
-	d->features = f;
-	d->classes = c;
-	d->x_scale = 1;
-	d->xtype = ST_F32;
-	d->x = (const uint8_t *)x;
-	d->y = y;
-	d->count = calloc((size_t)c, sizeof(int64_t));
-	for (i = 0; i < n; i++)
-		d->count[y[i]]++;
 }
 
 /*
