@@ -10,12 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <pmmintrin.h>
-#endif
-
 #include "gpt.h"
 #include "nn.h"
+#include "train.h"
 
 /*
  * NN_HOT, and no trapping math: without it GCC keeps the clamps of
@@ -798,7 +795,7 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 	struct gpt_run r;
 	rng_t rng;
 	int64_t total;
-	unsigned csr = 0;
+	unsigned csr;
 
 	memset(st, 0, sizeof(*st));
 	if (gpt_check_fit(a, d, e) < 0)
@@ -817,10 +814,7 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
 		    (long long)o->warmup, (long long)total);
 	}
-#if defined(__SSE2__)
-	csr = _mm_getcsr();
-	_mm_setcsr(csr | 0x8040);   /* flush denormals, as train.c */
-#endif
+	csr = denormals_off();
 	memcpy(local, global, r.np * sizeof(float));
 	if (o->state != NULL) {
 		memcpy(r.m, o->state->m, r.np * sizeof(float));
@@ -835,9 +829,7 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		memcpy(o->state->v, r.v, r.np * sizeof(float));
 		o->state->t = r.t;
 	}
-#if defined(__SSE2__)
-	_mm_setcsr(csr);
-#endif
+	denormals_restore(csr);
 	(void)csr;
 	gpt_run_free(&r);
 	return 0;

@@ -87,7 +87,7 @@ train_check_fit(const struct arch *a, const struct dataset *d, fed_err *e)
  * hundred cycles each on x86.  Flushing them to zero keeps steps at full
  * speed; the result stays deterministic.  Returns the previous mode.
  */
-static unsigned
+unsigned
 denormals_off(void)
 {
 #if defined(__SSE2__)
@@ -100,7 +100,7 @@ denormals_off(void)
 #endif
 }
 
-static void
+void
 denormals_restore(unsigned old)
 {
 #if defined(__SSE2__)
