@@ -766,6 +766,11 @@ parse(int argc, char *argv[], struct opts *o)
 	o->enc.stochastic = stoch;
 	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
 		errx(2, "--residual needs --encode topk:F");
+	/* both are read, then rewritten in place: a pipe cannot be */
+	if (o->residual && strcmp(o->residual, "-") == 0)
+		errx(2, "--residual needs a file, not standard input");
+	if (o->optstate && strcmp(o->optstate, "-") == 0)
+		errx(2, "--opt-state needs a file, not standard input");
 	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
 		errx(2, "--residual and -o name the same file");
 	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)

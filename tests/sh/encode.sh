@@ -125,3 +125,5 @@ expect_err "stochastic without int8" 2 "int8" fed-train -m m0.fed -d fm-000.fed 
     --encode fp16 --stochastic-rounding
 expect_err "residual without topk" 2 "topk" fed-train -m m0.fed -d fm-000.fed \
     --encode int8 --residual r.st
+expect_err "residual on standard input" 2 "not standard input" fed-train \
+    -m m0.fed -d fm-000.fed --encode topk:0.1 --residual -

@@ -115,6 +115,8 @@ expect_err "train: bad opt-state" 1 "not an optimizer state" \
     fed-train -m m0.fed -d l-de.fed --steps 2 --opt-state bad.st -o e.fed
 expect "train: --opt-state and -o the same" 2 fed-train -m m0.fed \
     -d l-de.fed --steps 2 --opt-state x.fed -o x.fed
+expect_err "train: --opt-state on standard input" 2 "not standard input" \
+    fed-train -m m0.fed -d l-de.fed --steps 2 --opt-state - -o e.fed
 expect "verify: gpt update" 0 fed-verify -q u.fed
 expect "merge: gpt update" 0 fed-merge -m m0.fed -o m1.fed u.fed
 expect "eval: bits per byte" 0 fed-eval -m m1.fed l-de.test.fed l-fr.test.fed
