@@ -1795,9 +1795,10 @@ static json_t *
 upd_json(const struct upd *u, const struct merge_opts *o)
 {
 	int krum = o->rule == MERGE_KRUM || o->rule == MERGE_MULTIKRUM;
-	json_t *x = json_pack("{s:s,s:O,s:O,s:I,s:o,s:o,s:o,s:b}",
+	json_t *x = json_pack("{s:s,s:O,s:O,s:s,s:I,s:o,s:o,s:o,s:b}",
 	    "digest", u->digest, "contributor", u->contributor,
 	    "signers", u->signers ? u->signers : json_null(),
+	    "encoding", enc_name(u->enc.scheme),
 	    "samples", (json_int_t)u->samples, "weight", real(u->weight),
 	    "norm", real(u->norm), "norm_clipped", real(u->norm * u->scale),
 	    "discarded", krum && !u->selected);

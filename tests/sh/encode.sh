@@ -56,6 +56,9 @@ expect "mixed merge" 0 fed-merge -m m0.fed -o mix.fed u-f32.fed u-fp16.fed \
 fed-merge -j 1 -m m0.fed -o mix2.fed u-topk.fed u-int8.fed u-bf16.fed \
     u-fp16.fed u-f32.fed
 check "mixed merge does not depend on order" cmp mix.fed mix2.fed
+check "mixed merge records each update's encoding" test \
+    "$(field mix.fed '[.merge.updates[].encoding] | sort')" = \
+    '["bf16","f32","fp16","int8","topk"]'
 if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
 	for n in fp16 bf16 int8; do
 		fed-merge -m m0.fed -o g-$n.fed u-$n.fed
