@@ -1,0 +1,93 @@
+# A smoke test of scripts/demo-lang: seven languages of made-up manual
+# pages (so that it needs no manpages-XX package), a tiny transformer, two
+# rounds; the table, its verdict, the per-round record, the samples, the
+# plot, a rerun that makes the same bytes, the iid control, and refusals.
+. "$FED_ROOT/tests/sh/lib.sh"
+
+# page LANG N WORDS: manual page N of a language, its words drawn at random
+# (seeded by the language and N) from WORDS; about 1500 bytes rendered.
+page() {
+	mkdir -p "man/$1/man1"
+	awk -v lang="$1" -v n="$2" -v words="$3" 'BEGIN {
+		nw = split(words, w, " ")
+		s = n; for (i = 1; i <= length(lang); i++)
+			s = s * 31 + index("abcdefghijklmnopqrstuvwxyz_BR", substr(lang, i, 1))
+		srand(s)
+		printf ".TH PAGE%d 1\n.SH NAME\npage%d \\- %s\n.SH DESCRIPTION\n", n, n, w[1]
+		for (l = 0; l < 24; l++) {
+			line = ""
+			for (k = 0; k < 9; k++)
+				line = line w[1 + int(rand() * nw)] " "
+			print line
+		}
+	}' | gzip -n >"man/$1/man1/page$2.1.gz"
+}
+words_de="die der und ist Datei wird nicht eine Option mit auf werden Programm"
+words_fr="le la les une fichier est pas option avec sur sont programme des"
+words_es="el la los una archivo es no opción con sobre son programa del"
+words_it="il la gli una file è non opzione con sul sono programma della"
+words_pl="plik jest nie opcja z na są program się który dla oraz przez"
+words_pt="o a os uma arquivo é não opção com sobre são programa do"
+words_ru="файл это не опция с на программа который для если или как"
+for n in 1 2 3 4 5 6 7 8 9 10 11; do
+	page de $n "$words_de"; page fr $n "$words_fr"; page es $n "$words_es"
+	page it $n "$words_it"; page pl $n "$words_pl"
+	page pt_BR $n "$words_pt"; page ru $n "$words_ru"
+done
+
+FED_DEMO_MAN=$T/man FED_DEMO_DIR=$T/run ARCH=gpt:1-16-2-16 ROUNDS=2 STEPS=6
+BATCH=2 TRAINMAX=6000 TESTMAX=1000 DOCMAX=3000 JOBS=2
+export FED_DEMO_MAN FED_DEMO_DIR ARCH ROUNDS STEPS BATCH TRAINMAX TESTMAX \
+    DOCMAX JOBS
+demo=$FED_ROOT/scripts/demo-lang
+
+expect "demo-lang runs" 0 sh "$demo"
+cp "$T/out" lang.out
+
+# The table: a row per language with five numbers, then the union; its
+# verdict agrees with the ratios.
+num='[0-9]+\.[0-9]{4}'
+rows=$(grep -Ec "^(de|fr|es|it|pl|pt_br|ru) +$num +$num +[0-9]+\.[0-9]{3} +$num +$num\$" lang.out)
+check "a table row per language" test "$rows" -eq 7
+check "a row for all languages" grep -Eq "^all +$num +$num +[0-9]+\.[0-9]{3}\$" lang.out
+over=$(awk '$1 ~ /^(de|fr|es|it|pl|pt_br|ru)$/ && $4 > 1.05' lang.out | wc -l)
+if [ "$over" -gt 0 ]; then verdict='shared is NOT within 5%'; else verdict='shared is within 5%'; fi
+check "the verdict follows the ratios" grep -q "^$verdict of pooled on every language\$" lang.out
+check "the union line" grep -Eq "^shared on all languages: $num bits/byte; the best holder alone: $num\$" lang.out
+
+# rounds.dat: rounds 0 to 2, seven languages and the union each.
+check "a record per round" test "$(awk 'NF == 9' run/rounds.dat | wc -l)" -eq 3
+check "the record ends at the shared model" test "$(tail -n 1 run/rounds.dat | cut -f9)" = \
+    "$(grep '^all ' lang.out | awk '{ print $2 }')"
+
+check "samples in every language" test "$(grep -Ec '^\[(de|fr|es|it|pl|pt_br|ru)\]$' lang.out)" -eq 7
+if command -v gnuplot >/dev/null; then
+	check "svg plot" grep -q '<svg' run/bpb.svg
+fi
+
+# Every holder's update was trained from its own language only.
+check "holders are languages" test -f run/hold-pt_br.fed
+check "shared model verifies" fed-verify -q run/shared.fed
+
+# A rerun replaces its own directory and makes the same model bytes.
+cp run/shared.fed shared-1.fed
+expect "demo-lang reruns in its own directory" 0 sh "$demo"
+check "rerun makes the same model" cmp -s shared-1.fed run/shared.fed
+
+# The control: the same pages dealt at random over seven holders.
+expect "HOLDERS=iid runs" 0 env HOLDERS=iid sh "$demo"
+cp "$T/out" iid.out
+rows=$(grep -Ec "^(de|fr|es|it|pl|pt_br|ru) +$num +$num +[0-9]+\.[0-9]{3} +- +-\$" iid.out)
+check "iid: a row per language, no holder's own language" test "$rows" -eq 7
+check "iid: holders by number" test -f run/hold-006.fed
+check "iid: pooled model unchanged" test "$(grep '^all ' lang.out | awk '{ print $3 }')" = \
+    "$(grep '^all ' iid.out | awk '{ print $3 }')"
+
+# Refusals: a bad HOLDERS, a directory it did not make, missing pages.
+expect "HOLDERS=bad is a usage error" 2 env HOLDERS=bad sh "$demo"
+mkdir other && : >other/precious
+expect_err "refuses a foreign directory" 1 'not a demo-lang directory' \
+    env FED_DEMO_DIR="$T/other" sh "$demo"
+check "foreign directory untouched" test -f other/precious
+rm -r man/ru
+expect_err "missing pages" 1 'no manual pages' sh "$demo"
