@@ -73,7 +73,7 @@ usage(FILE *f, int status)
 	    "                       [--ledger file [--budget eps]]]\n"
 	    "                 [--encode fp16|bf16|int8|topk:F "
 	    "[--stochastic-rounding] [--residual file]]\n"
-	    "                 [--opt-state file]\n", f);
+	    "                 [--opt-state file] [--v-batch n]\n", f);
 	exit(status);
 }
 
@@ -175,6 +175,8 @@ train_json(const struct train_opts *t, int gpt)
 	if (gpt) {
 		json_object_set_new(j, "warmup", json_integer(t->warmup));
 		json_object_set_new(j, "clip", json_real(t->clip));
+		json_object_set_new(j, "v_batch", t->vbatch > 0 ?
+		    json_integer(t->vbatch) : json_null());
 		json_object_set_new(j, "windows", json_string("uniform random "
 		    "starts, context + 1 bytes"));
 	}
@@ -428,6 +430,8 @@ gpt_defaults(struct opts *o, const struct arch *a)
 			errx(2, "--warmup and --clip are for gpt models");
 		if (o->optstate != NULL)
 			errx(2, "--opt-state is for gpt models");
+		if (o->t.vbatch > 0)
+			errx(2, "--v-batch is for gpt models");
 		return;
 	}
 	if (!o->opt_given)
@@ -610,7 +614,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
-    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE };
+    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE, O_VBATCH };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -637,6 +641,7 @@ static const struct option longopts[] = {
 	{ "stochastic-rounding", no_argument, NULL, O_STOCH },
 	{ "residual", required_argument, NULL, O_RESIDUAL },
 	{ "opt-state", required_argument, NULL, O_OPTSTATE },
+	{ "v-batch", required_argument, NULL, O_VBATCH },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -749,6 +754,9 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_STOCH: stoch = 1; break;
 		case O_RESIDUAL: o->residual = optarg; break;
 		case O_OPTSTATE: o->optstate = optarg; break;
+		case O_VBATCH:
+			t->vbatch = count("--v-batch", optarg, 2, INT32_MAX);
+			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
@@ -771,6 +779,9 @@ parse(int argc, char *argv[], struct opts *o)
 		errx(2, "--residual needs a file, not standard input");
 	if (o->optstate && strcmp(o->optstate, "-") == 0)
 		errx(2, "--opt-state needs a file, not standard input");
+	if (t->vbatch > 0 && (t->batch < 2 || t->vbatch <= t->batch))
+		errx(2, "--v-batch %lld: want -b 2 or more, and more windows "
+		    "than -b (%d)", (long long)t->vbatch, t->batch);
 	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
 		errx(2, "--residual and -o name the same file");
 	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)

@@ -645,6 +645,8 @@ struct gpt_run {
 	uint64_t np;
 	int T;                      /* window: min(context, bytes - 1) */
 	float *grad, *m, *v;        /* (np) */
+	float *spread;              /* (np) with vbatch: see batch_grad */
+	float keepv;                /* batch / vbatch */
 	uint8_t *decay;             /* (np) 1 where weight decay applies */
 	uint8_t *tok;               /* (batch, T + 1) */
 	int64_t *lossat;            /* (LOSS_WINDOWS) window starts */
@@ -653,7 +655,7 @@ struct gpt_run {
 
 static void
 gpt_run_init(struct gpt_run *r, const struct arch *a, const struct dataset *d,
-    int batch, rng_t *rng)
+    int batch, int64_t vbatch, rng_t *rng)
 {
 	struct tensor_spec ts[ARCH_MAXTENSORS];
 	int i, n = arch_tensors(a, ts);
@@ -666,6 +668,10 @@ gpt_run_init(struct gpt_run *r, const struct arch *a, const struct dataset *d,
 	r->grad = xcalloc(r->np, sizeof(float));
 	r->m = xcalloc(r->np, sizeof(float));
 	r->v = xcalloc(r->np, sizeof(float));
+	if (vbatch > 0) {
+		r->spread = xcalloc(r->np, sizeof(float));
+		r->keepv = (float)((double)batch / (double)vbatch);
+	}
 	/* matrices and embeddings decay; biases and norm gains do not */
 	r->decay = xcalloc(r->np, 1);
 	for (i = 0; i < n; i++)
@@ -685,6 +691,7 @@ gpt_run_free(struct gpt_run *r)
 	free(r->grad);
 	free(r->m);
 	free(r->v);
+	free(r->spread);
 	free(r->decay);
 	free(r->tok);
 	free(r->lossat);
@@ -728,6 +735,51 @@ clip_grad(float *g, uint64_t n, double clip)
 	return ss;
 }
 
+/*
+ * The gradient of a batch of B windows (r->tok) into r->grad, clipped;
+ * returns the summed loss.  With vbatch, the two halves of h and B - h
+ * windows give gradients ga and gb, g = (h ga + (B - h) gb) / B, and
+ * coordinate by coordinate (ga - gb)^2 h (B - h) / B^2, an unbiased
+ * estimate of the variance of g (the two-batch-size estimator of
+ * McCandlish et al. 2018, "An Empirical Model of Large-Batch Training",
+ * per coordinate).  r->spread keeps its signed root, clipped with g.
+ */
+static double
+batch_grad(struct gpt_run *r, const float *w, int B, double clip)
+{
+	float *ga = r->spread, *gb = r->grad, fa, fb, fs, f;
+	int h = B / 2, W = r->T + 1;
+	double loss, norm;
+	uint64_t i;
+
+	if (ga == NULL) {
+		loss = gpt_forward(&r->g, w, r->tok, B, r->T);
+		gpt_backward(&r->g, r->grad, w, r->tok, B, r->T);
+		clip_grad(r->grad, r->np, clip);
+		return loss;
+	}
+	loss = gpt_forward(&r->g, w, r->tok, h, r->T);
+	gpt_backward(&r->g, ga, w, r->tok, h, r->T);
+	loss += gpt_forward(&r->g, w, r->tok + (size_t)h * W, B - h, r->T);
+	gpt_backward(&r->g, gb, w, r->tok + (size_t)h * W, B - h, r->T);
+	fa = (float)h / (float)B;
+	fb = (float)(B - h) / (float)B;
+	fs = (float)(sqrt((double)h * (B - h)) / B);
+	for (i = 0; i < r->np; i++) {
+		float a = ga[i], b = gb[i];
+
+		gb[i] = fa * a + fb * b;
+		ga[i] = fs * (a - b);
+	}
+	norm = clip_grad(r->grad, r->np, clip);
+	if (clip > 0 && norm > clip) {
+		f = (float)(clip / norm);
+		for (i = 0; i < r->np; i++)
+			ga[i] *= f;
+	}
+	return loss;
+}
+
 /* AdamW (decoupled decay) or Adam (L2 in the gradient), as PyTorch. */
 static GPT_HOT void
 adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
@@ -739,11 +791,12 @@ adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
 	double t = (double)++r->t;
 	const float step = (float)(lr / (1 - pow(o->beta1, t)));
 	const float rbc2 = (float)(1 / sqrt(1 - pow(o->beta2, t)));
-	float *g = r->grad, *m = r->m, *v = r->v;
+	float *g = r->grad, *m = r->m, *v = r->v, *sp = r->spread;
+	const float keepv = r->keepv, cut = 1 - r->keepv;
 	uint64_t i, n = r->np;
 
 	for (i = 0; i < n; i++) {
-		float gi = g[i], wi = w[i];
+		float gi = g[i], wi = w[i], sq, c;
 
 		if (r->decay[i]) {
 			if (adamw)
@@ -752,7 +805,15 @@ adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
 				gi += wd * wi;
 		}
 		m[i] = b1 * m[i] + (1 - b1) * gi;
-		v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+		sq = gi * gi;
+		if (sp != NULL) {
+			/* E[g^2] at vbatch: less the part of the variance a
+			 * larger batch would not have; at least what pure
+			 * noise would leave of it */
+			c = sq - cut * sp[i] * sp[i];
+			sq = c > keepv * sq ? c : keepv * sq;
+		}
+		v[i] = b2 * v[i] + (1 - b2) * sq;
 		w[i] = wi - step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
 	}
 }
@@ -770,10 +831,7 @@ gpt_loop(struct gpt_run *r, float *w, const struct dataset *d,
 		for (k = 0; k < B; k++)
 			memcpy(r->tok + (size_t)k * W, d->tokens + rng_below(rng,
 			    (uint64_t)(d->n - r->T)), (size_t)W);
-		window += gpt_forward(&r->g, w, r->tok, B, r->T) /
-		    ((double)B * r->T);
-		gpt_backward(&r->g, r->grad, w, r->tok, B, r->T);
-		clip_grad(r->grad, r->np, o->clip);
+		window += batch_grad(r, w, B, o->clip) / ((double)B * r->T);
 		adam_step(r, w, o, gpt_lr(o, s, total));
 		st->rows += (int64_t)B * r->T;
 		if (progress != NULL && (++since == PROGRESS_EVERY ||
@@ -806,9 +864,14 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 	if (o->opt == OPT_SGD)
 		return fed_errf(e, "gpt models train with adamw or adam");
 	rng_seed(&rng, o->seed);
-	gpt_run_init(&r, a, d, o->batch, &rng);
+	gpt_run_init(&r, a, d, o->batch, o->vbatch, &rng);
 	total = o->steps > 0 ? o->steps : o->epochs * ((d->n - 1 +
 	    (int64_t)o->batch * r.T - 1) / ((int64_t)o->batch * r.T));
+	if (o->vbatch > 0 && (o->batch < 2 || o->vbatch <= o->batch)) {
+		gpt_run_free(&r);
+		return fed_errf(e, "a second moment for %lld windows needs "
+		    "batches of 2 or more, and fewer", (long long)o->vbatch);
+	}
 	if (o->warmup >= total) {
 		gpt_run_free(&r);
 		return fed_errf(e, "warmup of %lld steps leaves none of %lld",

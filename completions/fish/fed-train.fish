@@ -27,6 +27,7 @@ complete -c fed-train -l encode -x -a 'fp16 bf16 int8 topk:0.01' -d 'Encode the 
 complete -c fed-train -l stochastic-rounding -d 'Stochastic rounding for int8'
 complete -c fed-train -l residual -r -F -d 'Top-k error feedback state'
 complete -c fed-train -l opt-state -r -F -d 'Keep AdamW state across rounds'
+complete -c fed-train -l v-batch -x -d 'gpt: second moment as for batches of n windows'
 complete -c fed-train -s v -l verbose -d 'Print a summary line'
 complete -c fed-train -s o -l output -r -F -d 'Write the update to a file'
 complete -c fed-train -s h -l help -d 'Print usage and exit'

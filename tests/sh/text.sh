@@ -117,6 +117,32 @@ expect "train: --opt-state and -o the same" 2 fed-train -m m0.fed \
     -d l-de.fed --steps 2 --opt-state x.fed -o x.fed
 expect_err "train: --opt-state on standard input" 2 "not standard input" \
     fed-train -m m0.fed -d l-de.fed --steps 2 --opt-state - -o e.fed
+# --v-batch: the second moment sized for a larger batch, recorded.  From
+# zero moments a first step moves each weight by lr without it, and by
+# lr to lr sqrt(56 / 8) with it: further, and less than 7 times as far
+# in squared norm.
+expect "train: --v-batch" 0 fed-train -m m0.fed -d l-de.fed --steps 60 \
+    -b 8 -l 0.01 --warmup 5 -s 1 --v-batch 56 -o u5.fed
+check "train: --v-batch recorded" sh -c \
+    'tar xOf u5.fed manifest.json | jq -e ".train.v_batch == 56" &&
+     tar xOf u.fed manifest.json | jq -e ".train.v_batch == null"'
+fed-train -m m0.fed -d l-de.fed --steps 1 -b 8 -l 0.001 -s 1 -o s1.fed
+fed-train -m m0.fed -d l-de.fed --steps 1 -b 8 -l 0.001 -s 1 --v-batch 56 \
+    -o s2.fed
+check "train: --v-batch steps further" python3 -c '
+import io, json, struct, sys, tarfile
+def norm(f):
+    b = tarfile.open(f).extractfile("tensors.safetensors").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    x = b[8 + n:]
+    return sum(v * v for v in struct.unpack("<%df" % (len(x) // 4), x))
+a, b = norm("s1.fed"), norm("s2.fed")
+sys.exit(not 1.05 * a < b <= 7.0001 * a)'
+expect "verify: --v-batch update" 0 fed-verify -q u5.fed
+expect_err "train: --v-batch not above -b" 2 "more windows than -b" \
+    fed-train -m m0.fed -d l-de.fed --steps 2 -b 8 --v-batch 8 -o e.fed
+expect_err "train: --v-batch with batches of 1" 2 "want -b 2 or more" \
+    fed-train -m m0.fed -d l-de.fed --steps 2 -b 1 --v-batch 8 -o e.fed
 expect "verify: gpt update" 0 fed-verify -q u.fed
 expect "merge: gpt update" 0 fed-merge -m m0.fed -o m1.fed u.fed
 expect "eval: bits per byte" 0 fed-eval -m m1.fed l-de.test.fed l-fr.test.fed
@@ -140,4 +166,6 @@ expect "train: --warmup is for gpt" 2 fed-train -m mlp.fed -d c-000.fed \
     --warmup 3
 expect "train: --opt-state is for gpt" 2 fed-train -m mlp.fed -d c-000.fed \
     --opt-state os2.st
+expect "train: --v-batch is for gpt" 2 fed-train -m mlp.fed -d c-000.fed \
+    --v-batch 64
 expect "init: bad gpt spec" 2 fed-init -a gpt:2-30-4-16

@@ -422,6 +422,89 @@ test_training(void)
 	free(w2);
 }
 
+/*
+ * vbatch: after one AdamW step from zero moments a weight moves by
+ * lr g / sqrt(v), so lr exactly without vbatch, and between lr and
+ * lr sqrt(vbatch / batch) with it (the noise taken out of v, at most all
+ * but batch / vbatch of it); when both halves of every batch are the
+ * same text there is no noise to take out.
+ */
+static void
+test_vbatch(void)
+{
+	static uint8_t buf[4000];
+	struct train_stats st;
+	struct train_opts o;
+	struct dataset d;
+	struct arch a;
+	float *w0, *w1, *w2;
+	uint64_t i, np, moved = 0, inside = 0, grown = 0, same = 0;
+	const double lr = 1e-3;
+	fed_err e;
+	rng_t r;
+
+	text_data(&d, buf, sizeof(buf));
+	arch_parse("gpt:1-32-2-16", &a, &e);
+	np = arch_nparams(&a);
+	w0 = xcalloc(np, sizeof(float));
+	w1 = xcalloc(np, sizeof(float));
+	w2 = xcalloc(np, sizeof(float));
+	rng_seed(&r, 1);
+	arch_init(&a, w0, &r);
+	train_defaults(&o);
+	o.opt = OPT_ADAMW;
+	o.lr = lr;
+	o.schedule = SCHED_CONSTANT;
+	o.batch = 8;
+	o.steps = 1;
+	o.clip = 0;
+	o.weight_decay = 0;
+	o.eps = 1e-6;
+	o.seed = 5;
+	gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
+	o.vbatch = 32;
+	T_OK("vbatch: runs", gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL,
+	    &st, &e) == 0);
+	for (i = 0; i < np; i++) {
+		double d1 = w1[i] - w0[i], d2 = w2[i] - w0[i];
+
+		if (fabs(d1) < 0.9 * lr)
+			continue;
+		moved++;
+		if (d1 * d2 > 0 && fabs(d2) > 0.999 * fabs(d1) &&
+		    fabs(d2) < 2.001 * lr)
+			inside++;
+		if (fabs(d2) > 1.2 * lr)
+			grown++;
+	}
+	T_OK("vbatch: weights move", moved > np / 4);
+	T_OK("vbatch: steps between lr and lr sqrt(vbatch / batch)",
+	    inside == moved);
+	T_OK("vbatch: noise taken out", grown > moved / 10);
+
+	/* every window the same bytes: the halves agree */
+	memset(buf, 'a', sizeof(buf));
+	o.vbatch = 0;
+	gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
+	o.vbatch = 32;
+	gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
+	for (i = 0; i < np; i++)
+		if (fabs((double)w2[i] - w1[i]) <= 1e-3 * lr)
+			same++;
+	T_OK("vbatch: no noise, no change", same == np);
+
+	o.vbatch = 8;
+	T_OK("vbatch: refused at the batch", gpt_train_run(&a, w0, w2, &d, &o,
+	    NULL, NULL, &st, &e) < 0);
+	o.vbatch = 32;
+	o.batch = 1;
+	T_OK("vbatch: refused for batches of 1", gpt_train_run(&a, w0, w2, &d,
+	    &o, NULL, NULL, &st, &e) < 0);
+	free(w0);
+	free(w1);
+	free(w2);
+}
+
 int
 main(void)
 {
@@ -435,5 +518,6 @@ main(void)
 	test_model_grad();
 	test_arch();
 	test_training();
+	test_vbatch();
 	T_DONE();
 }
