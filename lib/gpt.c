@@ -805,15 +805,17 @@ adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
 				gi += wd * wi;
 		}
 		m[i] = b1 * m[i] + (1 - b1) * gi;
-		sq = gi * gi;
-		if (sp != NULL) {
+		if (sp == NULL)
+			v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+		else {
 			/* E[g^2] at vbatch: less the part of the variance a
 			 * larger batch would not have; at least what pure
 			 * noise would leave of it */
+			sq = gi * gi;
 			c = sq - cut * sp[i] * sp[i];
 			sq = c > keepv * sq ? c : keepv * sq;
+			v[i] = b2 * v[i] + (1 - b2) * sq;
 		}
-		v[i] = b2 * v[i] + (1 - b2) * sq;
 		w[i] = wi - step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
 	}
 }
