@@ -735,6 +735,18 @@ clip_grad(float *g, uint64_t n, double clip)
 	return ss;
 }
 
+/* The mean gradient of n of the batch's windows from window k into grad;
+ * returns their summed loss. */
+static double
+windows_grad(struct gpt_run *r, const float *w, int k, int n, float *grad)
+{
+	const uint8_t *tok = r->tok + (size_t)k * (r->T + 1);
+	double loss = gpt_forward(&r->g, w, tok, n, r->T);
+
+	gpt_backward(&r->g, grad, w, tok, n, r->T);
+	return loss;
+}
+
 /*
  * The gradient of a batch of B windows (r->tok) into r->grad, clipped;
  * returns the summed loss.  With vbatch, the two halves of h and B - h
@@ -748,20 +760,17 @@ static double
 batch_grad(struct gpt_run *r, const float *w, int B, double clip)
 {
 	float *ga = r->spread, *gb = r->grad, fa, fb, fs, f;
-	int h = B / 2, W = r->T + 1;
+	int h = B / 2;
 	double loss, norm;
 	uint64_t i;
 
 	if (ga == NULL) {
-		loss = gpt_forward(&r->g, w, r->tok, B, r->T);
-		gpt_backward(&r->g, r->grad, w, r->tok, B, r->T);
+		loss = windows_grad(r, w, 0, B, r->grad);
 		clip_grad(r->grad, r->np, clip);
 		return loss;
 	}
-	loss = gpt_forward(&r->g, w, r->tok, h, r->T);
-	gpt_backward(&r->g, ga, w, r->tok, h, r->T);
-	loss += gpt_forward(&r->g, w, r->tok + (size_t)h * W, B - h, r->T);
-	gpt_backward(&r->g, gb, w, r->tok + (size_t)h * W, B - h, r->T);
+	loss = windows_grad(r, w, 0, h, ga);
+	loss += windows_grad(r, w, h, B - h, gb);
 	fa = (float)h / (float)B;
 	fb = (float)(B - h) / (float)B;
 	fs = (float)(sqrt((double)h * (B - h)) / B);
@@ -865,15 +874,13 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		    TRAIN_MAXBATCH);
 	if (o->opt == OPT_SGD)
 		return fed_errf(e, "gpt models train with adamw or adam");
+	if (o->vbatch > 0 && (o->batch < 2 || o->vbatch <= o->batch))
+		return fed_errf(e, "a second moment for %lld windows needs "
+		    "batches of 2 or more, and fewer", (long long)o->vbatch);
 	rng_seed(&rng, o->seed);
 	gpt_run_init(&r, a, d, o->batch, o->vbatch, &rng);
 	total = o->steps > 0 ? o->steps : o->epochs * ((d->n - 1 +
 	    (int64_t)o->batch * r.T - 1) / ((int64_t)o->batch * r.T));
-	if (o->vbatch > 0 && (o->batch < 2 || o->vbatch <= o->batch)) {
-		gpt_run_free(&r);
-		return fed_errf(e, "a second moment for %lld windows needs "
-		    "batches of 2 or more, and fewer", (long long)o->vbatch);
-	}
 	if (o->warmup >= total) {
 		gpt_run_free(&r);
 		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
@@ -895,7 +902,6 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		o->state->t = r.t;
 	}
 	denormals_restore(csr);
-	(void)csr;
 	gpt_run_free(&r);
 	return 0;
 }

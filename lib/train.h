@@ -44,10 +44,10 @@ struct train_opts {
 	int64_t warmup;             /* gpt: steps of linear warmup */
 	double clip;                /* gpt: global gradient norm cap, 0 none */
 	/* gpt: estimate Adam's second moment for a batch of vbatch windows
-	 * (> batch, at least 2) rather than batch, from the spread between
-	 * the two halves of each batch; 0 off.  A DiLoCo holder whose
-	 * update is averaged with others' sets it to the round's batch over
-	 * all holders (gpt.c) */
+	 * (> batch, batch at least 2) rather than batch, from the spread
+	 * between the two halves of each batch (gpt.c, batch_grad); 0 off.
+	 * A DiLoCo holder whose update is averaged with others' sets it to
+	 * the round's batch over all holders */
 	int64_t vbatch;
 	/* gpt: Adam's moments carried from run to run (DiLoCo keeps each
 	 * holder's inner optimizer state), read before and written after
