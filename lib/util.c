@@ -18,13 +18,16 @@
 int
 fed_errf(fed_err *e, const char *fmt, ...)
 {
+	char msg[sizeof(e->msg)];
 	va_list ap;
 
 	if (e == NULL)
 		return -1;
+	/* through a copy: callers prefix e->msg itself ("%s: %s", e->msg) */
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(e->msg, msg, sizeof(msg));
 	return -1;
 }
 
