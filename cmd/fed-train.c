@@ -23,6 +23,7 @@
 #include "encode.h"
 #include "gpt.h"
 #include "ledger.h"
+#include "moments.h"
 #include "nn.h"
 #include "out.h"
 #include "train.h"
@@ -44,6 +45,7 @@ struct opts {
 	const char *model, *data, *out, *name;
 	const char *residual;                   /* topk error feedback */
 	const char *optstate;                   /* gpt: Adam's moments */
+	int moments;                            /* gpt: shared moments */
 	int encoded;
 	struct enc enc;
 	int verbose;
@@ -73,7 +75,8 @@ usage(FILE *f, int status)
 	    "                       [--ledger file [--budget eps]]]\n"
 	    "                 [--encode fp16|bf16|int8|topk:F "
 	    "[--stochastic-rounding] [--residual file]]\n"
-	    "                 [--opt-state file] [--v-batch n]\n", f);
+	    "                 [--opt-state file | --moments] [--v-batch n] "
+	    "[--slices k]\n", f);
 	exit(status);
 }
 
@@ -128,8 +131,11 @@ readable(const char *path)
 		err(2, "%s", path);
 }
 
+/* The model's weights; with ms, its shared moments too (zero at step 0
+ * when it has none). */
 static float *
-load_model(const char *path, struct arch *a, char *digest, int64_t *round)
+load_model(const char *path, struct arch *a, char *digest, int64_t *round,
+    struct train_state *ms)
 {
 	struct bundle b;
 	fed_err e;
@@ -141,6 +147,16 @@ load_model(const char *path, struct arch *a, char *digest, int64_t *round)
 	*round = manifest_int(b.manifest, "round");
 	if (*round < 0)
 		errx(1, "%s: model lacks a round", display_name(path));
+	if (ms != NULL) {
+		if (a->kind != ARCH_GPT)
+			errx(2, "--moments is for gpt models");
+		if (moments_load(&b, a, &ms->m, &ms->v, &ms->t, &e) < 0)
+			errx(1, "%s: %s", display_name(path), e.msg);
+		if (ms->m == NULL) {
+			ms->m = xcalloc(arch_nparams(a), sizeof(float));
+			ms->v = xcalloc(arch_nparams(a), sizeof(float));
+		}
+	}
 	memcpy(digest, b.digest, DIGEST_LEN + 1);
 	bundle_free(&b);
 	return w;
@@ -177,6 +193,8 @@ train_json(const struct train_opts *t, int gpt)
 		json_object_set_new(j, "clip", json_real(t->clip));
 		json_object_set_new(j, "v_batch", t->vbatch > 0 ?
 		    json_integer(t->vbatch) : json_null());
+		json_object_set_new(j, "slices", json_integer(t->slices > 1 ?
+		    t->slices : 1));
 		json_object_set_new(j, "windows", json_string("uniform random "
 		    "starts, context + 1 bytes"));
 	}
@@ -233,6 +251,9 @@ update_manifest(const struct opts *o, const struct arch *a,
 	} else
 		json_object_set_new(m, "stats", json_pack("{s:f,s:f}",
 		    "loss_start", st->loss_start, "loss_end", st->loss_end));
+	if (o->moments)
+		json_object_set_new(m, "moments",
+		    moments_json(o->t.state->t));
 	return m;
 }
 
@@ -394,11 +415,36 @@ encode_delta(struct opts *o, json_t *m, const struct arch *a,
 	return st;
 }
 
+/* --moments: the member of m and the spread max(v - m^2, 0). */
+static uint8_t *
+encode_moments(const struct arch *a, const struct train_state *s,
+    size_t *len)
+{
+	uint64_t i, np = arch_nparams(a);
+	float *w = xmalloc(np * sizeof(float));
+	uint8_t *st;
+	fed_err e;
+
+	for (i = 0; i < np; i++) {
+		w[i] = moments_spread(s->m[i], s->v[i]);
+		if (!isfinite(s->m[i]) || !isfinite(w[i]))
+			errx(1, "training diverged (moments not finite); try "
+			    "a lower learning rate");
+	}
+	if ((st = moments_encode(a, s->m, w, MOMENTS_UPDATE, len, &e)) == NULL)
+		errx(1, "%s", e.msg);
+	free(w);
+	return st;
+}
+
 static void
 write_update(struct opts *o, json_t *m, const struct arch *a,
     const float *delta)
 {
-	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
+	struct bundle_payload pl[2] = {
+		{ WEIGHTS_MEMBER, NULL, -1, 0, NULL },
+		{ MOMENTS_MEMBER, NULL, -1, 0, NULL },
+	};
 	struct out out;
 	size_t len;
 	uint8_t *st;
@@ -406,16 +452,21 @@ write_update(struct opts *o, json_t *m, const struct arch *a,
 	fed_err e;
 
 	st = encode_delta(o, m, a, delta, r, &len);
-	pl.data = st;
-	pl.size = len;
+	pl[0].data = st;
+	pl[0].size = len;
+	if (o->moments) {
+		pl[1].data = encode_moments(a, o->t.state, &len);
+		pl[1].size = len;
+	}
 	if (out_open(&out, o->out, &e) < 0)
 		errx(2, "%s", e.msg);
-	if (bundle_write(out.fd, m, &pl, 1, NULL, &e) < 0 ||
+	if (bundle_write(out.fd, m, pl, o->moments ? 2 : 1, NULL, &e) < 0 ||
 	    out_commit(&out, &e) < 0) {
 		out_abort(&out);
 		errx(2, "%s", e.msg);
 	}
 	free(st);
+	free((void *)pl[1].data);
 	if (r != NULL)
 		residual_save(o->residual, a, r);
 	free(r);
@@ -432,6 +483,8 @@ gpt_defaults(struct opts *o, const struct arch *a)
 			errx(2, "--opt-state is for gpt models");
 		if (o->t.vbatch > 0)
 			errx(2, "--v-batch is for gpt models");
+		if (o->t.slices > 0)
+			errx(2, "--slices is for gpt models");
 		return;
 	}
 	if (!o->opt_given)
@@ -533,7 +586,10 @@ train(struct opts *o)
 	fed_err e;
 	json_t *m;
 
-	global = load_model(o->model, &a, parent, &round);
+	global = load_model(o->model, &a, parent, &round,
+	    o->moments ? &ts : NULL);
+	if (o->moments)
+		o->t.state = &ts;
 	gpt_defaults(o, &a);
 	readable(o->data);
 	if (data_load(o->data, &d, &e) < 0)
@@ -580,7 +636,8 @@ train(struct opts *o)
 	data_free(&d);
 	write_update(o, m, &a, local);
 	if (o->t.state != NULL) {
-		optstate_save(o->optstate, &a, &ts);
+		if (o->optstate != NULL)
+			optstate_save(o->optstate, &a, &ts);
 		free(ts.m);
 		free(ts.v);
 	}
@@ -614,7 +671,8 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
-    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE, O_VBATCH };
+    O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE, O_VBATCH,
+    O_MOMENTS, O_SLICES };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -642,6 +700,8 @@ static const struct option longopts[] = {
 	{ "residual", required_argument, NULL, O_RESIDUAL },
 	{ "opt-state", required_argument, NULL, O_OPTSTATE },
 	{ "v-batch", required_argument, NULL, O_VBATCH },
+	{ "moments", no_argument, NULL, O_MOMENTS },
+	{ "slices", required_argument, NULL, O_SLICES },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -757,6 +817,11 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_VBATCH:
 			t->vbatch = count("--v-batch", optarg, 2, INT32_MAX);
 			break;
+		case O_MOMENTS: o->moments = 1; break;
+		case O_SLICES:
+			t->slices = (int)count("--slices", optarg, 2,
+			    TRAIN_MAXBATCH);
+			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
@@ -784,6 +849,14 @@ parse(int argc, char *argv[], struct opts *o)
 		    "than -b (%d)", (long long)t->vbatch, t->batch);
 	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
 		errx(2, "--residual and -o name the same file");
+	if (o->optstate && o->moments)
+		errx(2, "--opt-state and --moments exclude each other: the "
+		    "moments come from the model");
+	if (o->moments && o->dp.on)
+		errx(2, "--moments and --dp exclude each other");
+	if (t->slices > 0 && (t->batch % t->slices != 0 || t->vbatch > 0))
+		errx(2, "--slices %d: want a divisor of -b (%d), and no "
+		    "--v-batch", t->slices, t->batch);
 	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
 		errx(2, "--opt-state and -o name the same file");
 	if (o->optstate && o->residual &&

@@ -26,6 +26,7 @@
 
 static const char *const payload_names[] = {
 	"tensors.safetensors", "data.safetensors", "state.safetensors",
+	"moments.safetensors",
 };
 
 struct bundle_reader {

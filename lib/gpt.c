@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gpt.h"
+#include "moments.h"
 #include "nn.h"
 #include "train.h"
 
@@ -646,6 +647,7 @@ struct gpt_run {
 	int T;                      /* window: min(context, bytes - 1) */
 	float *grad, *m, *v;        /* (np) */
 	float *spread;              /* (np) with vbatch: see batch_grad */
+	float *am, *aw, *as;        /* (np) with slices: see slices_step */
 	float keepv;                /* batch / vbatch */
 	uint8_t *decay;             /* (np) 1 where weight decay applies */
 	uint8_t *tok;               /* (batch, T + 1) */
@@ -655,7 +657,7 @@ struct gpt_run {
 
 static void
 gpt_run_init(struct gpt_run *r, const struct arch *a, const struct dataset *d,
-    int batch, int64_t vbatch, rng_t *rng)
+    int batch, int64_t vbatch, int slices, rng_t *rng)
 {
 	struct tensor_spec ts[ARCH_MAXTENSORS];
 	int i, n = arch_tensors(a, ts);
@@ -671,6 +673,11 @@ gpt_run_init(struct gpt_run *r, const struct arch *a, const struct dataset *d,
 	if (vbatch > 0) {
 		r->spread = xcalloc(r->np, sizeof(float));
 		r->keepv = (float)((double)batch / (double)vbatch);
+	}
+	if (slices > 1) {
+		r->am = xcalloc(r->np, sizeof(float));
+		r->aw = xcalloc(r->np, sizeof(float));
+		r->as = xcalloc(r->np, sizeof(float));
 	}
 	/* matrices and embeddings decay; biases and norm gains do not */
 	r->decay = xcalloc(r->np, 1);
@@ -692,6 +699,9 @@ gpt_run_free(struct gpt_run *r)
 	free(r->m);
 	free(r->v);
 	free(r->spread);
+	free(r->am);
+	free(r->aw);
+	free(r->as);
 	free(r->decay);
 	free(r->tok);
 	free(r->lossat);
@@ -829,6 +839,60 @@ adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
 	}
 }
 
+/*
+ * slices: the batch of B windows as o->slices holders sharing their
+ * moments would train it in a round of one step.  Every slice takes its
+ * own Adam step from the same weights and moments; the weights move by
+ * the mean of the steps, and the moments become what fed-merge gives
+ * such holders (moments.h): the mean m, and v = m^2 plus the mean of the
+ * slices' spreads.  Returns the summed loss.
+ */
+static GPT_HOT double
+slices_step(struct gpt_run *r, float *w, const struct train_opts *o,
+    double lr, int B)
+{
+	const float b1 = (float)o->beta1, b2 = (float)o->beta2;
+	const float eps = (float)o->eps, wd = (float)o->weight_decay;
+	const float keep = (float)(1 - lr * o->weight_decay);
+	const int adamw = o->opt == OPT_ADAMW, K = o->slices, b = B / K;
+	double t = (double)++r->t, loss = 0;
+	const float step = (float)(lr / (1 - pow(o->beta1, t)));
+	const float rbc2 = (float)(1 / sqrt(1 - pow(o->beta2, t)));
+	float *g = r->grad, *m = r->m, *v = r->v;
+	float *am = r->am, *aw = r->aw, *as = r->as;
+	uint64_t i, n = r->np;
+	int k;
+
+	memset(am, 0, n * sizeof(float));
+	memset(aw, 0, n * sizeof(float));
+	memset(as, 0, n * sizeof(float));
+	for (k = 0; k < K; k++) {
+		loss += windows_grad(r, w, k * b, b, g);
+		clip_grad(g, n, o->clip);
+		for (i = 0; i < n; i++) {
+			float gi = g[i], mk, vk;
+
+			if (r->decay[i] && !adamw)
+				gi += wd * w[i];
+			mk = b1 * m[i] + (1 - b1) * gi;
+			vk = b2 * v[i] + (1 - b2) * gi * gi;
+			as[i] += mk / (sqrtf(vk) * rbc2 + eps);
+			am[i] += mk;
+			aw[i] += moments_spread(mk, vk);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		float wi = w[i];
+
+		if (r->decay[i] && adamw)
+			wi *= keep;
+		w[i] = wi - step * (as[i] / K);
+		m[i] = am[i] / K;
+		v[i] = moments_v(m[i], (double)aw[i] / K);
+	}
+	return loss;
+}
+
 static void
 gpt_loop(struct gpt_run *r, float *w, const struct dataset *d,
     const struct train_opts *o, int64_t total, train_progress_fn *progress,
@@ -842,8 +906,14 @@ gpt_loop(struct gpt_run *r, float *w, const struct dataset *d,
 		for (k = 0; k < B; k++)
 			memcpy(r->tok + (size_t)k * W, d->tokens + rng_below(rng,
 			    (uint64_t)(d->n - r->T)), (size_t)W);
-		window += batch_grad(r, w, B, o->clip) / ((double)B * r->T);
-		adam_step(r, w, o, gpt_lr(o, s, total));
+		if (o->slices > 1)
+			window += slices_step(r, w, o, gpt_lr(o, s, total),
+			    B) / ((double)B * r->T);
+		else {
+			window += batch_grad(r, w, B, o->clip) /
+			    ((double)B * r->T);
+			adam_step(r, w, o, gpt_lr(o, s, total));
+		}
 		st->rows += (int64_t)B * r->T;
 		if (progress != NULL && (++since == PROGRESS_EVERY ||
 		    s + 1 == total)) {
@@ -878,7 +948,10 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		return fed_errf(e, "a second moment for %lld windows needs "
 		    "batches of 2 or more, and fewer", (long long)o->vbatch);
 	rng_seed(&rng, o->seed);
-	gpt_run_init(&r, a, d, o->batch, o->vbatch, &rng);
+	if (o->slices > 1 && (o->batch % o->slices != 0 || o->vbatch > 0))
+		return fed_errf(e, "%d slices need a batch they divide, and "
+		    "no vbatch", o->slices);
+	gpt_run_init(&r, a, d, o->batch, o->vbatch, o->slices, &rng);
 	total = o->steps > 0 ? o->steps : o->epochs * ((d->n - 1 +
 	    (int64_t)o->batch * r.T - 1) / ((int64_t)o->batch * r.T));
 	if (o->warmup >= total) {

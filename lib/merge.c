@@ -21,6 +21,7 @@
 #include "dp.h"
 #include "encode.h"
 #include "merge.h"
+#include "moments.h"
 #include "out.h"
 #include "weights.h"
 
@@ -757,6 +758,8 @@ struct upd {
 	char digest[DIGEST_LEN + 1];
 	json_t *contributor, *signers;
 	uint64_t samples;
+	int64_t steps;                  /* optimizer steps it took */
+	int64_t mstep;                  /* its moments' step; -1: none */
 	double sumsq, norm, scale, weight, score;
 	int selected;
 	int bad;                        /* rejected; why says why */
@@ -781,6 +784,7 @@ struct model_in {
 	char arch[ARCH_STRLEN];
 	uint64_t np;
 	int64_t round;
+	int64_t mstep;                  /* its shared moments' step, or 0 */
 	const uint8_t *x, *m, *v;       /* np floats each, unaligned; m, v
 	                                 * NULL when there is no state */
 	const char *state;              /* "fresh", "continued" or NULL */
@@ -829,6 +833,10 @@ struct job {
 	rng_t dprng;                    /* DP: noise, drawn in plan() in
 	                                 * coordinate order, by one thread */
 	float *noise;                   /* (chunk) DP: this step's noise */
+	int moments;                    /* the updates share Adam's moments */
+	int64_t mstep;                  /* the merged moments' step */
+	uint8_t *mout;                  /* moments.safetensors, whole */
+	size_t mlen;
 	double dpk;                     /* DP: updates merged, public */
 	int failed, sysfail, nonfinite;
 	fed_err err;
@@ -992,7 +1000,7 @@ layout_check(const struct arch *a, const struct st_file *st, uint64_t base,
 	return 0;
 }
 
-#define MODEL_MAX ((uint64_t)3 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
+#define MODEL_MAX ((uint64_t)5 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
 #define STATE_MEMBER "state.safetensors"
 
 /* Server state that the previous merge left, when it was made by the same
@@ -1109,6 +1117,10 @@ model_load(const char *path, const struct merge_opts *o, struct model_in *mi,
 	}
 	mi->x = buf + st.data_start;
 	st_file_free(&st);
+	if (moments_step(mi->b.manifest, &mi->mstep, e) < 0)
+		return -1;
+	if (mi->mstep < 0)
+		mi->mstep = 0;
 	if (o->dp_noise > 0 && dp_parent(mi, e) < 0)
 		return -1;
 	return state_load(mi, o, e);
@@ -1141,6 +1153,9 @@ upd_manifest(struct upd *u, const struct model_in *mi, fed_err *e)
 	if (enc_manifest(m, mi->np, &u->enc, e) < 0)
 		return -1;
 	u->samples = (uint64_t)manifest_int(m, "samples");
+	u->steps = manifest_int(m, "steps");
+	if (moments_step(m, &u->mstep, e) < 0)
+		return -1;
 	json_decref(u->contributor);
 	u->contributor = json_incref(json_object_get(m, "contributor"));
 	if (!json_is_string(u->contributor)) {
@@ -1872,6 +1887,8 @@ merge_manifest(const struct job *j, const struct merge_opts *o)
 	json_object_set_new(m, "merge", mg);
 	if (o->dp_noise > 0)
 		json_object_set_new(m, "privacy", dp_json(j, o));
+	if (j->mout != NULL)
+		json_object_set_new(m, "moments", moments_json(j->mstep));
 	return m;
 }
 
@@ -1966,7 +1983,7 @@ static int
 write_out(struct job *j, const struct merge_opts *o, int out, char *digest,
     fed_err *e)
 {
-	struct bundle_payload p[2];
+	struct bundle_payload p[3];
 	uint64_t np = j->mi->np;
 	json_t *man = merge_manifest(j, o);
 	uint8_t md[SHA256_LEN];
@@ -1989,9 +2006,55 @@ write_out(struct job *j, const struct merge_opts *o, int out, char *digest,
 		p[1].size = j->shdr + np * 4 * (j->v ? 2 : 1);
 		n = 2;
 	}
+	if (j->mout) {
+		p[n].name = MOMENTS_MEMBER;
+		p[n].data = j->mout;
+		p[n].fd = -1;
+		p[n].size = j->mlen;
+		n++;
+	}
 	r = bundle_write(out, man, p, n, digest, e);
 	json_decref(man);
 	return r < 0 ? MERGE_FAIL : 0;
+}
+
+/* Updates that share Adam's moments: then all of them, each at the step
+ * of the model's moments plus its own steps, under a rule that averages. */
+static int
+moments_plan(struct job *j, fed_err *e)
+{
+	const struct merge_opts *o = j->o;
+	char why[FED_ERRLEN];
+	struct upd *u;
+	int i;
+
+	for (i = 0; i < j->nu; i++)
+		if (!j->u[i].bad && j->u[i].mstep >= 0)
+			j->moments = 1;
+	if (!j->moments)
+		return 0;
+	if (!weighted(o->rule) || o->dp_noise > 0) {
+		fed_errf(e, "the updates carry Adam's moments, which %s "
+		    "cannot merge", o->dp_noise > 0 ? "dp-fedavg" :
+		    merge_rule_name(o->rule));
+		return MERGE_REJECT;
+	}
+	for (i = 0; i < j->nu; i++) {
+		u = &j->u[i];
+		if (u->bad)
+			continue;
+		if (u->mstep < 0)
+			mark_bad(u, "%s", "carries no moments, unlike the "
+			    "others");
+		else if (u->mstep != j->mi->mstep + u->steps) {
+			snprintf(why, sizeof(why), "moments at step %lld, not "
+			    "the model's %lld plus %lld steps",
+			    (long long)u->mstep, (long long)j->mi->mstep,
+			    (long long)u->steps);
+			mark_bad(u, "%s", why);
+		}
+	}
+	return 0;
 }
 
 /* Operands once: their digests, sorted; duplicates and bad ones marked. */
@@ -2010,6 +2073,8 @@ first_open(struct job *j, int spool, fed_err *e)
 		if (!u[i].bad && strcmp(u[i].digest, u[i - 1].digest) == 0)
 			mark_bad(&u[i], "the same update as %s",
 			    display_name(u[i - 1].path));
+	if ((i = moments_plan(j, e)) < 0)
+		return i;
 	for (i = 0; i < n; i++)
 		if (u[i].bad)
 			upd_close(&u[i], spool);
@@ -2029,6 +2094,151 @@ first_open(struct job *j, int spool, fed_err *e)
 		}
 	}
 	return 0;
+}
+
+/* Open u again and stop at the first float of its moments. */
+static int
+upd_moments_open(struct upd *u, const struct model_in *mi, int spool,
+    fed_err *e)
+{
+	const struct bundle_entry *ent;
+	uint8_t lb[8];
+	uint64_t hl = 0;
+	int s, k, std = u->src[0] == '\0' && strcmp(u->path, "-") == 0;
+
+	u->n = 0;
+	u->r = bundle_open(u->src[0] ? u->src : u->path, std ? spool : -1, e);
+	if (u->r == NULL)
+		return -1;
+	if (strcmp(u->digest, bundle_digest(u->r)) != 0)
+		return fed_errf(e, "changed while being merged");
+	while ((s = bundle_next(u->r, &ent, e)) > 0 &&
+	    strcmp(ent->name, MOMENTS_MEMBER) != 0)
+		;
+	if (s < 0)
+		return -1;
+	if (s == 0)
+		return fed_errf(e, "no %s", MOMENTS_MEMBER);
+	if (upd_take(u, lb, 8, e) < 0)
+		return -1;
+	for (k = 0; k < 8; k++)
+		hl |= (uint64_t)lb[k] << (8 * k);
+	if (hl > ST_MAXHEADER || ent->size != 8 + hl + 2 * mi->np * 4)
+		return fed_errf(e, "%s: %llu bytes do not fit %s",
+		    MOMENTS_MEMBER, (unsigned long long)ent->size, mi->arch);
+	return upd_take(u, NULL, (size_t)hl, e);
+}
+
+/* The end of u's moments: nothing more, and the tensors' names. */
+static int
+upd_moments_finish(struct upd *u, const struct arch *a, fed_err *e)
+{
+	const struct st_file *st;
+	const void *p;
+	ssize_t got;
+	fed_err le;
+
+	if (u->n != 0 || (got = bundle_read(u->r, &p, e)) > 0)
+		return fed_errf(e, "%s: longer than its architecture",
+		    MOMENTS_MEMBER);
+	if (got < 0)
+		return -1;
+	if ((st = bundle_member_st(u->r)) == NULL)
+		return fed_errf(e, "%s: not safetensors", MOMENTS_MEMBER);
+	if (moments_layout(a, st, MOMENTS_UPDATE, &le) < 0)
+		return fed_errf(e, "%s: %s", MOMENTS_MEMBER, le.msg);
+	return 0;
+}
+
+/*
+ * Half h of the moments of every update in act, chunk by chunk: h 0 the
+ * first moments, whose weighted mean m goes to om; h 1 the spreads w,
+ * and v = m^2 + their weighted mean to ov.  Weights and order are those
+ * of the delta's mean, so the bytes are as deterministic.
+ */
+static void
+moments_half(struct job *j, int h, float *om, float *ov, double *acc)
+{
+	uint64_t np = j->mi->np, at;
+	size_t len, k;
+	struct upd *u;
+	fed_err ue;
+	int i;
+	float x;
+
+	for (at = 0; at < np && !j->failed; at += len) {
+		len = np - at < j->chunk ? (size_t)(np - at) : j->chunk;
+		memset(acc, 0, len * sizeof(*acc));
+		for (i = 0; i < j->na; i++) {
+			u = &j->u[j->act[i]];
+			if (upd_take(u, u->buf, len * 4, &ue) < 0) {
+				upd_fail(j, u, ue.msg);
+				return;
+			}
+			for (k = 0; k < len; k++) {
+				x = u->buf[k];
+				if (!isfinite(x) || (h && !(x >= 0))) {
+					upd_fail(j, u, h ? MOMENTS_MEMBER
+					    ": spread not finite and >= 0" :
+					    MOMENTS_MEMBER ": moment not "
+					    "finite");
+					return;
+				}
+				acc[k] += u->weight * x;
+			}
+		}
+		for (k = 0; k < len; k++)
+			if (h == 0)
+				om[at + k] = (float)acc[k];
+			else
+				ov[at + k] = moments_v(om[at + k], acc[k]);
+	}
+}
+
+/* The updates' shared moments into j->mout: 0, 1 to start over without
+ * an update that failed (--skip-bad), or an error. */
+static int
+moments_pass(struct job *j, int spool, fed_err *e)
+{
+	static const char *const mv[] = { "m.", "v." };
+	uint64_t np = j->mi->np;
+	uint8_t *hdr;
+	double *acc;
+	float *om;
+	size_t hl;
+	fed_err ue;
+	int i, h;
+
+	set_act(j, 0);
+	j->mstep = 0;
+	for (i = 0; i < j->na; i++)
+		if (j->u[j->act[i]].mstep > j->mstep)
+			j->mstep = j->u[j->act[i]].mstep;
+	if ((hdr = out_header(&j->mi->a, mv, 2, &hl, e)) == NULL)
+		return MERGE_FAIL;
+	free(j->mout);
+	j->mout = xmalloc(hl + 2 * np * 4);
+	j->mlen = hl + 2 * np * 4;
+	memcpy(j->mout, hdr, hl);
+	free(hdr);
+	om = (float *)(void *)(j->mout + hl);   /* hl is a multiple of 8 */
+	acc = xcalloc(j->chunk, sizeof(*acc));
+	for (i = 0; i < j->na; i++)
+		if (upd_moments_open(&j->u[j->act[i]], j->mi, spool, &ue) < 0)
+			upd_fail(j, &j->u[j->act[i]], ue.msg);
+	for (h = 0; h < 2 && !j->failed; h++)
+		moments_half(j, h, om, om + np, acc);
+	for (i = 0; i < j->na && !j->failed; i++)
+		if (upd_moments_finish(&j->u[j->act[i]], &j->mi->a, &ue) < 0)
+			upd_fail(j, &j->u[j->act[i]], ue.msg);
+	free(acc);
+	close_all(j->u, j->nu, spool);
+	if (!j->failed)
+		return 0;
+	j->failed = 0;
+	if (j->o->skip_bad)
+		return 1;
+	return pass_error(j, e);
 }
 
 static size_t
@@ -2086,8 +2296,10 @@ merge_run(const char *model, const char *const *paths, int n,
 		r = MERGE_FAIL;
 		goto out;
 	}
-	while ((r = passes(&j, spool, e)) == 1)
-		;
+	do {
+		while ((r = passes(&j, spool, e)) == 1)
+			;
+	} while (r == 0 && j.moments && (r = moments_pass(&j, spool, e)) == 1);
 	if (r == 0)
 		r = write_out(&j, o, out, digest, e);
 out:
@@ -2102,7 +2314,7 @@ out:
 	}
 	free(j.u), free(j.act), free(j.coef), free(j.scale), free(j.dist);
 	free(j.D), free(j.xbuf), free(j.m), free(j.v), free(j.noise);
-	free(j.tout), free(j.thead);
+	free(j.tout), free(j.thead), free(j.mout);
 	sha256_free(j.th);
 	if (j.tfd >= 0)
 		close(j.tfd);

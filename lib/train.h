@@ -49,6 +49,11 @@ struct train_opts {
 	 * A DiLoCo holder whose update is averaged with others' sets it to
 	 * the round's batch over all holders */
 	int64_t vbatch;
+	/* gpt: split every batch into slices (> 1, dividing batch) that
+	 * each take an Adam step from the same moments, as that many holders
+	 * sharing their moments (moments.h) would for one step; the weights
+	 * move by the mean step.  0 or 1: off */
+	int slices;
 	/* gpt: Adam's moments carried from run to run (DiLoCo keeps each
 	 * holder's inner optimizer state), read before and written after
 	 * the run; NULL starts from zero moments as before */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "encode.h"
+#include "moments.h"
 #include "verify.h"
 #include "weights.h"
 
@@ -22,17 +23,30 @@ check_required(const json_t *m, fed_err *e)
 	size_t i;
 	int found = 0;
 
+	int64_t step;
+	int moments = 0;
+
 	json_array_foreach(ms, i, o) {
 		const char *n = json_string_value(json_object_get(o, "name"));
 
 		if (strcmp(n, want) == 0)
 			found = 1;
+		else if (strcmp(n, MOMENTS_MEMBER) == 0 &&
+		    strcmp(kind, "data") != 0)
+			moments = 1;
 		else if (strcmp(n, "state.safetensors") != 0 ||
 		    strcmp(kind, "model") != 0)
 			return fed_errf(e, "member %s does not belong in a %s "
 			    "bundle", n, kind);
 	}
-	return found ? 0 : fed_errf(e, "%s bundle without %s", kind, want);
+	if (!found)
+		return fed_errf(e, "%s bundle without %s", kind, want);
+	if (moments_step(m, &step, e) < 0)
+		return -1;
+	if (moments != (step >= 0))
+		return fed_errf(e, "%s and manifest.json's moments: one "
+		    "without the other", MOMENTS_MEMBER);
+	return 0;
 }
 
 /* A text data bundle (data.h): tokens (U8, (samples)), docs (I64,
@@ -106,15 +120,17 @@ verify_payload(const json_t *m, const char *member, const struct st_file *st,
 }
 
 /*
- * The values of an encoded update (indices, scales, int8 range) need its
- * data, which the stream does not keep: the member is gathered, at most
- * the size of its float32 form, and checked whole.
+ * The values of an encoded update (indices, scales, int8 range) and of
+ * shared moments (spreads not negative) need the member's data, which the
+ * stream does not keep: the member is gathered, at most the size of its
+ * float32 form, and checked whole.
  */
 static int
-check_encoded(struct bundle_reader *r, const struct bundle_entry *ent,
+check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
     fed_err *e)
 {
 	const json_t *m = bundle_manifest(r);
+	int mom = strcmp(ent->name, MOMENTS_MEMBER) == 0;
 	struct st_file st;
 	struct arch a;
 	struct enc c;
@@ -127,9 +143,9 @@ check_encoded(struct bundle_reader *r, const struct bundle_entry *ent,
 	if (weights_arch(m, &a, e) < 0 ||
 	    enc_manifest(m, arch_nparams(&a), &c, e) < 0)
 		return -1;
-	if (ent->size > 8 + ST_MAXHEADER + arch_nparams(&a) * 4)
+	if (ent->size > 8 + ST_MAXHEADER + arch_nparams(&a) * 4 * (mom ? 2 : 1))
 		return fed_errf(e, "%s: too large for %s", ent->name,
-		    enc_name(c.scheme));
+		    mom ? "the architecture" : enc_name(c.scheme));
 	buf = xmalloc(ent->size ? ent->size : 1);
 	while ((n = bundle_read(r, &p, e)) > 0 && at + (uint64_t)n <= ent->size) {
 		memcpy(buf + at, p, (size_t)n);
@@ -137,7 +153,11 @@ check_encoded(struct bundle_reader *r, const struct bundle_entry *ent,
 	}
 	rc = n < 0 ? -1 : n > 0 ? fed_errf(e, "%s: longer than declared",
 	    ent->name) : 0;
-	if (rc == 0 && (rc = st_parse(buf, at, &st, e)) == 0) {
+	if (rc == 0 && mom && (rc = st_parse(buf, at, &st, e)) == 0) {
+		rc = moments_check(&a, &st, strcmp(manifest_str(m, "kind"),
+		    "model") == 0 ? MOMENTS_MODEL : MOMENTS_UPDATE, e);
+		st_file_free(&st);
+	} else if (rc == 0 && (rc = st_parse(buf, at, &st, e)) == 0) {
 		rc = enc_check_layout(&a, &c, &st, e) < 0 ||
 		    enc_check_values(&a, &c, &st, e) < 0 ? -1 : 0;
 		st_file_free(&st);
@@ -214,9 +234,10 @@ verify_stream(struct bundle_reader *r, const struct verify_opts *o,
 		return fed_errf(e, "parent is %s, not %s", res->parent[0] ?
 		    res->parent : "none", o->parent);
 	while ((s = bundle_next(r, &ent, e)) > 0) {
-		if (strcmp(ent->name, WEIGHTS_MEMBER) == 0 &&
-		    json_object_get(bundle_manifest(r), "encoding") != NULL) {
-			if (check_encoded(r, ent, e) < 0)
+		if ((strcmp(ent->name, WEIGHTS_MEMBER) == 0 &&
+		    json_object_get(bundle_manifest(r), "encoding") != NULL) ||
+		    strcmp(ent->name, MOMENTS_MEMBER) == 0) {
+			if (check_gathered(r, ent, e) < 0)
 				return -1;
 		} else {
 			while ((n = bundle_read(r, &p, e)) > 0)

@@ -505,6 +505,111 @@ test_vbatch(void)
 	free(w2);
 }
 
+/*
+ * slices: from zero moments every slice's first step moves a weight by
+ * lr (g / |g|), so the mean of them by at most lr; the merged v is at
+ * least m^2.  When every slice sees the same bytes, the step is plain
+ * AdamW's and only v changes: to max(v, m^2).
+ */
+static void
+test_slices(void)
+{
+	static uint8_t buf[4000];
+	struct train_state s1, s2;
+	struct train_stats st;
+	struct train_opts o;
+	struct dataset d;
+	struct arch a;
+	float *w0, *w1, *w2;
+	uint64_t i, np, within = 0, below = 0, same = 0, vok = 0;
+	const double lr = 1e-3;
+	fed_err e;
+	rng_t r;
+
+	text_data(&d, buf, sizeof(buf));
+	arch_parse("gpt:1-32-2-16", &a, &e);
+	np = arch_nparams(&a);
+	w0 = xcalloc(np, sizeof(float));
+	w1 = xcalloc(np, sizeof(float));
+	w2 = xcalloc(np, sizeof(float));
+	s1.m = xcalloc(np, sizeof(float));
+	s1.v = xcalloc(np, sizeof(float));
+	s2.m = xcalloc(np, sizeof(float));
+	s2.v = xcalloc(np, sizeof(float));
+	rng_seed(&r, 1);
+	arch_init(&a, w0, &r);
+	train_defaults(&o);
+	o.opt = OPT_ADAMW;
+	o.lr = lr;
+	o.schedule = SCHED_CONSTANT;
+	o.batch = 8;
+	o.steps = 1;
+	o.clip = 0;
+	o.weight_decay = 0;
+	o.eps = 1e-9;
+	o.seed = 5;
+	o.slices = 4;
+	s2.t = 0;
+	o.state = &s2;
+	T_OK("slices: runs", gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL,
+	    &st, &e) == 0);
+	for (i = 0; i < np; i++) {
+		double d2 = fabs((double)w2[i] - w0[i]);
+
+		within += d2 <= lr * 1.0001;
+		below += d2 > 0 && d2 < 0.99 * lr;
+		vok += s2.v[i] >= s2.m[i] * s2.m[i] * 0.9999f;
+	}
+	T_OK("slices: no weight moves more than lr", within == np);
+	T_OK("slices: disagreeing slices move less", below > np / 20);
+	T_OK("slices: v at least m^2", vok == np);
+	T_OK("slices: one step counted", s2.t == 1);
+
+	/* every window the same bytes: the slices agree */
+	memset(buf, 'a', sizeof(buf));
+	o.slices = 0;
+	memset(s1.m, 0, np * sizeof(float));
+	memset(s1.v, 0, np * sizeof(float));
+	s1.t = 0;
+	o.state = &s1;
+	gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
+	o.slices = 4;
+	memset(s2.m, 0, np * sizeof(float));
+	memset(s2.v, 0, np * sizeof(float));
+	s2.t = 0;
+	o.state = &s2;
+	gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
+	vok = 0;
+	for (i = 0; i < np; i++) {
+		float v = s1.v[i] > s1.m[i] * s1.m[i] ? s1.v[i] :
+		    s1.m[i] * s1.m[i];
+
+		/* the same up to the rounding of sums over 2 or 8 windows */
+		same += fabs((double)w2[i] - w1[i]) <= 1e-2 * lr &&
+		    fabs((double)s2.m[i] - s1.m[i]) <= 1e-3 * fabs(s1.m[i]) +
+		    1e-12;
+		vok += fabs((double)s2.v[i] - v) <= 1e-3 * v + 1e-24;
+	}
+	T_OK("slices: agreeing slices step as plain AdamW", same == np);
+	T_OK("slices: and v becomes max(v, m^2)", vok == np);
+
+	o.state = NULL;
+	o.slices = 3;
+	T_OK("slices: refused when they do not divide the batch",
+	    gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e) < 0);
+	o.slices = 2;
+	o.vbatch = 32;
+	T_OK("slices: refused with vbatch", gpt_train_run(&a, w0, w2, &d, &o,
+	    NULL, NULL, &st, &e) < 0);
+	free(w0);
+	free(w1);
+	free(w2);
+	free(s1.m);
+	free(s1.v);
+	free(s2.m);
+	free(s2.v);
+}
+
 int
 main(void)
 {
@@ -519,5 +624,6 @@ main(void)
 	test_arch();
 	test_training();
 	test_vbatch();
+	test_slices();
 	T_DONE();
 }
