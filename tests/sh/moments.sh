@@ -149,6 +149,8 @@ elif what == "nostep":
     del man["moments"]
 elif what == "negative":
     struct.pack_into("<f", mo, 8 + n + 4 * (P + 7), -1e-9)
+elif what == "lastneg":
+    struct.pack_into("<f", mo, len(mo) - 4, -2.0)
 elif what == "nan":
     struct.pack_into("<f", mo, 8 + n + 4 * 3, float("nan"))
 elif what == "short":
@@ -196,26 +198,7 @@ expect_err "merge: misnamed tensor" 1 "w.wte.weight missing" \
     fed-merge -m m1.fed -o e.fed bad-renamed.fed u2-fr.fed
 check "merge: nothing written on rejection" test ! -e e.fed
 # a model whose moments are hostile is refused by the holders
-python3 - <<'PY'
-import hashlib, io, json, struct, tarfile
-t = tarfile.open("m1.fed")
-mem = {m.name: t.extractfile(m).read() for m in t.getmembers()}
-mo = bytearray(mem["moments.safetensors"])
-n = struct.unpack("<Q", mo[:8])[0]
-struct.pack_into("<f", mo, len(mo) - 4, -2.0)
-mem["moments.safetensors"] = bytes(mo)
-man = json.loads(mem["manifest.json"])
-names = [m["name"] for m in man["members"]]
-man["members"] = [{"name": k, "size": len(mem[k]),
-                   "sha256": hashlib.sha256(mem[k]).hexdigest()} for k in names]
-mem["manifest.json"] = (json.dumps(man, indent=2, sort_keys=True) + "\n").encode()
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as o:
-    for k in ["manifest.json"] + names:
-        ti = tarfile.TarInfo(k); ti.size = len(mem[k]); ti.mode = 0o644
-        o.addfile(ti, io.BytesIO(mem[k]))
-open("mbad.fed", "wb").write(buf.getvalue())
-PY
+python3 tamper.py m1.fed mbad.fed lastneg
 expect_err "train: a model's negative second moment" 1 "not finite and >= 0" \
     train mbad.fed de 1 1 e.fed --moments
 expect "verify: a model's negative second moment" 1 fed-verify -q mbad.fed
