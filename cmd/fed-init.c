@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bundle.h"
-#include "model.h"
+#include "arch.h"
 #include "out.h"
 #include "weights.h"
 

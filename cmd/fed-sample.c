@@ -60,9 +60,9 @@ emit(const char *outpath, const char *prompt, const uint8_t *buf, int n)
 			errx(2, "%s", e.msg);
 		fd = o.fd;
 	}
-	if (write_all(fd, prompt, strlen(prompt), &e) < 0 ||
-	    write_all(fd, buf, (size_t)n, &e) < 0 ||
-	    write_all(fd, "\n", 1, &e) < 0) {
+	if (out_write_all(fd, prompt, strlen(prompt), &e) < 0 ||
+	    out_write_all(fd, buf, (size_t)n, &e) < 0 ||
+	    out_write_all(fd, "\n", 1, &e) < 0) {
 		if (fd != 1)
 			out_abort(&o);
 		errx(2, "%s: %s", fd != 1 ? outpath : "stdout", e.msg);

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
-#include "crypto.h"
+#include "key.h"
 #include "out.h"
 #include "pass.h"
 
@@ -95,7 +95,7 @@ sign_detached(struct bundle_reader *r, const struct bundle_sig *s,
 		errx(1, "%s: %s", display_name(o->bundle), e.msg);
 	if (out_open(&out, o->detached, &e) < 0)
 		errx(2, "%s", e.msg);
-	if (write_all(out.fd, s->sig, SIG_LEN, &e) < 0 ||
+	if (out_write_all(out.fd, s->sig, SIG_LEN, &e) < 0 ||
 	    out_commit(&out, &e) < 0) {
 		out_abort(&out);
 		errx(2, "%s: %s", o->detached, e.msg);

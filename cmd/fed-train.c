@@ -297,7 +297,7 @@ residual_save(const char *path, const struct arch *a, const float *r)
 	if ((st = weights_encode(a, r, &len, &e)) == NULL ||
 	    out_open(&out, path, &e) < 0)
 		errx(2, "%s", e.msg);
-	if (write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
+	if (out_write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
 		out_abort(&out);
 		errx(2, "%s", e.msg);
 	}
@@ -385,7 +385,7 @@ optstate_save(const char *path, const struct arch *a,
 	if ((st = st_write(sp, 4, &len, &e)) == NULL ||
 	    out_open(&out, path, &e) < 0)
 		errx(2, "%s", e.msg);
-	if (write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
+	if (out_write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
 		out_abort(&out);
 		errx(2, "%s", e.msg);
 	}
@@ -404,11 +404,11 @@ encode_delta(struct opts *o, json_t *m, const struct arch *a,
 		st = weights_encode(a, delta, len, &e);
 	else {
 		if (o->enc.scheme == ENC_TOPK)
-			o->enc.k = enc_topk_count(o->enc.fraction,
+			o->enc.k = encode_topk_count(o->enc.fraction,
 			    arch_nparams(a));
 		o->enc.feedback = r != NULL;
-		st = enc_encode(a, &o->enc, delta, r, o->t.seed, len, &e);
-		json_object_set_new(m, "encoding", enc_json(&o->enc));
+		st = encode_encode(a, &o->enc, delta, r, o->t.seed, len, &e);
+		json_object_set_new(m, "encoding", encode_json(&o->enc));
 	}
 	if (st == NULL)
 		errx(1, "%s", e.msg);
@@ -807,7 +807,7 @@ parse(int argc, char *argv[], struct opts *o)
 			o->dp.budget = num("--budget", optarg, 1e-3, 1e6);
 			break;
 		case O_ENCODE:
-			if (enc_parse(optarg, &o->enc, &e) < 0)
+			if (encode_parse(optarg, &o->enc, &e) < 0)
 				errx(2, "--encode %s", e.msg);
 			o->encoded = 1;
 			break;

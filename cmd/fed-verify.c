@@ -85,7 +85,7 @@ set_parent(struct opts *o, const char *arg)
 	struct verify_result res;
 	fed_err e;
 
-	if (digest_valid(arg) == 0) {
+	if (manifest_digest_valid(arg) == 0) {
 		snprintf(o->parent, sizeof(o->parent), "%s", arg);
 		return;
 	}
@@ -176,7 +176,7 @@ pass_on(int spool, struct out *out, fed_err *e)
 	if (lseek(spool, 0, SEEK_SET) < 0)
 		return fed_errf(e, "spool: seek failed");
 	while ((n = read(spool, buf, sizeof(buf))) > 0)
-		if (write_all(out->fd, buf, (size_t)n, e) < 0)
+		if (out_write_all(out->fd, buf, (size_t)n, e) < 0)
 			return -1;
 	return n < 0 ? fed_errf(e, "spool: read failed") : 0;
 }
@@ -197,7 +197,7 @@ verify_to(const struct opts *o, const char *path)
 			errx(2, "%s", e.msg);
 		return s;
 	}
-	if ((spool = spool_open(&e)) < 0)
+	if ((spool = out_spool_open(&e)) < 0)
 		errx(2, "%s", e.msg);
 	if ((s = verify_one(o, path, spool, stderr)) != 0)
 		return s;

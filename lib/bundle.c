@@ -104,7 +104,7 @@ read_cb(struct archive *a, void *arg, const void **out)
 		return -1;
 	}
 	if (n > 0 && r->spool_fd >= 0 &&
-	    write_all(r->spool_fd, r->buf[b], (size_t)n, &e) < 0) {
+	    out_write_all(r->spool_fd, r->buf[b], (size_t)n, &e) < 0) {
 		snprintf(r->cberr, sizeof(r->cberr), "spool: %.400s", e.msg);
 		archive_set_error(a, EIO, "%s", r->cberr);
 		return -1;
@@ -384,7 +384,7 @@ member_end(struct bundle_reader *r, fed_err *e)
 		return fed_errf(e, "%s: SHA-256 does not match the manifest",
 		    b->name);
 	if (r->st && st_check_end(r->st, e) < 0)
-		return fed_errf(e, "%s: %s", b->name, e->msg);
+		return fed_errprefix(e, "%s", b->name);
 	r->last_st = r->st;
 	r->st = NULL;
 	r->ent = NULL;
@@ -680,7 +680,7 @@ write_cb(struct archive *a, void *arg, const void *p, size_t n)
 	struct bundle_writer *w = arg;
 	fed_err e;
 
-	if (write_all(w->fd, p, n, &e) < 0) {
+	if (out_write_all(w->fd, p, n, &e) < 0) {
 		snprintf(w->err, sizeof(w->err), "%s", e.msg);
 		archive_set_error(a, EIO, "%s", e.msg);
 		return -1;

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "crypto.h"
+#include "key.h"
 #include "manifest.h"
 #include "st.h"
 #include "util.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "data.h"
-#include "model.h"
+#include "arch.h"
 #include "nn.h"
 
 /* A manifest integer in [min, max], or -1 with e set. */

@@ -143,7 +143,7 @@ backprop_deltas(struct dpsgd *s, struct nn_net *net, const float *w,
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in,
 		    out, 1.0f, s->delta[i], out, w + off[i], in, 0.0f,
 		    s->delta[i - 1], in);
-		relu_backward(s->delta[i - 1], s->delta[i - 1], net->act[i],
+		nn_relu_backward(s->delta[i - 1], s->delta[i - 1], net->act[i],
 		    (int64_t)B * in);
 	}
 }

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "data.h"
-#include "model.h"
+#include "arch.h"
 #include "nn.h"
 #include "rng.h"
 

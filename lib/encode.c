@@ -1,6 +1,6 @@
 /*
  * encode: the encodings of an update's delta.  Every scheme's tensors
- * have one canonical data order (enc_specs), so that fed-merge can stream
+ * have one canonical data order (encode_specs), so that fed-merge can stream
  * them: int8's scales before its values, top-k's indices before its
  * values.  Conversions are bit-exact and documented in fed-bundle(5).
  */
@@ -18,13 +18,13 @@ static const char *const names[] = {
 };
 
 const char *
-enc_name(enum enc_scheme s)
+encode_name(enum encode_scheme s)
 {
 	return names[s];
 }
 
 uint64_t
-enc_topk_count(double fraction, uint64_t np)
+encode_topk_count(double fraction, uint64_t np)
 {
 	double k = ceil(fraction * (double)np);
 
@@ -32,7 +32,7 @@ enc_topk_count(double fraction, uint64_t np)
 }
 
 int
-enc_parse(const char *s, struct enc *c, fed_err *e)
+encode_parse(const char *s, struct enc *c, fed_err *e)
 {
 	int i;
 
@@ -47,7 +47,7 @@ enc_parse(const char *s, struct enc *c, fed_err *e)
 	}
 	for (i = ENC_F16; i <= ENC_INT8; i++)
 		if (strcmp(s, names[i]) == 0) {
-			c->scheme = (enum enc_scheme)i;
+			c->scheme = (enum encode_scheme)i;
 			return 0;
 		}
 	return fed_errf(e, "encoding %s: unknown (fp16, bf16, int8, "
@@ -55,7 +55,7 @@ enc_parse(const char *s, struct enc *c, fed_err *e)
 }
 
 json_t *
-enc_json(const struct enc *c)
+encode_json(const struct enc *c)
 {
 	json_t *j = json_pack("{s:s}", "scheme", names[c->scheme]);
 
@@ -73,7 +73,7 @@ enc_json(const struct enc *c)
 }
 
 int
-enc_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e)
+encode_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e)
 {
 	const json_t *j = json_object_get(m, "encoding"), *k;
 	const char *s;
@@ -88,7 +88,7 @@ enc_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e)
 			break;
 	if (!json_is_object(j) || s == NULL || i > ENC_TOPK)
 		return fed_errf(e, "manifest.json: encoding unknown");
-	c->scheme = (enum enc_scheme)i;
+	c->scheme = (enum encode_scheme)i;
 	if (c->scheme == ENC_INT8 && json_integer_value(json_object_get(j,
 	    "block")) != ENC_BLOCK)
 		return fed_errf(e, "manifest.json: int8 block must be %d",
@@ -123,7 +123,7 @@ nblocks(uint64_t count)
 }
 
 int
-enc_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
+encode_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
     char (*nm)[ST_MAXNAME])
 {
 	struct tensor_spec t[ARCH_MAXTENSORS];
@@ -162,12 +162,12 @@ spec_bytes(const struct st_spec *s)
 }
 
 uint64_t
-enc_data_size(const struct arch *a, const struct enc *c)
+encode_data_size(const struct arch *a, const struct enc *c)
 {
 	struct st_spec s[ENC_MAXTENSORS];
 	char nm[ENC_MAXTENSORS][ST_MAXNAME];
 	uint64_t total = 0;
-	int i, n = enc_specs(a, c, s, nm);
+	int i, n = encode_specs(a, c, s, nm);
 
 	for (i = 0; i < n; i++)
 		total += spec_bytes(&s[i]);
@@ -175,14 +175,14 @@ enc_data_size(const struct arch *a, const struct enc *c)
 }
 
 int
-enc_check_layout(const struct arch *a, const struct enc *c,
+encode_check_layout(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e)
 {
 	struct st_spec s[ENC_MAXTENSORS];
 	char nm[ENC_MAXTENSORS][ST_MAXNAME];
 	const struct st_tensor *x;
 	uint64_t at = 0;
-	int i, k, n = enc_specs(a, c, s, nm);
+	int i, k, n = encode_specs(a, c, s, nm);
 
 	if (st->n != n)
 		return fed_errf(e, "%d tensors, %s wants %d", st->n,
@@ -212,7 +212,7 @@ enc_check_layout(const struct arch *a, const struct enc *c,
 /* ---- conversions ---- */
 
 uint16_t
-enc_f16(float f)
+encode_f16(float f)
 {
 	uint32_t x, sign;
 	float a;
@@ -233,7 +233,7 @@ enc_f16(float f)
 }
 
 float
-enc_f16_value(uint16_t h)
+encode_f16_value(uint16_t h)
 {
 	uint32_t s = (uint32_t)(h & 0x8000) << 16, ex = (h >> 10) & 0x1f;
 	uint32_t m = h & 0x3ff, x;
@@ -252,7 +252,7 @@ enc_f16_value(uint16_t h)
 }
 
 uint16_t
-enc_bf16(float f)
+encode_bf16(float f)
 {
 	uint32_t x;
 
@@ -264,7 +264,7 @@ enc_bf16(float f)
 }
 
 float
-enc_bf16_value(uint16_t h)
+encode_bf16_value(uint16_t h)
 {
 	uint32_t x = (uint32_t)h << 16;
 	float f;
@@ -274,7 +274,7 @@ enc_bf16_value(uint16_t h)
 }
 
 float
-enc_int8_scale(const float *x, size_t n)
+encode_int8_scale(const float *x, size_t n)
 {
 	double m = 0;
 	size_t i;
@@ -305,7 +305,7 @@ int8_tensor(const float *x, uint64_t count, float *scale, int8_t *q,
 	for (b = 0; b * ENC_BLOCK < count; b++) {
 		n = count - b * ENC_BLOCK < ENC_BLOCK ? count - b * ENC_BLOCK :
 		    ENC_BLOCK;
-		scale[b] = enc_int8_scale(x + b * ENC_BLOCK, n);
+		scale[b] = encode_int8_scale(x + b * ENC_BLOCK, n);
 		for (i = 0; i < n; i++)
 			q[b * ENC_BLOCK + i] = scale[b] > 0 ? int8_round(
 			    x[b * ENC_BLOCK + i], scale[b], r) : 0;
@@ -380,8 +380,8 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 	case ENC_F16:
 	case ENC_BF16:
 		for (i = 0; i < np; i++) {
-			uint16_t h = c->scheme == ENC_F16 ? enc_f16(d[i]) :
-			    enc_bf16(d[i]);
+			uint16_t h = c->scheme == ENC_F16 ? encode_f16(d[i]) :
+			    encode_bf16(d[i]);
 			memcpy(buf + 2 * i, &h, 2);
 		}
 		break;
@@ -408,14 +408,14 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 }
 
 uint8_t *
-enc_encode(const struct arch *a, const struct enc *c, const float *delta,
+encode_encode(const struct arch *a, const struct enc *c, const float *delta,
     float *residual, uint64_t seed, size_t *len, fed_err *e)
 {
 	struct st_spec s[ENC_MAXTENSORS];
 	char nm[ENC_MAXTENSORS][ST_MAXNAME];
 	struct st_file st;
 	uint8_t *buf, *out;
-	int n = enc_specs(a, c, s, nm);
+	int n = encode_specs(a, c, s, nm);
 
 	buf = encode_values(a, c, delta, residual, seed, s, n);
 	out = st_write(s, n, len, e);
@@ -436,7 +436,7 @@ enc_encode(const struct arch *a, const struct enc *c, const float *delta,
 /* ---- checking and decoding ---- */
 
 int
-enc_check_values(const struct arch *a, const struct enc *c,
+encode_check_values(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e)
 {
 	struct tensor_spec t[ARCH_MAXTENSORS];
@@ -482,7 +482,7 @@ enc_check_values(const struct arch *a, const struct enc *c,
 }
 
 float *
-enc_decode(const struct arch *a, const struct enc *c,
+encode_decode(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e)
 {
 	struct tensor_spec t[ARCH_MAXTENSORS];
@@ -494,8 +494,8 @@ enc_decode(const struct arch *a, const struct enc *c,
 	uint16_t h;
 	int32_t ix;
 
-	if (enc_check_layout(a, c, st, e) < 0 ||
-	    enc_check_values(a, c, st, e) < 0)
+	if (encode_check_layout(a, c, st, e) < 0 ||
+	    encode_check_values(a, c, st, e) < 0)
 		return NULL;
 	p = xcalloc(np ? np : 1, sizeof(*p));
 	if (c->scheme == ENC_TOPK) {
@@ -519,8 +519,8 @@ enc_decode(const struct arch *a, const struct enc *c,
 				v = ((const int8_t *)x->data)[i] * s;
 			} else {
 				memcpy(&h, (const uint8_t *)x->data + 2 * i, 2);
-				v = c->scheme == ENC_F16 ? enc_f16_value(h) :
-				    enc_bf16_value(h);
+				v = c->scheme == ENC_F16 ? encode_f16_value(h) :
+				    encode_bf16_value(h);
 			}
 			p[t[k].offset + i] = v;
 		}

@@ -13,16 +13,16 @@
 
 #include <jansson.h>
 
-#include "model.h"
+#include "arch.h"
 #include "st.h"
 
 #define ENC_BLOCK 256                   /* int8: values per scale */
 #define ENC_MAXTENSORS (2 * ARCH_MAXTENSORS)
 
-enum enc_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_TOPK };
+enum encode_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_TOPK };
 
 struct enc {
-	enum enc_scheme scheme;
+	enum encode_scheme scheme;
 	double fraction;        /* topk: share of entries kept */
 	uint64_t k;             /* topk: entries kept */
 	int stochastic;         /* int8: stochastic rounding */
@@ -30,45 +30,45 @@ struct enc {
 };
 
 /* "fp16", "bf16", "int8", "topk:FRACTION" (0 < FRACTION <= 1). */
-int  enc_parse(const char *s, struct enc *c, fed_err *e);
+int  encode_parse(const char *s, struct enc *c, fed_err *e);
 /* The "encoding" of an update manifest (absent: float32), checked
  * against np parameters. */
-int  enc_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e);
-json_t *enc_json(const struct enc *c);
-const char *enc_name(enum enc_scheme s);
+int  encode_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e);
+json_t *encode_json(const struct enc *c);
+const char *encode_name(enum encode_scheme s);
 /* ceil(fraction * np), at least 1, at most np. */
-uint64_t enc_topk_count(double fraction, uint64_t np);
+uint64_t encode_topk_count(double fraction, uint64_t np);
 
 /* The scheme's tensors in data order; names go into names. */
-int  enc_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
+int  encode_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
     char (*names)[ST_MAXNAME]);
 /* Bytes of the data section. */
-uint64_t enc_data_size(const struct arch *a, const struct enc *c);
+uint64_t encode_data_size(const struct arch *a, const struct enc *c);
 /* st holds exactly the scheme's tensors, names, dtypes, shapes, in the
  * canonical data order. */
-int  enc_check_layout(const struct arch *a, const struct enc *c,
+int  encode_check_layout(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e);
 /* The values of a parsed st (layout already checked): scales finite and
  * >= 0, int8 in [-127, 127] and 0 where the scale is 0, indices ascending,
  * unique, in range. */
-int  enc_check_values(const struct arch *a, const struct enc *c,
+int  encode_check_values(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e);
 /* tensors.safetensors for delta (np floats).  topk: residual (np floats,
  * or NULL) is added first and left holding what was not sent.  seed:
  * stochastic rounding. */
-uint8_t *enc_encode(const struct arch *a, const struct enc *c,
+uint8_t *encode_encode(const struct arch *a, const struct enc *c,
     const float *delta, float *residual, uint64_t seed, size_t *len,
     fed_err *e);
 /* The flat delta of a checked st: a new buffer of np floats. */
-float *enc_decode(const struct arch *a, const struct enc *c,
+float *encode_decode(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e);
 
 /* Conversions, round half to even; out of range gives infinity. */
-uint16_t enc_f16(float x);
-float    enc_f16_value(uint16_t h);
-uint16_t enc_bf16(float x);
-float    enc_bf16_value(uint16_t h);
+uint16_t encode_f16(float x);
+float    encode_f16_value(uint16_t h);
+uint16_t encode_bf16(float x);
+float    encode_bf16_value(uint16_t h);
 /* int8: the scale of a block, and one value. */
-float    enc_int8_scale(const float *x, size_t n);
+float    encode_int8_scale(const float *x, size_t n);
 
 #endif

@@ -86,7 +86,7 @@ fast_expf(float x)
 /* ---- layers ---- */
 
 void
-encoder_forward(float *out, const uint8_t *tok, const float *wte,
+gpt_encoder_forward(float *out, const uint8_t *tok, const float *wte,
     const float *wpe, int B, int T, int C)
 {
 	int b, t, i;
@@ -103,7 +103,7 @@ encoder_forward(float *out, const uint8_t *tok, const float *wte,
 }
 
 void
-encoder_backward(float *dwte, float *dwpe, const float *dout,
+gpt_encoder_backward(float *dwte, float *dwpe, const float *dout,
     const uint8_t *tok, int B, int T, int C)
 {
 	int b, t, i;
@@ -124,7 +124,7 @@ encoder_backward(float *dwte, float *dwpe, const float *dout,
 }
 
 GPT_HOT void
-layer_norm_forward(float *out, float *mean, float *rstd, const float *in,
+gpt_layer_norm_forward(float *out, float *mean, float *rstd, const float *in,
     const float *w, const float *b, int N, int C)
 {
 	int r, i;
@@ -148,7 +148,7 @@ layer_norm_forward(float *out, float *mean, float *rstd, const float *in,
 }
 
 GPT_HOT void
-layer_norm_backward(float *din, float *dw, float *db, const float *dout,
+gpt_layer_norm_backward(float *din, float *dw, float *db, const float *dout,
     const float *in, const float *w, const float *mean, const float *rstd,
     int N, int C)
 {
@@ -180,7 +180,7 @@ layer_norm_backward(float *din, float *dw, float *db, const float *dout,
 }
 
 void
-matmul_forward(float *out, const float *in, const float *w, const float *b,
+gpt_matmul_forward(float *out, const float *in, const float *w, const float *b,
     int N, int C, int OC)
 {
 	int r;
@@ -207,7 +207,7 @@ sum_rows(float *db, const float *dout, int N, int OC)
 }
 
 void
-matmul_backward(float *din, float *dw, float *db, const float *dout,
+gpt_matmul_backward(float *din, float *dw, float *db, const float *dout,
     const float *in, const float *w, int N, int C, int OC)
 {
 	/* dw (OC, C) = dout^T (OC, N) . in (N, C) */
@@ -245,7 +245,7 @@ causal_softmax(float *a, int T)
 }
 
 void
-attention_forward(float *out, float *att, const float *qkv, int B, int T,
+gpt_attention_forward(float *out, float *att, const float *qkv, int B, int T,
     int C, int H)
 {
 	int b, h, hs = C / H, C3 = 3 * C;
@@ -287,7 +287,7 @@ causal_softmax_backward(float *da, const float *a, int T)
 }
 
 void
-attention_backward(float *dqkv, float *scratch, const float *dout,
+gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, int B, int T, int C, int H)
 {
 	int b, h, hs = C / H, C3 = 3 * C;
@@ -319,7 +319,7 @@ attention_backward(float *dqkv, float *scratch, const float *dout,
 
 /* 0.5 x (1 + tanh(u)) is x sigmoid(2u), u = k (x + 0.044715 x^3) */
 GPT_HOT void
-gelu_forward(float *out, const float *in, int64_t n)
+gpt_gelu_forward(float *out, const float *in, int64_t n)
 {
 	int64_t i;
 
@@ -331,7 +331,7 @@ gelu_forward(float *out, const float *in, int64_t n)
 }
 
 GPT_HOT void
-gelu_backward(float *din, const float *dout, const float *in, int64_t n)
+gpt_gelu_backward(float *din, const float *dout, const float *in, int64_t n)
 {
 	int64_t i;
 
@@ -379,7 +379,7 @@ row_scale(float *p, float f, int V)
 }
 
 double
-xent_forward(float *probs, const float *logits, const uint8_t *y, int N,
+gpt_xent_forward(float *probs, const float *logits, const uint8_t *y, int N,
     int V)
 {
 	double loss = 0;
@@ -398,7 +398,7 @@ xent_forward(float *probs, const float *logits, const uint8_t *y, int N,
 }
 
 void
-xent_backward(float *dlogits, const float *probs, const uint8_t *y, int N,
+gpt_xent_backward(float *dlogits, const float *probs, const uint8_t *y, int N,
     int V, float scale)
 {
 	int r, j;
@@ -496,7 +496,7 @@ forward_body(struct gpt *g, const struct gpt_params *p, const uint8_t *tok,
 	size_t satt = (size_t)g->maxbatch * g->H * g->T * g->T;
 	const float *res = x->enc;
 
-	encoder_forward(x->enc, tok, p->wte, p->wpe, B, T, g->C);
+	gpt_encoder_forward(x->enc, tok, p->wte, p->wpe, B, T, g->C);
 	for (l = 0; l < (size_t)g->L; l++) {
 		const struct gpt_block *h = &p->h[l];
 		float *ln1 = x->ln1 + l * sc, *qkv = x->qkv + 3 * l * sc;
@@ -505,27 +505,27 @@ forward_body(struct gpt *g, const struct gpt_params *p, const uint8_t *tok,
 		float *fchg = x->fchg + 4 * l * sc, *res3 = x->res3 + l * sc;
 		size_t sm = l * (size_t)g->maxbatch * g->T;
 
-		layer_norm_forward(ln1, x->ln1m + sm, x->ln1r + sm, res, h->ln1w,
+		gpt_layer_norm_forward(ln1, x->ln1m + sm, x->ln1r + sm, res, h->ln1w,
 		    h->ln1b, (int)N, g->C);
-		matmul_forward(qkv, ln1, h->qkvw, h->qkvb, (int)N, g->C,
+		gpt_matmul_forward(qkv, ln1, h->qkvw, h->qkvb, (int)N, g->C,
 		    3 * g->C);
-		attention_forward(atty, x->att + l * satt, qkv, B, T, g->C,
+		gpt_attention_forward(atty, x->att + l * satt, qkv, B, T, g->C,
 		    g->H);
-		matmul_forward(res2, atty, h->projw, h->projb, (int)N, g->C,
+		gpt_matmul_forward(res2, atty, h->projw, h->projb, (int)N, g->C,
 		    g->C);
 		add_into(res2, res, (int64_t)(N * C));
-		layer_norm_forward(ln2, x->ln2m + sm, x->ln2r + sm, res2,
+		gpt_layer_norm_forward(ln2, x->ln2m + sm, x->ln2r + sm, res2,
 		    h->ln2w, h->ln2b, (int)N, g->C);
-		matmul_forward(fch, ln2, h->fcw, h->fcb, (int)N, g->C, 4 * g->C);
-		gelu_forward(fchg, fch, (int64_t)(N * 4 * C));
-		matmul_forward(res3, fchg, h->fcprojw, h->fcprojb, (int)N,
+		gpt_matmul_forward(fch, ln2, h->fcw, h->fcb, (int)N, g->C, 4 * g->C);
+		gpt_gelu_forward(fchg, fch, (int64_t)(N * 4 * C));
+		gpt_matmul_forward(res3, fchg, h->fcprojw, h->fcprojb, (int)N,
 		    4 * g->C, g->C);
 		add_into(res3, res2, (int64_t)(N * C));
 		res = res3;
 	}
-	layer_norm_forward(x->lnf, x->lnfm, x->lnfr, res, p->lnfw, p->lnfb,
+	gpt_layer_norm_forward(x->lnf, x->lnfm, x->lnfr, res, p->lnfw, p->lnfb,
 	    (int)N, g->C);
-	matmul_forward(x->probs, x->lnf, p->head, NULL, (int)N, g->C,
+	gpt_matmul_forward(x->probs, x->lnf, p->head, NULL, (int)N, g->C,
 	    GPT_VOCAB);
 }
 
@@ -541,7 +541,7 @@ gpt_forward(struct gpt *g, const float *params, const uint8_t *tok, int B,
 		for (t = 0; t < T; t++)
 			g->act.targets[b * T + t] = tok[b * (T + 1) + t + 1];
 	forward_body(g, &p, tok, B, T);
-	return xent_forward(g->act.probs, g->act.probs, g->act.targets, B * T,
+	return gpt_xent_forward(g->act.probs, g->act.probs, g->act.targets, B * T,
 	    GPT_VOCAB);
 }
 
@@ -571,20 +571,20 @@ block_backward(struct gpt *g, struct gpt_block *dh, const struct gpt_block *h,
 	int N = B * T, C = g->C;
 	float *d1 = x->dbuf1, *d2 = x->dbuf2;
 
-	matmul_backward(d1, dh->fcprojw, dh->fcprojb, x->dres,
+	gpt_matmul_backward(d1, dh->fcprojw, dh->fcprojb, x->dres,
 	    x->fchg + 4 * lc, h->fcprojw, N, 4 * C, C);
-	gelu_backward(d1, d1, x->fch + 4 * lc, (int64_t)N * 4 * C);
-	matmul_backward(d2, dh->fcw, dh->fcb, d1, x->ln2 + lc, h->fcw, N, C,
+	gpt_gelu_backward(d1, d1, x->fch + 4 * lc, (int64_t)N * 4 * C);
+	gpt_matmul_backward(d2, dh->fcw, dh->fcb, d1, x->ln2 + lc, h->fcw, N, C,
 	    4 * C);
-	layer_norm_backward(x->dres, dh->ln2w, dh->ln2b, d2, x->res2 + lc,
+	gpt_layer_norm_backward(x->dres, dh->ln2w, dh->ln2b, d2, x->res2 + lc,
 	    h->ln2w, x->ln2m + sm, x->ln2r + sm, N, C);
-	matmul_backward(d2, dh->projw, dh->projb, x->dres, x->atty + lc,
+	gpt_matmul_backward(d2, dh->projw, dh->projb, x->dres, x->atty + lc,
 	    h->projw, N, C, C);
-	attention_backward(d1, x->scratch, d2, x->qkv + 3 * lc,
+	gpt_attention_backward(d1, x->scratch, d2, x->qkv + 3 * lc,
 	    x->att + (size_t)l * satt, B, T, C, g->H);
-	matmul_backward(d2, dh->qkvw, dh->qkvb, d1, x->ln1 + lc, h->qkvw, N,
+	gpt_matmul_backward(d2, dh->qkvw, dh->qkvb, d1, x->ln1 + lc, h->qkvw, N,
 	    C, 3 * C);
-	layer_norm_backward(x->dres, dh->ln1w, dh->ln1b, d2, res, h->ln1w,
+	gpt_layer_norm_backward(x->dres, dh->ln1w, dh->ln1b, d2, res, h->ln1w,
 	    x->ln1m + sm, x->ln1r + sm, N, C);
 }
 
@@ -601,18 +601,18 @@ gpt_backward(struct gpt *g, float *grad, const float *params,
 	gpt_carve(&d, &g->a, grad);
 	/* positions past T get no gradient */
 	memset(d.wpe, 0, (size_t)g->T * g->C * sizeof(float));
-	xent_backward(x->probs, x->probs, x->targets, N, GPT_VOCAB,
+	gpt_xent_backward(x->probs, x->probs, x->targets, N, GPT_VOCAB,
 	    1.0f / (float)N);
-	matmul_backward(x->dbuf1, d.head, NULL, x->probs, x->lnf, p.head, N,
+	gpt_matmul_backward(x->dbuf1, d.head, NULL, x->probs, x->lnf, p.head, N,
 	    g->C, GPT_VOCAB);
 	memset(x->dres, 0, (size_t)N * g->C * sizeof(float));
-	layer_norm_backward(x->dres, d.lnfw, d.lnfb, x->dbuf1,
+	gpt_layer_norm_backward(x->dres, d.lnfw, d.lnfb, x->dbuf1,
 	    g->L > 0 ? x->res3 + (size_t)(g->L - 1) * sc : x->enc, p.lnfw,
 	    x->lnfm, x->lnfr, N, g->C);
 	for (l = g->L - 1; l >= 0; l--)
 		block_backward(g, &d.h[l], &p.h[l], l, l > 0 ?
 		    x->res3 + (size_t)(l - 1) * sc : x->enc, B, T);
-	encoder_backward(d.wte, d.wpe, x->dres, tok, B, T, g->C);
+	gpt_encoder_backward(d.wte, d.wpe, x->dres, tok, B, T, g->C);
 }
 
 /* ---- training ---- */
@@ -959,7 +959,7 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
 		    (long long)o->warmup, (long long)total);
 	}
-	csr = denormals_off();
+	csr = nn_denormals_off();
 	memcpy(local, global, r.np * sizeof(float));
 	if (o->state != NULL) {
 		memcpy(r.m, o->state->m, r.np * sizeof(float));
@@ -974,7 +974,7 @@ gpt_train_run(const struct arch *a, const float *global, float *local,
 		memcpy(o->state->v, r.v, r.np * sizeof(float));
 		o->state->t = r.t;
 	}
-	denormals_restore(csr);
+	nn_denormals_restore(csr);
 	gpt_run_free(&r);
 	return 0;
 }

@@ -11,8 +11,8 @@
  * order outputs, inputs, weights, dimensions; nothing in them allocates.
  * Parameter gradients are overwritten, never accumulated (every weight is
  * used once per pass); the gradient of the residual stream is the one
- * thing added to, as layer_norm_backward says.  The parameters are
- * model.h's flat buffer, carved by gpt_carve into named tensors.
+ * thing added to, as gpt_layer_norm_backward says.  The parameters are
+ * arch.h's flat buffer, carved by gpt_carve into named tensors.
  *
  * The training loop (AdamW, warmup and cosine decay, clipping), the
  * evaluation in bits per byte and sampling live here too, over a
@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "data.h"
-#include "model.h"
+#include "arch.h"
 #include "rng.h"
 #include "train.h"
 
@@ -52,42 +52,42 @@ struct gpt_params {
 void gpt_carve(struct gpt_params *p, const struct arch *a, float *base);
 
 /* The layers.  N = B * T rows of the residual stream. */
-void encoder_forward(float *out, const uint8_t *tok, const float *wte,
+void gpt_encoder_forward(float *out, const uint8_t *tok, const float *wte,
     const float *wpe, int B, int T, int C);
-void encoder_backward(float *dwte, float *dwpe, const float *dout,
+void gpt_encoder_backward(float *dwte, float *dwpe, const float *dout,
     const uint8_t *tok, int B, int T, int C);
 /* mean, rstd (N) are kept for the backward pass. */
-void layer_norm_forward(float *out, float *mean, float *rstd,
+void gpt_layer_norm_forward(float *out, float *mean, float *rstd,
     const float *in, const float *w, const float *b, int N, int C);
 /* din (N, C) is added to (it is the residual stream's gradient); dw, db
  * are overwritten. */
-void layer_norm_backward(float *din, float *dw, float *db, const float *dout,
+void gpt_layer_norm_backward(float *din, float *dw, float *db, const float *dout,
     const float *in, const float *w, const float *mean, const float *rstd,
     int N, int C);
 /* out (N, OC) = in (N, C) . w^T + b; b may be NULL. */
-void matmul_forward(float *out, const float *in, const float *w,
+void gpt_matmul_forward(float *out, const float *in, const float *w,
     const float *b, int N, int C, int OC);
 /* din may be NULL; db may be NULL when there is no bias. */
-void matmul_backward(float *din, float *dw, float *db, const float *dout,
+void gpt_matmul_backward(float *din, float *dw, float *db, const float *dout,
     const float *in, const float *w, int N, int C, int OC);
 /* out (B, T, C) from qkv (B, T, 3C); att (B, H, T, T) keeps the causal
  * softmax for the backward pass. */
-void attention_forward(float *out, float *att, const float *qkv, int B,
+void gpt_attention_forward(float *out, float *att, const float *qkv, int B,
     int T, int C, int H);
 /* dqkv (B, T, 3C) overwritten; scratch holds T * T floats. */
-void attention_backward(float *dqkv, float *scratch, const float *dout,
+void gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, int B, int T, int C, int H);
 /* tanh approximation, as GPT-2; n elements. */
-void gelu_forward(float *out, const float *in, int64_t n);
+void gpt_gelu_forward(float *out, const float *in, int64_t n);
 /* din may be dout. */
-void gelu_backward(float *din, const float *dout, const float *in,
+void gpt_gelu_backward(float *din, const float *dout, const float *in,
     int64_t n);
 /* probs (N, V) from logits (N, V), may be in place; returns the sum of
  * the N losses in nats. */
-double xent_forward(float *probs, const float *logits, const uint8_t *y,
+double gpt_xent_forward(float *probs, const float *logits, const uint8_t *y,
     int N, int V);
 /* dlogits (N, V) = scale * (probs - onehot(y)); may be in place. */
-void xent_backward(float *dlogits, const float *probs, const uint8_t *y,
+void gpt_xent_backward(float *dlogits, const float *probs, const uint8_t *y,
     int N, int V, float scale);
 
 /* The activations of one architecture and a largest batch. */

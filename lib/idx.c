@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "sha256.h"
 #include "idx.h"
 
 #define IN_BUFSZ (1u << 20)

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "crypto.h"
+#include "sha256.h"
 #include "ledger.h"
 #include "out.h"
 
@@ -272,9 +272,9 @@ save(struct ledger *l, fed_err *e)
 		return -1;
 	}
 	(void)fchmod(o.fd, 0600);
-	rc = write_all(o.fd, s, strlen(s), e);
+	rc = out_write_all(o.fd, s, strlen(s), e);
 	if (rc == 0)
-		rc = write_all(o.fd, "\n", 1, e);
+		rc = out_write_all(o.fd, "\n", 1, e);
 	if (rc == 0)
 		rc = fsync(o.fd) < 0 ? fed_errf(e, "%s: %s", l->path,
 		    strerror(errno)) : 0;

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "bundle.h"
-#include "crypto.h"
+#include "sha256.h"
 #include "manifest.h"
-#include "model.h"
+#include "arch.h"
 
 static int
 depth(const json_t *v, int lim)
@@ -64,7 +64,7 @@ manifest_parse(const uint8_t *buf, size_t n, fed_err *e)
 }
 
 int
-digest_valid(const char *s)
+manifest_digest_valid(const char *s)
 {
 	int i;
 
@@ -85,7 +85,7 @@ hex64(const char *s)
 	if (s == NULL || strlen(s) != 64)
 		return -1;
 	snprintf(d, sizeof(d), "sha256:%s", s);
-	return digest_valid(d);
+	return manifest_digest_valid(d);
 }
 
 static int
@@ -152,7 +152,7 @@ check_model(const json_t *m, const char *kind, fed_err *e)
 		return -1;
 	if (json_is_null(parent) && strcmp(kind, "model") == 0)
 		return 0;
-	if (digest_valid(json_string_value(parent)) < 0)
+	if (manifest_digest_valid(json_string_value(parent)) < 0)
 		return fed_errf(e, "manifest.json: parent must be a digest "
 		    "sha256:<64 hex>%s", strcmp(kind, "model") == 0 ?
 		    " or null" : "");

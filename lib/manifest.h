@@ -26,7 +26,7 @@ uint8_t *manifest_dump(const json_t *m, size_t *n);
 /* "sha256:" + hex of the manifest's bytes, into out[DIGEST_LEN + 1]. */
 void     manifest_digest(const uint8_t *bytes, size_t n, char *out);
 /* 0 when s is a well-formed digest string. */
-int      digest_valid(const char *s);
+int      manifest_digest_valid(const char *s);
 
 /* Typed getters over a checked manifest; NULL/-1 when absent. */
 const char *manifest_str(const json_t *m, const char *key);

@@ -937,7 +937,7 @@ upd_decode(struct upd *u, const struct model_in *mi, uint64_t at,
 		for (k = 0; k < len; k++) {
 			memcpy(&h, u->raw + 2 * k, 2);
 			u->buf[k] = u->enc.scheme == ENC_F16 ?
-			    enc_f16_value(h) : enc_bf16_value(h);
+			    encode_f16_value(h) : encode_bf16_value(h);
 		}
 	}
 	for (k = 0; k < len; k++)
@@ -1024,7 +1024,7 @@ state_load(struct model_in *mi, const struct merge_opts *o, fed_err *e)
 	    strcmp(rule, merge_rule_name(o->rule)) != 0)
 		return 0;
 	if (st_parse(buf, size, &st, e) < 0)
-		return fed_errf(e, "%s: %s", STATE_MEMBER, e->msg);
+		return fed_errprefix(e, "%s", STATE_MEMBER);
 	if (st.n != arch_tensors(&mi->a, t) * (hv ? 2 : 1)) {
 		st_file_free(&st);
 		return fed_errf(e, "%s: tensors do not fit %s", STATE_MEMBER,
@@ -1033,7 +1033,7 @@ state_load(struct model_in *mi, const struct merge_opts *o, fed_err *e)
 	if (layout_check(&mi->a, &st, 0, "m.", e) < 0 ||
 	    (hv && layout_check(&mi->a, &st, mi->np, "v.", e) < 0)) {
 		st_file_free(&st);
-		return fed_errf(e, "%s: %s", STATE_MEMBER, e->msg);
+		return fed_errprefix(e, "%s", STATE_MEMBER);
 	}
 	mi->m = buf + st.data_start;
 	mi->v = hv ? mi->m + mi->np * 4 : NULL;
@@ -1109,11 +1109,11 @@ model_load(const char *path, const struct merge_opts *o, struct model_in *mi,
 	if ((buf = bundle_get(&mi->b, WEIGHTS_MEMBER, &size)) == NULL)
 		return fed_errf(e, "no %s", WEIGHTS_MEMBER);
 	if (st_parse(buf, size, &st, e) < 0)
-		return fed_errf(e, "%s: %s", WEIGHTS_MEMBER, e->msg);
+		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 	if (weights_check(&mi->a, &st, e) < 0 ||
 	    layout_check(&mi->a, &st, 0, "", e) < 0) {
 		st_file_free(&st);
-		return fed_errf(e, "%s: %s", WEIGHTS_MEMBER, e->msg);
+		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 	}
 	mi->x = buf + st.data_start;
 	st_file_free(&st);
@@ -1150,7 +1150,7 @@ upd_manifest(struct upd *u, const struct model_in *mi, fed_err *e)
 	if (manifest_int(m, "round") != mi->round)
 		return fed_errf(e, "round %lld, the model is at round %lld",
 		    (long long)manifest_int(m, "round"), (long long)mi->round);
-	if (enc_manifest(m, mi->np, &u->enc, e) < 0)
+	if (encode_manifest(m, mi->np, &u->enc, e) < 0)
 		return -1;
 	u->samples = (uint64_t)manifest_int(m, "samples");
 	u->steps = manifest_int(m, "steps");
@@ -1231,7 +1231,7 @@ upd_open(struct upd *u, const struct model_in *mi, int spool, fed_err *e)
 	for (k = 0; k < 8; k++)
 		hl |= (uint64_t)lb[k] << (8 * k);
 	if (hl > ST_MAXHEADER ||
-	    ent->size != 8 + hl + enc_data_size(&mi->a, &u->enc))
+	    ent->size != 8 + hl + encode_data_size(&mi->a, &u->enc))
 		return fed_errf(e, "%s: %llu bytes do not fit %s",
 		    WEIGHTS_MEMBER, (unsigned long long)ent->size, mi->arch);
 	if (upd_take(u, NULL, (size_t)hl, e) < 0)
@@ -1278,9 +1278,9 @@ upd_finish(struct upd *u, const struct arch *a, fed_err *e)
 		return -1;
 	if ((st = bundle_member_st(u->r)) == NULL)
 		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
-	if (u->enc.scheme != ENC_F32 ? enc_check_layout(a, &u->enc, st, e) < 0 :
+	if (u->enc.scheme != ENC_F32 ? encode_check_layout(a, &u->enc, st, e) < 0 :
 	    weights_check(a, st, e) < 0 || layout_check(a, st, 0, "", e) < 0)
-		return fed_errf(e, "%s: %s", WEIGHTS_MEMBER, e->msg);
+		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 	while ((s = bundle_next(u->r, &ent, e)) > 0)
 		;
 	if (s < 0)
@@ -1813,7 +1813,7 @@ upd_json(const struct upd *u, const struct merge_opts *o)
 	json_t *x = json_pack("{s:s,s:O,s:O,s:s,s:I,s:o,s:o,s:o,s:b}",
 	    "digest", u->digest, "contributor", u->contributor,
 	    "signers", u->signers ? u->signers : json_null(),
-	    "encoding", enc_name(u->enc.scheme),
+	    "encoding", encode_name(u->enc.scheme),
 	    "samples", (json_int_t)u->samples, "weight", real(u->weight),
 	    "norm", real(u->norm), "norm_clipped", real(u->norm * u->scale),
 	    "discarded", krum && !u->selected);
@@ -1964,7 +1964,7 @@ job_outputs(struct job *j, fed_err *e)
 		return 0;
 	}
 	j->x = j->xbuf = xcalloc(j->chunk, sizeof(*j->x));
-	if ((j->tfd = spool_open(e)) < 0 ||
+	if ((j->tfd = out_spool_open(e)) < 0 ||
 	    pwrite_all(j->tfd, j->thead, hl, 0) < 0) {
 		if (j->tfd >= 0)
 			fed_errf(e, "spool: %s", strerror(errno));
@@ -1973,7 +1973,7 @@ job_outputs(struct job *j, fed_err *e)
 	j->m = xcalloc(j->chunk, sizeof(*j->m));
 	if (nm == 2)
 		j->v = xcalloc(j->chunk, sizeof(*j->v));
-	if ((j->sfd = spool_open(e)) < 0 ||
+	if ((j->sfd = out_spool_open(e)) < 0 ||
 	    (j->shdr = spool_header(j->sfd, &j->mi->a, mv, nm, e)) == 0)
 		return -1;
 	return 0;
@@ -2285,7 +2285,7 @@ merge_run(const char *model, const char *const *paths, int n,
 		j.u[i].buf = xcalloc(j.chunk, sizeof(float));
 		j.u[i].raw = xcalloc(j.chunk, 2);
 		j.u[i].contributor = json_null();
-		if (strcmp(paths[i], "-") == 0 && (spool = spool_open(e)) < 0) {
+		if (strcmp(paths[i], "-") == 0 && (spool = out_spool_open(e)) < 0) {
 			r = MERGE_FAIL;
 			goto out;
 		}

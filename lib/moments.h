@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "bundle.h"
-#include "model.h"
+#include "arch.h"
 #include "st.h"
 
 #define MOMENTS_MEMBER "moments.safetensors"

@@ -3,7 +3,7 @@
  * of llm.c.  Arguments come in the order outputs, inputs, weights,
  * dimensions; nothing here allocates, so a training loop can call these
  * with buffers carved out once.  Matrices are row-major float32; a batch
- * of B rows is one matrix (B, width).  Weights follow model.h: a dense
+ * of B rows is one matrix (B, width).  Weights follow arch.h: a dense
  * layer's weight is (out, in), its bias (out).
  *
  * The model-level glue (which layers an architecture stacks, where the
@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "model.h"
+#include "arch.h"
 
 /*
  * The element-wise loops (ReLU, biases, optimizer steps, byte-to-float
@@ -32,21 +32,21 @@
 #endif
 
 /* out (B, out) = in (B, in) . w^T (in -> out) + b */
-void dense_forward(float *out, const float *in, const float *w,
+void nn_dense_forward(float *out, const float *in, const float *w,
     const float *b, int B, int in_w, int out_w);
 /*
  * Given dout (B, out): dw (out, in) and db (out) are overwritten with the
  * gradients (not accumulated); din (B, in) too, unless it is NULL (the
  * first layer needs no input gradient).
  */
-void dense_backward(float *din, float *dw, float *db, const float *dout,
+void nn_dense_backward(float *din, float *dw, float *db, const float *dout,
     const float *in, const float *w, int B, int in_w, int out_w);
 
 /* out = max(in, 0); in place is fine. */
-void relu_forward(float *out, const float *in, int64_t n);
-/* din = dout where out > 0, else 0; out is relu_forward's output; din may
+void nn_relu_forward(float *out, const float *in, int64_t n);
+/* din = dout where out > 0, else 0; out is nn_relu_forward's output; din may
  * be dout. */
-void relu_backward(float *din, const float *dout, const float *out,
+void nn_relu_backward(float *din, const float *dout, const float *out,
     int64_t n);
 
 /*
@@ -56,17 +56,17 @@ void relu_backward(float *din, const float *dout, const float *out,
  * label (first maximum wins), when correct is not NULL.  pred (B) gets
  * the arg-max if not NULL.
  */
-double softmax_xent_forward(float *probs, const float *logits,
+double nn_softmax_xent_forward(float *probs, const float *logits,
     const int32_t *y, int B, int C, int64_t *correct, int32_t *pred);
 /* dlogits (B, C) of the mean loss over the batch; may be in place on
  * probs. */
-void softmax_xent_backward(float *dlogits, const float *probs,
+void nn_softmax_xent_backward(float *dlogits, const float *probs,
     const int32_t *y, int B, int C);
 
 /*
  * A network for one architecture and a largest batch: the activation
  * buffers, allocated once by nn_net_init.  Parameters and gradients are
- * flat buffers in model.h's layout, owned by the caller.
+ * flat buffers in arch.h's layout, owned by the caller.
  */
 struct nn_net {
 	struct arch a;
@@ -83,7 +83,7 @@ int  nn_net_init(struct nn_net *n, const struct arch *a, int maxbatch,
 void nn_net_free(struct nn_net *n);
 /* The input rows of a batch go to n->act[0] (B, dims[0]) before these. */
 /* Forward B rows; returns the loss sum (double), correct counts as in
- * softmax_xent_forward. */
+ * nn_softmax_xent_forward. */
 double nn_forward(struct nn_net *n, const float *params, const int32_t *y,
     int B, int64_t *correct, int32_t *pred);
 /* After nn_forward on the same batch: gradient of the mean loss into g
@@ -103,5 +103,10 @@ const char *nn_blas_coretype_hint(void);
 /* Re-execute the program with that core type; returns when there is
  * nothing to change, or when exec fails (the program then runs as is). */
 void nn_blas_reexec(char *argv[]);
+
+/* Flush denormal floats to zero while training (x86 SSE); returns the
+ * previous mode for nn_denormals_restore. */
+unsigned nn_denormals_off(void);
+void nn_denormals_restore(unsigned old);
 
 #endif

@@ -115,7 +115,7 @@ out_abort_all(struct out *outs, size_t n)
 }
 
 int
-write_all(int fd, const void *p, size_t n, fed_err *e)
+out_write_all(int fd, const void *p, size_t n, fed_err *e)
 {
 	const uint8_t *b = p;
 	ssize_t w;
@@ -177,7 +177,7 @@ out_abort(struct out *o)
 }
 
 int
-spool_open(fed_err *e)
+out_spool_open(fed_err *e)
 {
 	const char *dir = getenv("TMPDIR");
 	char path[4096];

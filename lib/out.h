@@ -23,9 +23,9 @@ void out_abort(struct out *o);
 /* out_abort on each of n outputs (those never opened are skipped). */
 void out_abort_all(struct out *outs, size_t n);
 /* write(2) all of it, retrying on EINTR and short writes. */
-int  write_all(int fd, const void *p, size_t n, fed_err *e);
+int  out_write_all(int fd, const void *p, size_t n, fed_err *e);
 
 /* A temporary file in $TMPDIR, already unlinked, for spooling. */
-int  spool_open(fed_err *e);
+int  out_spool_open(fed_err *e);
 
 #endif

@@ -13,7 +13,7 @@
 
 #include "csv.h"
 #include "idx.h"
-#include "partition.h"
+#include "part.h"
 #include "st.h"
 #include "util.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "crypto.h"
+#include "sha256.h"
 #include "manifest.h"
 #include "rng.h"
 #include "st.h"

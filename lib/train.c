@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <pmmintrin.h>
-#endif
-
 #include "dpsgd.h"
 #include "nn.h"
 #include "rng.h"
@@ -79,35 +75,6 @@ train_check_fit(const struct arch *a, const struct dataset *d, fed_err *e)
 		return fed_errf(e, "model has %d classes but the data has %d",
 		    a->dims[a->nlayers], d->classes);
 	return 0;
-}
-
-/*
- * Momentum on a weight whose gradient is always zero (a pixel that is
- * blank in every image) decays into denormal floats, which cost a
- * hundred cycles each on x86.  Flushing them to zero keeps steps at full
- * speed; the result stays deterministic.  Returns the previous mode.
- */
-unsigned
-denormals_off(void)
-{
-#if defined(__SSE2__)
-	unsigned old = _mm_getcsr();
-
-	_mm_setcsr(old | 0x8040);   /* FTZ | DAZ */
-	return old;
-#else
-	return 0;
-#endif
-}
-
-void
-denormals_restore(unsigned old)
-{
-#if defined(__SSE2__)
-	_mm_setcsr(old);
-#else
-	(void)old;
-#endif
 }
 
 /* The buffers of a run, allocated once. */
@@ -369,7 +336,7 @@ train_run(const struct arch *a, const float *global, float *local,
 	if (run_init(&r, a, d, o, batch, e) < 0)
 		return -1;
 	memcpy(local, global, r.np * sizeof(float));
-	csr = denormals_off();
+	csr = nn_denormals_off();
 	rng_seed(&rng, o->seed);
 	shuffle(&r, &rng, d->n);
 	memcpy(r.lossrows, r.perm, (size_t)r.nloss * sizeof(uint32_t));
@@ -377,7 +344,7 @@ train_run(const struct arch *a, const float *global, float *local,
 	total = train_total_steps(o, d->n);
 	train_loop(&r, local, global, d, o, total, progress, ctx, &rng, st);
 	st->loss_end = run_loss(&r, local, d);
-	denormals_restore(csr);
+	nn_denormals_restore(csr);
 	run_free(&r);
 	return 0;
 }

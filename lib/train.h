@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "data.h"
-#include "model.h"
+#include "arch.h"
 
 struct dpsgd_opts;
 
@@ -88,10 +88,6 @@ const char *train_schedule_name(enum train_schedule s);
 int  train_schedule_parse(const char *s, enum train_schedule *o);
 /* The learning rate of step (from 0) of total. */
 double train_lr(const struct train_opts *o, int64_t step, int64_t total);
-/* Flush denormal floats to zero while training (x86 SSE); returns the
- * previous mode for denormals_restore. */
-unsigned denormals_off(void);
-void denormals_restore(unsigned old);
 /* The total number of steps o implies for n samples. */
 int64_t train_total_steps(const struct train_opts *o, int64_t n);
 

@@ -3,6 +3,7 @@
  * The x-wrappers exit with status 2: running out of memory is a system
  * failure, never a verdict on the input.
  */
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,20 +16,89 @@
 
 #include "util.h"
 
+static int
+set(fed_err *e, enum fed_errkind kind, const char *fmt, va_list ap)
+{
+	char msg[sizeof(e->msg)];
+
+	if (e == NULL)
+		return -1;
+	/* through a copy: callers may pass e->msg itself as an argument */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	memcpy(e->msg, msg, sizeof(msg));
+	e->kind = kind;
+	return -1;
+}
+
 int
 fed_errf(fed_err *e, const char *fmt, ...)
 {
-	char msg[sizeof(e->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	set(e, FED_EREJECT, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+fed_usagef(fed_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set(e, FED_EUSAGE, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+fed_syserrf(fed_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set(e, FED_ESYSTEM, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "prefix: e->msg", the kind unchanged. */
+static int
+errjoin(fed_err *e, const char *prefix)
+{
+	char msg[2 * sizeof(e->msg) + 2];
+
+	snprintf(msg, sizeof(msg), "%s: %s", prefix, e->msg);
+	msg[sizeof(e->msg) - 1] = '\0';    /* cut to the carrier's size */
+	memcpy(e->msg, msg, sizeof(e->msg));
+	return -1;
+}
+
+int
+fed_errprefix(fed_err *e, const char *fmt, ...)
+{
+	char prefix[sizeof(e->msg)];
 	va_list ap;
 
 	if (e == NULL)
 		return -1;
-	/* through a copy: callers prefix e->msg itself ("%s: %s", e->msg) */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(e->msg, msg, sizeof(msg));
-	return -1;
+	return errjoin(e, prefix);
+}
+
+int
+fed_status(const fed_err *e)
+{
+	return e->kind == FED_EREJECT ? 1 : 2;
+}
+
+void
+fed_exit(const fed_err *e)
+{
+	errx(fed_status(e), "%s", e->msg);
 }
 
 static void

@@ -12,14 +12,36 @@
 
 #define FED_ERRLEN 512
 
+/*
+ * What failed, which decides the exit status in one place (fed_status):
+ * the input was rejected (a bundle, key or data set that is not valid:
+ * exit 1), the command line asked for something impossible (exit 2), or
+ * the system failed (a file that cannot be opened or written, a full
+ * disk, no memory: exit 2).  A verdict is only ever FED_EREJECT.
+ */
+enum fed_errkind { FED_EREJECT, FED_EUSAGE, FED_ESYSTEM };
+
 /* A lib/ function that fails fills this and returns -1 or NULL. */
 typedef struct {
+	enum fed_errkind kind;
 	char msg[FED_ERRLEN];
 } fed_err;
 
-/* Set e's message (printf-style); returns -1 so callers can `return`. */
+/* Set e's message (printf-style) and its kind; return -1 so callers
+ * can `return`.  fed_errf says the input was rejected. */
 int fed_errf(fed_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int fed_usagef(fed_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int fed_syserrf(fed_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "PREFIX: " before e's message, its kind kept; returns -1. */
+int fed_errprefix(fed_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The exit status for e: 1 for a rejection, 2 otherwise. */
+int fed_status(const fed_err *e);
+/* cmd/ only: print "PROGRAM: MESSAGE" and exit with fed_status(e). */
+void fed_exit(const fed_err *e) __attribute__((noreturn));
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -111,9 +111,9 @@ verify_payload(const json_t *m, const char *member, const struct st_file *st,
 	if (json_object_get(m, "encoding") != NULL &&
 	    strcmp(manifest_str(m, "kind"), "update") != 0)
 		return fed_errf(e, "manifest.json: only updates are encoded");
-	if (enc_manifest(m, arch_nparams(&a), &c, e) < 0)
+	if (encode_manifest(m, arch_nparams(&a), &c, e) < 0)
 		return -1;
-	if (c.scheme != ENC_F32 ? enc_check_layout(&a, &c, st, &ae) < 0 :
+	if (c.scheme != ENC_F32 ? encode_check_layout(&a, &c, st, &ae) < 0 :
 	    weights_check(&a, st, &ae) < 0)
 		return fed_errf(e, "%s: %s", member, ae.msg);
 	return 0;
@@ -141,11 +141,11 @@ check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
 	int rc;
 
 	if (weights_arch(m, &a, e) < 0 ||
-	    enc_manifest(m, arch_nparams(&a), &c, e) < 0)
+	    encode_manifest(m, arch_nparams(&a), &c, e) < 0)
 		return -1;
 	if (ent->size > 8 + ST_MAXHEADER + arch_nparams(&a) * 4 * (mom ? 2 : 1))
 		return fed_errf(e, "%s: too large for %s", ent->name,
-		    mom ? "the architecture" : enc_name(c.scheme));
+		    mom ? "the architecture" : encode_name(c.scheme));
 	buf = xmalloc(ent->size ? ent->size : 1);
 	while ((n = bundle_read(r, &p, e)) > 0 && at + (uint64_t)n <= ent->size) {
 		memcpy(buf + at, p, (size_t)n);
@@ -158,11 +158,11 @@ check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
 		    "model") == 0 ? MOMENTS_MODEL : MOMENTS_UPDATE, e);
 		st_file_free(&st);
 	} else if (rc == 0 && (rc = st_parse(buf, at, &st, e)) == 0) {
-		rc = enc_check_layout(&a, &c, &st, e) < 0 ||
-		    enc_check_values(&a, &c, &st, e) < 0 ? -1 : 0;
+		rc = encode_check_layout(&a, &c, &st, e) < 0 ||
+		    encode_check_values(&a, &c, &st, e) < 0 ? -1 : 0;
 		st_file_free(&st);
 		if (rc < 0)
-			fed_errf(e, "%s: %s", ent->name, e->msg);
+			fed_errprefix(e, "%s", ent->name);
 	}
 	free(buf);
 	return rc;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "bundle.h"
-#include "crypto.h"
+#include "key.h"
 
 #define VERIFY_MAXKEYS 256
 

@@ -68,12 +68,12 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 	if (st_parse(buf, size, &st, e) < 0)
 		return NULL;
 	/* an update may be encoded (fed-bundle(5)): decoded, checked */
-	if (enc_manifest(b->manifest, arch_nparams(a), &c, e) < 0) {
+	if (encode_manifest(b->manifest, arch_nparams(a), &c, e) < 0) {
 		st_file_free(&st);
 		return NULL;
 	}
 	if (c.scheme != ENC_F32) {
-		p = enc_decode(a, &c, &st, e);
+		p = encode_decode(a, &c, &st, e);
 		st_file_free(&st);
 		return p;
 	}

@@ -1,6 +1,6 @@
 /*
  * weights: a model's or an update's tensors.safetensors as one flat float
- * buffer in the layout of model.h, and back.  Checking that a bundle's
+ * buffer in the layout of arch.h, and back.  Checking that a bundle's
  * tensors match its declared architecture is done here too, from the
  * safetensors header alone, so it works on a stream as well.
  */
@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "bundle.h"
-#include "model.h"
+#include "arch.h"
 #include "st.h"
 
 #define WEIGHTS_MEMBER "tensors.safetensors"

@@ -1,5 +1,5 @@
 /* Fuzz key loading: public and secret PEM files. */
-#include "crypto.h"
+#include "key.h"
 #include "fuzz.h"
 
 int

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "bundle.h"
-#include "model.h"
+#include "arch.h"
 #include "out.h"
 #include "rng.h"
 #include "weights.h"

@@ -17,21 +17,21 @@
 static void
 test_conversions(void)
 {
-	T_OK("fp16 1", enc_f16(1.0f) == 0x3c00);
-	T_OK("fp16 -2", enc_f16(-2.0f) == 0xc000);
-	T_OK("fp16 max", enc_f16(65504.0f) == 0x7bff);
-	T_OK("fp16 overflow", enc_f16(65520.0f) == 0x7c00);
-	T_OK("fp16 tie to even down", enc_f16(1.0f + 0x1p-11f) == 0x3c00);
-	T_OK("fp16 tie to even up", enc_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);
-	T_OK("fp16 smallest subnormal", enc_f16(0x1p-24f) == 0x0001);
-	T_OK("fp16 half of it ties to 0", enc_f16(0x1p-25f) == 0x0000);
-	T_OK("fp16 -0", enc_f16(-0.0f) == 0x8000);
-	T_OK("fp16 back", enc_f16_value(0x3c02) == 1.0f + 0x1p-9f &&
-	    enc_f16_value(0x0001) == 0x1p-24f && enc_f16_value(0xc000) == -2);
-	T_OK("bf16 1", enc_bf16(1.0f) == 0x3f80);
-	T_OK("bf16 tie to even down", enc_bf16(1.0f + 0x1p-8f) == 0x3f80);
-	T_OK("bf16 tie to even up", enc_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);
-	T_OK("bf16 back", enc_bf16_value(0x3f82) == 1.0f + 0x1p-6f);
+	T_OK("fp16 1", encode_f16(1.0f) == 0x3c00);
+	T_OK("fp16 -2", encode_f16(-2.0f) == 0xc000);
+	T_OK("fp16 max", encode_f16(65504.0f) == 0x7bff);
+	T_OK("fp16 overflow", encode_f16(65520.0f) == 0x7c00);
+	T_OK("fp16 tie to even down", encode_f16(1.0f + 0x1p-11f) == 0x3c00);
+	T_OK("fp16 tie to even up", encode_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);
+	T_OK("fp16 smallest subnormal", encode_f16(0x1p-24f) == 0x0001);
+	T_OK("fp16 half of it ties to 0", encode_f16(0x1p-25f) == 0x0000);
+	T_OK("fp16 -0", encode_f16(-0.0f) == 0x8000);
+	T_OK("fp16 back", encode_f16_value(0x3c02) == 1.0f + 0x1p-9f &&
+	    encode_f16_value(0x0001) == 0x1p-24f && encode_f16_value(0xc000) == -2);
+	T_OK("bf16 1", encode_bf16(1.0f) == 0x3f80);
+	T_OK("bf16 tie to even down", encode_bf16(1.0f + 0x1p-8f) == 0x3f80);
+	T_OK("bf16 tie to even up", encode_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);
+	T_OK("bf16 back", encode_bf16_value(0x3f82) == 1.0f + 0x1p-6f);
 }
 
 static float *
@@ -59,13 +59,13 @@ roundtrip(const struct arch *a, const struct enc *c, const float *d,
 	size_t len;
 	float *p;
 
-	if ((b = enc_encode(a, c, d, res, seed, &len, &e)) == NULL)
+	if ((b = encode_encode(a, c, d, res, seed, &len, &e)) == NULL)
 		return NULL;
 	if (st_parse(b, len, &st, &e) < 0) {
 		free(b);
 		return NULL;
 	}
-	p = enc_decode(a, c, &st, &e);
+	p = encode_decode(a, c, &st, &e);
 	st_file_free(&st);
 	free(b);
 	return p;
@@ -102,16 +102,16 @@ test_roundtrip(void)
 	T_OK("arch", arch_parse("mlp:300-30-10", &a, &e) == 0);
 	np = arch_nparams(&a);
 	d = randoms(np, 1);
-	enc_parse("fp16", &c, &e);
+	encode_parse("fp16", &c, &e);
 	p = roundtrip(&a, &c, d, NULL, 0);
 	T_OK("fp16 within 2^-11", p && (w = worst(d, p, np, 0x1p-11, 0x1p-25)) <= 1);
 	free(p);
-	enc_parse("bf16", &c, &e);
+	encode_parse("bf16", &c, &e);
 	p = roundtrip(&a, &c, d, NULL, 0);
 	T_OK("bf16 within 2^-8", p && worst(d, p, np, 0x1p-8, 0x1p-133) <= 1);
 	free(p);
 	for (k = 0; k <= 1; k++) {
-		enc_parse("int8", &c, &e);
+		encode_parse("int8", &c, &e);
 		c.stochastic = k;
 		p = roundtrip(&a, &c, d, NULL, 7);
 		q = roundtrip(&a, &c, d, NULL, 7);
@@ -124,7 +124,7 @@ test_roundtrip(void)
 
 			if (i >= 9000)
 				break;
-			scale = enc_int8_scale(d + b, n);
+			scale = encode_int8_scale(d + b, n);
 			ok = fabs(p[i] - d[i]) <= scale * (c.stochastic ?
 			    1.0001 : 0.5001);
 		}
@@ -135,8 +135,8 @@ test_roundtrip(void)
 		free(p);
 		free(q);
 	}
-	enc_parse("topk:0.05", &c, &e);
-	c.k = enc_topk_count(0.05, np);
+	encode_parse("topk:0.05", &c, &e);
+	c.k = encode_topk_count(0.05, np);
 	res = calloc(np, sizeof(*res));
 	for (i = 0; i < np; i++)
 		res[i] = (float)(i % 7) * 1e-4f;
@@ -167,15 +167,15 @@ test_checks(void)
 	fed_err e;
 
 	arch_parse("softmax:4-2", &a, &e);
-	T_OK("parse topk", enc_parse("topk:0.01", &c, &e) == 0 &&
+	T_OK("parse topk", encode_parse("topk:0.01", &c, &e) == 0 &&
 	    c.scheme == ENC_TOPK && c.fraction == 0.01);
-	T_OK("reject topk:0", enc_parse("topk:0", &c, &e) < 0);
-	T_OK("reject topk:2", enc_parse("topk:2", &c, &e) < 0);
-	T_OK("reject int4", enc_parse("int4", &c, &e) < 0);
-	T_OK("topk count rounds up", enc_topk_count(0.01, 1001) == 11 &&
-	    enc_topk_count(1e-9, 10) == 1 && enc_topk_count(1, 10) == 10);
+	T_OK("reject topk:0", encode_parse("topk:0", &c, &e) < 0);
+	T_OK("reject topk:2", encode_parse("topk:2", &c, &e) < 0);
+	T_OK("reject int4", encode_parse("int4", &c, &e) < 0);
+	T_OK("topk count rounds up", encode_topk_count(0.01, 1001) == 11 &&
+	    encode_topk_count(1e-9, 10) == 1 && encode_topk_count(1, 10) == 10);
 	c.scheme = ENC_INT8;
-	T_OK("int8 size: scales then values", enc_data_size(&a, &c) ==
+	T_OK("int8 size: scales then values", encode_data_size(&a, &c) ==
 	    4 * 2 + 10);
 }
 

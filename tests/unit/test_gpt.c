@@ -48,7 +48,7 @@ ln_loss(void)
 {
 	float out[LN_N * LN_C], m[LN_N], s[LN_N];
 
-	layer_norm_forward(out, m, s, ln_in, ln_w, ln_b, LN_N, LN_C);
+	gpt_layer_norm_forward(out, m, s, ln_in, ln_w, ln_b, LN_N, LN_C);
 	return dot(out, ln_r, LN_N * LN_C);
 }
 
@@ -62,8 +62,8 @@ test_layer_norm(void)
 	randn(ln_w, LN_C, 1);
 	randn(ln_b, LN_C, 1);
 	randn(ln_r, LN_N * LN_C, 1);
-	layer_norm_forward(out, m, s, ln_in, ln_w, ln_b, LN_N, LN_C);
-	layer_norm_backward(din, dw, db, ln_r, ln_in, ln_w, m, s, LN_N, LN_C);
+	gpt_layer_norm_forward(out, m, s, ln_in, ln_w, ln_b, LN_N, LN_C);
+	gpt_layer_norm_backward(din, dw, db, ln_r, ln_in, ln_w, m, s, LN_N, LN_C);
 	T_OK("layer norm: d input", fd_err(ln_in, LN_N * LN_C, din, ln_loss,
 	    1e-2f) < 1e-2);
 	T_OK("layer norm: d weight", fd_err(ln_w, LN_C, dw, ln_loss, 1e-2f) <
@@ -71,7 +71,7 @@ test_layer_norm(void)
 	T_OK("layer norm: d bias", fd_err(ln_b, LN_C, db, ln_loss, 1e-2f) <
 	    1e-2);
 	/* the input gradient is added to, as the residual stream wants */
-	layer_norm_backward(din, dw, db, ln_r, ln_in, ln_w, m, s, LN_N, LN_C);
+	gpt_layer_norm_backward(din, dw, db, ln_r, ln_in, ln_w, m, s, LN_N, LN_C);
 	T_OK("layer norm: d input accumulates", fd_err(ln_in, LN_N * LN_C, din,
 	    ln_loss, 1e-2f) > 0.3);
 }
@@ -88,7 +88,7 @@ mm_loss(void)
 {
 	float out[MM_N * MM_O];
 
-	matmul_forward(out, mm_in, mm_w, mm_b, MM_N, MM_C, MM_O);
+	gpt_matmul_forward(out, mm_in, mm_w, mm_b, MM_N, MM_C, MM_O);
 	return dot(out, mm_r, MM_N * MM_O);
 }
 
@@ -101,7 +101,7 @@ test_matmul(void)
 	randn(mm_w, sizeof(mm_w) / 4, 1);
 	randn(mm_b, sizeof(mm_b) / 4, 1);
 	randn(mm_r, sizeof(mm_r) / 4, 1);
-	matmul_backward(din, dw, db, mm_r, mm_in, mm_w, MM_N, MM_C, MM_O);
+	gpt_matmul_backward(din, dw, db, mm_r, mm_in, mm_w, MM_N, MM_C, MM_O);
 	T_OK("matmul: d input", fd_err(mm_in, MM_N * MM_C, din, mm_loss,
 	    1e-2f) < 1e-2);
 	T_OK("matmul: d weight", fd_err(mm_w, MM_O * MM_C, dw, mm_loss,
@@ -121,7 +121,7 @@ at_loss(void)
 {
 	float out[AT_B * AT_T * AT_C], att[AT_B * AT_H * AT_T * AT_T];
 
-	attention_forward(out, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
+	gpt_attention_forward(out, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
 	return dot(out, at_r, AT_B * AT_T * AT_C);
 }
 
@@ -135,8 +135,8 @@ test_attention(void)
 
 	randn(at_qkv, sizeof(at_qkv) / 4, 1);
 	randn(at_r, sizeof(at_r) / 4, 1);
-	attention_forward(out, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
-	attention_backward(dqkv, scratch, at_r, at_qkv, att, AT_B, AT_T, AT_C,
+	gpt_attention_forward(out, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
+	gpt_attention_backward(dqkv, scratch, at_r, at_qkv, att, AT_B, AT_T, AT_C,
 	    AT_H);
 	T_OK("attention: d qkv", fd_err(at_qkv, sizeof(at_qkv) / 4, dqkv,
 	    at_loss, 1e-2f) < 1e-2);
@@ -144,7 +144,7 @@ test_attention(void)
 	before = at_loss();
 	saved = at_qkv[(AT_T - 1) * 3 * AT_C + AT_C];
 	at_qkv[(AT_T - 1) * 3 * AT_C + AT_C] += 5;
-	attention_forward(out, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
+	gpt_attention_forward(out, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
 	for (i = 0; i < AT_C; i++)
 		at_r[(AT_T - 1) * AT_C + i] = 0;    /* ignore the last row */
 	(void)before;
@@ -152,7 +152,7 @@ test_attention(void)
 		float out2[AT_B * AT_T * AT_C];
 
 		at_qkv[(AT_T - 1) * 3 * AT_C + AT_C] = saved;
-		attention_forward(out2, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
+		gpt_attention_forward(out2, att, at_qkv, AT_B, AT_T, AT_C, AT_H);
 		T_OK("attention: causal", memcmp(out, out2,
 		    (AT_T - 1) * AT_C * sizeof(float)) == 0);
 	}
@@ -167,7 +167,7 @@ ge_loss(void)
 {
 	float out[GE_N];
 
-	gelu_forward(out, ge_in, GE_N);
+	gpt_gelu_forward(out, ge_in, GE_N);
 	return dot(out, ge_r, GE_N);
 }
 
@@ -178,9 +178,9 @@ test_gelu(void)
 
 	randn(ge_in, GE_N, 2);
 	randn(ge_r, GE_N, 1);
-	gelu_backward(din, ge_r, ge_in, GE_N);
+	gpt_gelu_backward(din, ge_r, ge_in, GE_N);
 	T_OK("gelu: d input", fd_err(ge_in, GE_N, din, ge_loss, 1e-2f) < 1e-2);
-	gelu_forward(out, &x, 1);
+	gpt_gelu_forward(out, &x, 1);
 	T_NEAR("gelu: gelu(1) (tanh form)", out[0], 0.841192, 1e-5);
 }
 
@@ -195,7 +195,7 @@ xe_loss(void)
 {
 	float p[XE_N * XE_V];
 
-	return xent_forward(p, xe_z, xe_y, XE_N, XE_V);
+	return gpt_xent_forward(p, xe_z, xe_y, XE_N, XE_V);
 }
 
 static void
@@ -205,12 +205,12 @@ test_xent(void)
 	uint8_t y0 = 4;
 
 	randn(xe_z, XE_N * XE_V, 2);
-	xent_forward(p, xe_z, xe_y, XE_N, XE_V);
-	xent_backward(d, p, xe_y, XE_N, XE_V, 1.0f);
+	gpt_xent_forward(p, xe_z, xe_y, XE_N, XE_V);
+	gpt_xent_backward(d, p, xe_y, XE_N, XE_V, 1.0f);
 	T_OK("xent: d logits", fd_err(xe_z, XE_N * XE_V, d, xe_loss, 1e-2f) <
 	    1e-2);
 	T_NEAR("xent: uniform logits give ln V",
-	    xent_forward(p, z0, &y0, 1, XE_V), log(XE_V), 1e-6);
+	    gpt_xent_forward(p, z0, &y0, 1, XE_V), log(XE_V), 1e-6);
 }
 
 /* ---- embedding ---- */
@@ -227,7 +227,7 @@ en_loss(void)
 {
 	float out[EN_B * EN_T * EN_C];
 
-	encoder_forward(out, en_tok, en_wte, en_wpe, EN_B, EN_T, EN_C);
+	gpt_encoder_forward(out, en_tok, en_wte, en_wpe, EN_B, EN_T, EN_C);
 	return dot(out, en_r, EN_B * EN_T * EN_C);
 }
 
@@ -240,7 +240,7 @@ test_encoder(void)
 	randn(en_wte, sizeof(en_wte) / 4, 1);
 	randn(en_wpe, sizeof(en_wpe) / 4, 1);
 	randn(en_r, sizeof(en_r) / 4, 1);
-	encoder_backward(dwte, dwpe, en_r, en_tok, EN_B, EN_T, EN_C);
+	gpt_encoder_backward(dwte, dwpe, en_r, en_tok, EN_B, EN_T, EN_C);
 	T_OK("embedding: d wte", fd_err(en_wte, sizeof(en_wte) / 4, dwte,
 	    en_loss, 1e-2f) < 1e-2);
 	T_OK("embedding: d wpe", fd_err(en_wpe, sizeof(en_wpe) / 4, dwpe,
@@ -565,8 +565,14 @@ test_slices(void)
 	T_OK("slices: v at least m^2", vok == np);
 	T_OK("slices: one step counted", s2.t == 1);
 
-	/* every window the same bytes: the slices agree */
+	/*
+	 * every window the same bytes: the slices agree.  Most gradients
+	 * are then zero but for rounding (1e-11), which the order of sums
+	 * over 2 or 8 windows decides; an eps far above that keeps such
+	 * noise from moving weights, so only real gradients are compared.
+	 */
 	memset(buf, 'a', sizeof(buf));
+	o.eps = 1e-6;
 	o.slices = 0;
 	memset(s1.m, 0, np * sizeof(float));
 	memset(s1.v, 0, np * sizeof(float));
@@ -587,8 +593,9 @@ test_slices(void)
 		/* the same up to the rounding of sums over 2 or 8 windows */
 		same += fabs((double)w2[i] - w1[i]) <= 1e-2 * lr &&
 		    fabs((double)s2.m[i] - s1.m[i]) <= 1e-3 * fabs(s1.m[i]) +
-		    1e-12;
-		vok += fabs((double)s2.v[i] - v) <= 1e-3 * v + 1e-24;
+		    1e-10;
+		/* v is m^2 here: twice m's relative error */
+		vok += fabs((double)s2.v[i] - v) <= 2e-3 * v + 1e-20;
 	}
 	T_OK("slices: agreeing slices step as plain AdamW", same == np);
 	T_OK("slices: and v becomes max(v, m^2)", vok == np);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "sha256.h"
 #include "idx.h"
 #include "t.h"
 

@@ -31,14 +31,14 @@ static float w_[OUT * IN], b_[OUT], out_[B * OUT], c_[B * OUT];
 static double
 dense_f(void)
 {
-	dense_forward(out_, in_, w_, b_, B, IN, OUT);
+	nn_dense_forward(out_, in_, w_, b_, B, IN, OUT);
 	return dot(out_, c_, B * OUT);
 }
 
 static double
 relu_f(void)
 {
-	relu_forward(out_, in_, B * OUT);
+	nn_relu_forward(out_, in_, B * OUT);
 	return dot(out_, c_, B * OUT);
 }
 
@@ -49,7 +49,7 @@ xent_f(void)
 {
 	float p[B * OUT];
 
-	return softmax_xent_forward(p, in_, ylab, B, OUT, NULL, NULL) / B;
+	return nn_softmax_xent_forward(p, in_, ylab, B, OUT, NULL, NULL) / B;
 }
 
 /* Central differences of f along every element of x against g. */
@@ -86,7 +86,7 @@ test_dense(void)
 	randn(w_, OUT * IN, 1);
 	randn(b_, OUT, 1);
 	randn(c_, B * OUT, 1);
-	dense_forward(out_, in_, w_, b_, B, IN, OUT);
+	nn_dense_forward(out_, in_, w_, b_, B, IN, OUT);
 	for (r = 0; r < B; r++)
 		for (j = 0; j < OUT; j++) {
 			double s = b_[j];
@@ -99,12 +99,12 @@ test_dense(void)
 		if (fabs(ref[r] - out_[r]) > 1e-5 * (1 + fabs(ref[r])))
 			k = 0;
 	T_OK("dense forward matches naive loops", k);
-	dense_backward(din_, dw_, db_, c_, in_, w_, B, IN, OUT);
+	nn_dense_backward(din_, dw_, db_, c_, in_, w_, B, IN, OUT);
 	T_OK("dense d/dw", fd_check(dense_f, w_, OUT * IN, dw_, 1e-2f) < 1e-3);
 	T_OK("dense d/db", fd_check(dense_f, b_, OUT, db_, 1e-2f) < 1e-3);
 	T_OK("dense d/din", fd_check(dense_f, in_, B * IN, din_, 1e-2f) < 1e-3);
 	memset(dw_, 0x7f, sizeof(dw_));
-	dense_backward(NULL, dw_, db_, c_, in_, w_, B, IN, OUT);
+	nn_dense_backward(NULL, dw_, db_, c_, in_, w_, B, IN, OUT);
 	T_OK("dense backward overwrites, din optional",
 	    fd_check(dense_f, w_, OUT * IN, dw_, 1e-2f) < 1e-3);
 }
@@ -120,11 +120,11 @@ test_relu(void)
 		if (fabs(in_[i]) < 0.05)
 			in_[i] = 0.5f;
 	randn(c_, B * OUT, 1);
-	relu_forward(out_, in_, B * OUT);
-	relu_backward(dinr, c_, out_, B * OUT);
+	nn_relu_forward(out_, in_, B * OUT);
+	nn_relu_backward(dinr, c_, out_, B * OUT);
 	T_OK("relu d/din", fd_check(relu_f, in_, B * OUT, dinr, 1e-3f) < 1e-3);
-	relu_forward(out_, in_, B * OUT);
-	relu_forward(in_, in_, B * OUT);
+	nn_relu_forward(out_, in_, B * OUT);
+	nn_relu_forward(in_, in_, B * OUT);
 	T_OK("relu in place", memcmp(in_, out_, sizeof(out_)) == 0);
 }
 
@@ -137,8 +137,8 @@ test_xent(void)
 	int r, j;
 
 	randn(in_, B * OUT, 2);
-	loss = softmax_xent_forward(p, in_, ylab, B, OUT, &ok, NULL);
-	softmax_xent_backward(d, p, ylab, B, OUT);
+	loss = nn_softmax_xent_forward(p, in_, ylab, B, OUT, &ok, NULL);
+	nn_softmax_xent_backward(d, p, ylab, B, OUT);
 	T_OK("softmax-xent d/dlogits", fd_check(xent_f, in_, B * OUT, d,
 	    1e-2f) < 2e-3);
 	for (r = 0, s = 0; r < B; r++) {
@@ -150,7 +150,7 @@ test_xent(void)
 	}
 	T_NEAR("softmax-xent loss", loss, s, 1e-6);
 	in_[0] = 1e4f;      /* stable for huge logits */
-	loss = softmax_xent_forward(p, in_, ylab, B, OUT, NULL, NULL);
+	loss = nn_softmax_xent_forward(p, in_, ylab, B, OUT, NULL, NULL);
 	T_OK("softmax-xent finite on large logits", isfinite(loss));
 }
 

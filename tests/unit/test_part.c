@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "partition.h"
+#include "part.h"
 #include "t.h"
 
 #define N 6000

@@ -1,5 +1,5 @@
 /*
- * partition: the split itself.  Label schemes first decide a count
+ * part: the split itself.  Label schemes first decide a count
  * matrix (classes, shards) and then hand every class's shuffled samples
  * out in runs of those counts; that keeps the random draws few (one per
  * class and shard, not one per sample) and the repair for --min-size a
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partition.h"
+#include "part.h"
 #include "rng.h"
 
 #define TEST_STREAM 0x74657374ULL       /* "test": seeds part_test's rng */

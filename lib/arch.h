@@ -1,12 +1,12 @@
 /*
- * model: architecture strings and the parameter layout they imply.
+ * arch: architecture strings and the parameter layout they imply.
  * All parameters of a model live in one contiguous float buffer carved
  * into named tensors, in the order arch_tensors() lists them; that order
  * is also the order of tensors in tensors.safetensors.  The layers'
  * arithmetic lives in nn; this module only names and shapes things.
  */
-#ifndef FED_MODEL_H
-#define FED_MODEL_H
+#ifndef FED_ARCH_H
+#define FED_ARCH_H
 
 #include <stddef.h>
 #include <stdint.h>

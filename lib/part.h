@@ -1,5 +1,5 @@
 /*
- * partition: which shard every sample goes to, and which samples of a
+ * part: which shard every sample goes to, and which samples of a
  * shard are held out for its test part.  Schemes (fed-shard(1)):
  *
  *   iid             a random permutation cut into pieces;
@@ -15,8 +15,8 @@
  * the same call gives the same split everywhere.  Reading data and
  * writing bundles are other modules' business.
  */
-#ifndef FED_PARTITION_H
-#define FED_PARTITION_H
+#ifndef FED_PART_H
+#define FED_PART_H
 
 #include <jansson.h>
 #include <stdint.h>

@@ -1,28 +1,20 @@
 /*
- * crypto: SHA-256 and Ed25519 through OpenSSL 3's EVP interface, and the
+ * key: Ed25519 through OpenSSL 3's EVP interface, and the
  * PEM key files of DESIGN.md (NAME.pub SPKI, NAME.sec PKCS#8, optionally
  * encrypted with a passphrase).  Asking for a passphrase is cmd/'s job.
  */
-#ifndef FED_CRYPTO_H
-#define FED_CRYPTO_H
+#ifndef FED_KEY_H
+#define FED_KEY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sha256.h"
 #include "util.h"
 
-#define SHA256_LEN 32
 #define SIG_LEN    64
 #define KEYID_HEX  16
 #define KEY_MAXFILE (64 * 1024)
-
-struct sha256;
-struct sha256 *sha256_new(void);
-void sha256_update(struct sha256 *h, const void *p, size_t n);
-void sha256_final(struct sha256 *h, uint8_t out[SHA256_LEN]);
-void sha256_free(struct sha256 *h);
-/* One-shot, lower-case hex into out[65]. */
-void sha256_hex(const void *p, size_t n, char out[2 * SHA256_LEN + 1]);
 
 struct key {
 	void *pkey;                 /* EVP_PKEY */

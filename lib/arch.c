@@ -1,5 +1,5 @@
 /*
- * model: parse "softmax:784-10" and "mlp:784-200-200-10", and lay their
+ * arch: parse "softmax:784-10" and "mlp:784-200-200-10", and lay their
  * parameters out.  Shapes follow PyTorch's nn.Linear so that weights
  * compare directly with a reference implementation.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "arch.h"
 
 static int
 parse_dims(const char *s, struct arch *a, fed_err *e)
