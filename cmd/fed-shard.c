@@ -119,13 +119,13 @@ load(struct shard_src *s, const struct opts *o, int argc, char *argv[])
 
 	if (argc == 2) {
 		if (shard_load_idx(s, argv[0], argv[1], &e) < 0)
-			errx(1, "%s", e.msg);
+			fed_exit(&e);
 		return;
 	}
 	if (o->part.scheme == PART_COLUMN)
 		co.key = o->part.column;
 	if (shard_load_csv(s, &co, argv[0], &e) < 0)
-		errx(1, "%s", e.msg);
+		fed_exit(&e);
 	if (s->csv.skipped > 0)
 		warnx("%s: skipped %llu bad rows (the first on line %llu)",
 		    display_name(argv[0]), (unsigned long long)s->csv.skipped,
@@ -173,7 +173,7 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 		if (o->by_file)
 			break;
 		if (part_parse(arg, &o->part, &e) < 0)
-			usage_err("%s", e.msg);
+			fed_exit(&e);
 		break;
 	case 's':
 		if (parse_u64(arg, 0, MAXSEED, &o->seed) < 0)
@@ -198,7 +198,7 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 		break;
 	case 'Q':
 		if (part_parse_law(arg, &o->part, &e) < 0)
-			usage_err("%s", e.msg);
+			fed_exit(&e);
 		break;
 	case 'h': usage(stdout, 0); break;
 	case 'V': puts("fed-shard " FED_VERSION); exit(0);
@@ -245,7 +245,7 @@ write_text(const struct text_corpus *c, const struct text_part *p, int n,
 		if (out_open(&outs[g], path, &e) < 0 ||
 		    (pl.data = text_payload(c, &p[g], &pl.size, &e)) == NULL) {
 			out_abort_all(outs, (uint32_t)g + 1);
-			errx(2, "%s", e.msg);
+			fed_exit(&e);
 		}
 		m = text_manifest(c, &p[g], o->by_file ? c->nsrc : o->nshards,
 		    names[p[g].shard], o->by_file, o->seed);
@@ -254,13 +254,13 @@ write_text(const struct text_corpus *c, const struct text_part *p, int n,
 		free((void *)pl.data);
 		if (k < 0) {
 			out_abort_all(outs, (uint32_t)g + 1);
-			errx(2, "%s", e.msg);
+			fed_exit(&e);
 		}
 	}
 	for (g = 0; g < n; g++)
 		if (out_commit(&outs[g], &e) < 0) {
 			out_abort_all(outs, (uint32_t)n);
-			errx(2, "%s", e.msg);
+			fed_exit(&e);
 		}
 	free(outs);
 }
@@ -279,10 +279,10 @@ shard_text(const struct opts *o, int argc, char *argv[])
 	text_init(&c);
 	for (i = 0; i < argc; i++)
 		if (text_add(&c, argv[i], &e) < 0)
-			errx(1, "%s", e.msg);
+			fed_exit(&e);
 	if ((n = text_split(&c, o->by_file, o->nshards, o->part.test, o->seed,
 	    &p, &e)) < 0)
-		errx(1, "%s", e.msg);
+		fed_exit(&e);
 	ns = o->by_file ? c.nsrc : o->nshards;
 	names = xcalloc(ns, sizeof(*names));
 	for (j = 0; j < ns; j++) {
@@ -388,23 +388,16 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	check_opts(&o, argc);
-	if (strcmp(o.format, "text") == 0) {
-		for (c = 0; c < argc; c++)
-			if (strcmp(argv[c], "-") != 0 && access(argv[c], R_OK) < 0)
-				err(2, "%s", argv[c]);
+	if (strcmp(o.format, "text") == 0)
 		return shard_text(&o, argc, argv);
-	}
 	if (argc == 2 && strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		usage_err("%s", "only one input can be standard input");
-	for (c = 0; c < argc; c++)
-		if (strcmp(argv[c], "-") != 0 && access(argv[c], R_OK) < 0)
-			err(2, "%s", argv[c]);
 	load(&s, &o, argc, argv);
 	if (shard_split(&p, &s, &o.part, o.nshards, o.seed, &e) < 0)
-		errx(1, "%s", e.msg);
+		fed_exit(&e);
 	want_files(p.nout);
 	if (shard_write(&p, &s, &o.part, o.seed, o.prefix, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if (!o.quiet)
 		summary(&p, &s, &o);
 	shard_plan_free(&p);
