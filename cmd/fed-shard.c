@@ -1,24 +1,20 @@
 /*
  * fed-shard: import a data set (IDX images and labels, CSV, or text) and
  * write it as data bundles, one per shard.  Loading, splitting and writing
- * are lib/shard's (and lib/text's); this is options, messages and the
- * summary on standard error.
+ * are lib/shard's (and lib/text's and lib/textshard's); this is options,
+ * messages and the summary on standard error.
  */
 #include <err.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
-#include "bundle.h"
-#include "out.h"
 #include "shard.h"
 #include "text.h"
+#include "textshard.h"
 
 #define MAXSEED ((uint64_t)INT64_MAX)
 
@@ -119,13 +115,13 @@ load(struct shard_src *s, const struct opts *o, int argc, char *argv[])
 
 	if (argc == 2) {
 		if (shard_load_idx(s, argv[0], argv[1], &e) < 0)
-			errx(1, "%s", e.msg);
+			fed_exit(&e);
 		return;
 	}
 	if (o->part.scheme == PART_COLUMN)
 		co.key = o->part.column;
 	if (shard_load_csv(s, &co, argv[0], &e) < 0)
-		errx(1, "%s", e.msg);
+		fed_exit(&e);
 	if (s->csv.skipped > 0)
 		warnx("%s: skipped %llu bad rows (the first on line %llu)",
 		    display_name(argv[0]), (unsigned long long)s->csv.skipped,
@@ -173,7 +169,7 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 		if (o->by_file)
 			break;
 		if (part_parse(arg, &o->part, &e) < 0)
-			usage_err("%s", e.msg);
+			fed_exit(&e);
 		break;
 	case 's':
 		if (parse_u64(arg, 0, MAXSEED, &o->seed) < 0)
@@ -198,7 +194,7 @@ parse_opt(struct opts *o, int c, const char *arg, const char *opt)
 		break;
 	case 'Q':
 		if (part_parse_law(arg, &o->part, &e) < 0)
-			usage_err("%s", e.msg);
+			fed_exit(&e);
 		break;
 	case 'h': usage(stdout, 0); break;
 	case 'V': puts("fed-shard " FED_VERSION); exit(0);
@@ -224,94 +220,37 @@ check_text_opts(struct opts *o, int nargs)
 		o->nshards = 1;
 }
 
-/* Write every part of a text split, all or none. */
-static void
-write_text(const struct text_corpus *c, const struct text_part *p, int n,
-    const struct opts *o, char **names)
-{
-	struct out *outs = xcalloc((size_t)n, sizeof(*outs));
-	struct bundle_payload pl = { "data.safetensors", NULL, -1, 0, NULL };
-	char path[4096];
-	int g, k;
-	json_t *m;
-	fed_err e;
-
-	for (g = 0; g < n; g++) {
-		outs[g].fd = -1;
-		if (snprintf(path, sizeof(path), "%s-%s%s.fed", o->prefix,
-		    names[p[g].shard], p[g].test ? ".test" : "") >=
-		    (int)sizeof(path))
-			errx(2, "file name too long");
-		if (out_open(&outs[g], path, &e) < 0 ||
-		    (pl.data = text_payload(c, &p[g], &pl.size, &e)) == NULL) {
-			out_abort_all(outs, (uint32_t)g + 1);
-			errx(2, "%s", e.msg);
-		}
-		m = text_manifest(c, &p[g], o->by_file ? c->nsrc : o->nshards,
-		    names[p[g].shard], o->by_file, o->seed);
-		k = bundle_write(outs[g].fd, m, &pl, 1, NULL, &e);
-		json_decref(m);
-		free((void *)pl.data);
-		if (k < 0) {
-			out_abort_all(outs, (uint32_t)g + 1);
-			errx(2, "%s", e.msg);
-		}
-	}
-	for (g = 0; g < n; g++)
-		if (out_commit(&outs[g], &e) < 0) {
-			out_abort_all(outs, (uint32_t)n);
-			errx(2, "%s", e.msg);
-		}
-	free(outs);
-}
-
 /* fed-shard -f text: documents from every operand, split and written. */
 static int
 shard_text(const struct opts *o, int argc, char *argv[])
 {
 	struct text_corpus c;
-	struct text_part *p;
-	char **names;
-	uint32_t j, ns;
-	int i, n;
+	struct textshard_plan p;
+	const struct text_part *t;
+	int i;
 	fed_err e;
 
 	text_init(&c);
 	for (i = 0; i < argc; i++)
 		if (text_add(&c, argv[i], &e) < 0)
-			errx(1, "%s", e.msg);
-	if ((n = text_split(&c, o->by_file, o->nshards, o->part.test, o->seed,
-	    &p, &e)) < 0)
-		errx(1, "%s", e.msg);
-	ns = o->by_file ? c.nsrc : o->nshards;
-	names = xcalloc(ns, sizeof(*names));
-	for (j = 0; j < ns; j++) {
-		names[j] = o->by_file ? shard_sanitise(c.name[j]) : xmalloc(16);
-		if (!o->by_file)
-			snprintf(names[j], 16, "%03u", j);
-		else if (names[j][0] == '\0')
-			errx(1, "%s: gives no shard name", c.name[j]);
-		for (i = 0; i < (int)j; i++)
-			if (strcmp(names[i], names[j]) == 0)
-				errx(1, "inputs %s and %s both give shard name "
-				    "%s", c.name[i], c.name[j], names[j]);
-	}
-	want_files((uint32_t)n);
-	write_text(&c, p, n, o, names);
+			fed_exit(&e);
+	if (textshard_plan(&p, &c, o->by_file, o->nshards, o->part.test,
+	    o->seed, &e) < 0)
+		fed_exit(&e);
+	want_files((uint32_t)p.nparts);
+	if (textshard_write(&p, &c, o->seed, o->prefix, &e) < 0)
+		fed_exit(&e);
 	if (!o->quiet) {
 		fprintf(stderr, "fed-shard: %llu bytes in %u documents; %s, "
 		    "%u shards, seed %llu\n", (unsigned long long)c.n, c.ndocs,
-		    o->by_file ? "file" : "iid", ns,
+		    o->by_file ? "file" : "iid", p.nshards,
 		    (unsigned long long)o->seed);
-		for (i = 0; i < n; i++)
+		for (t = p.parts; t < p.parts + p.nparts; t++)
 			fprintf(stderr, "%-24s %-5s %10llu bytes %7u documents\n",
-			    names[p[i].shard], p[i].test ? "test" : "train",
-			    (unsigned long long)p[i].bytes, p[i].ndocs);
+			    p.names[t->shard], t->test ? "test" : "train",
+			    (unsigned long long)t->bytes, t->ndocs);
 	}
-	for (j = 0; j < ns; j++)
-		free(names[j]);
-	free(names);
-	text_parts_free(p, n);
+	textshard_free(&p);
 	text_free(&c);
 	return 0;
 }
@@ -388,23 +327,16 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	check_opts(&o, argc);
-	if (strcmp(o.format, "text") == 0) {
-		for (c = 0; c < argc; c++)
-			if (strcmp(argv[c], "-") != 0 && access(argv[c], R_OK) < 0)
-				err(2, "%s", argv[c]);
+	if (strcmp(o.format, "text") == 0)
 		return shard_text(&o, argc, argv);
-	}
 	if (argc == 2 && strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		usage_err("%s", "only one input can be standard input");
-	for (c = 0; c < argc; c++)
-		if (strcmp(argv[c], "-") != 0 && access(argv[c], R_OK) < 0)
-			err(2, "%s", argv[c]);
 	load(&s, &o, argc, argv);
 	if (shard_split(&p, &s, &o.part, o.nshards, o.seed, &e) < 0)
-		errx(1, "%s", e.msg);
+		fed_exit(&e);
 	want_files(p.nout);
 	if (shard_write(&p, &s, &o.part, o.seed, o.prefix, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if (!o.quiet)
 		summary(&p, &s, &o);
 	shard_plan_free(&p);

@@ -51,6 +51,18 @@ in_read_cb(struct archive *a, void *cd, const void **p)
 	return r;
 }
 
+/* The reader's error: a failed read is the system's, anything else
+ * (a corrupt gzip stream) is the input's. */
+static int
+in_err(struct idx_in *in, fed_err *e)
+{
+	const char *s = archive_error_string(in->a);
+
+	if (in->rderr)
+		return fed_syserrf(e, "%s: %s", in->name, strerror(in->rderr));
+	return fed_errf(e, "%s: %s", in->name, s != NULL ? s : "read error");
+}
+
 struct idx_in *
 idx_in_open(const char *path, fed_err *e)
 {
@@ -59,7 +71,7 @@ idx_in_open(const char *path, fed_err *e)
 
 	if (strcmp(path, "-") != 0 &&
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		fed_errf(e, "%s: %s", path, strerror(errno));
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	in = xcalloc(1, sizeof(*in));
@@ -78,13 +90,13 @@ idx_in_open(const char *path, fed_err *e)
 			in->started = in->ended = 1;
 			return in;
 		}
-		fed_errf(e, "%s: %s", in->name, archive_error_string(in->a));
+		in_err(in, e);
 		idx_in_close(in);
 		return NULL;
 	}
 	return in;
 fail:
-	fed_errf(e, "%s: cannot set up the reader", in->name);
+	fed_syserrf(e, "%s: cannot set up the reader", in->name);
 	idx_in_close(in);
 	return NULL;
 }
@@ -104,8 +116,7 @@ in_start(struct idx_in *in, fed_err *e)
 		return 0;
 	}
 	if (r != ARCHIVE_OK)
-		return fed_errf(e, "%s: %s", in->name,
-		    archive_error_string(in->a));
+		return in_err(in, e);
 	in->compressed = archive_filter_code(in->a, 0) == ARCHIVE_FILTER_GZIP;
 	return 0;
 }
@@ -120,12 +131,8 @@ idx_in_read(struct idx_in *in, void *buf, size_t n, fed_err *e)
 	if (in->ended || n == 0)
 		return 0;
 	r = archive_read_data(in->a, buf, n);
-	if (r < 0) {
-		const char *s = archive_error_string(in->a);
-
-		return fed_errf(e, "%s: %s", in->name,
-		    s != NULL ? s : "read error");
-	}
+	if (r < 0)
+		return in_err(in, e);
 	if (r == 0)
 		in->ended = 1;
 	return r;
@@ -161,7 +168,8 @@ idx_in_finish(struct idx_in *in, char hex[65], fed_err *e)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return fed_errf(e, "%s: %s", in->name, strerror(errno));
+			return fed_syserrf(e, "%s: %s", in->name,
+			    strerror(errno));
 		if (r == 0)
 			break;
 		sha256_update(in->h, in->buf, (size_t)r);

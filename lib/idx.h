@@ -30,6 +30,9 @@
 
 struct idx_in;
 
+/* A file that cannot be opened or read (missing, a directory) is a system
+ * failure (FED_ESYSTEM); bytes that are not what they should be (a corrupt
+ * gzip stream, a bad header) are rejected input (FED_EREJECT). */
 struct idx_in *idx_in_open(const char *path, fed_err *e);
 /* Up to n decompressed bytes into buf: > 0, 0 at the end, -1 on error. */
 ssize_t idx_in_read(struct idx_in *in, void *buf, size_t n, fed_err *e);

@@ -35,19 +35,19 @@ part_parse(const char *s, struct part_spec *p, fed_err *e)
 		return 0;
 	}
 	if (v == NULL)
-		return fed_errf(e, "%s: unknown partition", s);
+		return fed_usagef(e, "%s: unknown partition", s);
 	v++;
 	if (strncmp(s, "dirichlet:", 10) == 0) {
 		p->scheme = PART_DIRICHLET;
 		if (parse_double(v, 1e-6, 1e6, &p->alpha) < 0 || p->alpha <= 0)
-			return fed_errf(e, "%s: ALPHA must be a number in "
+			return fed_usagef(e, "%s: ALPHA must be a number in "
 			    "(0, 1e6]", s);
 		return 0;
 	}
 	if (strncmp(s, "classes:", 8) == 0) {
 		p->scheme = PART_CLASSES;
 		if (parse_u64(v, 1, PART_MAXCLASSES, &k) < 0)
-			return fed_errf(e, "%s: K must be an integer in "
+			return fed_usagef(e, "%s: K must be an integer in "
 			    "[1, %d]", s, PART_MAXCLASSES);
 		p->k = (uint32_t)k;
 		return 0;
@@ -55,11 +55,11 @@ part_parse(const char *s, struct part_spec *p, fed_err *e)
 	if (strncmp(s, "column:", 7) == 0) {
 		p->scheme = PART_COLUMN;
 		if (*v == '\0' || strlen(v) >= sizeof(p->column))
-			return fed_errf(e, "%s: bad column name", s);
+			return fed_usagef(e, "%s: bad column name", s);
 		memcpy(p->column, v, strlen(v) + 1);
 		return 0;
 	}
-	return fed_errf(e, "%s: unknown partition", s);
+	return fed_usagef(e, "%s: unknown partition", s);
 }
 
 int
@@ -74,17 +74,17 @@ part_parse_law(const char *s, struct part_spec *p, fed_err *e)
 		p->law = PART_LOGNORMAL;
 		if (parse_double(s + 10, 0, 10, &p->law_param) < 0 ||
 		    p->law_param <= 0)
-			return fed_errf(e, "%s: SIGMA must be in (0, 10]", s);
+			return fed_usagef(e, "%s: SIGMA must be in (0, 10]", s);
 		return 0;
 	}
 	if (strncmp(s, "power:", 6) == 0) {
 		p->law = PART_POWER;
 		if (parse_double(s + 6, 0, 100, &p->law_param) < 0 ||
 		    p->law_param <= 0)
-			return fed_errf(e, "%s: ALPHA must be in (0, 100]", s);
+			return fed_usagef(e, "%s: ALPHA must be in (0, 100]", s);
 		return 0;
 	}
-	return fed_errf(e, "%s: unknown quantity law", s);
+	return fed_usagef(e, "%s: unknown quantity law", s);
 }
 
 void

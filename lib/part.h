@@ -54,7 +54,8 @@ struct part_input {
 
 /* Defaults (iid, equal sizes, min_size 1, no test part). */
 void part_init(struct part_spec *p);
-/* "iid", "dirichlet:0.5", "classes:2", "column:country". */
+/* "iid", "dirichlet:0.5", "classes:2", "column:country".  These parse
+ * command-line values: a bad one is a usage error (FED_EUSAGE). */
 int  part_parse(const char *s, struct part_spec *p, fed_err *e);
 /* "lognormal:SIGMA", "power:ALPHA" or "equal". */
 int  part_parse_law(const char *s, struct part_spec *p, fed_err *e);

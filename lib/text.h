@@ -5,7 +5,7 @@
  * Documents are split into shards, iid or one shard per input operand,
  * with a seeded share of each shard's documents held out for test, and
  * every part is written as a text data bundle (data.h describes it).
- * Writing the files is cmd/'s glue.
+ * Naming the shards and writing the files is lib/textshard's.
  */
 #ifndef FED_TEXT_H
 #define FED_TEXT_H

@@ -209,7 +209,7 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 	ssize_t r;
 
 	if (fd < 0) {
-		fed_errf(e, "%s: %s", path, strerror(errno));
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf = xmalloc(cap);
@@ -227,7 +227,7 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fed_errf(e, "%s: %s", display_name(path),
+			fed_syserrf(e, "%s: %s", display_name(path),
 			    strerror(errno));
 			goto fail;
 		}

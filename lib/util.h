@@ -55,7 +55,8 @@ int parse_double(const char *s, double min, double max, double *out);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(char *out, const uint8_t *in, size_t n);
 
-/* Read a whole file ("-" is stdin) of at most max bytes into a new buffer. */
+/* Read a whole file ("-" is stdin) of at most max bytes into a new buffer.
+ * Failing to open or read it is FED_ESYSTEM; a larger file is rejected. */
 uint8_t *read_file(const char *path, size_t max, size_t *len, fed_err *e);
 
 /* "stdin" for "-", the path otherwise: for messages. */

@@ -190,6 +190,25 @@ check "write: no shard left behind" test "$(ls w)" = s-003.fed
 expect_err "write: missing directory" 2 "No such file" \
     fed-shard -q -n 2 -o /nonexistent/s "$IMG" "$LAB"
 expect_err "missing input" 2 "No such file" fed-shard -o r/s /nonexistent.csv
+expect_err "missing labels" 2 "nolabels: No such file" \
+    fed-shard -o r/s "$IMG" nolabels
+mkdir adir
+expect_err "a directory as input" 2 "adir: Is a directory" fed-shard -o r/s adir
+expect_err "a directory as labels" 2 "adir: Is a directory" \
+    fed-shard -o r/s "$IMG" adir
+check "nothing written on failure" test -z "$(ls r)"
+
+# ---- text: shard names from inputs, written all or none ----
+mkdir -p p1/doc p2/doc tx/aa tx/bb w2/t-bb.fed
+echo one >p1/doc/a.txt
+echo two >p2/doc/a.txt
+echo three >tx/aa/a.txt
+echo four >tx/bb/a.txt
+expect_err "text: two inputs, one shard name" 1 "both give shard name doc" \
+    fed-shard -q -f text -p file -o r/t p1/doc p2/doc
+expect "text: a target that cannot be replaced" 2 \
+    fed-shard -q -f text -p file -o w2/t tx/aa tx/bb
+check "text: no part left behind" test "$(ls w2)" = t-bb.fed
 
 # ---- usage errors ----
 expect "usage: no -o" 2 fed-shard "$IMG" "$LAB"

@@ -70,14 +70,16 @@ bad(const char *name, const char *text, const struct csv_opts *o,
 		return;
 	}
 	printf("# %s\n", e.msg);
-	T_OK(name, strstr(e.msg, msg) != NULL);
+	T_OK(name, strstr(e.msg, msg) != NULL && e.kind == FED_EREJECT);
 }
 
 static void
 test_bad(void)
 {
 	struct csv_opts o = { NULL, NULL, 0 }, k = { NULL, "site", 0 };
+	struct csv_data d;
 	char *longline;
+	fed_err e;
 
 	bad("ragged row", "a,label\n1,0\n2,1,3\n", &o, "line 3: 3 fields");
 	bad("short row", "a,b,label\n1,2,0\n2,1\n", &o, "line 3: 2 fields");
@@ -102,6 +104,10 @@ test_bad(void)
 	strcpy(longline + 8 + CSV_MAXLINE + 4, ",0\n");
 	bad("line too long", longline, &o, "longer than");
 	free(longline);
+	T_OK("missing file is a system failure", csv_load("/nonexistent.csv",
+	    &o, &d, &e) < 0 && e.kind == FED_ESYSTEM);
+	T_OK("directory is a system failure", csv_load("/", &o, &d, &e) < 0 &&
+	    e.kind == FED_ESYSTEM && strstr(e.msg, "directory") != NULL);
 }
 
 static void

@@ -73,7 +73,7 @@ test_gzip(void)
 	idx_free(&x);
 	gz = read_file(FMNIST, 1 << 20, &n, &e);
 	T_OK("truncated gzip rejected", load(gz, n / 2, IDX_MAXBYTES, &x,
-	    &e) < 0);
+	    &e) < 0 && e.kind == FED_EREJECT);
 	printf("# %s\n", e.msg);
 	free(gz);
 }
@@ -97,6 +97,7 @@ test_bad(void)
 
 	T_OK("bad magic", load(magic, sizeof(magic), IDX_MAXBYTES, &x, &e) <
 	    0 && strstr(e.msg, "magic") != NULL);
+	T_OK("bad magic is rejected input", e.kind == FED_EREJECT);
 	T_OK("float type unsupported", load(type, sizeof(type), IDX_MAXBYTES,
 	    &x, &e) < 0 && strstr(e.msg, "0x0d") != NULL);
 	T_OK("zero dimensions", load(ndim0, sizeof(ndim0), IDX_MAXBYTES, &x,
@@ -117,6 +118,11 @@ test_bad(void)
 	T_OK("empty file", load("", 0, IDX_MAXBYTES, &x, &e) < 0);
 	T_OK("missing file", idx_load("/nonexistent/idx", IDX_MAXBYTES, &x,
 	    &e) < 0);
+	T_OK("missing file is a system failure", e.kind == FED_ESYSTEM &&
+	    strstr(e.msg, "/nonexistent/idx") != NULL);
+	T_OK("directory", idx_load("/", IDX_MAXBYTES, &x, &e) < 0);
+	T_OK("directory is a system failure", e.kind == FED_ESYSTEM &&
+	    strcmp(e.msg, "/: Is a directory") == 0);
 }
 
 int

@@ -77,12 +77,14 @@ test_parse(void)
 	T_OK("reject classes:0", part_parse("classes:0", &p, &e) < 0);
 	T_OK("reject column:", part_parse("column:", &p, &e) < 0);
 	T_OK("reject unknown", part_parse("random", &p, &e) < 0);
+	T_OK("a bad partition is a usage error", e.kind == FED_EUSAGE);
 	T_OK("parse lognormal", part_parse_law("lognormal:1.5", &p, &e) == 0 &&
 	    p.law == PART_LOGNORMAL && p.law_param == 1.5);
 	T_OK("parse power", part_parse_law("power:2", &p, &e) == 0 &&
 	    p.law == PART_POWER);
 	T_OK("reject power:-1", part_parse_law("power:-1", &p, &e) < 0);
 	T_OK("reject zipf", part_parse_law("zipf:1", &p, &e) < 0);
+	T_OK("a bad quantity law is a usage error", e.kind == FED_EUSAGE);
 }
 
 static void
