@@ -79,7 +79,7 @@ out_open(struct out *o, const char *path, fed_err *e)
 	o->fd = -1;
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (isatty(1))
-			return fed_errf(e, "will not write a bundle to a "
+			return fed_usagef(e, "will not write a bundle to a "
 			    "terminal; use -o or a pipe");
 		/* a reader that goes away is an error to report (EPIPE),
 		 * not a silent death */
@@ -92,7 +92,7 @@ out_open(struct out *o, const char *path, fed_err *e)
 	o->tmp = xmalloc(n);
 	snprintf(o->tmp, n, "%s.XXXXXX", path);
 	if ((o->fd = mkstemp(o->tmp)) < 0) {
-		fed_errf(e, "%s: %s", path, strerror(errno));
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
 		free(o->tmp);
 		free(o->path);
 		o->tmp = o->path = NULL;
@@ -125,7 +125,7 @@ out_write_all(int fd, const void *p, size_t n, fed_err *e)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return fed_errf(e, "write: %s", strerror(errno));
+			return fed_syserrf(e, "write: %s", strerror(errno));
 		b += w;
 		n -= (size_t)w;
 	}
@@ -142,16 +142,16 @@ out_commit(struct out *o, fed_err *e)
 		 * error already seen by the kernel shows here */
 		if (fsync(1) < 0 && errno != EINVAL && errno != EROFS &&
 		    errno != ENOTSUP)
-			return fed_errf(e, "stdout: %s", strerror(errno));
+			return fed_syserrf(e, "stdout: %s", strerror(errno));
 		return 0;
 	}
 	if (fsync(o->fd) < 0)
-		r = fed_errf(e, "%s: %s", o->path, strerror(errno));
+		r = fed_syserrf(e, "%s: %s", o->path, strerror(errno));
 	if (close(o->fd) < 0 && r == 0)
-		r = fed_errf(e, "%s: %s", o->path, strerror(errno));
+		r = fed_syserrf(e, "%s: %s", o->path, strerror(errno));
 	o->fd = -1;
 	if (r == 0 && rename(o->tmp, o->path) < 0)
-		r = fed_errf(e, "%s: %s", o->path, strerror(errno));
+		r = fed_syserrf(e, "%s: %s", o->path, strerror(errno));
 	if (r < 0)
 		unlink(o->tmp);
 	untrack(o->tmp);
@@ -187,9 +187,9 @@ out_spool_open(fed_err *e)
 		dir = "/tmp";
 	n = snprintf(path, sizeof(path), "%s/fed-spool.XXXXXX", dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
-		return fed_errf(e, "TMPDIR too long");
+		return fed_syserrf(e, "TMPDIR too long");
 	if ((fd = mkstemp(path)) < 0)
-		return fed_errf(e, "%s: %s", dir, strerror(errno));
+		return fed_syserrf(e, "%s: %s", dir, strerror(errno));
 	unlink(path);
 	return fd;
 }

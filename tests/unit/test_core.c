@@ -189,19 +189,19 @@ test_manifest(void)
 	    manifest_parse((const uint8_t *)deep, 160, &e) == NULL);
 	m = manifest_new("model", "test");
 	json_object_set_new(m, "members", json_array());
-	T_OK("manifest: model without arch", manifest_check(m, &e) < 0 &&
+	T_OK("manifest: model without arch", manifest_check(m, &bundle_rules, &e) < 0 &&
 	    strstr(e.msg, "arch") != NULL);
 	json_object_set_new(m, "arch", json_string("softmax:4-2"));
 	json_object_set_new(m, "round", json_integer(0));
 	json_object_set_new(m, "parent", json_null());
-	T_OK("manifest: valid model", manifest_check(m, &e) == 0);
+	T_OK("manifest: valid model", manifest_check(m, &bundle_rules, &e) == 0);
 	json_object_set_new(m, "kind", json_string("update"));
 	T_OK("manifest: update needs a parent digest",
-	    manifest_check(m, &e) < 0 && strstr(e.msg, "parent") != NULL);
+	    manifest_check(m, &bundle_rules, &e) < 0 && strstr(e.msg, "parent") != NULL);
 	json_object_set_new(m, "kind", json_string("weird"));
-	T_OK("manifest: unknown kind", manifest_check(m, &e) < 0);
+	T_OK("manifest: unknown kind", manifest_check(m, &bundle_rules, &e) < 0);
 	json_object_set_new(m, "format", json_string("fed-bundle/2"));
-	T_OK("manifest: wrong format", manifest_check(m, &e) < 0 &&
+	T_OK("manifest: wrong format", manifest_check(m, &bundle_rules, &e) < 0 &&
 	    strstr(e.msg, "format") != NULL);
 	json_decref(m);
 	T_OK("digest: valid", manifest_digest_valid("sha256:"
