@@ -93,7 +93,7 @@ add_dir(struct text_corpus *c, const char *path, int depth, fed_err *e)
 	int s = 0;
 
 	if (d == NULL)
-		return fed_errf(e, "%s: %s", path, strerror(errno));
+		return fed_syserrf(e, "%s: %s", path, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(path) + strlen(de->d_name) + 2;
 
@@ -127,7 +127,7 @@ add_path(struct text_corpus *c, const char *path, int depth, fed_err *e)
 		return fed_errf(e, "%s: folders nested deeper than %d", path,
 		    TEXT_MAXDEPTH);
 	if (stat(path, &st) < 0)
-		return fed_errf(e, "%s: %s", path, strerror(errno));
+		return fed_syserrf(e, "%s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return add_dir(c, path, depth, e);
 	if (!S_ISREG(st.st_mode))
