@@ -16,9 +16,9 @@
  * must contain for a kind (shapes against the declared architecture, data
  * tensors) is verify's business, not this module's.
  *
- * Errors are typed (util.h): an input that cannot be opened or read, or
- * is a directory, is a system failure; bytes that break a rule are
- * rejected; so is a failure to write, a system failure.
+ * Errors are typed (util.h): an input that cannot be opened or read, a
+ * directory, and an output that cannot be written are system failures;
+ * bytes that break a rule are rejected.
  */
 #ifndef FED_BUNDLE_H
 #define FED_BUNDLE_H

@@ -74,7 +74,7 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 	if (st_parse(buf, size, &st, e) < 0)
 		return NULL;
 	/* an update may be encoded (fed-bundle(5)): decoded, checked */
-	if (encode_manifest(b->manifest, arch_nparams(a), &c, e) < 0) {
+	if (encode_manifest(b->meta.json, arch_nparams(a), &c, e) < 0) {
 		st_file_free(&st);
 		return NULL;
 	}
