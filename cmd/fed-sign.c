@@ -1,9 +1,10 @@
 /*
  * fed-sign: make Ed25519 key pairs, and sign bundles.  A signature covers
  * the exact bytes of manifest.json, which pins every member by hash, so
- * signing appends signatures/KEYID.sig and changes nothing else.
+ * signing appends signatures/KEYID.sig and changes nothing else.  Every
+ * failure exits through fed_exit: a bundle that is not valid is 1, a key,
+ * a file that cannot be read or written, a usage error 2.
  */
-#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,16 +35,22 @@ usage(FILE *f, int status)
 static char *
 new_pass(const struct opts *o)
 {
+	char why[400];
 	fed_err e;
 	char *p;
 
 	if (o->nopass)
 		return NULL;
-	p = o->passfile ? pass_from_file(o->passfile, &e) :
-	    pass_prompt("passphrase for the new key: ", 1, &e);
-	if (p == NULL)
-		errx(2, "%s%s", e.msg, o->passfile ? "" :
-		    " (use -n for a key without one, or --passphrase-file)");
+	if (o->passfile && (p = pass_from_file(o->passfile, &e)) == NULL)
+		fed_exit(&e);
+	if (o->passfile)
+		return p;
+	if ((p = pass_prompt("passphrase for the new key: ", 1, &e)) == NULL) {
+		snprintf(why, sizeof(why), "%.399s", e.msg);
+		snprintf(e.msg, sizeof(e.msg), "%s (use -n for a key without "
+		    "one, or --passphrase-file)", why);
+		fed_exit(&e);
+	}
 	return p;
 }
 
@@ -55,10 +62,10 @@ generate(const struct opts *o)
 	fed_err e;
 
 	if (key_generate(o->pub, o->sec, pass, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	pass_free(pass);
 	if (key_load_public(o->pub, &k, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	fprintf(stderr, "fed-sign: key %s\n", k.id);
 	key_free(&k);
 	return 0;
@@ -72,15 +79,17 @@ load_secret(const struct opts *o, struct key *k)
 	int enc = key_secret_encrypted(o->sec, &e);
 
 	if (enc < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if (enc && o->passfile)
 		pass = pass_from_file(o->passfile, &e);
 	else if (enc)
 		pass = pass_prompt("passphrase: ", 0, &e);
-	if (enc && pass == NULL)
-		errx(2, "%s: %s", o->sec, e.msg);
+	if (enc && pass == NULL) {
+		fed_errprefix(&e, "%s", o->sec);
+		fed_exit(&e);
+	}
 	if (key_load_secret(o->sec, pass, k, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	pass_free(pass);
 }
 
@@ -91,14 +100,17 @@ sign_detached(struct bundle_reader *r, const struct bundle_sig *s,
 	struct out out;
 	fed_err e;
 
-	if (bundle_drain(r, &e) < 0)
-		errx(1, "%s: %s", display_name(o->bundle), e.msg);
+	if (bundle_drain(r, &e) < 0) {
+		fed_errprefix(&e, "%s", display_name(o->bundle));
+		fed_exit(&e);
+	}
 	if (out_open(&out, o->detached, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if (out_write_all(out.fd, s->sig, SIG_LEN, &e) < 0 ||
 	    out_commit(&out, &e) < 0) {
 		out_abort(&out);
-		errx(2, "%s: %s", o->detached, e.msg);
+		fed_errprefix(&e, "%s", o->detached);
+		fed_exit(&e);
 	}
 	bundle_close(r);
 	return 0;
@@ -114,25 +126,24 @@ sign(const struct opts *o)
 	const uint8_t *mb;
 	size_t ml;
 	fed_err e;
-	int rejected;
 
 	load_secret(o, &k);
-	if ((r = bundle_open(o->bundle, -1, &e)) == NULL)
-		errx(1, "%s: %s", display_name(o->bundle), e.msg);
+	if ((r = bundle_open(o->bundle, -1, &e)) == NULL) {
+		fed_errprefix(&e, "%s", display_name(o->bundle));
+		fed_exit(&e);
+	}
 	mb = bundle_manifest_bytes(r, &ml);
 	memcpy(s.keyid, k.id, sizeof(s.keyid));
 	if (key_sign(&k, mb, ml, s.sig, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	key_free(&k);
 	if (o->detached)
 		return sign_detached(r, &s, o);
 	if (out_open(&out, o->out, &e) < 0)
-		errx(2, "%s", e.msg);
-	if (bundle_copy(r, out.fd, &s, &rejected, &e) < 0 ||
-	    out_commit(&out, &e) < 0) {
+		fed_exit(&e);
+	if (bundle_copy(r, &out, &s, &e) < 0 || out_commit(&out, &e) < 0) {
 		out_abort(&out);
-		errx(rejected ? 1 : 2, "%s: %s", rejected ?
-		    display_name(o->bundle) : o->out ? o->out : "stdout", e.msg);
+		fed_exit(&e);
 	}
 	bundle_close(r);
 	return 0;

@@ -40,7 +40,7 @@ add_key(struct opts *o, const char *path)
 	if (o->nkeys == VERIFY_MAXKEYS)
 		errx(2, "more than %d keys", VERIFY_MAXKEYS);
 	if (key_load_public(path, &o->keys[o->nkeys], &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	for (i = 0; i < o->nkeys; i++)
 		if (strcmp(o->keys[i].id, o->keys[o->nkeys].id) == 0) {
 			key_free(&o->keys[o->nkeys]);
@@ -89,8 +89,10 @@ set_parent(struct opts *o, const char *arg)
 		snprintf(o->parent, sizeof(o->parent), "%s", arg);
 		return;
 	}
-	if (verify_bundle(arg, &vo, &res, &e) < 0)
-		errx(res.rejected ? 1 : 2, "%s: %s", arg, e.msg);
+	if (verify_bundle(arg, &vo, &res, &e) < 0) {
+		fed_errprefix(&e, "%s", display_name(arg));
+		fed_exit(&e);
+	}
 	memcpy(o->parent, res.digest, sizeof(o->parent));
 }
 
@@ -148,7 +150,8 @@ report_fail(const struct opts *o, const char *path, const char *msg)
 	json_decref(j);
 }
 
-/* Verify path; 0 verified, 1 rejected, 2 system failure. */
+/* Verify path; its exit status: 0 verified, 1 rejected, 2 system
+ * failure. */
 static int
 verify_one(const struct opts *o, const char *path, int spool_fd, FILE *rep)
 {
@@ -159,7 +162,7 @@ verify_one(const struct opts *o, const char *path, int spool_fd, FILE *rep)
 
 	if (verify_bundle(path, &vo, &res, &e) < 0) {
 		report_fail(o, path, e.msg);
-		return res.rejected ? 1 : 2;
+		return fed_status(&e);
 	}
 	if (!o->quiet)
 		report(o, path, &res, rep);
@@ -174,11 +177,11 @@ pass_on(int spool, struct out *out, fed_err *e)
 	ssize_t n;
 
 	if (lseek(spool, 0, SEEK_SET) < 0)
-		return fed_errf(e, "spool: seek failed");
+		return fed_syserrf(e, "spool: seek failed");
 	while ((n = read(spool, buf, sizeof(buf))) > 0)
 		if (out_write_all(out->fd, buf, (size_t)n, e) < 0)
 			return -1;
-	return n < 0 ? fed_errf(e, "spool: read failed") : 0;
+	return n < 0 ? fed_syserrf(e, "spool: read failed") : 0;
 }
 
 static int
@@ -189,20 +192,22 @@ verify_to(const struct opts *o, const char *path)
 	fed_err e;
 
 	if (out_open(&out, o->out, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if (!to_stdout) {
 		if ((s = verify_one(o, path, out.fd, stdout)) != 0)
 			out_abort(&out);
 		else if (out_commit(&out, &e) < 0)
-			errx(2, "%s", e.msg);
+			fed_exit(&e);
 		return s;
 	}
 	if ((spool = out_spool_open(&e)) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if ((s = verify_one(o, path, spool, stderr)) != 0)
 		return s;
-	if (pass_on(spool, &out, &e) < 0 || out_commit(&out, &e) < 0)
-		errx(2, "stdout: %s", e.msg);
+	if (pass_on(spool, &out, &e) < 0 || out_commit(&out, &e) < 0) {
+		fed_errprefix(&e, "stdout");
+		fed_exit(&e);
+	}
 	close(spool);
 	return 0;
 }

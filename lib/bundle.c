@@ -1,13 +1,9 @@
 /*
- * bundle: the tar layer.  Reading streams the archive through libarchive
- * from our own read callback, so we see every raw byte: that lets us tee
- * the input to a spool file and check what lies after the end-of-archive
- * marker, which libarchive itself ignores.  Nothing is ever extracted.
- *
- * Members are checked against manifest.json as they stream: name, order,
- * size, SHA-256, and (for *.safetensors) the st checker.  The caller sees
- * a member's bytes before its hash is known to match; bundle_read returns
- * 0 only once it does, and a consumer must not act on data before then.
+ * bundle: the archive rules over the tar layer (tar.c).  Members are
+ * checked against manifest.json as they stream: name, order, size,
+ * SHA-256, and (for *.safetensors) the st checker.  The caller sees a
+ * member's bytes before its hash is known to match; bundle_read returns 0
+ * only once it does, and a consumer must not act on data before then.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,47 +11,19 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "out.h"
+#include "sha256.h"
+#include "tar.h"
 
-/* Two blocks per open reader: fed-merge holds a reader per update. */
-#define RD_BLOCK     (256u * 1024)
-#define TRAILING_MAX (64u * 1024)
+#define CP_BLOCK (256u * 1024)    /* copying a spooled payload */
 
 static const char *const payload_names[] = {
 	"tensors.safetensors", "data.safetensors", "state.safetensors",
 	"moments.safetensors",
-};
-
-struct bundle_reader {
-	struct archive *a;
-	int fd, spool_fd;
-	char *name;                     /* for messages */
-	uint8_t *buf[2];
-	size_t len[2];
-	uint64_t start[2];              /* input offset of each buffer */
-	int cur;
-	uint64_t delivered;
-	int input_eof;
-	char cberr[FED_ERRLEN];
-
-	json_t *manifest;
-	uint8_t *mbytes;
-	size_t mlen;
-	char digest[DIGEST_LEN + 1];
-	struct bundle_entry ents[BUNDLE_MAXMEMBERS];
-	int nents, next;
-
-	const struct bundle_entry *ent; /* current member, NULL between */
-	uint64_t got;
-	struct sha256 *h;
-	struct st_check *st, *last_st;
-	int64_t end_of_data;            /* filter position after last data */
-
-	struct bundle_sig *sigs;
-	int nsigs, done;
 };
 
 int
@@ -68,6 +36,31 @@ bundle_payload_allowed(const char *name)
 			return 1;
 	return 0;
 }
+
+const struct manifest_rules bundle_rules = {
+	BUNDLE_MAXMEMBERS, BUNDLE_MAXMEMBER, bundle_payload_allowed,
+};
+
+struct bundle_reader {
+	struct tar_reader *t;
+	int fd;
+	char *name;                     /* for messages */
+
+	struct manifest mf;
+	uint8_t *mbytes;
+	size_t mlen;
+	char digest[DIGEST_LEN + 1];
+	struct bundle_entry ents[BUNDLE_MAXMEMBERS];
+	int nents, next;
+
+	const struct bundle_entry *ent; /* current member, NULL between */
+	uint64_t got;
+	struct sha256 *h;
+	struct st_check *st, *last_st;
+
+	struct bundle_sig *sigs;
+	int nsigs, done;
+};
 
 /* signatures/<16 lower-case hex>.sig, keyid copied out. */
 static int
@@ -87,218 +80,79 @@ sig_name(const char *name, char *keyid)
 	return 1;
 }
 
-static ssize_t
-read_cb(struct archive *a, void *arg, const void **out)
+static void
+load_entries(struct bundle_reader *r)
 {
-	struct bundle_reader *r = arg;
-	int b = r->cur ^ 1;
-	ssize_t n;
-	fed_err e;
+	int i;
 
-	do
-		n = read(r->fd, r->buf[b], RD_BLOCK);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		snprintf(r->cberr, sizeof(r->cberr), "read: %s", strerror(errno));
-		archive_set_error(a, errno, "%s", r->cberr);
-		return -1;
-	}
-	if (n > 0 && r->spool_fd >= 0 &&
-	    out_write_all(r->spool_fd, r->buf[b], (size_t)n, &e) < 0) {
-		snprintf(r->cberr, sizeof(r->cberr), "spool: %.400s", e.msg);
-		archive_set_error(a, EIO, "%s", r->cberr);
-		return -1;
-	}
-	if (n == 0)
-		r->input_eof = 1;
-	r->cur = b;
-	r->len[b] = (size_t)n;
-	r->start[b] = r->delivered;
-	r->delivered += (uint64_t)n;
-	*out = r->buf[b];
-	return n;
-}
-
-/* A failure inside libarchive, with our callback's reason when it had one. */
-static int
-arc_err(struct bundle_reader *r, fed_err *e)
-{
-	const char *s = archive_error_string(r->a);
-
-	if (r->cberr[0])
-		return fed_errf(e, "%s", r->cberr);
-	return fed_errf(e, "not a valid bundle: %s", s ? s : "unreadable tar");
-}
-
-/* The raw input byte at offset off, if still in our buffers. */
-static int
-raw_byte(const struct bundle_reader *r, uint64_t off, uint8_t *c)
-{
-	int b;
-
-	for (b = 0; b < 2; b++)
-		if (off >= r->start[b] && off < r->start[b] + r->len[b]) {
-			*c = r->buf[b][off - r->start[b]];
-			return 0;
-		}
-	return -1;
-}
-
-/*
- * libarchive folds pax, GNU and old-style headers into one entry and does
- * not say which it saw.  fed-bundle/1 values always fit ustar, so a
- * member's own header must be a plain regular file: typeflag '0' or NUL.
- * That also shuts out GNU sparse members with an empty map, which other
- * tar programs would extract differently from what was hashed here.
- */
-static int
-check_typeflag(const struct bundle_reader *r, const char *p, fed_err *e)
-{
-	la_int64_t h = archive_read_header_position(r->a);
-	uint8_t t;
-
-	if (h < 0 || raw_byte(r, (uint64_t)h + 156, &t) < 0)
-		return fed_errf(e, "member %.64s: cannot check its header", p);
-	if (t != '0' && t != '\0')
-		return fed_errf(e, "member %.64s: tar type '%c' is not a plain "
-		    "ustar file", p, t >= 32 && t < 127 ? t : '?');
-	return 0;
-}
-
-static int
-check_entry(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
-{
-	const char *p = archive_entry_pathname(ae);
-
-	if (p == NULL)
-		return fed_errf(e, "member without a name");
-	if (p[0] == '/' || strstr(p, "..") != NULL)
-		return fed_errf(e, "member %.64s: absolute or .. path", p);
-	if (archive_entry_hardlink(ae) != NULL ||
-	    archive_entry_symlink(ae) != NULL)
-		return fed_errf(e, "member %.64s: links are not allowed", p);
-	if (archive_entry_filetype(ae) != AE_IFREG)
-		return fed_errf(e, "member %.64s: not a regular file", p);
-	if (archive_entry_sparse_count(ae) > 0)
-		return fed_errf(e, "member %.64s: sparse files are not allowed",
-		    p);
-	if (!archive_entry_size_is_set(ae) || archive_entry_size(ae) < 0 ||
-	    (uint64_t)archive_entry_size(ae) > BUNDLE_MAXMEMBER)
-		return fed_errf(e, "member %.64s: size missing or over %llu",
-		    p, (unsigned long long)BUNDLE_MAXMEMBER);
-	return check_typeflag(r, p, e);
-}
-
-/* Next tar header: 1 with *ae, 0 at the end marker, -1 error. */
-static int
-next_header(struct bundle_reader *r, struct archive_entry **ae, fed_err *e)
-{
-	int s = archive_read_next_header(r->a, ae);
-
-	if (s == ARCHIVE_EOF)
-		return 0;
-	if (s != ARCHIVE_OK)
-		return arc_err(r, e);
-	return check_entry(r, *ae, e) < 0 ? -1 : 1;
-}
-
-/* Read one small member whole (manifest, signature). */
-static int
-read_small(struct bundle_reader *r, uint8_t *dst, size_t n, fed_err *e)
-{
-	size_t got = 0;
-	la_ssize_t k;
-
-	while (got < n) {
-		k = archive_read_data(r->a, dst + got, n - got);
-		if (k < 0)
-			return arc_err(r, e);
-		if (k == 0)
-			return fed_errf(e, "truncated member");
-		got += (size_t)k;
-	}
-	/* reach the member's end so libarchive consumes it and its padding */
-	if ((k = archive_read_data(r->a, dst, 1)) != 0)
-		return k < 0 ? arc_err(r, e) : fed_errf(e, "member too long");
-	r->end_of_data = archive_filter_bytes(r->a, 0);
-	return 0;
-}
-
-static int
-load_entries(struct bundle_reader *r, fed_err *e)
-{
-	json_t *ms = json_object_get(r->manifest, "members"), *o;
-	size_t i;
-
-	json_array_foreach(ms, i, o) {
+	for (i = 0; i < r->mf.nmembers; i++) {
 		struct bundle_entry *b = &r->ents[i];
 
-		snprintf(b->name, sizeof(b->name), "%s",
-		    json_string_value(json_object_get(o, "name")));
-		b->size = (uint64_t)json_integer_value(json_object_get(o, "size"));
+		snprintf(b->name, sizeof(b->name), "%s", r->mf.members[i].name);
+		b->size = r->mf.members[i].size;
 		snprintf(b->sha256, sizeof(b->sha256), "%s",
-		    json_string_value(json_object_get(o, "sha256")));
+		    r->mf.members[i].sha256);
 	}
-	r->nents = (int)i;
-	(void)e;
-	return 0;
+	r->nents = r->mf.nmembers;
 }
 
 static int
 read_manifest(struct bundle_reader *r, fed_err *e)
 {
-	struct archive_entry *ae;
-	int s = next_header(r, &ae, e);
+	const char *name;
+	uint64_t size;
+	int s = tar_next(r->t, &name, &size, e);
 
 	if (s == 0)
 		return fed_errf(e, "empty archive, no manifest.json");
 	if (s < 0)
 		return -1;
-	if (strcmp(archive_entry_pathname(ae), "manifest.json") != 0)
+	if (strcmp(name, "manifest.json") != 0)
 		return fed_errf(e, "first member is %.64s, not manifest.json",
-		    archive_entry_pathname(ae));
-	if ((uint64_t)archive_entry_size(ae) > MANIFEST_MAX)
+		    name);
+	if (size > MANIFEST_MAX)
 		return fed_errf(e, "manifest.json: larger than %u bytes",
 		    MANIFEST_MAX);
-	r->mlen = (size_t)archive_entry_size(ae);
+	r->mlen = (size_t)size;
 	r->mbytes = xmalloc(r->mlen + 1);
-	if (read_small(r, r->mbytes, r->mlen, e) < 0)
-		return -1;
-	if ((r->manifest = manifest_parse(r->mbytes, r->mlen, e)) == NULL ||
-	    manifest_check(r->manifest, e) < 0)
+	if (tar_read_all(r->t, r->mbytes, r->mlen, e) < 0 ||
+	    manifest_load(&r->mf, r->mbytes, r->mlen, &bundle_rules, e) < 0)
 		return -1;
 	manifest_digest(r->mbytes, r->mlen, r->digest);
-	return load_entries(r, e);
+	load_entries(r);
+	return 0;
+}
+
+/* path opened for reading: a system failure when it cannot be, or is a
+ * directory (whose read(2) would only say EISDIR later). */
+static int
+open_input(struct bundle_reader *r, const char *path, fed_err *e)
+{
+	struct stat sb;
+
+	r->fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0)
+		return fed_syserrf(e, "%s", strerror(errno));
+	if (fstat(r->fd, &sb) < 0)
+		return fed_syserrf(e, "%s", strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		return fed_syserrf(e, "is a directory");
+	return 0;
 }
 
 struct bundle_reader *
 bundle_open(const char *path, int spool_fd, fed_err *e)
 {
 	struct bundle_reader *r = xcalloc(1, sizeof(*r));
-	int stdin_ = strcmp(path, "-") == 0;
 
 	r->name = xstrdup(display_name(path));
-	r->spool_fd = spool_fd;
-	r->end_of_data = -1;
-	r->fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		fed_errf(e, "%s", strerror(errno));
-		goto fail;
+	if (open_input(r, path, e) < 0 ||
+	    (r->t = tar_open(r->fd, spool_fd, BUNDLE_MAXMEMBER, e)) == NULL ||
+	    read_manifest(r, e) < 0) {
+		bundle_close(r);
+		return NULL;
 	}
-	r->buf[0] = xmalloc(RD_BLOCK);
-	r->buf[1] = xmalloc(RD_BLOCK);
-	r->a = archive_read_new();
-	archive_read_support_format_tar(r->a);
-	if (archive_read_open(r->a, r, NULL, read_cb, NULL) != ARCHIVE_OK) {
-		arc_err(r, e);
-		goto fail;
-	}
-	if (read_manifest(r, e) < 0)
-		goto fail;
 	return r;
-fail:
-	bundle_close(r);
-	return NULL;
 }
 
 void
@@ -306,14 +160,11 @@ bundle_close(struct bundle_reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->a)
-		archive_read_free(r->a);
+	tar_close(r->t);
 	if (r->fd > 0)
 		close(r->fd);
-	json_decref(r->manifest);
+	manifest_free(&r->mf);
 	free(r->mbytes);
-	free(r->buf[0]);
-	free(r->buf[1]);
 	sha256_free(r->h);
 	st_check_free(r->st);
 	st_check_free(r->last_st);
@@ -322,10 +173,16 @@ bundle_close(struct bundle_reader *r)
 	free(r);
 }
 
+const struct manifest *
+bundle_meta(const struct bundle_reader *r)
+{
+	return &r->mf;
+}
+
 const json_t *
 bundle_manifest(const struct bundle_reader *r)
 {
-	return r->manifest;
+	return r->mf.json;
 }
 
 const uint8_t *
@@ -351,7 +208,7 @@ bundle_entries(const struct bundle_reader *r, const struct bundle_entry **ents)
 uint64_t
 bundle_bytes(const struct bundle_reader *r)
 {
-	return r->delivered;
+	return tar_bytes(r->t);
 }
 
 int
@@ -388,7 +245,6 @@ member_end(struct bundle_reader *r, fed_err *e)
 	r->last_st = r->st;
 	r->st = NULL;
 	r->ent = NULL;
-	r->end_of_data = archive_filter_bytes(r->a, 0);
 	return 0;
 }
 
@@ -397,18 +253,15 @@ bundle_read(struct bundle_reader *r, const void **p, fed_err *e)
 {
 	const void *buf;
 	size_t n;
-	la_int64_t off;
+	uint64_t off;
 	int s;
 	fed_err se;
 
 	if (r->ent == NULL)
 		return 0;
-	s = archive_read_data_block(r->a, &buf, &n, &off);
-	if (s == ARCHIVE_EOF)
-		return member_end(r, e) < 0 ? -1 : 0;
-	if (s != ARCHIVE_OK)
-		return arc_err(r, e);
-	if ((uint64_t)off != r->got || n > r->ent->size - r->got)
+	if ((s = tar_read_block(r->t, &buf, &n, &off, e)) <= 0)
+		return s < 0 || member_end(r, e) < 0 ? -1 : 0;
+	if (off != r->got || n > r->ent->size - r->got)
 		return fed_errf(e, "%s: holes or excess data", r->ent->name);
 	sha256_update(r->h, buf, n);
 	if (r->st && st_check_feed(r->st, buf, n, &se) < 0)
@@ -432,9 +285,9 @@ drain_member(struct bundle_reader *r, fed_err *e)
 }
 
 static int
-start_member(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
+start_member(struct bundle_reader *r, const char *name, uint64_t size,
+    fed_err *e)
 {
-	const char *name = archive_entry_pathname(ae);
 	const struct bundle_entry *b;
 	size_t nl = strlen(name);
 
@@ -445,10 +298,9 @@ start_member(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
 	if (strcmp(name, b->name) != 0)
 		return fed_errf(e, "member %.64s: expected %s here", name,
 		    b->name);
-	if ((uint64_t)archive_entry_size(ae) != b->size)
-		return fed_errf(e, "%s: size %lld, manifest says %llu", name,
-		    (long long)archive_entry_size(ae),
-		    (unsigned long long)b->size);
+	if (size != b->size)
+		return fed_errf(e, "%s: size %llu, manifest says %llu", name,
+		    (unsigned long long)size, (unsigned long long)b->size);
 	r->next++;
 	r->ent = b;
 	r->got = 0;
@@ -461,9 +313,8 @@ start_member(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
 }
 
 static int
-read_sig(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
+read_sig(struct bundle_reader *r, const char *name, uint64_t size, fed_err *e)
 {
-	const char *name = archive_entry_pathname(ae);
 	struct bundle_sig s;
 
 	if (bundle_payload_allowed(name) || strcmp(name, "manifest.json") == 0)
@@ -471,101 +322,48 @@ read_sig(struct bundle_reader *r, struct archive_entry *ae, fed_err *e)
 		    "manifest", name);
 	if (!sig_name(name, s.keyid))
 		return fed_errf(e, "member %.64s: name not allowed", name);
-	if (archive_entry_size(ae) != SIG_LEN)
+	if (size != SIG_LEN)
 		return fed_errf(e, "%s: not %d bytes", name, SIG_LEN);
 	if (r->nsigs > 0 && strcmp(s.keyid, r->sigs[r->nsigs - 1].keyid) <= 0)
 		return fed_errf(e, "%s: duplicate or out of order", name);
 	if (r->nsigs == BUNDLE_MAXSIGS)
 		return fed_errf(e, "more than %d signatures", BUNDLE_MAXSIGS);
-	if (read_small(r, s.sig, SIG_LEN, e) < 0)
+	if (tar_read_all(r->t, s.sig, SIG_LEN, e) < 0)
 		return -1;
 	r->sigs = xreallocarray(r->sigs, (size_t)r->nsigs + 1, sizeof(s));
 	r->sigs[r->nsigs++] = s;
 	return 0;
 }
 
-/* Bytes [from, delivered) already handed to libarchive must be zero; they
- * lie in our last two buffers.  Then read the input to its end. */
-static int
-check_trailing(struct bundle_reader *r, uint64_t from, fed_err *e)
-{
-	uint64_t at = from, total;
-	int b, k;
-	uint8_t *p;
-	ssize_t n;
-
-	for (k = 0; k < 2 && at < r->delivered; k++) {
-		b = k == 0 ? r->cur ^ 1 : r->cur;
-		if (at < r->start[b] || at >= r->start[b] + r->len[b])
-			continue;
-		for (p = r->buf[b] + (at - r->start[b]);
-		    p < r->buf[b] + r->len[b]; p++, at++)
-			if (*p)
-				return fed_errf(e, "data after the end of the "
-				    "archive");
-	}
-	if (at < r->delivered)
-		return fed_errf(e, "data after the end of the archive");
-	while (!r->input_eof) {
-		if (r->delivered - from > TRAILING_MAX)
-			return fed_errf(e, "more than %u bytes after the end "
-			    "of the archive", TRAILING_MAX);
-		if (read_cb(r->a, r, (const void **)&p) < 0)
-			return fed_errf(e, "%s", r->cberr);
-		for (n = 0; n < (ssize_t)r->len[r->cur]; n++)
-			if (p[n])
-				return fed_errf(e, "data after the end of the "
-				    "archive");
-	}
-	total = r->delivered - from;
-	if (total % 512 != 0)
-		return fed_errf(e, "archive does not end on a 512-byte block");
-	return 0;
-}
-
-/* After the last member: an end marker of two zero blocks, then only
- * zero blocks. */
-static int
-read_end(struct bundle_reader *r, fed_err *e)
-{
-	int64_t marker = (r->end_of_data + 511) / 512 * 512;
-	int64_t pos = archive_filter_bytes(r->a, 0);
-
-	if (pos - marker < 1024)
-		return fed_errf(e, "archive lacks its end-of-archive marker");
-	r->done = 1;
-	return check_trailing(r, (uint64_t)pos, e);
-}
-
 int
 bundle_next(struct bundle_reader *r, const struct bundle_entry **ent,
     fed_err *e)
 {
-	struct archive_entry *ae;
+	const char *name;
+	uint64_t size;
 	int s;
 
 	if (r->done)
 		return 0;
 	if (r->ent && drain_member(r, e) < 0)
 		return -1;
-	for (;;) {
-		if ((s = next_header(r, &ae, e)) < 0)
-			return -1;
-		if (s == 0)
-			break;
+	while ((s = tar_next(r->t, &name, &size, e)) > 0) {
 		if (r->next < r->nents) {
-			if (start_member(r, ae, e) < 0)
+			if (start_member(r, name, size, e) < 0)
 				return -1;
 			*ent = r->ent;
 			return 1;
 		}
-		if (read_sig(r, ae, e) < 0)
+		if (read_sig(r, name, size, e) < 0)
 			return -1;
 	}
+	if (s < 0)
+		return -1;
 	if (r->next < r->nents)
 		return fed_errf(e, "%s: listed in the manifest but missing",
 		    r->ents[r->next].name);
-	return read_end(r, e) < 0 ? -1 : 0;
+	r->done = 1;
+	return tar_end(r->t, e) < 0 ? -1 : 0;
 }
 
 int
@@ -625,7 +423,9 @@ bundle_load(const char *path, uint64_t max, struct bundle *b, fed_err *e)
 		bundle_free(b);
 		return -1;
 	}
-	b->manifest = json_incref(r->manifest);
+	b->meta = r->mf;
+	memset(&r->mf, 0, sizeof(r->mf));
+	b->manifest = b->meta.json;
 	b->mbytes = r->mbytes;
 	b->mlen = r->mlen;
 	r->mbytes = NULL;
@@ -657,7 +457,7 @@ bundle_free(struct bundle *b)
 {
 	int i;
 
-	json_decref(b->manifest);
+	manifest_free(&b->meta);
 	free(b->mbytes);
 	for (i = 0; i < b->n; i++)
 		free(b->m[i].data);
@@ -693,7 +493,7 @@ wr_err(struct bundle_writer *w, fed_err *e)
 {
 	const char *s = archive_error_string(w->a);
 
-	return fed_errf(e, "%s", w->err[0] ? w->err : s ? s : "tar write "
+	return fed_syserrf(e, "%s", w->err[0] ? w->err : s ? s : "tar write "
 	    "failed");
 }
 
@@ -773,14 +573,55 @@ bundle_writer_close(struct bundle_writer *w, fed_err *e)
 	return r;
 }
 
+/* Feed a payload held in a file to fn, block by block, from its start. */
+static int
+payload_blocks(const struct bundle_payload *p,
+    int (*fn)(void *, const void *, size_t, fed_err *), void *arg, fed_err *e)
+{
+	uint64_t left = p->size;
+	uint8_t *buf;
+	ssize_t n;
+	int r = 0;
+
+	if (lseek(p->fd, 0, SEEK_SET) < 0)
+		return fed_syserrf(e, "%s: seek: %s", p->name, strerror(errno));
+	buf = xmalloc(CP_BLOCK);
+	while (left > 0 && r == 0) {
+		n = read(p->fd, buf, left < CP_BLOCK ? left : CP_BLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = fed_syserrf(e, "%s: spool read failed", p->name);
+		else {
+			r = fn(arg, buf, (size_t)n, e);
+			left -= (uint64_t)n;
+		}
+	}
+	free(buf);
+	return r;
+}
+
+static int
+hash_block(void *h, const void *p, size_t n, fed_err *e)
+{
+	(void)e;
+	sha256_update(h, p, n);
+	return 0;
+}
+
+static int
+write_block(void *w, const void *p, size_t n, fed_err *e)
+{
+	return bundle_writer_data(w, p, n, e);
+}
+
 /* SHA-256 of a payload, reading an fd payload from its start. */
 static int
 payload_hash(const struct bundle_payload *p, char *hex, fed_err *e)
 {
-	uint8_t md[SHA256_LEN], *buf;
+	uint8_t md[SHA256_LEN];
 	struct sha256 *h;
-	uint64_t left = p->size;
-	ssize_t n;
+	int r;
 
 	if (p->sha256 != NULL) {
 		snprintf(hex, 2 * SHA256_LEN + 1, "%s", p->sha256);
@@ -790,58 +631,24 @@ payload_hash(const struct bundle_payload *p, char *hex, fed_err *e)
 		sha256_hex(p->data, p->size, hex);
 		return 0;
 	}
-	if (lseek(p->fd, 0, SEEK_SET) < 0)
-		return fed_errf(e, "%s: seek: %s", p->name, strerror(errno));
 	h = sha256_new();
-	buf = xmalloc(RD_BLOCK);
-	while (left > 0) {
-		n = read(p->fd, buf, left < RD_BLOCK ? left : RD_BLOCK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			sha256_free(h);
-			return fed_errf(e, "%s: spool read failed", p->name);
-		}
-		sha256_update(h, buf, (size_t)n);
-		left -= (uint64_t)n;
+	if ((r = payload_blocks(p, hash_block, h, e)) == 0) {
+		sha256_final(h, md);
+		hex_encode(hex, md, SHA256_LEN);
 	}
-	free(buf);
-	sha256_final(h, md);
 	sha256_free(h);
-	hex_encode(hex, md, SHA256_LEN);
-	return 0;
+	return r;
 }
 
 static int
 payload_copy(struct bundle_writer *w, const struct bundle_payload *p,
     fed_err *e)
 {
-	uint64_t left = p->size;
-	uint8_t *buf;
-	ssize_t n;
-	int r = 0;
-
 	if (bundle_writer_member(w, p->name, p->size, e) < 0)
 		return -1;
 	if (p->fd < 0)
 		return bundle_writer_data(w, p->data, p->size, e);
-	if (lseek(p->fd, 0, SEEK_SET) < 0)
-		return fed_errf(e, "%s: seek: %s", p->name, strerror(errno));
-	buf = xmalloc(RD_BLOCK);
-	while (left > 0 && r == 0) {
-		n = read(p->fd, buf, left < RD_BLOCK ? left : RD_BLOCK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			r = fed_errf(e, "%s: spool read failed", p->name);
-		else {
-			r = bundle_writer_data(w, buf, (size_t)n, e);
-			left -= (uint64_t)n;
-		}
-	}
-	free(buf);
-	return r;
+	return payload_blocks(p, write_block, w, e);
 }
 
 int
@@ -912,11 +719,18 @@ write_sigs(struct bundle_writer *w, const struct bundle_sig *old, int nold,
 	return 0;
 }
 
-/* Reader failures set *rejected: the input is bad.  Writer failures
- * leave it 0: the output could not be written. */
+/* A failure to write names the output. */
+static int
+out_fail(const struct out *out, fed_err *e)
+{
+	return fed_errprefix(e, "%s", out->path ? out->path : "stdout");
+}
+
+/* The input's failures are named by the input, the output's by the
+ * output. */
 static int
 copy_members(struct bundle_reader *r, struct bundle_writer *w,
-    const struct bundle_sig *add, int *rejected, fed_err *e)
+    const struct out *out, const struct bundle_sig *add, fed_err *e)
 {
 	const struct bundle_entry *ent;
 	const struct bundle_sig *sigs;
@@ -926,36 +740,33 @@ copy_members(struct bundle_reader *r, struct bundle_writer *w,
 
 	if (bundle_writer_member(w, "manifest.json", r->mlen, e) < 0 ||
 	    bundle_writer_data(w, r->mbytes, r->mlen, e) < 0)
-		return -1;
+		return out_fail(out, e);
 	while ((s = bundle_next(r, &ent, e)) > 0) {
 		if (bundle_writer_member(w, ent->name, ent->size, e) < 0)
-			return -1;
+			return out_fail(out, e);
 		while ((n = bundle_read(r, &p, e)) > 0)
 			if (bundle_writer_data(w, p, (size_t)n, e) < 0)
-				return -1;
+				return out_fail(out, e);
 		if (n < 0)
 			break;
 	}
-	if (s < 0 || n < 0) {
-		*rejected = r->cberr[0] == '\0';
-		return -1;
-	}
+	if (s < 0 || n < 0)
+		return fed_errprefix(e, "%s", r->name);
 	nsigs = bundle_sigs(r, &sigs);
-	return write_sigs(w, sigs, nsigs, add, e);
+	return write_sigs(w, sigs, nsigs, add, e) < 0 ? out_fail(out, e) : 0;
 }
 
 int
-bundle_copy(struct bundle_reader *r, int fd, const struct bundle_sig *add,
-    int *rejected, fed_err *e)
+bundle_copy(struct bundle_reader *r, struct out *out,
+    const struct bundle_sig *add, fed_err *e)
 {
-	struct bundle_writer *w = bundle_writer_open(fd, e);
+	struct bundle_writer *w = bundle_writer_open(out->fd, e);
 
-	*rejected = 0;
 	if (w == NULL)
-		return -1;
-	if (copy_members(r, w, add, rejected, e) < 0) {
+		return out_fail(out, e);
+	if (copy_members(r, w, out, add, e) < 0) {
 		bundle_writer_close(w, NULL);
 		return -1;
 	}
-	return bundle_writer_close(w, e);
+	return bundle_writer_close(w, e) < 0 ? out_fail(out, e) : 0;
 }

@@ -10,8 +10,15 @@
  * devices, sparse files, other names, duplicates, absolute or .. paths,
  * oversize entries) is rejected with a message naming it.
  *
- * What the payloads must contain for a kind (shapes against the declared
- * architecture, data tensors) is check's business, not this module's.
+ * This module owns the container's rules: the payload names a bundle may
+ * carry and the caps on their number and size (bundle_rules, handed to
+ * manifest_load).  The ustar layer under it is tar.c.  What the payloads
+ * must contain for a kind (shapes against the declared architecture, data
+ * tensors) is verify's business, not this module's.
+ *
+ * Errors are typed (util.h): an input that cannot be opened or read, a
+ * directory, and an output that cannot be written are system failures;
+ * bytes that break a rule are rejected.
  */
 #ifndef FED_BUNDLE_H
 #define FED_BUNDLE_H
@@ -30,6 +37,8 @@
 #define BUNDLE_MAXMEMBER  ((uint64_t)8 << 30)   /* ustar's size field */
 #define BUNDLE_NAMELEN    64
 
+struct out;
+
 struct bundle_sig {
 	char keyid[KEYID_HEX + 1];
 	uint8_t sig[SIG_LEN];
@@ -42,6 +51,9 @@ struct bundle_entry {
 	char sha256[2 * SHA256_LEN + 1];
 };
 
+/* The names, count and sizes of payloads a manifest may list. */
+extern const struct manifest_rules bundle_rules;
+
 /* ---- streaming reader ---- */
 
 struct bundle_reader;
@@ -49,6 +61,9 @@ struct bundle_reader;
 /* Open path ("-" is stdin) and read manifest.json.  When spool_fd >= 0,
  * every byte read from the input is also written there (fed-verify -o). */
 struct bundle_reader *bundle_open(const char *path, int spool_fd, fed_err *e);
+/* The manifest, parsed and checked once when the bundle was opened. */
+const struct manifest *bundle_meta(const struct bundle_reader *r);
+/* Its json (bundle_meta(r)->json), for readers not yet on the struct. */
 const json_t  *bundle_manifest(const struct bundle_reader *r);
 const uint8_t *bundle_manifest_bytes(const struct bundle_reader *r, size_t *n);
 const char    *bundle_digest(const struct bundle_reader *r);
@@ -77,7 +92,8 @@ void    bundle_close(struct bundle_reader *r);
 /* ---- whole bundle in memory, for models and data sets ---- */
 
 struct bundle {
-	json_t *manifest;
+	struct manifest meta;       /* parsed and checked once */
+	json_t *manifest;           /* meta.json, for readers of the json */
 	uint8_t *mbytes;
 	size_t mlen;
 	char digest[DIGEST_LEN + 1];
@@ -126,12 +142,13 @@ struct bundle_payload {
 int  bundle_write(int fd, json_t *manifest, const struct bundle_payload *p,
     int np, char *digest, fed_err *e);
 
-/* Copy the bundle r is reading to fd, verifying it as it streams, with
+/* Copy the bundle r is reading to out, verifying it as it streams, with
  * signature add (when not NULL) inserted in KEYID order, replacing one by
- * the same key.  On failure *rejected tells a bad input (1) from a failure
- * to write (0). */
-int  bundle_copy(struct bundle_reader *r, int fd, const struct bundle_sig *add,
-    int *rejected, fed_err *e);
+ * the same key.  A failure names the input (a bad input is rejected, one
+ * that cannot be read a system failure) or the output (a system
+ * failure); out is neither committed nor aborted here. */
+int  bundle_copy(struct bundle_reader *r, struct out *out,
+    const struct bundle_sig *add, fed_err *e);
 
 /* Is name one a bundle may carry as a payload? */
 int  bundle_payload_allowed(const char *name);

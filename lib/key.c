@@ -17,6 +17,21 @@
 
 #include "key.h"
 
+/*
+ * A key file the operator named.  Keys are the trust the command line
+ * sets up, not input under judgement: one that cannot be read, or that
+ * is not a key, is the operator's to fix (exit 2), never a rejection.
+ */
+static uint8_t *
+key_file(const char *path, size_t *n, fed_err *e)
+{
+	uint8_t *buf = read_file(path, KEY_MAXFILE, n, e);
+
+	if (buf == NULL && e->kind == FED_EREJECT)
+		e->kind = FED_EUSAGE;
+	return buf;
+}
+
 static int
 key_set_id(struct key *k, fed_err *e)
 {
@@ -25,7 +40,7 @@ key_set_id(struct key *k, fed_err *e)
 	int n = i2d_PUBKEY(k->pkey, &der);
 
 	if (n <= 0)
-		return fed_errf(e, "cannot encode public key");
+		return fed_syserrf(e, "cannot encode public key");
 	sha256_hex(der, (size_t)n, hex);
 	OPENSSL_free(der);
 	memcpy(k->id, hex, KEYID_HEX);
@@ -39,12 +54,16 @@ fopen_excl(const char *path, mode_t mode, fed_err *e)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	FILE *f;
 
+	if (fd < 0 && errno == EEXIST) {
+		fed_usagef(e, "%s: already exists", path);
+		return NULL;
+	}
 	if (fd < 0) {
-		fed_errf(e, "%s: %s", path, strerror(errno));
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((f = fdopen(fd, "w")) == NULL) {
-		fed_errf(e, "%s: %s", path, strerror(errno));
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
 		close(fd);
 	}
 	return f;
@@ -65,7 +84,7 @@ write_keys(EVP_PKEY *pk, const char *pubpath, const char *secpath,
 	ok = (fclose(sf) == 0) && ok;
 	if (!ok) {
 		unlink(secpath);
-		return fed_errf(e, "%s: cannot write secret key", secpath);
+		return fed_syserrf(e, "%s: cannot write secret key", secpath);
 	}
 	if ((pf = fopen_excl(pubpath, 0644, e)) == NULL) {
 		unlink(secpath);
@@ -76,7 +95,7 @@ write_keys(EVP_PKEY *pk, const char *pubpath, const char *secpath,
 	if (!ok) {
 		unlink(secpath);
 		unlink(pubpath);
-		return fed_errf(e, "%s: cannot write public key", pubpath);
+		return fed_syserrf(e, "%s: cannot write public key", pubpath);
 	}
 	return 0;
 }
@@ -88,10 +107,8 @@ key_generate(const char *pubpath, const char *secpath, const char *pass,
 	EVP_PKEY *pk;
 	int r;
 
-	if (access(pubpath, F_OK) == 0)
-		return fed_errf(e, "%s: already exists", pubpath);
 	if ((pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL)
-		return fed_errf(e, "cannot generate an Ed25519 key");
+		return fed_syserrf(e, "cannot generate an Ed25519 key");
 	r = write_keys(pk, pubpath, secpath, pass, e);
 	EVP_PKEY_free(pk);
 	return r;
@@ -103,7 +120,7 @@ key_check_type(struct key *k, const char *path, fed_err *e)
 	if (EVP_PKEY_get_id(k->pkey) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(k->pkey);
 		k->pkey = NULL;
-		return fed_errf(e, "%s: not an Ed25519 key", path);
+		return fed_usagef(e, "%s: not an Ed25519 key", path);
 	}
 	return key_set_id(k, e);
 }
@@ -112,7 +129,7 @@ int
 key_load_public(const char *path, struct key *k, fed_err *e)
 {
 	size_t n;
-	uint8_t *buf = read_file(path, KEY_MAXFILE, &n, e);
+	uint8_t *buf = key_file(path, &n, e);
 	BIO *bio;
 
 	memset(k, 0, sizeof(*k));
@@ -123,7 +140,7 @@ key_load_public(const char *path, struct key *k, fed_err *e)
 	BIO_free(bio);
 	free(buf);
 	if (k->pkey == NULL)
-		return fed_errf(e, "%s: not a PEM public key", path);
+		return fed_usagef(e, "%s: not a PEM public key", path);
 	return key_check_type(k, path, e);
 }
 
@@ -148,7 +165,7 @@ int
 key_secret_encrypted(const char *path, fed_err *e)
 {
 	size_t n;
-	uint8_t *buf = read_file(path, KEY_MAXFILE, &n, e);
+	uint8_t *buf = key_file(path, &n, e);
 	int enc;
 
 	if (buf == NULL)
@@ -164,7 +181,7 @@ key_load_secret(const char *path, const char *pass, struct key *k,
     fed_err *e)
 {
 	size_t n;
-	uint8_t *buf = read_file(path, KEY_MAXFILE, &n, e);
+	uint8_t *buf = key_file(path, &n, e);
 	int enc;
 	BIO *bio;
 
@@ -179,11 +196,11 @@ key_load_secret(const char *path, const char *pass, struct key *k,
 	OPENSSL_cleanse(buf, n);
 	free(buf);
 	if (k->pkey == NULL && enc && pass == NULL)
-		return fed_errf(e, "%s: key needs a passphrase", path);
+		return fed_usagef(e, "%s: key needs a passphrase", path);
 	if (k->pkey == NULL && enc)
-		return fed_errf(e, "%s: wrong passphrase", path);
+		return fed_usagef(e, "%s: wrong passphrase", path);
 	if (k->pkey == NULL)
-		return fed_errf(e, "%s: not a PEM secret key", path);
+		return fed_usagef(e, "%s: not a PEM secret key", path);
 	k->secret = 1;
 	return key_check_type(k, path, e);
 }
@@ -199,7 +216,7 @@ key_sign(const struct key *k, const uint8_t *msg, size_t n,
 	ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
 	    EVP_DigestSign(ctx, sig, &len, msg, n) == 1 && len == SIG_LEN;
 	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : fed_errf(e, "signing failed");
+	return ok ? 0 : fed_syserrf(e, "signing failed");
 }
 
 int

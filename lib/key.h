@@ -2,6 +2,9 @@
  * key: Ed25519 through OpenSSL 3's EVP interface, and the
  * PEM key files of DESIGN.md (NAME.pub SPKI, NAME.sec PKCS#8, optionally
  * encrypted with a passphrase).  Asking for a passphrase is cmd/'s job.
+ * A key file that cannot be read, or is not such a key, or a passphrase
+ * that does not open it, is the operator's to fix: FED_EUSAGE or
+ * FED_ESYSTEM (exit 2), never a rejection.
  */
 #ifndef FED_KEY_H
 #define FED_KEY_H

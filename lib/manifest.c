@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "sha256.h"
-#include "manifest.h"
 #include "arch.h"
+#include "manifest.h"
+#include "sha256.h"
 
 static int
 depth(const json_t *v, int lim)
@@ -89,16 +88,16 @@ hex64(const char *s)
 }
 
 static int
-check_members(const json_t *ms, fed_err *e)
+check_members(const json_t *ms, const struct manifest_rules *r, fed_err *e)
 {
 	size_t i, j;
 	json_t *o;
 
 	if (!json_is_array(ms))
 		return fed_errf(e, "manifest.json: members is not an array");
-	if (json_array_size(ms) > BUNDLE_MAXMEMBERS)
+	if (json_array_size(ms) > (size_t)r->maxmembers)
 		return fed_errf(e, "manifest.json: more than %d members",
-		    BUNDLE_MAXMEMBERS);
+		    r->maxmembers);
 	json_array_foreach(ms, i, o) {
 		const char *name = json_string_value(json_object_get(o, "name"));
 		json_t *sz = json_object_get(o, "size");
@@ -106,11 +105,11 @@ check_members(const json_t *ms, fed_err *e)
 		if (!json_is_object(o) || json_object_size(o) != 3 || !name)
 			return fed_errf(e, "manifest.json: members[%zu] wants "
 			    "exactly name, size and sha256", i);
-		if (!bundle_payload_allowed(name))
+		if (!r->allowed(name))
 			return fed_errf(e, "manifest.json: member name %.64s "
 			    "not allowed", name);
 		if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
-		    (uint64_t)json_integer_value(sz) > BUNDLE_MAXMEMBER)
+		    (uint64_t)json_integer_value(sz) > r->maxsize)
 			return fed_errf(e, "manifest.json: members[%zu].size "
 			    "invalid", i);
 		if (hex64(json_string_value(json_object_get(o, "sha256"))) < 0)
@@ -186,7 +185,7 @@ check_data(const json_t *m, fed_err *e)
 }
 
 int
-manifest_check(const json_t *m, fed_err *e)
+manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 {
 	const char *fmt = manifest_str(m, "format");
 	const char *kind = manifest_str(m, "kind");
@@ -194,7 +193,7 @@ manifest_check(const json_t *m, fed_err *e)
 	if (fmt == NULL || strcmp(fmt, MANIFEST_FORMAT) != 0)
 		return fed_errf(e, "manifest.json: format is not %s",
 		    MANIFEST_FORMAT);
-	if (check_members(json_object_get(m, "members"), e) < 0)
+	if (check_members(json_object_get(m, "members"), r, e) < 0)
 		return -1;
 	if (kind == NULL)
 		return fed_errf(e, "manifest.json: kind missing");
@@ -204,6 +203,74 @@ manifest_check(const json_t *m, fed_err *e)
 		return check_data(m, e);
 	return fed_errf(e, "manifest.json: kind %.32s is not model, update or "
 	    "data", kind);
+}
+
+int64_t
+manifest_moments_step(const json_t *m)
+{
+	const json_t *o = json_object_get(m, "moments");
+	const json_t *s = json_object_get(o, "step");
+
+	if (o == NULL)
+		return -1;
+	if (!json_is_object(o) || !json_is_integer(s) ||
+	    json_integer_value(s) < 1)
+		return 0;
+	return json_integer_value(s);
+}
+
+static void
+read_fields(struct manifest *m)
+{
+	const json_t *j = m->json, *ms = json_object_get(j, "members"), *o;
+	size_t i;
+
+	m->format = manifest_str(j, "format");
+	m->kind = manifest_str(j, "kind");
+	m->arch = manifest_str(j, "arch");
+	m->parent = manifest_str(j, "parent");
+	m->round = manifest_int(j, "round");
+	m->samples = manifest_int(j, "samples");
+	m->steps = manifest_int(j, "steps");
+	m->modality = manifest_str(j, "modality");
+	m->features = manifest_int(j, "features");
+	m->classes = manifest_int(j, "classes");
+	m->documents = manifest_int(j, "documents");
+	m->producer = json_string_value(json_object_get(json_object_get(j,
+	    "producer"), "tool"));
+	m->encoded = json_object_get(j, "encoding") != NULL;
+	m->moments_step = manifest_moments_step(j);
+	m->nmembers = (int)json_array_size(ms);
+	m->members = xcalloc(m->nmembers ? (size_t)m->nmembers : 1,
+	    sizeof(*m->members));
+	json_array_foreach(ms, i, o) {
+		m->members[i].name = manifest_str(o, "name");
+		m->members[i].size = (uint64_t)manifest_int(o, "size");
+		m->members[i].sha256 = manifest_str(o, "sha256");
+	}
+}
+
+int
+manifest_load(struct manifest *m, const uint8_t *buf, size_t n,
+    const struct manifest_rules *r, fed_err *e)
+{
+	memset(m, 0, sizeof(*m));
+	if ((m->json = manifest_parse(buf, n, e)) == NULL)
+		return -1;
+	if (manifest_check(m->json, r, e) < 0) {
+		manifest_free(m);
+		return -1;
+	}
+	read_fields(m);
+	return 0;
+}
+
+void
+manifest_free(struct manifest *m)
+{
+	json_decref(m->json);
+	free(m->members);
+	memset(m, 0, sizeof(*m));
 }
 
 uint8_t *

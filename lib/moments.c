@@ -11,21 +11,27 @@
 
 static const char *const second[] = { "w.", "v." };
 
+/* s as manifest_moments_step gives it: 0 is a malformed object. */
+static int
+step_of(int64_t s, int64_t *step, fed_err *e)
+{
+	*step = s == 0 ? -1 : s;
+	if (s == 0)
+		return fed_errf(e, "manifest.json: moments.step must be a "
+		    "positive integer");
+	return 0;
+}
+
 int
 moments_step(const json_t *m, int64_t *step, fed_err *e)
 {
-	const json_t *o = json_object_get(m, "moments");
-	const json_t *s = json_object_get(o, "step");
+	return step_of(manifest_moments_step(m), step, e);
+}
 
-	*step = -1;
-	if (o == NULL)
-		return 0;
-	if (!json_is_object(o) || !json_is_integer(s) ||
-	    json_integer_value(s) < 1)
-		return fed_errf(e, "manifest.json: moments.step must be a "
-		    "positive integer");
-	*step = json_integer_value(s);
-	return 0;
+int
+moments_meta_step(const struct manifest *m, int64_t *step, fed_err *e)
+{
+	return step_of(m->moments_step, step, e);
 }
 
 json_t *
@@ -133,7 +139,7 @@ moments_load(const struct bundle *b, const struct arch *a, float **m,
 
 	*m = *v = NULL;
 	*step = 0;
-	if (moments_step(b->manifest, &s, e) < 0)
+	if (moments_meta_step(&b->meta, &s, e) < 0)
 		return -1;
 	if ((buf == NULL) != (s < 0))
 		return fed_errf(e, "%s and manifest.json's moments: one "

@@ -26,6 +26,8 @@ enum moments_kind { MOMENTS_UPDATE, MOMENTS_MODEL };
 /* The manifest's moments object: its step (at least 1) into *step, or
  * -1 when there is none; an error when it is malformed. */
 int  moments_step(const json_t *m, int64_t *step, fed_err *e);
+/* The same, from a parsed manifest. */
+int  moments_meta_step(const struct manifest *m, int64_t *step, fed_err *e);
 /* {"step": step} */
 json_t *moments_json(int64_t step);
 /* The member's tensors: m.NAME for every tensor of a, then w.NAME (or

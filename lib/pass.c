@@ -31,8 +31,12 @@ pass_from_file(const char *path, fed_err *e)
 	uint8_t *buf = read_file(path, PASS_MAX, &n, e);
 	char *p;
 
-	if (buf == NULL)
+	if (buf == NULL) {
+		/* the operator's file, not input under judgement */
+		if (e->kind == FED_EREJECT)
+			e->kind = FED_EUSAGE;
 		return NULL;
+	}
 	p = xmalloc(n + 1);
 	memcpy(p, buf, n);
 	p[n] = '\0';
@@ -41,7 +45,7 @@ pass_from_file(const char *path, fed_err *e)
 	p[strcspn(p, "\r\n")] = '\0';
 	if (*p == '\0') {
 		pass_free(p);
-		fed_errf(e, "%s: empty passphrase", path);
+		fed_usagef(e, "%s: empty passphrase", path);
 		return NULL;
 	}
 	return p;
@@ -56,7 +60,7 @@ ask(int fd, const char *prompt, fed_err *e)
 	ssize_t r;
 
 	if (tcgetattr(fd, &old) < 0) {
-		fed_errf(e, "no terminal to ask for a passphrase");
+		fed_usagef(e, "no terminal to ask for a passphrase");
 		return NULL;
 	}
 	quiet = old;
@@ -72,7 +76,7 @@ ask(int fd, const char *prompt, fed_err *e)
 	if (write(fd, "\n", 1) < 0)
 		r = -1;
 	if (r < 0) {
-		fed_errf(e, "cannot read passphrase: %s", strerror(errno));
+		fed_syserrf(e, "cannot read passphrase: %s", strerror(errno));
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return NULL;
 	}
@@ -86,7 +90,7 @@ pass_prompt(const char *prompt, int confirm, fed_err *e)
 	char *p, *q;
 
 	if (fd < 0) {
-		fed_errf(e, "no terminal to ask for a passphrase");
+		fed_usagef(e, "no terminal to ask for a passphrase");
 		return NULL;
 	}
 	p = ask(fd, prompt, e);
@@ -94,7 +98,7 @@ pass_prompt(const char *prompt, int confirm, fed_err *e)
 		q = ask(fd, "confirm passphrase: ", e);
 		if (q == NULL || strcmp(p, q) != 0) {
 			if (q != NULL)
-				fed_errf(e, "passphrases do not match");
+				fed_usagef(e, "passphrases do not match");
 			pass_free(p);
 			p = NULL;
 		}

@@ -216,7 +216,7 @@ part_payload(const struct shard_plan *p, const struct shard_src *s,
 		return 0;
 	if (hl + rows * (s->rowbytes + 4) > cap) {
 		free(hdr);
-		fed_errf(e, "internal error: payload buffer too small");
+		fed_syserrf(e, "internal error: payload buffer too small");
 		return 0;
 	}
 	memcpy(buf, hdr, hl);

@@ -467,7 +467,7 @@ st_header(const struct st_spec *s, int n, size_t *len, fed_err *e)
 	js = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(h);
 	if (js == NULL) {
-		fed_errf(e, "cannot encode safetensors header");
+		fed_syserrf(e, "cannot encode safetensors header");
 		return NULL;
 	}
 	jl = strlen(js);

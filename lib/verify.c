@@ -3,10 +3,8 @@
  * Signatures are checked last, once every byte the manifest pins has
  * been seen to match, so a verified signature vouches for all of it.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "encode.h"
 #include "moments.h"
@@ -14,20 +12,16 @@
 #include "weights.h"
 
 static int
-check_required(const json_t *m, fed_err *e)
+check_required(const struct manifest *m, fed_err *e)
 {
-	const char *kind = manifest_str(m, "kind");
+	const char *kind = m->kind;
 	const char *want = strcmp(kind, "data") == 0 ? "data.safetensors" :
 	    WEIGHTS_MEMBER;
-	json_t *ms = json_object_get(m, "members"), *o;
-	size_t i;
-	int found = 0;
-
 	int64_t step;
-	int moments = 0;
+	int i, found = 0, moments = 0;
 
-	json_array_foreach(ms, i, o) {
-		const char *n = json_string_value(json_object_get(o, "name"));
+	for (i = 0; i < m->nmembers; i++) {
+		const char *n = m->members[i].name;
 
 		if (strcmp(n, want) == 0)
 			found = 1;
@@ -41,7 +35,7 @@ check_required(const json_t *m, fed_err *e)
 	}
 	if (!found)
 		return fed_errf(e, "%s bundle without %s", kind, want);
-	if (moments_step(m, &step, e) < 0)
+	if (moments_meta_step(m, &step, e) < 0)
 		return -1;
 	if (moments != (step >= 0))
 		return fed_errf(e, "%s and manifest.json's moments: one "
@@ -52,12 +46,11 @@ check_required(const json_t *m, fed_err *e)
 /* A text data bundle (data.h): tokens (U8, (samples)), docs (I64,
  * (documents)). */
 static int
-check_text(const json_t *m, const struct st_file *st, fed_err *e)
+check_text(const struct manifest *m, const struct st_file *st, fed_err *e)
 {
 	const struct st_tensor *t = st_find(st, "tokens");
 	const struct st_tensor *d = st_find(st, "docs");
-	int64_t n = manifest_int(m, "samples"), nd = manifest_int(m,
-	    "documents");
+	int64_t n = m->samples, nd = m->documents;
 
 	if (t == NULL || d == NULL || st->n != 2)
 		return fed_errf(e, "data.safetensors: want tensors tokens and "
@@ -73,13 +66,12 @@ check_text(const json_t *m, const struct st_file *st, fed_err *e)
 }
 
 static int
-check_data(const json_t *m, const struct st_file *st, fed_err *e)
+check_data(const struct manifest *m, const struct st_file *st, fed_err *e)
 {
 	const struct st_tensor *x = st_find(st, "x"), *y = st_find(st, "y");
-	int64_t n = manifest_int(m, "samples"), d = manifest_int(m, "features");
-	const char *mod = manifest_str(m, "modality");
+	int64_t n = m->samples, d = m->features;
 
-	if (mod != NULL && strcmp(mod, "text") == 0)
+	if (m->modality != NULL && strcmp(m->modality, "text") == 0)
 		return check_text(m, st, e);
 
 	if (x == NULL || y == NULL || st->n != 2)
@@ -95,8 +87,8 @@ check_data(const json_t *m, const struct st_file *st, fed_err *e)
 }
 
 int
-verify_payload(const json_t *m, const char *member, const struct st_file *st,
-    fed_err *e)
+verify_payload(const struct manifest *m, const char *member,
+    const struct st_file *st, fed_err *e)
 {
 	struct arch a;
 	struct enc c;
@@ -106,12 +98,11 @@ verify_payload(const json_t *m, const char *member, const struct st_file *st,
 		return check_data(m, st, e);
 	if (strcmp(member, WEIGHTS_MEMBER) != 0)
 		return 0;
-	if (weights_arch(m, &a, e) < 0)
+	if (weights_meta_arch(m, &a, e) < 0)
 		return -1;
-	if (json_object_get(m, "encoding") != NULL &&
-	    strcmp(manifest_str(m, "kind"), "update") != 0)
+	if (m->encoded && strcmp(m->kind, "update") != 0)
 		return fed_errf(e, "manifest.json: only updates are encoded");
-	if (encode_manifest(m, arch_nparams(&a), &c, e) < 0)
+	if (encode_manifest(m->json, arch_nparams(&a), &c, e) < 0)
 		return -1;
 	if (c.scheme != ENC_F32 ? encode_check_layout(&a, &c, st, &ae) < 0 :
 	    weights_check(&a, st, &ae) < 0)
@@ -129,7 +120,7 @@ static int
 check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
     fed_err *e)
 {
-	const json_t *m = bundle_manifest(r);
+	const struct manifest *m = bundle_meta(r);
 	int mom = strcmp(ent->name, MOMENTS_MEMBER) == 0;
 	struct st_file st;
 	struct arch a;
@@ -140,8 +131,8 @@ check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
 	ssize_t n;
 	int rc;
 
-	if (weights_arch(m, &a, e) < 0 ||
-	    encode_manifest(m, arch_nparams(&a), &c, e) < 0)
+	if (weights_meta_arch(m, &a, e) < 0 ||
+	    encode_manifest(m->json, arch_nparams(&a), &c, e) < 0)
 		return -1;
 	if (ent->size > 8 + ST_MAXHEADER + arch_nparams(&a) * 4 * (mom ? 2 : 1))
 		return fed_errf(e, "%s: too large for %s", ent->name,
@@ -154,8 +145,8 @@ check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
 	rc = n < 0 ? -1 : n > 0 ? fed_errf(e, "%s: longer than declared",
 	    ent->name) : 0;
 	if (rc == 0 && mom && (rc = st_parse(buf, at, &st, e)) == 0) {
-		rc = moments_check(&a, &st, strcmp(manifest_str(m, "kind"),
-		    "model") == 0 ? MOMENTS_MODEL : MOMENTS_UPDATE, e);
+		rc = moments_check(&a, &st, strcmp(m->kind, "model") == 0 ?
+		    MOMENTS_MODEL : MOMENTS_UPDATE, e);
 		st_file_free(&st);
 	} else if (rc == 0 && (rc = st_parse(buf, at, &st, e)) == 0) {
 		rc = encode_check_layout(&a, &c, &st, e) < 0 ||
@@ -209,33 +200,33 @@ check_sigs(struct bundle_reader *r, const struct verify_opts *o,
 static void
 describe(struct bundle_reader *r, struct verify_result *res)
 {
-	const json_t *m = bundle_manifest(r);
-	const char *p = manifest_str(m, "parent");
+	const struct manifest *m = bundle_meta(r);
 
 	snprintf(res->digest, sizeof(res->digest), "%s", bundle_digest(r));
-	snprintf(res->kind, sizeof(res->kind), "%s", manifest_str(m, "kind"));
-	res->round = manifest_int(m, "round");
-	snprintf(res->parent, sizeof(res->parent), "%s", p ? p : "");
+	snprintf(res->kind, sizeof(res->kind), "%s", m->kind);
+	res->round = m->round;
+	snprintf(res->parent, sizeof(res->parent), "%s", m->parent ?
+	    m->parent : "");
 }
 
 static int
 verify_stream(struct bundle_reader *r, const struct verify_opts *o,
     struct verify_result *res, fed_err *e)
 {
+	const struct manifest *m = bundle_meta(r);
 	const struct bundle_entry *ent;
 	const void *p;
 	ssize_t n;
 	int s;
 
 	describe(r, res);
-	if (check_required(bundle_manifest(r), e) < 0)
+	if (check_required(m, e) < 0)
 		return -1;
 	if (o->parent && strcmp(res->parent, o->parent) != 0)
 		return fed_errf(e, "parent is %s, not %s", res->parent[0] ?
 		    res->parent : "none", o->parent);
 	while ((s = bundle_next(r, &ent, e)) > 0) {
-		if ((strcmp(ent->name, WEIGHTS_MEMBER) == 0 &&
-		    json_object_get(bundle_manifest(r), "encoding") != NULL) ||
+		if ((strcmp(ent->name, WEIGHTS_MEMBER) == 0 && m->encoded) ||
 		    strcmp(ent->name, MOMENTS_MEMBER) == 0) {
 			if (check_gathered(r, ent, e) < 0)
 				return -1;
@@ -245,8 +236,8 @@ verify_stream(struct bundle_reader *r, const struct verify_opts *o,
 			if (n < 0)
 				return -1;
 		}
-		if (bundle_member_st(r) != NULL && verify_payload(
-		    bundle_manifest(r), ent->name, bundle_member_st(r), e) < 0)
+		if (bundle_member_st(r) != NULL && verify_payload(m,
+		    ent->name, bundle_member_st(r), e) < 0)
 			return -1;
 	}
 	if (s < 0)
@@ -262,12 +253,7 @@ verify_bundle(const char *path, const struct verify_opts *o,
 	int s;
 
 	memset(res, 0, sizeof(*res));
-	res->rejected = 1;
 	res->round = -1;
-	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0) {
-		res->rejected = 0;
-		return fed_errf(e, "%s", strerror(errno));
-	}
 	if ((r = bundle_open(path, o->spool_fd, e)) == NULL)
 		return -1;
 	s = verify_stream(r, o, res, e);

@@ -30,15 +30,15 @@ struct verify_result {
 	int nsigs;                  /* signatures present */
 	int nsigners;               /* trusted keys whose signature verified */
 	char signers[VERIFY_MAXKEYS][KEYID_HEX + 1];
-	int rejected;               /* on failure: 1 bad input, 0 system */
 };
 
-/* 0 when the bundle verified; -1 with e set and res->rejected. */
+/* 0 when the bundle verified; -1 with e set: FED_EREJECT when the bundle
+ * is not valid, FED_ESYSTEM when it could not be read. */
 int verify_bundle(const char *path, const struct verify_opts *o,
     struct verify_result *res, fed_err *e);
 /* The payloads a kind must carry are present: called by verify and by
  * anything that loads a bundle of an expected kind. */
-int verify_payload(const json_t *m, const char *member,
+int verify_payload(const struct manifest *m, const char *member,
     const struct st_file *st, fed_err *e);
 
 #endif

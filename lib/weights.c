@@ -7,13 +7,19 @@
 #include "weights.h"
 
 int
+weights_meta_arch(const struct manifest *m, struct arch *a, fed_err *e)
+{
+	if (m->arch == NULL)
+		return fed_errf(e, "manifest.json: arch missing");
+	return arch_parse(m->arch, a, e);
+}
+
+int
 weights_arch(const json_t *m, struct arch *a, fed_err *e)
 {
-	const char *s = manifest_str(m, "arch");
+	struct manifest mf = { .arch = manifest_str(m, "arch") };
 
-	if (s == NULL)
-		return fed_errf(e, "manifest.json: arch missing");
-	return arch_parse(s, a, e);
+	return weights_meta_arch(&mf, a, e);
 }
 
 int
@@ -59,7 +65,7 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 	float *p;
 	int i, n;
 
-	if (weights_arch(b->manifest, a, e) < 0)
+	if (weights_meta_arch(&b->meta, a, e) < 0)
 		return NULL;
 	if (buf == NULL) {
 		fed_errf(e, "no %s", WEIGHTS_MEMBER);
@@ -68,7 +74,7 @@ weights_load(const struct bundle *b, struct arch *a, fed_err *e)
 	if (st_parse(buf, size, &st, e) < 0)
 		return NULL;
 	/* an update may be encoded (fed-bundle(5)): decoded, checked */
-	if (encode_manifest(b->manifest, arch_nparams(a), &c, e) < 0) {
+	if (encode_manifest(b->meta.json, arch_nparams(a), &c, e) < 0) {
 		st_file_free(&st);
 		return NULL;
 	}
@@ -94,15 +100,13 @@ float *
 weights_read(const char *path, const char *kind, struct bundle *b,
     struct arch *a, fed_err *e)
 {
-	const char *k;
 	float *w;
 
 	if (bundle_load(path, WEIGHTS_MAXBYTES, b, e) < 0)
 		return NULL;
-	k = manifest_str(b->manifest, "kind");
-	if (k == NULL || strcmp(k, kind) != 0) {
+	if (strcmp(b->meta.kind, kind) != 0) {
 		fed_errf(e, "not a%s %s bundle (kind %s)", *kind == 'u' ? "n" :
-		    "", kind, k ? k : "missing");
+		    "", kind, b->meta.kind);
 	} else if ((w = weights_load(b, a, e)) != NULL)
 		return w;
 	bundle_free(b);

@@ -19,6 +19,8 @@
 int weights_check(const struct arch *a, const struct st_file *st,
     fed_err *e);
 /* The architecture a manifest declares. */
+int weights_meta_arch(const struct manifest *m, struct arch *a, fed_err *e);
+/* The same from its json, for readers not yet on struct manifest. */
 int weights_arch(const json_t *manifest, struct arch *a, fed_err *e);
 /* From a loaded model or update bundle: its arch and a new flat buffer of
  * arch_nparams(a) floats. */

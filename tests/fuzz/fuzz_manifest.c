@@ -1,5 +1,6 @@
 /* Fuzz the manifest parser and schema check. */
 #include "fuzz.h"
+#include "bundle.h"
 #include "manifest.h"
 
 int
@@ -9,7 +10,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	fed_err e;
 
 	if ((m = manifest_parse(data, n, &e)) != NULL) {
-		manifest_check(m, &e);
+		manifest_check(m, &bundle_rules, &e);
 		json_decref(m);
 	}
 	return 0;

@@ -51,6 +51,26 @@ expect "sign: refuses a truncated bundle" 1 sh -c 'fed-sign -s a.sec trunc.fed >
 expect "sign: refuses with -o, nothing written" 1 fed-sign -s a.sec -o out2.fed trunc.fed
 check "sign: no output file after refusal" test ! -e out2.fed
 check "sign: no temporary file left" sh -c '! ls out2.fed.* 2>/dev/null'
+expect_err "sign: missing bundle is a system error" 2 \
+    "^fed-sign: nosuch.fed: No such file or directory$" \
+    sh -c 'fed-sign -s a.sec nosuch.fed > out3.fed'
+mkdir adir
+expect_err "sign: a directory is a system error" 2 \
+    "^fed-sign: adir: is a directory$" sh -c 'fed-sign -s a.sec adir > out3.fed'
+expect "sign: -o, a directory operand, nothing written" 2 \
+    fed-sign -s a.sec -o out4.fed adir
+check "sign: no output for a directory" sh -c '! ls out4.fed* 2>/dev/null'
+expect "sign: detached, a directory operand" 2 fed-sign -s a.sec -x d.sig adir
+check "sign: no detached signature for a directory" test ! -e d.sig
+yes "not a bundle" | head -c 4000 > noise.fed
+expect_err "sign: refuses bytes that are no bundle" 1 "noise.fed: not a valid" \
+    sh -c 'fed-sign -s a.sec noise.fed > out5.fed'
+expect "sign: detached refuses a truncated bundle" 1 \
+    fed-sign -s a.sec -x t.sig trunc.fed
+expect "sign: a secret key that is a directory" 2 \
+    sh -c 'fed-sign -s adir m.fed > x.fed'
+expect_err "sign: output into a missing folder" 2 "nowhere/x.fed" \
+    fed-sign -s a.sec -o nowhere/x.fed m.fed
 printf 'not a key\n' > junk.sec
 expect_err "sign: not a key" 2 "not a PEM" sh -c 'fed-sign -s junk.sec m.fed > x.fed'
 expect_err "sign: public key as secret" 2 "not a PEM" sh -c 'fed-sign -s a.pub m.fed > x.fed'

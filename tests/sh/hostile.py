@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """Build a corpus of hostile bundles from a valid one.
 
-usage: hostile.py VALID.fed OTHER.fed OUTDIR
+usage: hostile.py VALID.fed OTHER.fed OUTDIR [UPDATE DATA TEXT MOMENTS]
 
 VALID.fed is a model bundle signed by key A; OTHER.fed a different model
 bundle signed by A as well.  Every file written to OUTDIR must be rejected
 by fed-verify -p A.pub with exit status 1.  Each case is built by hand
 here, not by fed, so that the reader is tested against bytes fed would
 never write.
+
+With the four more operands (an update, a data set, a text data set, an
+update carrying moments, signed or not), cases for those kinds are
+written too: manifests that break the schema, payloads in the wrong
+kind, tensors that do not match the counts.  Signatures are checked
+last, so each of them fails for its own reason first.
 """
 import hashlib, io, json, os, struct, sys, tarfile
 
 valid, other, out = sys.argv[1:4]
+kinds = sys.argv[4:8]
 
 
 def members(path):
@@ -170,6 +177,101 @@ sp[hdr_off + 148:hdr_off + 156] = b"        "
 chk = sum(sp[hdr_off:hdr_off + 512])
 sp[hdr_off + 148:hdr_off + 156] = b"%06o\0 " % chk
 cases["sparse"] = bytes(sp)
+
+
+
+def edited(path, edit, payloads=None):
+    """The bundle at path with its manifest edited, members rehashed."""
+    ms = members(path)
+    m = json.loads(ms[0][1])
+    edit(m)
+    p = payloads if payloads is not None else [
+        x for x in ms[1:] if not x[0].startswith("signatures/")]
+    m["members"] = [{"name": n, "size": len(d),
+                     "sha256": hashlib.sha256(d).hexdigest()} for n, d in p]
+    raw = (json.dumps(m, indent=2, sort_keys=True) + "\n").encode()
+    return tar([("manifest.json", raw)] + list(p))
+
+
+def setter(**kv):
+    def edit(m):
+        for k, v in kv.items():
+            if v is None:
+                m.pop(k, None)
+            else:
+                m[k] = v
+    return edit
+
+
+def kind_cases(upd, data, text, mom):
+    U, D = members(upd), members(data)
+    ust, dst = U[1][1], D[1][1]
+    c = {}
+    c["update-samples-zero"] = edited(upd, setter(samples=0))
+    c["update-no-parent"] = edited(upd, setter(parent=None))
+    c["update-null-parent"] = edited(upd, setter(parent=json.loads("null")))
+    c["update-short-parent"] = edited(upd, setter(parent="sha256:abc"))
+    c["update-negative-round"] = edited(upd, setter(round=-1))
+    c["update-no-steps"] = edited(upd, setter(steps=None))
+    c["update-bad-arch"] = edited(upd, setter(arch="softmax:2-x"))
+    c["update-other-arch"] = edited(upd, setter(arch="softmax:3-3"))
+    c["update-unknown-kind"] = edited(upd, setter(kind="gradient"))
+    c["update-no-format"] = edited(upd, setter(format=None))
+    c["update-with-state"] = edited(upd, lambda m: None,
+                                    [("tensors.safetensors", ust),
+                                     ("state.safetensors", ust)])
+    c["update-bad-encoding"] = edited(upd, setter(
+        encoding={"scheme": "int3", "block": 256}))
+    c["model-encoded"] = edited(valid, setter(
+        encoding={"scheme": "int8", "block": 256,
+                  "rounding": "nearest-even"}))
+    c["manifest-17-members"] = edited(upd, lambda m: None,
+                                      [("tensors.safetensors", ust)] * 17)
+    c["members-not-array"] = tar([("manifest.json", json.dumps(dict(
+        json.loads(U[0][1]), members={"name": "x"})).encode())])
+    c["member-name-unknown"] = tar([("manifest.json", json.dumps(dict(
+        json.loads(U[0][1]), members=[{"name": "notes.txt", "size": 2,
+        "sha256": hashlib.sha256(b"hi").hexdigest()}])).encode()),
+        ("notes.txt", b"hi")])
+    c["member-hash-uppercase"] = tar([("manifest.json", json.dumps(dict(
+        json.loads(U[0][1]), members=[{"name": "tensors.safetensors",
+        "size": len(ust), "sha256": hashlib.sha256(ust).hexdigest().upper()
+        }])).encode()), ("tensors.safetensors", ust)])
+    c["member-extra-field"] = tar([("manifest.json", json.dumps(dict(
+        json.loads(U[0][1]), members=[{"name": "tensors.safetensors",
+        "size": len(ust), "sha256": hashlib.sha256(ust).hexdigest(),
+        "mode": 420}])).encode()), ("tensors.safetensors", ust)])
+    c["data-no-x-scale"] = edited(data, setter(x_scale=None))
+    c["data-zero-features"] = edited(data, setter(features=0))
+    c["data-more-samples"] = edited(data, setter(samples=1000))
+    c["data-unknown-modality"] = edited(data, setter(modality="audio"))
+    c["data-with-tensors"] = edited(data, lambda m: None,
+                                    [("data.safetensors", dst),
+                                     ("tensors.safetensors", ust)])
+    c["data-missing-y"] = edited(data, lambda m: None, [(
+        "data.safetensors", st_bytes(st_tensors(dst)[:1]))])
+    c["data-y-as-f32"] = edited(data, lambda m: None, [(
+        "data.safetensors", st_bytes([t if t[0] != "y" else
+        (t[0], "F32", t[2], t[3]) for t in st_tensors(dst)]))])
+    c["model-as-data"] = edited(data, lambda m: None,
+                                [("tensors.safetensors", ust)])
+    c["text-more-documents"] = edited(text, setter(documents=10 ** 6))
+    c["text-fewer-samples"] = edited(text, lambda m: m.update(
+        samples=m["samples"] - 1))
+    c["moments-no-object"] = edited(mom, setter(moments=None))
+    c["moments-step-zero"] = edited(mom, setter(moments={"step": 0}))
+    c["moments-step-string"] = edited(mom, setter(moments={"step": "1"}))
+    c["moments-object-only"] = edited(upd, setter(moments={"step": 1}))
+    c["moments-negative-spread"] = edited(mom, lambda m: None, [
+        members(mom)[1], ("moments.safetensors", st_bytes([
+            t if not t[0].startswith("w.") else
+            (t[0], t[1], t[2], struct.pack("<f", -1.0) + t[3][4:])
+            for t in st_tensors(members(mom)[2][1])]))])
+    return c
+
+
+if kinds:
+    cases.update(kind_cases(*kinds))
 
 os.makedirs(out, exist_ok=True)
 for name, data in cases.items():

@@ -189,19 +189,22 @@ test_manifest(void)
 	    manifest_parse((const uint8_t *)deep, 160, &e) == NULL);
 	m = manifest_new("model", "test");
 	json_object_set_new(m, "members", json_array());
-	T_OK("manifest: model without arch", manifest_check(m, &e) < 0 &&
+	T_OK("manifest: model without arch",
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
 	    strstr(e.msg, "arch") != NULL);
 	json_object_set_new(m, "arch", json_string("softmax:4-2"));
 	json_object_set_new(m, "round", json_integer(0));
 	json_object_set_new(m, "parent", json_null());
-	T_OK("manifest: valid model", manifest_check(m, &e) == 0);
+	T_OK("manifest: valid model", manifest_check(m, &bundle_rules, &e) == 0);
 	json_object_set_new(m, "kind", json_string("update"));
 	T_OK("manifest: update needs a parent digest",
-	    manifest_check(m, &e) < 0 && strstr(e.msg, "parent") != NULL);
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
+	    strstr(e.msg, "parent") != NULL);
 	json_object_set_new(m, "kind", json_string("weird"));
-	T_OK("manifest: unknown kind", manifest_check(m, &e) < 0);
+	T_OK("manifest: unknown kind", manifest_check(m, &bundle_rules, &e) < 0);
 	json_object_set_new(m, "format", json_string("fed-bundle/2"));
-	T_OK("manifest: wrong format", manifest_check(m, &e) < 0 &&
+	T_OK("manifest: wrong format",
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
 	    strstr(e.msg, "format") != NULL);
 	json_decref(m);
 	T_OK("digest: valid", manifest_digest_valid("sha256:"
@@ -252,6 +255,70 @@ test_crypto(void)
 	rmdir(dir);
 }
 
+static int
+only_x(const char *name)
+{
+	return strcmp(name, "x") == 0;
+}
+
+/* The struct is filled once from the bytes; the rules are the caller's. */
+static void
+test_manifest_load(void)
+{
+	static const char upd[] = "{\"format\":\"fed-bundle/1\","
+	    "\"kind\":\"update\",\"arch\":\"softmax:4-2\",\"round\":3,"
+	    "\"parent\":\"sha256:ba7816bf8f01cfea414140de5dae2223b00361a3961"
+	    "77a9cb410ff61f20015ad\",\"samples\":12,\"steps\":2,"
+	    "\"producer\":{\"tool\":\"fed-train\"},\"moments\":{\"step\":"
+	    "\"x\"},\"members\":[{\"name\":\"x\",\"size\":5,\"sha256\":"
+	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	    "\"}]}";
+	const struct manifest_rules one_x = { 1, 5, only_x };
+	struct manifest m;
+	fed_err e;
+
+	T_OK("manifest_load: an update", manifest_load(&m, (const uint8_t *)upd,
+	    strlen(upd), &one_x, &e) == 0);
+	T_OK("manifest_load: fields", strcmp(m.kind, "update") == 0 &&
+	    strcmp(m.arch, "softmax:4-2") == 0 && m.round == 3 &&
+	    m.samples == 12 && m.steps == 2 && m.modality == NULL &&
+	    m.documents == -1 && strcmp(m.producer, "fed-train") == 0 &&
+	    strncmp(m.parent, "sha256:ba78", 11) == 0 && !m.encoded);
+	T_OK("manifest_load: a malformed moments object is 0",
+	    m.moments_step == 0);
+	T_OK("manifest_load: members", m.nmembers == 1 &&
+	    strcmp(m.members[0].name, "x") == 0 && m.members[0].size == 5 &&
+	    strlen(m.members[0].sha256) == 64);
+	manifest_free(&m);
+	T_OK("manifest_load: names are the rules' to allow",
+	    manifest_load(&m, (const uint8_t *)upd, strlen(upd), &bundle_rules,
+	    &e) < 0 && strstr(e.msg, "member name x not allowed") != NULL &&
+	    e.kind == FED_EREJECT);
+}
+
+/* Missing and folder operands are system failures, bad bytes rejected. */
+static void
+test_bundle_errors(void)
+{
+	char dir[] = "/tmp/fedbdirXXXXXX", path[64];
+	fed_err e;
+	int fd;
+
+	T_OK("bundle: a folder", mkdtemp(dir) != NULL &&
+	    bundle_open(dir, -1, &e) == NULL && e.kind == FED_ESYSTEM &&
+	    strcmp(e.msg, "is a directory") == 0);
+	snprintf(path, sizeof(path), "%s/missing.fed", dir);
+	T_OK("bundle: a missing file", bundle_open(path, -1, &e) == NULL &&
+	    e.kind == FED_ESYSTEM && strstr(e.msg, "No such file") != NULL);
+	snprintf(path, sizeof(path), "%s/junk.fed", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	T_OK("bundle: junk", fd >= 0 && write(fd, "junk", 4) == 4 &&
+	    close(fd) == 0 && bundle_open(path, -1, &e) == NULL &&
+	    e.kind == FED_EREJECT && strstr(e.msg, "not a valid bundle"));
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_bundle(void)
 {
@@ -288,6 +355,8 @@ main(void)
 	test_model();
 	test_st();
 	test_manifest();
+	test_manifest_load();
+	test_bundle_errors();
 	test_crypto();
 	test_bundle();
 	T_DONE();

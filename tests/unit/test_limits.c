@@ -76,7 +76,8 @@ test_member_limit(void)
 		json_array_append_new(ms, json_pack("{s:s,s:i,s:s}", "name",
 		    "data.safetensors", "size", 1, "sha256", "00"));
 	json_object_set_new(m, "members", ms);
-	T_OK("limit: 17 members refused", manifest_check(m, &e) < 0 &&
+	T_OK("limit: 17 members refused",
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
 	    strstr(e.msg, "more than 16") != NULL);
 	json_decref(m);
 }
