@@ -4,8 +4,10 @@
  *
  *   merge-gen model ARCH SEED OUT
  *       a round-0 model with uniform random weights in [-0.1, 0.1)
- *   merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT
- *       an update of MODEL whose delta is SCALE * uniform[-1, 1)
+ *   merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT [ENCODING]
+ *       an update of MODEL whose delta is SCALE * uniform[-1, 1), encoded
+ *       as fed-train --encode ENCODING would (int8 rounds stochastically
+ *       with SEED when ENCODING is "int8s")
  *   merge-gen scale UPDATE FACTOR OUT
  *       the attacker: UPDATE with its delta multiplied by FACTOR, the rest
  *       of its manifest kept (signatures are dropped)
@@ -15,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
 #include "arch.h"
+#include "bundle.h"
+#include "encode.h"
 #include "out.h"
 #include "rng.h"
 #include "weights.h"
@@ -39,14 +42,19 @@ fill(float *p, uint64_t n, uint64_t seed, double scale)
 
 static void
 write_bundle(const char *path, json_t *m, const struct arch *a,
-    const float *p)
+    const float *p, const struct enc *c, uint64_t seed)
 {
 	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
 	struct out o;
 	size_t len;
 	fed_err e;
 
-	if ((pl.data = weights_encode(a, p, &len, &e)) == NULL)
+	if (c != NULL && c->scheme != ENC_F32) {
+		json_object_set_new(m, "encoding", encode_json(c));
+		pl.data = encode_encode(a, c, p, NULL, seed, &len, &e);
+	} else
+		pl.data = weights_encode(a, p, &len, &e);
+	if (pl.data == NULL)
 		errx(2, "%s", e.msg);
 	pl.size = len;
 	if (out_open(&o, path, &e) < 0 ||
@@ -88,8 +96,18 @@ main(int argc, char *argv[])
 	json_t *m;
 	fed_err e;
 	double scale;
+	struct enc c;
 	float *p;
 	uint64_t i, n;
+
+	memset(&c, 0, sizeof(c));
+	if (argc == 9 && strcmp(argv[1], "update") == 0) {
+		if (encode_parse(strcmp(argv[8], "int8s") == 0 ? "int8" :
+		    argv[8], &c, &e) < 0)
+			errx(2, "%s", e.msg);
+		c.stochastic = strcmp(argv[8], "int8s") == 0;
+		argc--;
+	}
 
 	if (argc == 5 && strcmp(argv[1], "model") == 0) {
 		if (arch_parse(argv[2], &a, &e) < 0)
@@ -101,7 +119,7 @@ main(int argc, char *argv[])
 		json_object_set_new(m, "arch", json_string(arch));
 		json_object_set_new(m, "round", json_integer(0));
 		json_object_set_new(m, "parent", json_null());
-		write_bundle(argv[4], m, &a, p);
+		write_bundle(argv[4], m, &a, p, NULL, 0);
 	} else if (argc == 8 && strcmp(argv[1], "update") == 0) {
 		free(load(argv[2], &b, &a));
 		p = xcalloc(arch_nparams(&a), sizeof(float));
@@ -121,7 +139,9 @@ main(int argc, char *argv[])
 		json_object_set_new(m, "train", json_pack("{s:I,s:f}", "seed",
 		    (json_int_t)num(argv[3]), "scale", scale));
 		bundle_free(&b);
-		write_bundle(argv[7], m, &a, p);
+		if (c.scheme == ENC_TOPK)
+			c.k = encode_topk_count(c.fraction, arch_nparams(&a));
+		write_bundle(argv[7], m, &a, p, &c, num(argv[3]));
 	} else if (argc == 5 && strcmp(argv[1], "scale") == 0) {
 		p = load(argv[2], &b, &a);
 		if (parse_double(argv[3], -1e6, 1e6, &scale) < 0)
@@ -132,11 +152,11 @@ main(int argc, char *argv[])
 		json_object_del(m, "members");
 		json_object_set_new(m, "attack", json_real(scale));
 		bundle_free(&b);
-		write_bundle(argv[4], m, &a, p);
+		write_bundle(argv[4], m, &a, p, NULL, 0);
 	} else {
 		fputs("usage: merge-gen model ARCH SEED OUT\n"
 		    "       merge-gen update MODEL SEED SCALE SAMPLES "
-		    "CONTRIBUTOR OUT\n"
+		    "CONTRIBUTOR OUT [ENCODING]\n"
 		    "       merge-gen scale UPDATE FACTOR OUT\n", stderr);
 		return 2;
 	}
