@@ -104,7 +104,13 @@ printf '\377' | dd of=bad.fed bs=1 seek=$((size - 3000)) conv=notrunc 2>/dev/nul
 expect_err "corrupted update" 1 "bad.fed" fed-merge -m m.fed u1.fed bad.fed u2.fed
 expect_err "corrupted update, krum" 1 "bad.fed" fed-merge -m m.fed -r krum:0 u1.fed bad.fed u2.fed
 expect_err "krum needs 2f+3" 1 "at least 7" fed-merge -m m.fed -r krum:2 u1.fed u2.fed u3.fed
-expect "missing file" 1 fed-merge -m m.fed u1.fed nosuch.fed
+# a file that cannot be read is a failure of the system, not a rejection
+expect_err "missing file" 2 "nosuch.fed: No such file" fed-merge -m m.fed u1.fed nosuch.fed
+expect_err "missing model" 2 "nosuch.fed" fed-merge -m nosuch.fed u1.fed
+mkdir -p adir
+expect_err "a directory operand" 2 "adir: is a directory" fed-merge -m m.fed u1.fed adir
+expect_err "--skip-bad does not skip a missing file" 2 "nosuch.fed" \
+    fed-merge --skip-bad -m m.fed u1.fed nosuch.fed
 expect "not a bundle" 1 sh -c 'echo hello >junk.fed; fed-merge -m m.fed u1.fed junk.fed >/dev/null'
 
 # ---- --skip-bad ----
