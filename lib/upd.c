@@ -262,13 +262,7 @@ upd_open(struct upd *u, const struct upd_want *w, int spool, fed_err *e)
 	    std ? spool : -1, u->digest, e) < 0)
 		return -1;
 	memcpy(u->digest, bundle_digest(u->s.r), sizeof(u->digest));
-	if (upd_manifest(u, w, e) < 0 || upd_delta(u, w, e) < 0)
-		return -1;
-	if (u->buf == NULL)
-		u->buf = xcalloc(u->chunk, sizeof(float));
-	if (u->raw == NULL && u->enc.scheme != ENC_F32)
-		u->raw = xcalloc(u->chunk, 4);
-	return 0;
+	return upd_manifest(u, w, e) < 0 || upd_delta(u, w, e) < 0 ? -1 : 0;
 }
 
 int
@@ -276,6 +270,10 @@ upd_chunk(struct upd *u, uint64_t at, size_t len, fed_err *e)
 {
 	uint64_t nb;
 
+	if (u->buf == NULL)
+		u->buf = xcalloc(u->chunk, sizeof(float));
+	if (u->raw == NULL && u->enc.scheme != ENC_F32)
+		u->raw = xcalloc(u->chunk, 4);
 	if (u->enc.scheme == ENC_F32) {
 		u->cur = upd_src_floats(&u->s, u->buf, len, e);
 		return u->cur == NULL ? fed_errprefix(e, "%s",
