@@ -93,22 +93,6 @@ fail_upd(struct job *j, struct upd *u, const fed_err *e)
 	pthread_mutex_unlock(&j->mu);
 }
 
-static int
-pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	ssize_t k;
-
-	while (n > 0) {
-		k = pwrite(fd, p, n, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p = (const uint8_t *)p + k, n -= (size_t)k, off += (uint64_t)k;
-	}
-	return 0;
-}
-
 /* The finished chunk into the spools and the tensors' hash. */
 static void
 out_chunk(struct job *j)
@@ -117,9 +101,9 @@ out_chunk(struct job *j)
 	size_t n = j->len * 4;
 
 	sha256_update(j->th, j->x, n);
-	if (pwrite_all(j->tfd, j->x, n, j->thdr + at * 4) < 0 ||
-	    (j->m && pwrite_all(j->sfd, j->m, n, j->shdr + at * 4) < 0) ||
-	    (j->v && pwrite_all(j->sfd, j->v, n, j->shdr + (np + at) * 4) < 0)) {
+	if (mrec_pwrite(j->tfd, j->x, n, j->thdr + at * 4) < 0 ||
+	    (j->m && mrec_pwrite(j->sfd, j->m, n, j->shdr + at * 4) < 0) ||
+	    (j->v && mrec_pwrite(j->sfd, j->v, n, j->shdr + (np + at) * 4) < 0)) {
 		fed_syserrf(&j->err, "spool: %s", strerror(errno));
 		j->jfail = 1;
 	}
@@ -213,19 +197,6 @@ read_tasks(void *arg, int t)
 	}
 }
 
-static int
-finite_range(const float *p, size_t n)
-{
-	size_t k;
-
-	if (p == NULL)
-		return 1;
-	for (k = 0; k < n; k++)
-		if (!isfinite(p[k]))
-			return 0;
-	return 1;
-}
-
 /* The server step over coordinates [a, b) of the chunk, D their
  * aggregate. */
 static void
@@ -236,8 +207,8 @@ step_range(struct job *j, double *D, size_t a, size_t b)
 	if (j->noise != NULL)
 		rule_dp_finish(D, j->noise + a, j->dpk, b - a);
 	rule_step(j->o, j->x + a, D, m, v, b - a);
-	if (!finite_range(j->x + a, b - a) || !finite_range(m, b - a) ||
-	    !finite_range(v, b - a)) {
+	if (!rule_finite(j->x + a, b - a) || !rule_finite(m, b - a) ||
+	    !rule_finite(v, b - a)) {
 		pthread_mutex_lock(&j->mu);
 		j->nonfinite = 1;
 		pthread_mutex_unlock(&j->mu);
@@ -601,17 +572,6 @@ moments_pass(struct job *j, fed_err *e)
 	return r == 1 ? pass_failed(j, e) : r;
 }
 
-static int
-cmp_upd(const void *pa, const void *pb)
-{
-	const struct upd *a = pa, *b = pb;
-	int c = strcmp(a->digest, b->digest);
-
-	if (c == 0)
-		c = strcmp(a->path, b->path);
-	return c ? c : a->order - b->order;
-}
-
 /* The first bad operand in operand order. */
 static const struct upd *
 first_bad(const struct job *j)
@@ -639,7 +599,7 @@ first_open(struct job *j, fed_err *e)
 			upd_mark(&u[i], &ue);
 		upd_close(&u[i], j->spool);
 	}
-	qsort(u, (size_t)n, sizeof(*u), cmp_upd);
+	qsort(u, (size_t)n, sizeof(*u), upd_cmp);
 	for (i = 1; i < n; i++)
 		if (!u[i].bad && strcmp(u[i].digest, u[i - 1].digest) == 0) {
 			fed_errf(&ue, "the same update as %s",
@@ -652,24 +612,6 @@ first_open(struct job *j, fed_err *e)
 	    (!j->o->skip_bad && (b = first_bad(j)) != NULL))
 		return upd_error(b, e);
 	return 0;
-}
-
-/* A spool for a member, its header written: the spool, or -1. */
-static int
-spool_member(const uint8_t *h, size_t len, fed_err *e)
-{
-	int fd = out_spool_open(e);
-
-	if (fd < 0) {
-		e->kind = FED_ESYSTEM;
-		return -1;
-	}
-	if (pwrite_all(fd, h, len, 0) < 0) {
-		fed_syserrf(e, "spool: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /*
@@ -695,7 +637,7 @@ job_outputs(struct job *j, fed_err *e)
 	if ((j->thead = mrec_header(&j->mi->a, plain, 1, &hl, e)) == NULL)
 		return -1;
 	j->thdr = hl;
-	if ((j->tfd = spool_member(j->thead, hl, e)) < 0)
+	if ((j->tfd = mrec_spool(j->thead, hl, e)) < 0)
 		return -1;
 	if (!mopt_has_m(j->o->rule))
 		return 0;
@@ -705,7 +647,7 @@ job_outputs(struct job *j, fed_err *e)
 	if ((sh = mrec_header(&j->mi->a, mv, nm, &hl, e)) == NULL)
 		return -1;
 	j->shdr = hl;
-	j->sfd = spool_member(sh, hl, e);
+	j->sfd = mrec_spool(sh, hl, e);
 	free(sh);
 	return j->sfd < 0 ? -1 : 0;
 }

@@ -5,11 +5,14 @@
  * out and why, the server state, DP-FedAvg's accounting, the moments'
  * step.  The seed of DP's noise never enters it.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "moments.h"
+#include "out.h"
 #include "mrec.h"
 #include "rule.h"
 
@@ -161,4 +164,38 @@ mrec_header(const struct arch *a, const char *const *prefix, int np,
 			s[k * n + i].shape[1] = t[i].shape[1];
 		}
 	return st_header(s, np * n, len, e);
+}
+
+int
+mrec_pwrite(int fd, const void *p, size_t n, uint64_t off)
+{
+	ssize_t k;
+
+	while (n > 0) {
+		k = pwrite(fd, p, n, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p = (const uint8_t *)p + k, n -= (size_t)k, off += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* A spool for a member, its header written: the spool, or -1. */
+int
+mrec_spool(const uint8_t *h, size_t len, fed_err *e)
+{
+	int fd = out_spool_open(e);
+
+	if (fd < 0) {
+		e->kind = FED_ESYSTEM;
+		return -1;
+	}
+	if (mrec_pwrite(fd, h, len, 0) < 0) {
+		fed_syserrf(e, "spool: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

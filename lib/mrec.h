@@ -30,5 +30,10 @@ json_t *mrec_manifest(const struct mrec *r);
  * repeated for each of the np prefixes: a new buffer of *len bytes. */
 uint8_t *mrec_header(const struct arch *a, const char *const *prefix,
     int np, size_t *len, fed_err *e);
+/* All n bytes at offset off of fd: 0, or -1 with errno. */
+int  mrec_pwrite(int fd, const void *p, size_t n, uint64_t off);
+/* A new spool file holding the header h (len bytes): the spool, or -1
+ * (a system failure). */
+int  mrec_spool(const uint8_t *h, size_t len, fed_err *e);
 
 #endif

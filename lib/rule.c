@@ -544,3 +544,16 @@ rule_step(const struct mopt *o, float *x, const double *D, float *m,
 		x[j] = (float)(x[j] + o->lr * step);
 	}
 }
+
+int
+rule_finite(const float *p, size_t n)
+{
+	size_t k;
+
+	if (p == NULL)
+		return 1;
+	for (k = 0; k < n; k++)
+		if (!isfinite(p[k]))
+			return 0;
+	return 1;
+}

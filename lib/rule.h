@@ -77,5 +77,7 @@ void rule_dp_finish(double *D, const float *noise, double k, size_t len);
 double rule_dp_account(double *rdp, double q, double z, double delta);
 /* Initial v for the adaptive rules (Reddi et al.: v_{-1} >= tau^2). */
 float rule_v0(const struct mopt *o);
+/* Are the n floats at p finite?  NULL is. */
+int  rule_finite(const float *p, size_t n);
 
 #endif

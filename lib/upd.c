@@ -376,3 +376,14 @@ upd_free(struct upd *u)
 	json_decref(u->contributor);
 	json_decref(u->signers);
 }
+
+int
+upd_cmp(const void *pa, const void *pb)
+{
+	const struct upd *a = pa, *b = pb;
+	int c = strcmp(a->digest, b->digest);
+
+	if (c == 0)
+		c = strcmp(a->path, b->path);
+	return c ? c : a->order - b->order;
+}

@@ -103,5 +103,7 @@ void upd_close(struct upd *u, int spool);
 /* Leave u out for e (the first reason stays). */
 void upd_mark(struct upd *u, const fed_err *e);
 void upd_free(struct upd *u);
+/* qsort order: by digest, then path, then operand position. */
+int  upd_cmp(const void *a, const void *b);
 
 #endif
