@@ -321,6 +321,8 @@ run_pass(struct job *j)
 	do {
 		j->win = j->act + j->w0;
 		j->nw = j->na - j->w0 < w ? j->na - j->w0 : w;
+		if (j->pass == PASS_STEP)       /* the model only */
+			j->nw = 0;
 		j->at = 0;
 		j->len = 0;
 		j->finish = 0;
@@ -339,7 +341,8 @@ run_pass(struct job *j)
 		pool_run(nt, &ops, j, &j->nthreads);
 		close_all(j);
 		j->w0 += j->nw;
-	} while (!j->failed && !j->jfail && !j->nonfinite && j->w0 < j->na);
+	} while (!j->failed && !j->jfail && !j->nonfinite && j->nw > 0 &&
+	    j->w0 < j->na);
 	close_all(j);
 	return j->failed || j->jfail || j->nonfinite ? -1 : 0;
 }
