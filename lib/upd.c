@@ -232,6 +232,15 @@ upd_manifest(struct upd *u, const struct upd_want *w, fed_err *e)
 	return 0;
 }
 
+static void
+dec_free(struct upd *u)
+{
+	if (u->dec != NULL)
+		encode_stream_free(u->dec);
+	free(u->dec);
+	u->dec = NULL;
+}
+
 /* The delta's member: its size for the encoding, then the decoder's
  * prefix (int8's scales, top-k's indices), read whole and checked. */
 static int
@@ -244,11 +253,12 @@ upd_delta(struct upd *u, const struct upd_want *w, fed_err *e)
 	if (size != 8 + hl + encode_data_size(w->a, &u->enc))
 		return fed_errf(e, "%s: %llu bytes do not fit %s",
 		    WEIGHTS_MEMBER, (unsigned long long)size, w->arch);
-	encode_stream_free(&u->dec);
-	encode_stream_init(&u->dec, w->a, &u->enc);
-	pb = encode_stream_prefix_bytes(&u->dec);
-	if (upd_src_take(&u->s, encode_stream_prefix(&u->dec), pb, e) < 0 ||
-	    encode_stream_check(&u->dec, e) < 0)
+	dec_free(u);
+	u->dec = xmalloc(sizeof(*u->dec));
+	encode_stream_init(u->dec, w->a, &u->enc);
+	pb = encode_stream_prefix_bytes(u->dec);
+	if (upd_src_take(&u->s, encode_stream_prefix(u->dec), pb, e) < 0 ||
+	    encode_stream_check(u->dec, e) < 0)
 		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 	return 0;
 }
@@ -280,9 +290,9 @@ upd_chunk(struct upd *u, uint64_t at, size_t len, fed_err *e)
 		    WEIGHTS_MEMBER) : 0;
 	}
 	u->cur = u->buf;
-	nb = encode_stream_bytes(&u->dec, at, len);
+	nb = encode_stream_bytes(u->dec, at, len);
 	if (upd_src_take(&u->s, u->raw, (size_t)nb, e) < 0 ||
-	    encode_stream_decode(&u->dec, u->raw, at, len, u->buf, e) < 0)
+	    encode_stream_decode(u->dec, u->raw, at, len, u->buf, e) < 0)
 		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 	return 0;
 }
@@ -359,7 +369,7 @@ upd_close(struct upd *u, int spool)
 		snprintf(u->src, sizeof(u->src), "/dev/fd/%d", spool);
 	}
 	upd_src_close(&u->s);
-	encode_stream_free(&u->dec);
+	dec_free(u);
 	free(u->buf);
 	free(u->raw);
 	u->buf = NULL;
@@ -370,7 +380,7 @@ void
 upd_free(struct upd *u)
 {
 	upd_src_close(&u->s);
-	encode_stream_free(&u->dec);
+	dec_free(u);
 	free(u->buf);
 	free(u->raw);
 	json_decref(u->contributor);

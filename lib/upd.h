@@ -80,7 +80,7 @@ struct upd {
 	char why[FED_ERRLEN];
 	struct upd_src s;
 	struct enc enc;                 /* how its delta is encoded */
-	struct encode_stream dec;
+	struct encode_stream *dec;      /* while open */
 	size_t chunk;                   /* most floats per upd_chunk */
 	const float *cur;               /* this chunk's floats */
 	float *buf;                     /* (chunk), while open */

@@ -11,8 +11,14 @@
  *   merge-gen scale UPDATE FACTOR OUT
  *       the attacker: UPDATE with its delta multiplied by FACTOR, the rest
  *       of its manifest kept (signatures are dropped)
+ *   merge-gen peak CMD [ARG ...]
+ *       run CMD and print its peak resident set in KB (for tests that
+ *       must not depend on /usr/bin/time); exit 2 when CMD failed
  */
 #include <err.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +83,28 @@ load(const char *path, struct bundle *b, struct arch *a)
 	return p;
 }
 
+/* Run argv, print its peak RSS in KB. */
+static int
+peak(char **argv)
+{
+	struct rusage ru;
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) < 0)
+		err(2, "fork");
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		err(127, "%s", argv[0]);
+	}
+	if (wait4(pid, &st, 0, &ru) < 0)
+		err(2, "wait4");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		errx(2, "%s failed", argv[0]);
+	printf("%ld\n", ru.ru_maxrss);
+	return 0;
+}
+
 static uint64_t
 num(const char *s)
 {
@@ -101,6 +129,8 @@ main(int argc, char *argv[])
 	uint64_t i, n;
 
 	memset(&c, 0, sizeof(c));
+	if (argc >= 3 && strcmp(argv[1], "peak") == 0)
+		return peak(argv + 2);
 	if (argc == 9 && strcmp(argv[1], "update") == 0) {
 		if (encode_parse(strcmp(argv[8], "int8s") == 0 ? "int8" :
 		    argv[8], &c, &e) < 0)
@@ -157,7 +187,8 @@ main(int argc, char *argv[])
 		fputs("usage: merge-gen model ARCH SEED OUT\n"
 		    "       merge-gen update MODEL SEED SCALE SAMPLES "
 		    "CONTRIBUTOR OUT [ENCODING]\n"
-		    "       merge-gen scale UPDATE FACTOR OUT\n", stderr);
+		    "       merge-gen scale UPDATE FACTOR OUT\n"
+		    "       merge-gen peak CMD [ARG ...]\n", stderr);
 		return 2;
 	}
 	free(p);
