@@ -297,6 +297,19 @@ upd_chunk(struct upd *u, uint64_t at, size_t len, fed_err *e)
 	return 0;
 }
 
+/* The end of member name: its safetensors header, or NULL. */
+static const struct st_file *
+member_st(struct upd *u, const char *name, fed_err *e)
+{
+	const struct st_file *st;
+
+	if (upd_src_end(&u->s, name, e) < 0)
+		return NULL;
+	if ((st = bundle_member_st(u->s.r)) == NULL)
+		fed_errf(e, "%s: not safetensors", name);
+	return st;
+}
+
 int
 upd_finish(struct upd *u, const struct arch *a, fed_err *e)
 {
@@ -305,10 +318,8 @@ upd_finish(struct upd *u, const struct arch *a, fed_err *e)
 	const struct st_file *st;
 	int s;
 
-	if (upd_src_end(&u->s, WEIGHTS_MEMBER, e) < 0)
+	if ((st = member_st(u, WEIGHTS_MEMBER, e)) == NULL)
 		return -1;
-	if ((st = bundle_member_st(u->s.r)) == NULL)
-		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
 	if (u->enc.scheme != ENC_F32 ?
 	    encode_check_layout(a, &u->enc, st, e) < 0 :
 	    weights_check(a, st, e) < 0 || upd_layout(a, st, 0, "", e) < 0)
@@ -349,10 +360,8 @@ upd_moments_finish(struct upd *u, const struct arch *a, fed_err *e)
 	const struct st_file *st;
 	fed_err le;
 
-	if (upd_src_end(&u->s, MOMENTS_MEMBER, e) < 0)
+	if ((st = member_st(u, MOMENTS_MEMBER, e)) == NULL)
 		return -1;
-	if ((st = bundle_member_st(u->s.r)) == NULL)
-		return fed_errf(e, "%s: not safetensors", MOMENTS_MEMBER);
 	if (moments_layout(a, st, MOMENTS_UPDATE, &le) < 0)
 		return fed_errf(e, "%s: %s", MOMENTS_MEMBER, le.msg);
 	return 0;

@@ -115,6 +115,42 @@ num(const char *s)
 	return v;
 }
 
+/* merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT, encoded as c
+ * says: the delta, written. */
+static float *
+update(char **argv, struct enc *c)
+{
+	char arch[ARCH_STRLEN];
+	struct bundle b;
+	struct arch a;
+	double scale;
+	json_t *m;
+	float *p;
+
+	free(load(argv[2], &b, &a));
+	p = xcalloc(arch_nparams(&a), sizeof(float));
+	if (parse_double(argv[4], -1e6, 1e6, &scale) < 0)
+		errx(2, "%s: not a scale", argv[4]);
+	fill(p, arch_nparams(&a), num(argv[3]), scale);
+	arch_format(&a, arch, sizeof(arch));
+	m = manifest_new("update", "merge-gen");
+	json_object_set_new(m, "arch", json_string(arch));
+	json_object_set_new(m, "parent", json_string(b.digest));
+	json_object_set_new(m, "round", json_integer(
+	    manifest_int(b.manifest, "round")));
+	json_object_set_new(m, "samples", json_integer(
+	    (json_int_t)num(argv[5])));
+	json_object_set_new(m, "steps", json_integer(1));
+	json_object_set_new(m, "contributor", json_string(argv[6]));
+	json_object_set_new(m, "train", json_pack("{s:I,s:f}", "seed",
+	    (json_int_t)num(argv[3]), "scale", scale));
+	bundle_free(&b);
+	if (c->scheme == ENC_TOPK)
+		c->k = encode_topk_count(c->fraction, arch_nparams(&a));
+	write_bundle(argv[7], m, &a, p, c, num(argv[3]));
+	return p;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -151,27 +187,7 @@ main(int argc, char *argv[])
 		json_object_set_new(m, "parent", json_null());
 		write_bundle(argv[4], m, &a, p, NULL, 0);
 	} else if (argc == 8 && strcmp(argv[1], "update") == 0) {
-		free(load(argv[2], &b, &a));
-		p = xcalloc(arch_nparams(&a), sizeof(float));
-		if (parse_double(argv[4], -1e6, 1e6, &scale) < 0)
-			errx(2, "%s: not a scale", argv[4]);
-		fill(p, arch_nparams(&a), num(argv[3]), scale);
-		arch_format(&a, arch, sizeof(arch));
-		m = manifest_new("update", "merge-gen");
-		json_object_set_new(m, "arch", json_string(arch));
-		json_object_set_new(m, "parent", json_string(b.digest));
-		json_object_set_new(m, "round", json_integer(
-		    manifest_int(b.manifest, "round")));
-		json_object_set_new(m, "samples", json_integer(
-		    (json_int_t)num(argv[5])));
-		json_object_set_new(m, "steps", json_integer(1));
-		json_object_set_new(m, "contributor", json_string(argv[6]));
-		json_object_set_new(m, "train", json_pack("{s:I,s:f}", "seed",
-		    (json_int_t)num(argv[3]), "scale", scale));
-		bundle_free(&b);
-		if (c.scheme == ENC_TOPK)
-			c.k = encode_topk_count(c.fraction, arch_nparams(&a));
-		write_bundle(argv[7], m, &a, p, &c, num(argv[3]));
+		p = update(argv, &c);
 	} else if (argc == 5 && strcmp(argv[1], "scale") == 0) {
 		p = load(argv[2], &b, &a);
 		if (parse_double(argv[3], -1e6, 1e6, &scale) < 0)

@@ -179,11 +179,64 @@ test_checks(void)
 	    4 * 2 + 10);
 }
 
+/* The streaming decoder fed in uneven chunks gives what encode_decode
+ * gives whole, for every scheme. */
+static void
+test_stream(void)
+{
+	static const char *const schemes[] = { "fp16", "bf16", "int8",
+	    "topk:0.05" };
+	struct encode_stream ds;
+	struct st_file st;
+	struct arch a;
+	struct enc c;
+	fed_err e;
+	uint8_t *b;
+	const uint8_t *base, *v;
+	float *d, *whole, *part;
+	uint64_t np, at, pb;
+	size_t len, n;
+	int k, same;
+
+	arch_parse("mlp:300-30-10", &a, &e);
+	np = arch_nparams(&a);
+	d = randoms(np, 5);
+	part = calloc(np, sizeof(*part));
+	for (k = 0; k < 4; k++) {
+		encode_parse(schemes[k], &c, &e);
+		c.k = encode_topk_count(c.fraction, np);
+		b = encode_encode(&a, &c, d, NULL, 1, &len, &e);
+		st_parse(b, len, &st, &e);
+		whole = encode_decode(&a, &c, &st, &e);
+		base = b + st.data_start;
+		encode_stream_init(&ds, &a, &c);
+		pb = encode_stream_prefix_bytes(&ds);
+		memcpy(encode_stream_prefix(&ds), base, pb);
+		same = encode_stream_check(&ds, &e) == 0;
+		for (v = base + pb, at = 0; same && at < np; at += n) {
+			n = np - at < 777 ? np - at : 777;
+			pb = encode_stream_bytes(&ds, at, n);
+			same = encode_stream_decode(&ds, v, at, n, part + at,
+			    &e) == 0;
+			v += pb;
+		}
+		T_OK(schemes[k], same && whole != NULL &&
+		    memcmp(whole, part, np * sizeof(*part)) == 0);
+		encode_stream_free(&ds);
+		st_file_free(&st);
+		free(whole);
+		free(b);
+	}
+	free(part);
+	free(d);
+}
+
 int
 main(void)
 {
 	test_conversions();
 	test_roundtrip();
 	test_checks();
+	test_stream();
 	T_DONE();
 }

@@ -400,12 +400,43 @@ test_dp(void)
 	T_OK("epsilon grows over rounds", e1 > 0 && e2 > e1 && isfinite(e2));
 }
 
+/* A weighted sum taken in windows of updates (rule_wsum_add), as the
+ * linear rules do, has the bits of the sum in one call. */
+static void
+test_wsum_parts(void)
+{
+	enum { N = 7, LEN = 1003 };
+	static float u[N][LEN];
+	const float *up[N];
+	double c[N], whole[LEN], part[LEN];
+	rng_t r;
+	int i, j, w;
+
+	rng_seed(&r, 3);
+	for (i = 0; i < N; i++) {
+		for (j = 0; j < LEN; j++)
+			u[i][j] = (float)rng_normal(&r);
+		up[i] = u[i];
+		c[i] = rng_uniform(&r) / 3;
+	}
+	rule_wsum(whole, up, c, N, LEN);
+	for (w = 1; w <= N; w++) {
+		memset(part, 0, sizeof(part));
+		for (i = 0; i < N; i += w)
+			rule_wsum_add(part, up + i, c + i, N - i < w ? N - i : w,
+			    LEN);
+		T_OK("wsum in windows: the same bits",
+		    memcmp(whole, part, sizeof(part)) == 0);
+	}
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_weights();
 	test_fedavg_clip();
+	test_wsum_parts();
 	test_median_trimmed();
 	test_krum();
 	test_steps();
