@@ -198,10 +198,13 @@ main(int argc, char *argv[])
 	if (out_open(&out, a.out, &e) < 0)
 		errx(2, "%s", e.msg);
 	if (merge_run(a.model, (const char *const *)argv + optind,
-	    argc - optind, &a.o, out.fd, NULL, &e) < 0 ||
-	    (out_commit(&out, &e) < 0 && (e.kind = FED_ESYSTEM))) {
+	    argc - optind, &a.o, out.fd, NULL, &e) < 0) {
 		out_abort(&out);
 		fed_exit(&e);
+	}
+	if (out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s", e.msg);
 	}
 	return 0;
 }

@@ -570,7 +570,7 @@ moments_pass(struct job *j, fed_err *e)
 	int r;
 
 	set_act(j, 0);
-	r = mmom_merge(j->u, j->act, j->na, j->mi, j->chunk, j->spool,
+	r = mmom_merge(j->u, j->act, j->na, j->mi, j->acc, j->chunk, j->spool,
 	    &j->mout, &j->mlen, &j->mstep, e);
 	return r == 1 ? pass_failed(j, e) : r;
 }

@@ -1,7 +1,7 @@
 /*
  * mmom: the moments pass of fed-merge.  The updates' moments members are
- * read in lockstep, one chunk of every update at a time, by one thread:
- * they are small next to the deltas, and only language models carry them.
+ * read one update after another, by one thread, into an accumulator of
+ * the model's size: only language models carry them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -53,89 +53,91 @@ mmom_plan(struct upd *u, int n, const struct mopt *o,
 	return 0;
 }
 
-/* One update's chunk of half h into acc: 0, or -1 with it marked. */
+/* Half h of u's moments (np floats, its reader at their start) added
+ * into acc with u's weight: 0, or -1 with u marked. */
 static int
-half_chunk(struct upd *u, int h, double *acc, size_t len)
-{
-	fed_err ue;
-	size_t k;
-	float x;
-
-	if (upd_src_take(&u->s, u->buf, len * 4, &ue) < 0) {
-		upd_mark(u, &ue);
-		return -1;
-	}
-	for (k = 0; k < len; k++) {
-		x = u->buf[k];
-		if (!isfinite(x) || (h && !(x >= 0))) {
-			mark(u, h ? MOMENTS_MEMBER ": spread not finite and "
-			    ">= 0" : MOMENTS_MEMBER ": moment not finite");
-			return -1;
-		}
-		acc[k] += u->weight * x;
-	}
-	return 0;
-}
-
-/*
- * Half h of the moments of every update, chunk by chunk: h 0 the first
- * moments, whose weighted mean m goes to om; h 1 the spreads w, and
- * v = m^2 + their weighted mean to ov.
- */
-static int
-half(struct upd *u, const int *act, int na, uint64_t np, size_t chunk,
-    int h, float *om, float *ov, double *acc)
+half_add(struct upd *u, int h, double *acc, uint64_t np, size_t chunk)
 {
 	uint64_t at;
 	size_t len, k;
-	int i;
+	fed_err ue;
+	float x;
 
 	for (at = 0; at < np; at += len) {
 		len = np - at < chunk ? (size_t)(np - at) : chunk;
-		memset(acc, 0, len * sizeof(*acc));
-		for (i = 0; i < na; i++)
-			if (half_chunk(&u[act[i]], h, acc, len) < 0)
+		if (upd_src_take(&u->s, u->buf, len * 4, &ue) < 0) {
+			fed_errprefix(&ue, "%s", MOMENTS_MEMBER);
+			upd_mark(u, &ue);
+			return -1;
+		}
+		for (k = 0; k < len; k++) {
+			x = u->buf[k];
+			if (!isfinite(x) || (h && !(x >= 0))) {
+				mark(u, h ? MOMENTS_MEMBER ": spread not "
+				    "finite and >= 0" : MOMENTS_MEMBER
+				    ": moment not finite");
 				return -1;
-		for (k = 0; k < len; k++)
-			if (h == 0)
-				om[at + k] = (float)acc[k];
-			else
-				ov[at + k] = moments_v(om[at + k], acc[k]);
+			}
+			acc[at + k] += u->weight * x;
+		}
 	}
 	return 0;
 }
 
+/* One update's half h into acc: opened, the first half skipped for
+ * h 1, and after the second its end checked.  0, or -1 with u marked. */
+static int
+upd_half(struct upd *u, const struct mmodel *mi, int h, double *acc,
+    size_t chunk, int spool)
+{
+	fed_err ue;
+	int r = 0;
+
+	if (upd_moments_open(u, mi->np, spool, &ue) < 0 ||
+	    (h && upd_src_take(&u->s, NULL, mi->np * 4, &ue) < 0)) {
+		upd_mark(u, &ue);
+		r = -1;
+	} else if (half_add(u, h, acc, mi->np, chunk) < 0)
+		r = -1;
+	else if (h && upd_moments_finish(u, &mi->a, &ue) < 0) {
+		upd_mark(u, &ue);
+		r = -1;
+	}
+	upd_close(u, spool);
+	return r;
+}
+
+/*
+ * The updates one at a time, each half in turn, summed in digest order
+ * into acc (np doubles): h 0 the first moments, whose weighted mean m
+ * goes to om; h 1 the spreads w, and v = m^2 + their weighted mean to
+ * ov.  Memory does not grow with the number of updates.
+ */
 static int
 read_all(struct upd *u, const int *act, int na, const struct mmodel *mi,
-    size_t chunk, int spool, float *om)
+    size_t chunk, int spool, float *om, double *acc)
 {
-	double *acc = xcalloc(chunk, sizeof(*acc));
-	fed_err ue;
-	int i, h, bad = 0;
+	uint64_t k, np = mi->np;
+	int i, h;
 
-	for (i = 0; i < na && !bad; i++)
-		if (upd_moments_open(&u[act[i]], mi->np, spool, &ue) < 0) {
-			upd_mark(&u[act[i]], &ue);
-			bad = 1;
-		}
-	for (h = 0; h < 2 && !bad; h++)
-		bad = half(u, act, na, mi->np, chunk, h, om, om + mi->np,
-		    acc) < 0;
-	for (i = 0; i < na && !bad; i++)
-		if (upd_moments_finish(&u[act[i]], &mi->a, &ue) < 0) {
-			upd_mark(&u[act[i]], &ue);
-			bad = 1;
-		}
-	for (i = 0; i < na; i++)
-		upd_close(&u[act[i]], spool);
-	free(acc);
-	return bad ? 1 : 0;
+	for (h = 0; h < 2; h++) {
+		memset(acc, 0, np * sizeof(*acc));
+		for (i = 0; i < na; i++)
+			if (upd_half(&u[act[i]], mi, h, acc, chunk, spool) < 0)
+				return 1;
+		for (k = 0; k < np; k++)
+			if (h == 0)
+				om[k] = (float)acc[k];
+			else
+				om[np + k] = moments_v(om[k], acc[k]);
+	}
+	return 0;
 }
 
 int
 mmom_merge(struct upd *u, const int *act, int na, const struct mmodel *mi,
-    size_t chunk, int spool, uint8_t **out, size_t *len, int64_t *step,
-    fed_err *e)
+    double *acc, size_t chunk, int spool, uint8_t **out, size_t *len,
+    int64_t *step, fed_err *e)
 {
 	static const char *const mv[] = { "m.", "v." };
 	uint8_t *hdr;
@@ -154,5 +156,5 @@ mmom_merge(struct upd *u, const int *act, int na, const struct mmodel *mi,
 	free(hdr);
 	/* hl is a multiple of 8 */
 	return read_all(u, act, na, mi, chunk, spool,
-	    (float *)(void *)(*out + hl));
+	    (float *)(void *)(*out + hl), acc);
 }

@@ -22,11 +22,11 @@
 int  mmom_plan(struct upd *u, int n, const struct mopt *o,
     const struct mmodel *mi, int *on, fed_err *e);
 /* The moments member of the next model from the updates u[act[0..na)]
- * (weights set), read chunk of at most chunk floats at a time: 0 with
- * *out (*len bytes) and *step, 1 when an update failed (marked), -1 on
- * another error. */
+ * (weights set), read chunks of at most chunk floats at a time, summed
+ * in acc (np doubles): 0 with *out (*len bytes) and *step, 1 when an
+ * update failed (marked), -1 on another error. */
 int  mmom_merge(struct upd *u, const int *act, int na,
-    const struct mmodel *mi, size_t chunk, int spool, uint8_t **out,
-    size_t *len, int64_t *step, fed_err *e);
+    const struct mmodel *mi, double *acc, size_t chunk, int spool,
+    uint8_t **out, size_t *len, int64_t *step, fed_err *e);
 
 #endif

@@ -9,7 +9,6 @@
 
 #include "mopt.h"
 
-
 static const struct {
 	const char *name;
 	enum mopt_rule rule;
@@ -50,7 +49,7 @@ parse_int_param(const char *s, const char *rule, int min, int *out,
 	uint64_t v;
 
 	if (parse_u64(s, (uint64_t)min, MOPT_MAXUPDATES, &v) < 0)
-		return fed_errf(e, "rule %s: bad parameter '%s'", rule, s);
+		return fed_usagef(e, "rule %s: bad parameter '%s'", rule, s);
 	*out = (int)v;
 	return 0;
 }
@@ -62,7 +61,7 @@ mopt_rule_parse(const char *s, struct mopt *o, fed_err *e)
 	int i;
 
 	if (strlen(s) >= sizeof(name))
-		return fed_errf(e, "rule %s: unknown", s);
+		return fed_usagef(e, "rule %s: unknown", s);
 	strcpy(name, s);
 	if ((p1 = strchr(name, ':')) != NULL)
 		*p1++ = '\0';
@@ -73,28 +72,28 @@ mopt_rule_parse(const char *s, struct mopt *o, fed_err *e)
 	for (i = 0; i < NRULES && strcmp(rules[i].name, name) != 0; i++)
 		;
 	if (i == NRULES)
-		return fed_errf(e, "rule %s: unknown", s);
+		return fed_usagef(e, "rule %s: unknown", s);
 	o->rule = rules[i].rule;
 	switch (o->rule) {
 	case MOPT_TRIMMED:
 		if (p1 == NULL || p2 != NULL ||
 		    parse_double(p1, 0, 0.5, &o->beta) < 0 || o->beta >= 0.5)
-			return fed_errf(e, "rule %s: want trimmed-mean:BETA, "
+			return fed_usagef(e, "rule %s: want trimmed-mean:BETA, "
 			    "0 <= BETA < 0.5", s);
 		return 0;
 	case MOPT_KRUM:
 		if (p1 == NULL || p2 != NULL)
-			return fed_errf(e, "rule %s: want krum:F", s);
+			return fed_usagef(e, "rule %s: want krum:F", s);
 		return parse_int_param(p1, s, 0, &o->f, e);
 	case MOPT_MULTIKRUM:
 		if (p1 == NULL || p2 == NULL)
-			return fed_errf(e, "rule %s: want multi-krum:F:M", s);
+			return fed_usagef(e, "rule %s: want multi-krum:F:M", s);
 		if (parse_int_param(p1, s, 0, &o->f, e) < 0)
 			return -1;
 		return parse_int_param(p2, s, 1, &o->m, e);
 	default:
 		if (p1 != NULL)
-			return fed_errf(e, "rule %s: takes no parameter", s);
+			return fed_usagef(e, "rule %s: takes no parameter", s);
 		return 0;
 	}
 }
@@ -144,28 +143,28 @@ dp_finish(struct mopt *o, fed_err *e)
 
 	if (!(o->dp_noise > 0)) {
 		if (given || o->dp_noise < 0)
-			return fed_errf(e, "--dp-delta, --dp-sample-rate and "
+			return fed_usagef(e, "--dp-delta, --dp-sample-rate and "
 			    "-s need --dp-noise");
 		return 0;
 	}
 	if (!mopt_weighted(o->rule))
-		return fed_errf(e, "--dp-noise does not apply to %s: its "
+		return fed_usagef(e, "--dp-noise does not apply to %s: its "
 		    "sensitivity is not the clip norm", rn);
 	if (!(o->clip > 0))
-		return fed_errf(e, "--dp-noise needs --clip-norm");
+		return fed_usagef(e, "--dp-noise needs --clip-norm");
 	if (o->max_samples)
-		return fed_errf(e, "--dp-noise weights updates uniformly; "
+		return fed_usagef(e, "--dp-noise weights updates uniformly; "
 		    "--max-samples does not apply");
 	if (!o->dp_seeded)
-		return fed_errf(e, "--dp-noise needs a secret seed, -s");
+		return fed_usagef(e, "--dp-noise needs a secret seed, -s");
 	dflt(&o->dp_delta, 1e-5);
 	dflt(&o->dp_rate, 1);
 	if (!(o->dp_delta > 0 && o->dp_delta < 1))
-		return fed_errf(e, "--dp-delta must be in (0, 1)");
+		return fed_usagef(e, "--dp-delta must be in (0, 1)");
 	if (!(o->dp_rate > 0 && o->dp_rate <= 1))
-		return fed_errf(e, "--dp-sample-rate must be in (0, 1]");
+		return fed_usagef(e, "--dp-sample-rate must be in (0, 1]");
 	if (!isfinite(o->dp_noise))
-		return fed_errf(e, "--dp-noise must be finite");
+		return fed_usagef(e, "--dp-noise must be finite");
 	o->uniform = 1;
 	return 0;
 }
@@ -180,27 +179,27 @@ mopt_finish(struct mopt *o, fed_err *e)
 
 	dflt(&o->lr, r == MOPT_NESTEROV ? 0.7 : ada ? 0.01 : 1.0);
 	if (dflt(&o->momentum, 0.9) && !mom)
-		return fed_errf(e, "--momentum applies to fedavgm and "
+		return fed_usagef(e, "--momentum applies to fedavgm and "
 		    "nesterov, not %s", rn);
 	if ((dflt(&o->beta1, 0.9) | dflt(&o->beta2, 0.99) |
 	    dflt(&o->tau, 1e-3)) && !ada)
-		return fed_errf(e, "--beta1, --beta2 and --tau apply to "
+		return fed_usagef(e, "--beta1, --beta2 and --tau apply to "
 		    "fedadam, fedyogi and fedadagrad, not %s", rn);
 	if ((o->uniform || o->max_samples) && !mopt_weighted(r))
-		return fed_errf(e, "--uniform and --max-samples apply to the "
+		return fed_usagef(e, "--uniform and --max-samples apply to the "
 		    "weighted rules, not %s", rn);
 	if (!(o->lr > 0) || !isfinite(o->lr))
-		return fed_errf(e, "server learning rate must be positive");
+		return fed_usagef(e, "server learning rate must be positive");
 	if (!(o->momentum >= 0 && o->momentum < 1) ||
 	    !(o->beta1 >= 0 && o->beta1 < 1) ||
 	    !(o->beta2 >= 0 && o->beta2 < 1))
-		return fed_errf(e, "momentum and betas must be in [0, 1)");
+		return fed_usagef(e, "momentum and betas must be in [0, 1)");
 	if (!(o->tau > 0) || !isfinite(o->tau))
-		return fed_errf(e, "tau must be positive");
+		return fed_usagef(e, "tau must be positive");
 	if (!(o->clip >= 0) || !isfinite(o->clip))
-		return fed_errf(e, "clip norm must be positive");
+		return fed_usagef(e, "clip norm must be positive");
 	if (o->threads < 1 || o->threads > MOPT_MAXTHREADS)
-		return fed_errf(e, "threads must be in 1..%d",
+		return fed_usagef(e, "threads must be in 1..%d",
 		    MOPT_MAXTHREADS);
 	return dp_finish(o, e);
 }
