@@ -88,14 +88,50 @@ worst(const float *x, const float *y, uint64_t n, double rel, double abs)
 	return w;
 }
 
+/* Top-k with a residual: k values sent, the rest carried. */
+static void
+test_topk(const struct arch *ap, const float *d)
+{
+	struct arch a = *ap;
+	struct enc c;
+	fed_err e;
+	uint64_t np = arch_nparams(&a), i, kept = 0;
+	float *p, *res, *sent;
+	double w, scale;
+	int ok;
+
+	encode_parse("topk:0.05", &c, &e);
+	c.k = encode_topk_count(0.05, np);
+	res = calloc(np, sizeof(*res));
+	for (i = 0; i < np; i++)
+		res[i] = (float)(i % 7) * 1e-4f;
+	sent = malloc(np * sizeof(*sent));
+	for (i = 0; i < np; i++)
+		sent[i] = d[i] + res[i];
+	p = roundtrip(&a, &c, d, res, 0);
+	for (i = 0, ok = p != NULL; ok && i < np; i++) {
+		kept += p[i] != 0;
+		ok = p[i] + res[i] == sent[i] && (p[i] == 0 || res[i] == 0);
+	}
+	T_OK("topk keeps k", kept == c.k);
+	T_OK("topk: sent + residual is delta + old residual", ok);
+	for (i = 0, scale = INFINITY, w = 0; p && i < np; i++)
+		if (p[i] != 0)
+			scale = fmin(scale, fabs(p[i]));
+		else
+			w = fmax(w, fabs(res[i]));
+	T_OK("topk keeps the largest", scale >= w);
+	free(p), free(res), free(sent);
+}
+
 static void
 test_roundtrip(void)
 {
 	struct arch a;
 	struct enc c;
 	fed_err e;
-	uint64_t np, i, kept = 0;
-	float *d, *p, *q, *res, *sent;
+	uint64_t np, i;
+	float *d, *p, *q;
 	double w, scale;
 	int k, ok = 1;
 
@@ -135,28 +171,8 @@ test_roundtrip(void)
 		free(p);
 		free(q);
 	}
-	encode_parse("topk:0.05", &c, &e);
-	c.k = encode_topk_count(0.05, np);
-	res = calloc(np, sizeof(*res));
-	for (i = 0; i < np; i++)
-		res[i] = (float)(i % 7) * 1e-4f;
-	sent = malloc(np * sizeof(*sent));
-	for (i = 0; i < np; i++)
-		sent[i] = d[i] + res[i];
-	p = roundtrip(&a, &c, d, res, 0);
-	for (i = 0, ok = p != NULL; ok && i < np; i++) {
-		kept += p[i] != 0;
-		ok = p[i] + res[i] == sent[i] && (p[i] == 0 || res[i] == 0);
-	}
-	T_OK("topk keeps k", kept == c.k);
-	T_OK("topk: sent + residual is delta + old residual", ok);
-	for (i = 0, scale = INFINITY, w = 0; p && i < np; i++)
-		if (p[i] != 0)
-			scale = fmin(scale, fabs(p[i]));
-		else
-			w = fmax(w, fabs(res[i]));
-	T_OK("topk keeps the largest", scale >= w);
-	free(p), free(res), free(sent), free(d);
+	test_topk(&a, d);
+	free(d);
 }
 
 static void
