@@ -1,7 +1,8 @@
 /*
  * fed-merge: the next global model from the current one and the round's
- * update bundles.  Option parsing and the output file only; the rules and
- * the streaming over the updates are lib/merge.c's.
+ * update bundles.  Option parsing, messages and the output file only;
+ * the options' defaults and ranges are lib/mopt.c's, the merge
+ * lib/merge.c's.
  */
 #include <err.h>
 #include <getopt.h>
@@ -21,6 +22,53 @@ enum {
 	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE,
 };
 
+static const struct option longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "rule", required_argument, NULL, 'r' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "threads", required_argument, NULL, 'j' },
+	{ "clip-norm", required_argument, NULL, OPT_CLIP },
+	{ "uniform", no_argument, NULL, OPT_UNIFORM },
+	{ "max-samples", required_argument, NULL, OPT_MAXSAMPLES },
+	{ "server-lr", required_argument, NULL, OPT_LR },
+	{ "momentum", required_argument, NULL, OPT_MOMENTUM },
+	{ "beta1", required_argument, NULL, OPT_BETA1 },
+	{ "beta2", required_argument, NULL, OPT_BETA2 },
+	{ "tau", required_argument, NULL, OPT_TAU },
+	{ "skip-bad", no_argument, NULL, OPT_SKIPBAD },
+	{ "dp-noise", required_argument, NULL, OPT_DPNOISE },
+	{ "dp-delta", required_argument, NULL, OPT_DPDELTA },
+	{ "dp-sample-rate", required_argument, NULL, OPT_DPRATE },
+	{ "seed", required_argument, NULL, 's' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options that take a real number: where it goes and its range. */
+static const struct {
+	int opt;
+	const char *name;
+	size_t off;
+	double min, max;
+} reals[] = {
+	{ OPT_CLIP, "--clip-norm", offsetof(struct mopt, clip), 1e-30, 1e30 },
+	{ OPT_LR, "--server-lr", offsetof(struct mopt, lr), 1e-30, 1e30 },
+	{ OPT_MOMENTUM, "--momentum", offsetof(struct mopt, momentum), 0, 1 },
+	{ OPT_BETA1, "--beta1", offsetof(struct mopt, beta1), 0, 1 },
+	{ OPT_BETA2, "--beta2", offsetof(struct mopt, beta2), 0, 1 },
+	{ OPT_TAU, "--tau", offsetof(struct mopt, tau), 1e-30, 1e30 },
+	{ OPT_DPNOISE, "--dp-noise", offsetof(struct mopt, dp_noise), 1e-3, 1e6 },
+	{ OPT_DPDELTA, "--dp-delta", offsetof(struct mopt, dp_delta), 1e-300, 1 },
+	{ OPT_DPRATE, "--dp-sample-rate", offsetof(struct mopt, dp_rate), 1e-9,
+	    1 },
+};
+
+struct args {
+	const char *model, *out;
+	struct mopt o;
+};
+
 static void
 usage(FILE *f, int status)
 {
@@ -36,14 +84,75 @@ usage(FILE *f, int status)
 	exit(status);
 }
 
-static double
-num(const char *opt, const char *s, double min, double max)
+/* An option that takes a real number: 1 when c is one. */
+static int
+real_opt(int c, const char *s, struct mopt *o)
 {
+	size_t i;
 	double v;
 
-	if (parse_double(s, min, max, &v) < 0 || !isfinite(v))
-		errx(2, "%s %s: not a number in [%g, %g]", opt, s, min, max);
-	return v;
+	for (i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		if (reals[i].opt != c)
+			continue;
+		if (parse_double(s, reals[i].min, reals[i].max, &v) < 0 ||
+		    !isfinite(v))
+			errx(2, "%s %s: not a number in [%g, %g]",
+			    reals[i].name, s, reals[i].min, reals[i].max);
+		*(double *)(void *)((char *)o + reals[i].off) = v;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+option(int c, const char *arg, struct args *a)
+{
+	uint64_t v;
+	fed_err e;
+
+	if (real_opt(c, arg, &a->o))
+		return;
+	switch (c) {
+	case 'm':
+		a->model = arg;
+		break;
+	case 'r':
+		if (mopt_rule_parse(arg, &a->o, &e) < 0)
+			errx(2, "%s", e.msg);
+		break;
+	case 'o':
+		a->out = arg;
+		break;
+	case 'j':
+		if (parse_u64(arg, 1, MOPT_MAXTHREADS, &v) < 0)
+			errx(2, "-j %s: not a thread count (1 to %d)", arg,
+			    MOPT_MAXTHREADS);
+		a->o.threads = (int)v;
+		break;
+	case OPT_UNIFORM:
+		a->o.uniform = 1;
+		break;
+	case OPT_MAXSAMPLES:
+		if (parse_u64(arg, 1, INT64_MAX, &a->o.max_samples) < 0)
+			errx(2, "--max-samples %s: not a positive count", arg);
+		break;
+	case OPT_SKIPBAD:
+		a->o.skip_bad = 1;
+		break;
+	case 's':
+		if (parse_u64(arg, 0, UINT64_MAX, &a->o.dp_seed) < 0)
+			errx(2, "-s %s: not a seed", arg);
+		a->o.dp_seeded = 1;
+		break;
+	case 'h':
+		usage(stdout, 0);
+		break;
+	case OPT_VERSION:
+		puts("fed-merge " FED_VERSION);
+		exit(0);
+	default:
+		usage(stderr, 2);
+	}
 }
 
 static int
@@ -54,140 +163,48 @@ default_threads(void)
 	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
-static int
-merge(const char *model, char **upd, int n, const struct merge_opts *o,
-    const char *outpath)
+/* The operands: some, not too many, stdin at most once. */
+static void
+operands(const struct args *a, char **upd, int n)
 {
-	struct out out;
-	fed_err e;
-	int r;
+	int i, stdins = strcmp(a->model, "-") == 0;
 
-	if (out_open(&out, outpath, &e) < 0)
-		errx(2, "%s", e.msg);
-	r = merge_run(model, (const char *const *)upd, n, o, out.fd, NULL, &e);
-	if (r == 0 && out_commit(&out, &e) < 0)
-		r = MERGE_FAIL;
-	if (r != 0) {
-		out_abort(&out);
-		errx(r == MERGE_REJECT ? 1 : 2, "%s", e.msg);
-	}
-	return 0;
+	if (n > MOPT_MAXUPDATES)
+		errx(2, "more than %d updates", MOPT_MAXUPDATES);
+	for (i = 0; i < n; i++)
+		stdins += strcmp(upd[i], "-") == 0;
+	if (stdins > 1)
+		errx(2, "standard input can be read only once");
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "rule", required_argument, NULL, 'r' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "threads", required_argument, NULL, 'j' },
-		{ "clip-norm", required_argument, NULL, OPT_CLIP },
-		{ "uniform", no_argument, NULL, OPT_UNIFORM },
-		{ "max-samples", required_argument, NULL, OPT_MAXSAMPLES },
-		{ "server-lr", required_argument, NULL, OPT_LR },
-		{ "momentum", required_argument, NULL, OPT_MOMENTUM },
-		{ "beta1", required_argument, NULL, OPT_BETA1 },
-		{ "beta2", required_argument, NULL, OPT_BETA2 },
-		{ "tau", required_argument, NULL, OPT_TAU },
-		{ "skip-bad", no_argument, NULL, OPT_SKIPBAD },
-		{ "dp-noise", required_argument, NULL, OPT_DPNOISE },
-		{ "dp-delta", required_argument, NULL, OPT_DPDELTA },
-		{ "dp-sample-rate", required_argument, NULL, OPT_DPRATE },
-		{ "seed", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *model = NULL, *outpath = NULL;
-	struct merge_opts o;
-	uint64_t v;
+	struct args a = { NULL, NULL, { 0 } };
+	struct out out;
 	fed_err e;
-	int c, i, stdins = 0;
+	int c;
 
-	merge_opts_init(&o);
-	o.threads = default_threads();
+	mopt_init(&a.o);
+	a.o.threads = default_threads();
 	while ((c = getopt_long(argc, argv, "m:r:o:j:s:h", longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			model = optarg;
-			break;
-		case 'r':
-			if (merge_rule_parse(optarg, &o, &e) < 0)
-				errx(2, "%s", e.msg);
-			break;
-		case 'o':
-			outpath = optarg;
-			break;
-		case 'j':
-			if (parse_u64(optarg, 1, MERGE_MAXTHREADS, &v) < 0)
-				errx(2, "-j %s: not a thread count (1 to %d)",
-				    optarg, MERGE_MAXTHREADS);
-			o.threads = (int)v;
-			break;
-		case OPT_CLIP:
-			o.clip = num("--clip-norm", optarg, 1e-30, 1e30);
-			break;
-		case OPT_UNIFORM:
-			o.uniform = 1;
-			break;
-		case OPT_MAXSAMPLES:
-			if (parse_u64(optarg, 1, INT64_MAX, &o.max_samples) < 0)
-				errx(2, "--max-samples %s: not a positive count",
-				    optarg);
-			break;
-		case OPT_LR:
-			o.lr = num("--server-lr", optarg, 1e-30, 1e30);
-			break;
-		case OPT_MOMENTUM:
-			o.momentum = num("--momentum", optarg, 0, 1);
-			break;
-		case OPT_BETA1:
-			o.beta1 = num("--beta1", optarg, 0, 1);
-			break;
-		case OPT_BETA2:
-			o.beta2 = num("--beta2", optarg, 0, 1);
-			break;
-		case OPT_TAU:
-			o.tau = num("--tau", optarg, 1e-30, 1e30);
-			break;
-		case OPT_SKIPBAD:
-			o.skip_bad = 1;
-			break;
-		case OPT_DPNOISE:
-			o.dp_noise = num("--dp-noise", optarg, 1e-3, 1e6);
-			break;
-		case OPT_DPDELTA:
-			o.dp_delta = num("--dp-delta", optarg, 1e-300, 1);
-			break;
-		case OPT_DPRATE:
-			o.dp_rate = num("--dp-sample-rate", optarg, 1e-9, 1);
-			break;
-		case 's':
-			if (parse_u64(optarg, 0, UINT64_MAX, &o.dp_seed) < 0)
-				errx(2, "-s %s: not a seed", optarg);
-			o.dp_seeded = 1;
-			break;
-		case 'h':
-			usage(stdout, 0);
-			break;
-		case OPT_VERSION:
-			puts("fed-merge " FED_VERSION);
-			return 0;
-		default:
-			usage(stderr, 2);
-		}
-	}
-	if (model == NULL || optind == argc)
+	    NULL)) != -1)
+		option(c, optarg, &a);
+	if (a.model == NULL || optind == argc)
 		usage(stderr, 2);
-	if (argc - optind > MERGE_MAXUPDATES)
-		errx(2, "more than %d updates", MERGE_MAXUPDATES);
-	for (i = optind; i < argc; i++)
-		stdins += strcmp(argv[i], "-") == 0;
-	if (stdins + (strcmp(model, "-") == 0) > 1)
-		errx(2, "standard input can be read only once");
-	if (merge_opts_finish(&o, &e) < 0)
+	operands(&a, argv + optind, argc - optind);
+	if (mopt_finish(&a.o, &e) < 0)
 		errx(2, "%s", e.msg);
-	return merge(model, argv + optind, argc - optind, &o, outpath);
+	if (out_open(&out, a.out, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (merge_run(a.model, (const char *const *)argv + optind,
+	    argc - optind, &a.o, out.fd, NULL, &e) < 0) {
+		out_abort(&out);
+		fed_exit(&e);
+	}
+	if (out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s", e.msg);
+	}
+	return 0;
 }

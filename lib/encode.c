@@ -433,97 +433,200 @@ encode_encode(const struct arch *a, const struct enc *c, const float *delta,
 	return out;
 }
 
-/* ---- checking and decoding ---- */
+/* ---- streaming decoder ---- */
+
+void
+encode_stream_init(struct encode_stream *s, const struct arch *a,
+    const struct enc *c)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->c = *c;
+	s->np = arch_nparams(a);
+	s->nt = arch_tensors(a, s->t);
+	for (i = 0; i < s->nt; i++) {
+		s->sbase[i] = s->nblocks;
+		s->nblocks += (s->t[i].count + ENC_BLOCK - 1) / ENC_BLOCK;
+	}
+	s->prefix = xcalloc(encode_stream_prefix_bytes(s) / 4 + 1, 4);
+}
+
+uint64_t
+encode_stream_prefix_bytes(const struct encode_stream *s)
+{
+	if (s->c.scheme == ENC_INT8)
+		return s->nblocks * 4;
+	return s->c.scheme == ENC_TOPK ? s->c.k * 4 : 0;
+}
+
+void *
+encode_stream_prefix(struct encode_stream *s)
+{
+	return s->prefix;
+}
+
+/* int8: scales finite and >= 0; topk: indices ascending, unique, in
+ * range.  After this, decoding can trust them. */
+int
+encode_stream_check(struct encode_stream *s, fed_err *e)
+{
+	const float *sc = s->prefix;
+	const int32_t *ix = s->prefix;
+	uint64_t i;
+	int k;
+
+	s->pidx = 0;
+	if (s->c.scheme == ENC_INT8) {
+		for (k = 0; k < s->nt; k++)
+			for (i = s->sbase[k]; i < (k + 1 < s->nt ?
+			    s->sbase[k + 1] : s->nblocks); i++)
+				if (!(sc[i] >= 0) || !isfinite(sc[i]))
+					return fed_errf(e, "%.31s.scale: scale "
+					    "not finite and >= 0",
+					    s->t[k].name);
+	} else if (s->c.scheme == ENC_TOPK) {
+		for (i = 0; i < s->c.k; i++)
+			if (ix[i] < 0 || (uint64_t)ix[i] >= s->np ||
+			    (i > 0 && ix[i] <= ix[i - 1]))
+				return fed_errf(e, "topk.indices: entry %llu "
+				    "not ascending, unique and below %llu",
+				    (unsigned long long)i,
+				    (unsigned long long)s->np);
+	}
+	return 0;
+}
+
+uint64_t
+encode_stream_bytes(const struct encode_stream *s, uint64_t at, size_t len)
+{
+	const int32_t *ix = s->prefix;
+	uint64_t i;
+
+	switch (s->c.scheme) {
+	case ENC_TOPK:
+		for (i = s->pidx; i < s->c.k && (uint64_t)ix[i] < at + len; i++)
+			;
+		return (i - s->pidx) * 4;
+	case ENC_INT8:
+		return len;
+	case ENC_F32:
+		return (uint64_t)len * 4;
+	default:
+		return (uint64_t)len * 2;
+	}
+}
+
+/* int8 values of coordinates [at, at + len) times their blocks' scales. */
+static int
+stream_int8(const struct encode_stream *s, const uint8_t *src, uint64_t at,
+    size_t len, float *out, fed_err *e)
+{
+	const struct tensor_spec *t = s->t;
+	const float *scales = s->prefix;
+	uint64_t c;
+	size_t k;
+	int ti = 0;
+	int8_t q;
+	float sc;
+
+	for (k = 0; k < len; k++) {
+		c = at + k;
+		while (c >= t[ti].offset + t[ti].count)
+			ti++;
+		sc = scales[s->sbase[ti] + (c - t[ti].offset) / ENC_BLOCK];
+		q = (int8_t)src[k];
+		if (q == -128 || (sc == 0 && q != 0))
+			return fed_errf(e, "%s: value %d out of range",
+			    t[ti].name, q);
+		out[k] = q * sc;
+	}
+	return 0;
+}
+
+int
+encode_stream_decode(struct encode_stream *s, const uint8_t *src,
+    uint64_t at, size_t len, float *out, fed_err *e)
+{
+	const int32_t *ix = s->prefix;
+	uint16_t h;
+	size_t k;
+
+	switch (s->c.scheme) {
+	case ENC_TOPK:
+		memset(out, 0, len * sizeof(float));
+		for (k = 0; s->pidx < s->c.k &&
+		    (uint64_t)ix[s->pidx] < at + len; s->pidx++, k++)
+			memcpy(out + (ix[s->pidx] - at), src + 4 * k, 4);
+		break;
+	case ENC_INT8:
+		if (stream_int8(s, src, at, len, out, e) < 0)
+			return -1;
+		break;
+	case ENC_F32:
+		memcpy(out, src, len * sizeof(float));
+		break;
+	default:
+		for (k = 0; k < len; k++) {
+			memcpy(&h, src + 2 * k, 2);
+			out[k] = s->c.scheme == ENC_F16 ? encode_f16_value(h) :
+			    encode_bf16_value(h);
+		}
+	}
+	for (k = 0; k < len; k++)
+		if (!isfinite(out[k]))
+			return fed_errf(e, "value not finite");
+	return 0;
+}
+
+void
+encode_stream_free(struct encode_stream *s)
+{
+	free(s->prefix);
+	s->prefix = NULL;
+}
+
+/* ---- checking and decoding whole ---- */
+
+/* The values of a checked layout through the streaming decoder: a new
+ * buffer of np floats, or NULL. */
+static float *
+decode_all(const struct arch *a, const struct enc *c,
+    const struct st_file *st, fed_err *e)
+{
+	struct encode_stream s;
+	const uint8_t *base = (const uint8_t *)st->t[0].data - st->t[0].begin;
+	uint64_t pb;
+	float *p;
+
+	encode_stream_init(&s, a, c);
+	pb = encode_stream_prefix_bytes(&s);
+	memcpy(encode_stream_prefix(&s), base, pb);
+	p = xcalloc(s.np ? s.np : 1, sizeof(*p));
+	if (encode_stream_check(&s, e) < 0 ||
+	    encode_stream_decode(&s, base + pb, 0, s.np, p, e) < 0) {
+		free(p);
+		p = NULL;
+	}
+	encode_stream_free(&s);
+	return p;
+}
 
 int
 encode_check_values(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e)
 {
-	struct tensor_spec t[ARCH_MAXTENSORS];
-	const struct st_tensor *sc, *q;
-	char nm[ST_MAXNAME];
-	uint64_t np = arch_nparams(a), i;
-	int k, nt = arch_tensors(a, t);
-	int32_t v, prev = -1;
-	float s;
+	float *p = decode_all(a, c, st, e);
 
-	if (c->scheme == ENC_TOPK) {
-		q = st_find(st, "topk.indices");
-		for (i = 0; i < c->k; i++) {
-			memcpy(&v, (const uint8_t *)q->data + 4 * i, 4);
-			if (v <= prev || (uint64_t)v >= np)
-				return fed_errf(e, "topk.indices: entry %llu "
-				    "not ascending, unique and below %llu",
-				    (unsigned long long)i,
-				    (unsigned long long)np);
-			prev = v;
-		}
-		return 0;
-	}
-	if (c->scheme != ENC_INT8)
-		return 0;
-	for (k = 0; k < nt; k++) {
-		snprintf(nm, sizeof(nm), "%.31s.scale", t[k].name);
-		sc = st_find(st, nm);
-		q = st_find(st, t[k].name);
-		for (i = 0; i < t[k].count; i++) {
-			memcpy(&s, (const uint8_t *)sc->data +
-			    4 * (i / ENC_BLOCK), 4);
-			v = ((const int8_t *)q->data)[i];
-			if (!(s >= 0) || (i % ENC_BLOCK == 0 && !isfinite(s)))
-				return fed_errf(e, "%s: scale not finite and "
-				    ">= 0", nm);
-			if (v == -128 || (s == 0 && v != 0))
-				return fed_errf(e, "%s: value %d out of range",
-				    t[k].name, v);
-		}
-	}
-	return 0;
+	free(p);
+	return p == NULL ? -1 : 0;
 }
 
 float *
 encode_decode(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e)
 {
-	struct tensor_spec t[ARCH_MAXTENSORS];
-	const struct st_tensor *x, *sc;
-	char nm[ST_MAXNAME];
-	uint64_t np = arch_nparams(a), i;
-	int k, nt = arch_tensors(a, t);
-	float *p, s, v;
-	uint16_t h;
-	int32_t ix;
-
-	if (encode_check_layout(a, c, st, e) < 0 ||
-	    encode_check_values(a, c, st, e) < 0)
+	if (encode_check_layout(a, c, st, e) < 0)
 		return NULL;
-	p = xcalloc(np ? np : 1, sizeof(*p));
-	if (c->scheme == ENC_TOPK) {
-		x = st_find(st, "topk.indices");
-		sc = st_find(st, "topk.values");
-		for (i = 0; i < c->k; i++) {
-			memcpy(&ix, (const uint8_t *)x->data + 4 * i, 4);
-			memcpy(&v, (const uint8_t *)sc->data + 4 * i, 4);
-			p[ix] = v;
-		}
-		return p;
-	}
-	for (k = 0; k < nt; k++) {
-		x = st_find(st, t[k].name);
-		snprintf(nm, sizeof(nm), "%.31s.scale", t[k].name);
-		sc = c->scheme == ENC_INT8 ? st_find(st, nm) : NULL;
-		for (i = 0; i < t[k].count; i++) {
-			if (c->scheme == ENC_INT8) {
-				memcpy(&s, (const uint8_t *)sc->data +
-				    4 * (i / ENC_BLOCK), 4);
-				v = ((const int8_t *)x->data)[i] * s;
-			} else {
-				memcpy(&h, (const uint8_t *)x->data + 2 * i, 2);
-				v = c->scheme == ENC_F16 ? encode_f16_value(h) :
-				    encode_bf16_value(h);
-			}
-			p[t[k].offset + i] = v;
-		}
-	}
-	return p;
+	return decode_all(a, c, st, e);
 }

@@ -2,9 +2,10 @@
  * encode: compact encodings of an update's delta (fed-bundle(5),
  * "Encoded updates"): fp16, bf16, int8 with a float32 scale per block of
  * ENC_BLOCK values, and top-k over the flat delta.  Here: the canonical
- * tensors of each scheme, encoding, strict checks, and decoding whole or
- * value by value.  Streaming the bytes (fed-merge) is merge's; choosing
- * to encode is fed-train's.
+ * tensors of each scheme, encoding, strict checks, and the one decoder,
+ * streaming (fed-merge feeds it chunk by chunk; encode_decode feeds it a
+ * whole member).  Reading the bytes of a bundle is the caller's;
+ * choosing to encode is fed-train's.
  */
 #ifndef FED_ENCODE_H
 #define FED_ENCODE_H
@@ -62,6 +63,37 @@ uint8_t *encode_encode(const struct arch *a, const struct enc *c,
 /* The flat delta of a checked st: a new buffer of np floats. */
 float *encode_decode(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e);
+
+/*
+ * The streaming decoder.  The data section of an encoded delta is a
+ * prefix read whole (int8: every block's scale; topk: the k indices),
+ * then values in coordinate order.  Init, fill encode_stream_prefix()
+ * with encode_stream_prefix_bytes() bytes, check it, then for each chunk
+ * [at, at + len) in order take encode_stream_bytes() bytes of values and
+ * decode them.  ENC_F32 works too (no prefix, 4 bytes a value).
+ */
+struct encode_stream {
+	struct enc c;
+	uint64_t np;
+	int nt;
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	uint64_t sbase[ARCH_MAXTENSORS];/* int8: tensor's first block */
+	uint64_t nblocks;               /* int8: blocks of all tensors */
+	void *prefix;                   /* float scales or int32 indices */
+	uint64_t pidx;                  /* topk: the next index */
+};
+void encode_stream_init(struct encode_stream *s, const struct arch *a,
+    const struct enc *c);
+uint64_t encode_stream_prefix_bytes(const struct encode_stream *s);
+void *encode_stream_prefix(struct encode_stream *s);
+/* Scales finite and >= 0; indices ascending, unique, below np. */
+int  encode_stream_check(struct encode_stream *s, fed_err *e);
+uint64_t encode_stream_bytes(const struct encode_stream *s, uint64_t at,
+    size_t len);
+/* Those bytes (src) into out[0, len): finite values, int8 in range. */
+int  encode_stream_decode(struct encode_stream *s, const uint8_t *src,
+    uint64_t at, size_t len, float *out, fed_err *e);
+void encode_stream_free(struct encode_stream *s);
 
 /* Conversions, round half to even; out of range gives infinity. */
 uint16_t encode_f16(float x);

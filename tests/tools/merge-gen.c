@@ -4,19 +4,28 @@
  *
  *   merge-gen model ARCH SEED OUT
  *       a round-0 model with uniform random weights in [-0.1, 0.1)
- *   merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT
- *       an update of MODEL whose delta is SCALE * uniform[-1, 1)
+ *   merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT [ENCODING]
+ *       an update of MODEL whose delta is SCALE * uniform[-1, 1), encoded
+ *       as fed-train --encode ENCODING would (int8 rounds stochastically
+ *       with SEED when ENCODING is "int8s")
  *   merge-gen scale UPDATE FACTOR OUT
  *       the attacker: UPDATE with its delta multiplied by FACTOR, the rest
  *       of its manifest kept (signatures are dropped)
+ *   merge-gen peak CMD [ARG ...]
+ *       run CMD and print its peak resident set in KB (for tests that
+ *       must not depend on /usr/bin/time); exit 2 when CMD failed
  */
 #include <err.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
 #include "arch.h"
+#include "bundle.h"
+#include "encode.h"
 #include "out.h"
 #include "rng.h"
 #include "weights.h"
@@ -39,14 +48,19 @@ fill(float *p, uint64_t n, uint64_t seed, double scale)
 
 static void
 write_bundle(const char *path, json_t *m, const struct arch *a,
-    const float *p)
+    const float *p, const struct enc *c, uint64_t seed)
 {
 	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
 	struct out o;
 	size_t len;
 	fed_err e;
 
-	if ((pl.data = weights_encode(a, p, &len, &e)) == NULL)
+	if (c != NULL && c->scheme != ENC_F32) {
+		json_object_set_new(m, "encoding", encode_json(c));
+		pl.data = encode_encode(a, c, p, NULL, seed, &len, &e);
+	} else
+		pl.data = weights_encode(a, p, &len, &e);
+	if (pl.data == NULL)
 		errx(2, "%s", e.msg);
 	pl.size = len;
 	if (out_open(&o, path, &e) < 0 ||
@@ -69,6 +83,28 @@ load(const char *path, struct bundle *b, struct arch *a)
 	return p;
 }
 
+/* Run argv, print its peak RSS in KB. */
+static int
+peak(char **argv)
+{
+	struct rusage ru;
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) < 0)
+		err(2, "fork");
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		err(127, "%s", argv[0]);
+	}
+	if (wait4(pid, &st, 0, &ru) < 0)
+		err(2, "wait4");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		errx(2, "%s failed", argv[0]);
+	printf("%ld\n", ru.ru_maxrss);
+	return 0;
+}
+
 static uint64_t
 num(const char *s)
 {
@@ -77,6 +113,42 @@ num(const char *s)
 	if (parse_u64(s, 0, UINT64_MAX, &v) < 0)
 		errx(2, "%s: not a number", s);
 	return v;
+}
+
+/* merge-gen update MODEL SEED SCALE SAMPLES CONTRIBUTOR OUT, encoded as c
+ * says: the delta, written. */
+static float *
+update(char **argv, struct enc *c)
+{
+	char arch[ARCH_STRLEN];
+	struct bundle b;
+	struct arch a;
+	double scale;
+	json_t *m;
+	float *p;
+
+	free(load(argv[2], &b, &a));
+	p = xcalloc(arch_nparams(&a), sizeof(float));
+	if (parse_double(argv[4], -1e6, 1e6, &scale) < 0)
+		errx(2, "%s: not a scale", argv[4]);
+	fill(p, arch_nparams(&a), num(argv[3]), scale);
+	arch_format(&a, arch, sizeof(arch));
+	m = manifest_new("update", "merge-gen");
+	json_object_set_new(m, "arch", json_string(arch));
+	json_object_set_new(m, "parent", json_string(b.digest));
+	json_object_set_new(m, "round", json_integer(
+	    manifest_int(b.manifest, "round")));
+	json_object_set_new(m, "samples", json_integer(
+	    (json_int_t)num(argv[5])));
+	json_object_set_new(m, "steps", json_integer(1));
+	json_object_set_new(m, "contributor", json_string(argv[6]));
+	json_object_set_new(m, "train", json_pack("{s:I,s:f}", "seed",
+	    (json_int_t)num(argv[3]), "scale", scale));
+	bundle_free(&b);
+	if (c->scheme == ENC_TOPK)
+		c->k = encode_topk_count(c->fraction, arch_nparams(&a));
+	write_bundle(argv[7], m, &a, p, c, num(argv[3]));
+	return p;
 }
 
 int
@@ -88,8 +160,20 @@ main(int argc, char *argv[])
 	json_t *m;
 	fed_err e;
 	double scale;
+	struct enc c;
 	float *p;
 	uint64_t i, n;
+
+	memset(&c, 0, sizeof(c));
+	if (argc >= 3 && strcmp(argv[1], "peak") == 0)
+		return peak(argv + 2);
+	if (argc == 9 && strcmp(argv[1], "update") == 0) {
+		if (encode_parse(strcmp(argv[8], "int8s") == 0 ? "int8" :
+		    argv[8], &c, &e) < 0)
+			errx(2, "%s", e.msg);
+		c.stochastic = strcmp(argv[8], "int8s") == 0;
+		argc--;
+	}
 
 	if (argc == 5 && strcmp(argv[1], "model") == 0) {
 		if (arch_parse(argv[2], &a, &e) < 0)
@@ -101,27 +185,9 @@ main(int argc, char *argv[])
 		json_object_set_new(m, "arch", json_string(arch));
 		json_object_set_new(m, "round", json_integer(0));
 		json_object_set_new(m, "parent", json_null());
-		write_bundle(argv[4], m, &a, p);
+		write_bundle(argv[4], m, &a, p, NULL, 0);
 	} else if (argc == 8 && strcmp(argv[1], "update") == 0) {
-		free(load(argv[2], &b, &a));
-		p = xcalloc(arch_nparams(&a), sizeof(float));
-		if (parse_double(argv[4], -1e6, 1e6, &scale) < 0)
-			errx(2, "%s: not a scale", argv[4]);
-		fill(p, arch_nparams(&a), num(argv[3]), scale);
-		arch_format(&a, arch, sizeof(arch));
-		m = manifest_new("update", "merge-gen");
-		json_object_set_new(m, "arch", json_string(arch));
-		json_object_set_new(m, "parent", json_string(b.digest));
-		json_object_set_new(m, "round", json_integer(
-		    manifest_int(b.manifest, "round")));
-		json_object_set_new(m, "samples", json_integer(
-		    (json_int_t)num(argv[5])));
-		json_object_set_new(m, "steps", json_integer(1));
-		json_object_set_new(m, "contributor", json_string(argv[6]));
-		json_object_set_new(m, "train", json_pack("{s:I,s:f}", "seed",
-		    (json_int_t)num(argv[3]), "scale", scale));
-		bundle_free(&b);
-		write_bundle(argv[7], m, &a, p);
+		p = update(argv, &c);
 	} else if (argc == 5 && strcmp(argv[1], "scale") == 0) {
 		p = load(argv[2], &b, &a);
 		if (parse_double(argv[3], -1e6, 1e6, &scale) < 0)
@@ -132,12 +198,13 @@ main(int argc, char *argv[])
 		json_object_del(m, "members");
 		json_object_set_new(m, "attack", json_real(scale));
 		bundle_free(&b);
-		write_bundle(argv[4], m, &a, p);
+		write_bundle(argv[4], m, &a, p, NULL, 0);
 	} else {
 		fputs("usage: merge-gen model ARCH SEED OUT\n"
 		    "       merge-gen update MODEL SEED SCALE SAMPLES "
-		    "CONTRIBUTOR OUT\n"
-		    "       merge-gen scale UPDATE FACTOR OUT\n", stderr);
+		    "CONTRIBUTOR OUT [ENCODING]\n"
+		    "       merge-gen scale UPDATE FACTOR OUT\n"
+		    "       merge-gen peak CMD [ARG ...]\n", stderr);
 		return 2;
 	}
 	free(p);

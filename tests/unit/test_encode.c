@@ -88,14 +88,50 @@ worst(const float *x, const float *y, uint64_t n, double rel, double abs)
 	return w;
 }
 
+/* Top-k with a residual: k values sent, the rest carried. */
+static void
+test_topk(const struct arch *ap, const float *d)
+{
+	struct arch a = *ap;
+	struct enc c;
+	fed_err e;
+	uint64_t np = arch_nparams(&a), i, kept = 0;
+	float *p, *res, *sent;
+	double w, scale;
+	int ok;
+
+	encode_parse("topk:0.05", &c, &e);
+	c.k = encode_topk_count(0.05, np);
+	res = calloc(np, sizeof(*res));
+	for (i = 0; i < np; i++)
+		res[i] = (float)(i % 7) * 1e-4f;
+	sent = malloc(np * sizeof(*sent));
+	for (i = 0; i < np; i++)
+		sent[i] = d[i] + res[i];
+	p = roundtrip(&a, &c, d, res, 0);
+	for (i = 0, ok = p != NULL; ok && i < np; i++) {
+		kept += p[i] != 0;
+		ok = p[i] + res[i] == sent[i] && (p[i] == 0 || res[i] == 0);
+	}
+	T_OK("topk keeps k", kept == c.k);
+	T_OK("topk: sent + residual is delta + old residual", ok);
+	for (i = 0, scale = INFINITY, w = 0; p && i < np; i++)
+		if (p[i] != 0)
+			scale = fmin(scale, fabs(p[i]));
+		else
+			w = fmax(w, fabs(res[i]));
+	T_OK("topk keeps the largest", scale >= w);
+	free(p), free(res), free(sent);
+}
+
 static void
 test_roundtrip(void)
 {
 	struct arch a;
 	struct enc c;
 	fed_err e;
-	uint64_t np, i, kept = 0;
-	float *d, *p, *q, *res, *sent;
+	uint64_t np, i;
+	float *d, *p, *q;
 	double w, scale;
 	int k, ok = 1;
 
@@ -135,28 +171,8 @@ test_roundtrip(void)
 		free(p);
 		free(q);
 	}
-	encode_parse("topk:0.05", &c, &e);
-	c.k = encode_topk_count(0.05, np);
-	res = calloc(np, sizeof(*res));
-	for (i = 0; i < np; i++)
-		res[i] = (float)(i % 7) * 1e-4f;
-	sent = malloc(np * sizeof(*sent));
-	for (i = 0; i < np; i++)
-		sent[i] = d[i] + res[i];
-	p = roundtrip(&a, &c, d, res, 0);
-	for (i = 0, ok = p != NULL; ok && i < np; i++) {
-		kept += p[i] != 0;
-		ok = p[i] + res[i] == sent[i] && (p[i] == 0 || res[i] == 0);
-	}
-	T_OK("topk keeps k", kept == c.k);
-	T_OK("topk: sent + residual is delta + old residual", ok);
-	for (i = 0, scale = INFINITY, w = 0; p && i < np; i++)
-		if (p[i] != 0)
-			scale = fmin(scale, fabs(p[i]));
-		else
-			w = fmax(w, fabs(res[i]));
-	T_OK("topk keeps the largest", scale >= w);
-	free(p), free(res), free(sent), free(d);
+	test_topk(&a, d);
+	free(d);
 }
 
 static void
@@ -179,11 +195,64 @@ test_checks(void)
 	    4 * 2 + 10);
 }
 
+/* The streaming decoder fed in uneven chunks gives what encode_decode
+ * gives whole, for every scheme. */
+static void
+test_stream(void)
+{
+	static const char *const schemes[] = { "fp16", "bf16", "int8",
+	    "topk:0.05" };
+	struct encode_stream ds;
+	struct st_file st;
+	struct arch a;
+	struct enc c;
+	fed_err e;
+	uint8_t *b;
+	const uint8_t *base, *v;
+	float *d, *whole, *part;
+	uint64_t np, at, pb;
+	size_t len, n;
+	int k, same;
+
+	arch_parse("mlp:300-30-10", &a, &e);
+	np = arch_nparams(&a);
+	d = randoms(np, 5);
+	part = calloc(np, sizeof(*part));
+	for (k = 0; k < 4; k++) {
+		encode_parse(schemes[k], &c, &e);
+		c.k = encode_topk_count(c.fraction, np);
+		b = encode_encode(&a, &c, d, NULL, 1, &len, &e);
+		st_parse(b, len, &st, &e);
+		whole = encode_decode(&a, &c, &st, &e);
+		base = b + st.data_start;
+		encode_stream_init(&ds, &a, &c);
+		pb = encode_stream_prefix_bytes(&ds);
+		memcpy(encode_stream_prefix(&ds), base, pb);
+		same = encode_stream_check(&ds, &e) == 0;
+		for (v = base + pb, at = 0; same && at < np; at += n) {
+			n = np - at < 777 ? np - at : 777;
+			pb = encode_stream_bytes(&ds, at, n);
+			same = encode_stream_decode(&ds, v, at, n, part + at,
+			    &e) == 0;
+			v += pb;
+		}
+		T_OK(schemes[k], same && whole != NULL &&
+		    memcmp(whole, part, np * sizeof(*part)) == 0);
+		encode_stream_free(&ds);
+		st_file_free(&st);
+		free(whole);
+		free(b);
+	}
+	free(part);
+	free(d);
+}
+
 int
 main(void)
 {
 	test_conversions();
 	test_roundtrip();
 	test_checks();
+	test_stream();
 	T_DONE();
 }

@@ -10,7 +10,7 @@
 
 #include "dp.h"
 
-#include "merge.h"
+#include "rule.h"
 #include "rng.h"
 #include "t.h"
 
@@ -24,48 +24,48 @@ static const double ONES[5] = { 1, 1, 1, 1, 1 };
 static void
 test_parse(void)
 {
-	struct merge_opts o;
+	struct mopt o;
 	fed_err e;
 
-	merge_opts_init(&o);
+	mopt_init(&o);
 	T_OK("parse trimmed-mean:0.2",
-	    merge_rule_parse("trimmed-mean:0.2", &o, &e) == 0 &&
-	    o.rule == MERGE_TRIMMED && o.beta == 0.2);
-	T_OK("parse krum:2", merge_rule_parse("krum:2", &o, &e) == 0 &&
-	    o.rule == MERGE_KRUM && o.f == 2);
+	    mopt_rule_parse("trimmed-mean:0.2", &o, &e) == 0 &&
+	    o.rule == MOPT_TRIMMED && o.beta == 0.2);
+	T_OK("parse krum:2", mopt_rule_parse("krum:2", &o, &e) == 0 &&
+	    o.rule == MOPT_KRUM && o.f == 2);
 	T_OK("parse multi-krum:1:3",
-	    merge_rule_parse("multi-krum:1:3", &o, &e) == 0 &&
-	    o.rule == MERGE_MULTIKRUM && o.f == 1 && o.m == 3);
+	    mopt_rule_parse("multi-krum:1:3", &o, &e) == 0 &&
+	    o.rule == MOPT_MULTIKRUM && o.f == 1 && o.m == 3);
 	T_OK("reject trimmed-mean:0.5",
-	    merge_rule_parse("trimmed-mean:0.5", &o, &e) < 0);
-	T_OK("reject krum", merge_rule_parse("krum", &o, &e) < 0);
-	T_OK("reject median:1", merge_rule_parse("median:1", &o, &e) < 0);
+	    mopt_rule_parse("trimmed-mean:0.5", &o, &e) < 0);
+	T_OK("reject krum", mopt_rule_parse("krum", &o, &e) < 0);
+	T_OK("reject median:1", mopt_rule_parse("median:1", &o, &e) < 0);
 	T_OK("reject multi-krum:1:0",
-	    merge_rule_parse("multi-krum:1:0", &o, &e) < 0);
-	T_OK("reject bogus", merge_rule_parse("fedsgd", &o, &e) < 0);
+	    mopt_rule_parse("multi-krum:1:0", &o, &e) < 0);
+	T_OK("reject bogus", mopt_rule_parse("fedsgd", &o, &e) < 0);
 
-	merge_opts_init(&o);
-	merge_rule_parse("nesterov", &o, &e);
+	mopt_init(&o);
+	mopt_rule_parse("nesterov", &o, &e);
 	T_OK("nesterov defaults (DiLoCo: lr 0.7, momentum 0.9)",
-	    merge_opts_finish(&o, &e) == 0 && o.lr == 0.7 &&
+	    mopt_finish(&o, &e) == 0 && o.lr == 0.7 &&
 	    o.momentum == 0.9);
-	merge_opts_init(&o);
-	merge_rule_parse("fedadam", &o, &e);
+	mopt_init(&o);
+	mopt_rule_parse("fedadam", &o, &e);
 	T_OK("fedadam defaults (Reddi et al.: 0.9, 0.99, 1e-3)",
-	    merge_opts_finish(&o, &e) == 0 && o.beta1 == 0.9 &&
+	    mopt_finish(&o, &e) == 0 && o.beta1 == 0.9 &&
 	    o.beta2 == 0.99 && o.tau == 1e-3 && o.lr == 0.01);
-	merge_opts_init(&o);
-	merge_rule_parse("fedavg", &o, &e);
-	T_OK("fedavg server lr 1", merge_opts_finish(&o, &e) == 0 &&
+	mopt_init(&o);
+	mopt_rule_parse("fedavg", &o, &e);
+	T_OK("fedavg server lr 1", mopt_finish(&o, &e) == 0 &&
 	    o.lr == 1);
-	merge_opts_init(&o);
-	merge_rule_parse("fedadam", &o, &e);
+	mopt_init(&o);
+	mopt_rule_parse("fedadam", &o, &e);
 	o.momentum = 0.5;
-	T_OK("momentum refused for fedadam", merge_opts_finish(&o, &e) < 0);
-	merge_opts_init(&o);
-	merge_rule_parse("median", &o, &e);
+	T_OK("momentum refused for fedadam", mopt_finish(&o, &e) < 0);
+	mopt_init(&o);
+	mopt_rule_parse("median", &o, &e);
 	o.uniform = 1;
-	T_OK("uniform refused for median", merge_opts_finish(&o, &e) < 0);
+	T_OK("uniform refused for median", mopt_finish(&o, &e) < 0);
 }
 
 static void
@@ -75,16 +75,16 @@ test_weights(void)
 	double w[3];
 
 	/* 1/(1+3), 3/(1+3) */
-	merge_weights(w, s1, 2, 0, 0);
+	rule_weights(w, s1, 2, 0, 0);
 	T_NEAR("weights by samples 0", w[0], 0.25, 1e-15);
 	T_NEAR("weights by samples 1", w[1], 0.75, 1e-15);
 	/* cap 20: 20, 10, 10 of 40 */
-	merge_weights(w, s2, 3, 0, 20);
+	rule_weights(w, s2, 3, 0, 20);
 	T_NEAR("capped weight 0", w[0], 0.5, 1e-15);
 	T_NEAR("capped weight 2", w[2], 0.25, 1e-15);
-	merge_weights(w, s2, 3, 1, 0);
+	rule_weights(w, s2, 3, 1, 0);
 	T_NEAR("uniform weight", w[1], 1.0 / 3, 1e-15);
-	T_OK("no samples refused", merge_weights(w, z, 2, 0, 0) < 0);
+	T_OK("no samples refused", rule_weights(w, z, 2, 0, 0) < 0);
 }
 
 static void
@@ -93,16 +93,16 @@ test_fedavg_clip(void)
 	double c[2] = { 0.25, 0.75 }, out[3];
 
 	/* 0.25 u0 + 0.75 u1 = (0.25 + 2.25, 0.5 + 0, -0.75 + 0.75) */
-	merge_wsum(out, UP, c, 2, 3);
+	rule_wsum(out, UP, c, 2, 3);
 	T_NEAR("fedavg 0", out[0], 2.5, 1e-12);
 	T_NEAR("fedavg 1", out[1], 0.5, 1e-12);
 	T_NEAR("fedavg 2", out[2], 0.0, 1e-12);
 	/* |u0|^2 = 1 + 4 + 9; |u3| = sqrt(200), clipped to 5 */
-	T_NEAR("sumsq", merge_sumsq(U[0], 3), 14, 1e-12);
-	T_NEAR("clip scale", merge_clip_scale(sqrt(200), 5),
+	T_NEAR("sumsq", rule_sumsq(U[0], 3), 14, 1e-12);
+	T_NEAR("clip scale", rule_clip_scale(sqrt(200), 5),
 	    0.35355339059327373, 1e-12);
-	T_NEAR("no clip under the bound", merge_clip_scale(3, 5), 1, 0);
-	T_NEAR("no clip when off", merge_clip_scale(300, 0), 1, 0);
+	T_NEAR("no clip under the bound", rule_clip_scale(3, 5), 1, 0);
+	T_NEAR("no clip when off", rule_clip_scale(300, 0), 1, 0);
 }
 
 static void
@@ -112,28 +112,28 @@ test_median_trimmed(void)
 	const float *const rev[5] = { U[4], U[3], U[2], U[1], U[0] };
 
 	/* u0..u2: {1,3,-2} -> 1, {2,0,4} -> 2, {-3,1,5} -> 1 */
-	merge_median(out, UP, ONES, 3, 3, tmp);
+	rule_median(out, UP, ONES, 3, 3, tmp);
 	T_OK("median odd", out[0] == 1 && out[1] == 2 && out[2] == 1);
 	/* u0..u3: -2,1,3,10 -> 2; -10,0,2,4 -> 1; -3,0,1,5 -> 0.5 */
-	merge_median(out, UP, ONES, 4, 3, tmp);
+	rule_median(out, UP, ONES, 4, 3, tmp);
 	T_OK("median even", out[0] == 2 && out[1] == 1 && out[2] == 0.5);
 	/* u3 scaled by 0.1: {1,3,-2,1} -> 1; {2,0,4,-1} -> 1; {-3,1,5,0} */
-	merge_median(out, UP, s, 4, 3, tmp);
+	rule_median(out, UP, s, 4, 3, tmp);
 	T_OK("median clipped", out[0] == 1 && out[1] == 1 && out[2] == 0.5);
 	/* n = 5, k = 1: -2,[0,1,3],10 -> 4/3; -10,[0,1,2],4 -> 1;
 	 * -3,[0,1,2],5 -> 1 */
-	T_OK("trim count 0.2 of 5", merge_trim_count(0.2, 5) == 1);
-	T_OK("trim count 0.2 of 10", merge_trim_count(0.2, 10) == 2);
-	T_OK("trim count 0.1 of 4", merge_trim_count(0.1, 4) == 0);
-	T_OK("trim count 0.49 of 2", merge_trim_count(0.49, 2) == 0);
-	merge_trimmed(out, UP, ONES, 5, 1, 3, tmp);
+	T_OK("trim count 0.2 of 5", rule_trim_count(0.2, 5) == 1);
+	T_OK("trim count 0.2 of 10", rule_trim_count(0.2, 10) == 2);
+	T_OK("trim count 0.1 of 4", rule_trim_count(0.1, 4) == 0);
+	T_OK("trim count 0.49 of 2", rule_trim_count(0.49, 2) == 0);
+	rule_trimmed(out, UP, ONES, 5, 1, 3, tmp);
 	T_NEAR("trimmed 0", out[0], 4.0 / 3, 1e-12);
 	T_NEAR("trimmed 1", out[1], 1, 1e-12);
 	T_NEAR("trimmed 2", out[2], 1, 1e-12);
-	merge_trimmed(out, rev, ONES, 5, 1, 3, tmp);
+	rule_trimmed(out, rev, ONES, 5, 1, 3, tmp);
 	T_NEAR("trimmed does not depend on order", out[0], 4.0 / 3, 0);
 	/* k = 0 is the plain mean: (1+3-2+10+0)/5 */
-	merge_trimmed(out, UP, ONES, 5, 0, 3, tmp);
+	rule_trimmed(out, UP, ONES, 5, 0, 3, tmp);
 	T_NEAR("trimmed k=0 is the mean", out[0], 2.4, 1e-12);
 }
 
@@ -150,13 +150,13 @@ test_krum(void)
 	int sel[5];
 	fed_err e;
 
-	merge_pairdist(d, pp, ONES, 5, 1, 0, 10);
-	merge_pairdist(d2, pp, ONES, 5, 1, 0, 4);       /* two threads' */
-	merge_pairdist(d2, pp, ONES, 5, 1, 4, 10);      /* shares */
+	rule_pairdist(d, pp, ONES, 5, 1, 0, 10);
+	rule_pairdist(d2, pp, ONES, 5, 1, 0, 4);       /* two threads' */
+	rule_pairdist(d2, pp, ONES, 5, 1, 4, 10);      /* shares */
 	T_OK("pair split", memcmp(d, d2, sizeof(d)) == 0);
 	T_NEAR("dist a-e", d[0 * 5 + 4], 900, 0);
 	T_NEAR("dist d-e", d[3 * 5 + 4], 1600, 0);
-	T_OK("krum select", merge_krum_select(d, 5, 1, 1, score, sel, &e) ==
+	T_OK("krum select", rule_krum_select(d, 5, 1, 1, score, sel, &e) ==
 	    0 && sel[1] && !sel[0] && !sel[2] && !sel[3] && !sel[4]);
 	T_NEAR("krum score a", score[0], 5, 0);
 	T_NEAR("krum score b", score[1], 2, 0);
@@ -164,33 +164,33 @@ test_krum(void)
 	T_NEAR("krum score e", score[4], 1861, 0);
 	/* m = 3: b, then the tie a/c at 5 both fit */
 	T_OK("multi-krum select",
-	    merge_krum_select(d, 5, 1, 3, score, sel, &e) == 0 &&
+	    rule_krum_select(d, 5, 1, 3, score, sel, &e) == 0 &&
 	    sel[0] && sel[1] && sel[2] && !sel[3] && !sel[4]);
 	/* m = 2: b, then the lower index of the tie, a */
 	T_OK("multi-krum tie by digest order",
-	    merge_krum_select(d, 5, 1, 2, score, sel, &e) == 0 &&
+	    rule_krum_select(d, 5, 1, 2, score, sel, &e) == 0 &&
 	    sel[0] && sel[1] && !sel[2]);
 	T_OK("krum needs 2f+3",
-	    merge_krum_select(d, 5, 2, 1, score, sel, &e) < 0);
+	    rule_krum_select(d, 5, 2, 1, score, sel, &e) < 0);
 	/* |u0 - u1|^2 = 4 + 4 + 16, with u1 halved: |(1,2,-3)-(1.5,0,.5)|^2
 	 * = 0.25 + 4 + 12.25 */
-	merge_pairdist(one, UP, ONES, 2, 3, 0, 1);
+	rule_pairdist(one, UP, ONES, 2, 3, 0, 1);
 	T_NEAR("dist 3-d", one[1], 24, 0);
 	one[1] = 0;
-	merge_pairdist(one, UP, (const double[]){ 1, 0.5 }, 2, 3, 0, 1);
+	rule_pairdist(one, UP, (const double[]){ 1, 0.5 }, 2, 3, 0, 1);
 	T_NEAR("dist clipped", one[1], 16.5, 0);
 }
 
 static void
 step(const char *rule, float *x, float *m, float *v, const double *D)
 {
-	struct merge_opts o;
+	struct mopt o;
 	fed_err e;
 
-	merge_opts_init(&o);
-	merge_rule_parse(rule, &o, &e);
-	merge_opts_finish(&o, &e);
-	merge_step(&o, x, D, m, v, 2);
+	mopt_init(&o);
+	mopt_rule_parse(rule, &o, &e);
+	mopt_finish(&o, &e);
+	rule_step(&o, x, D, m, v, 2);
 }
 
 static void
@@ -255,8 +255,8 @@ test_signed_zero(void)
 	double oa, ob, tmp[3];
 
 	/* sorted -0, +0, +0 either way: the median is +0 */
-	merge_median(&oa, a, ONES, 3, 1, tmp);
-	merge_median(&ob, b, ONES, 3, 1, tmp);
+	rule_median(&oa, a, ONES, 3, 1, tmp);
+	rule_median(&ob, b, ONES, 3, 1, tmp);
 	T_OK("median of signed zeros does not depend on order",
 	    memcmp(&oa, &ob, sizeof(oa)) == 0 && !signbit(oa));
 }
@@ -301,9 +301,9 @@ test_select_vs_sort(void)
 			col[i][5] = i % 2 ? 1e30f : -1e30f;
 			col[i][6] = 42;
 		}
-		merge_median(out, u, s, n, COLS, tmp);
-		k = merge_trim_count(0.2, n);
-		merge_trimmed(out2, u, s, n, k, COLS, tmp);
+		rule_median(out, u, s, n, COLS, tmp);
+		k = rule_trim_count(0.2, n);
+		rule_trimmed(out2, u, s, n, k, COLS, tmp);
 		for (c = 0; c < COLS; c++) {
 			for (i = 0; i < n; i++)
 				v[i] = s[i] * col[i][c];
@@ -321,14 +321,14 @@ test_select_vs_sort(void)
 }
 
 /* A stream's sum of squares does not depend on where it is cut, so long
- * as the cuts fall on MERGE_BLOCK boundaries. */
+ * as the cuts fall on RULE_BLOCK boundaries. */
 static void
 test_sumsq_chunks(void)
 {
-	enum { LEN = 5 * MERGE_BLOCK + 123 };
+	enum { LEN = 5 * RULE_BLOCK + 123 };
 	static float p[LEN];
 	double whole = 0, cut = 0;
-	size_t at, k, cuts[] = { MERGE_BLOCK, 3 * MERGE_BLOCK, LEN };
+	size_t at, k, cuts[] = { RULE_BLOCK, 3 * RULE_BLOCK, LEN };
 	rng_t r;
 	int i;
 
@@ -336,14 +336,14 @@ test_sumsq_chunks(void)
 	for (i = 0; i < LEN; i++)
 		p[i] = (float)((double)(rng_u64(&r) >> 11) /
 		    9007199254740992.0 - 0.5);
-	merge_sumsq_blocks(&whole, p, LEN);
+	rule_sumsq_blocks(&whole, p, LEN);
 	for (at = 0, i = 0; at < LEN; at = cuts[i++]) {
 		k = cuts[i] - at;
-		merge_sumsq_blocks(&cut, p + at, k);
+		rule_sumsq_blocks(&cut, p + at, k);
 	}
 	T_OK("sum of squares independent of chunking",
 	    memcmp(&whole, &cut, sizeof(whole)) == 0);
-	T_NEAR("sum of squares of 1..10", merge_sumsq((const float[]){ 1, 2,
+	T_NEAR("sum of squares of 1..10", rule_sumsq((const float[]){ 1, 2,
 	    3, 4, 5, 6, 7, 8, 9, 10 }, 10), 385, 0);
 }
 
@@ -354,50 +354,80 @@ test_dp(void)
 {
 	double D[3] = { 3, -6, 0 }, rdp[DP_NORDERS], e1, e2;
 	const float noise[3] = { 1, 2, -3 };
-	struct merge_opts o;
+	struct mopt o;
 	fed_err e;
 	int k, ok = 1;
 
-	merge_opts_init(&o);
+	mopt_init(&o);
 	o.dp_noise = 1, o.clip = 1, o.dp_seeded = 1;
-	T_OK("dp with fedavg", merge_opts_finish(&o, &e) == 0 && o.uniform &&
+	T_OK("dp with fedavg", mopt_finish(&o, &e) == 0 && o.uniform &&
 	    o.dp_delta == 1e-5 && o.dp_rate == 1);
-	merge_opts_init(&o);
+	mopt_init(&o);
 	o.dp_noise = 1, o.clip = 1;
-	T_OK("dp needs a seed", merge_opts_finish(&o, &e) < 0);
-	merge_opts_init(&o);
+	T_OK("dp needs a seed", mopt_finish(&o, &e) < 0);
+	mopt_init(&o);
 	o.dp_noise = 1, o.dp_seeded = 1;
-	T_OK("dp needs a clip norm", merge_opts_finish(&o, &e) < 0);
-	merge_opts_init(&o);
+	T_OK("dp needs a clip norm", mopt_finish(&o, &e) < 0);
+	mopt_init(&o);
 	o.dp_seeded = 1;
-	T_OK("a seed needs dp", merge_opts_finish(&o, &e) < 0);
-	merge_opts_init(&o);
+	T_OK("a seed needs dp", mopt_finish(&o, &e) < 0);
+	mopt_init(&o);
 	o.dp_noise = 1, o.clip = 1, o.dp_seeded = 1;
 	o.max_samples = 10;
-	T_OK("dp refuses --max-samples", merge_opts_finish(&o, &e) < 0);
+	T_OK("dp refuses --max-samples", mopt_finish(&o, &e) < 0);
 	for (k = 0; k < 3; k++) {
 		static const char *const robust[] = { "median",
 		    "trimmed-mean:0.1", "krum:1" };
 
-		merge_opts_init(&o);
-		merge_rule_parse(robust[k], &o, &e);
+		mopt_init(&o);
+		mopt_rule_parse(robust[k], &o, &e);
 		o.dp_noise = 1, o.clip = 1, o.dp_seeded = 1;
-		T_OK("dp refuses a robust rule", merge_opts_finish(&o, &e) < 0);
+		T_OK("dp refuses a robust rule", mopt_finish(&o, &e) < 0);
 	}
-	merge_dp_finish(D, noise, 4, 3);
+	rule_dp_finish(D, noise, 4, 3);
 	T_NEAR("dp mean 0", D[0], 1, 0);
 	T_NEAR("dp mean 1", D[1], -1, 0);
 	T_NEAR("dp mean 2", D[2], -0.75, 0);
 	memset(rdp, 0, sizeof(rdp));
-	e1 = merge_dp_account(rdp, 1, 2, 1e-5);
+	e1 = rule_dp_account(rdp, 1, 2, 1e-5);
 	for (k = 0; k < DP_NORDERS; k++)
 		ok &= fabs(rdp[k] - dp_orders()[k] / 8) <=
 		    1e-9 * dp_orders()[k];
 	T_OK("one round is the gaussian mechanism", ok);
-	e2 = merge_dp_account(rdp, 1, 2, 1e-5);
+	e2 = rule_dp_account(rdp, 1, 2, 1e-5);
 	T_NEAR("two rounds: rdp doubles", rdp[3], 2 * dp_orders()[3] / 8,
 	    1e-9);
 	T_OK("epsilon grows over rounds", e1 > 0 && e2 > e1 && isfinite(e2));
+}
+
+/* A weighted sum taken in windows of updates (rule_wsum_add), as the
+ * linear rules do, has the bits of the sum in one call. */
+static void
+test_wsum_parts(void)
+{
+	enum { N = 7, LEN = 1003 };
+	static float u[N][LEN];
+	const float *up[N];
+	double c[N], whole[LEN], part[LEN];
+	rng_t r;
+	int i, j, w;
+
+	rng_seed(&r, 3);
+	for (i = 0; i < N; i++) {
+		for (j = 0; j < LEN; j++)
+			u[i][j] = (float)rng_normal(&r);
+		up[i] = u[i];
+		c[i] = rng_uniform(&r) / 3;
+	}
+	rule_wsum(whole, up, c, N, LEN);
+	for (w = 1; w <= N; w++) {
+		memset(part, 0, sizeof(part));
+		for (i = 0; i < N; i += w)
+			rule_wsum_add(part, up + i, c + i, N - i < w ? N - i : w,
+			    LEN);
+		T_OK("wsum in windows: the same bits",
+		    memcmp(whole, part, sizeof(part)) == 0);
+	}
 }
 
 int
@@ -406,6 +436,7 @@ main(void)
 	test_parse();
 	test_weights();
 	test_fedavg_clip();
+	test_wsum_parts();
 	test_median_trimmed();
 	test_krum();
 	test_steps();

@@ -1,0 +1,223 @@
+/*
+ * mmodel: the model of a merge, read as a stream: once to check it whole
+ * and take what its manifest says, then its weights again, chunk by
+ * chunk, as the driver writes the next model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmodel.h"
+#include "moments.h"
+#include "weights.h"
+
+#define MODEL_MAX ((uint64_t)5 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
+
+/*
+ * DP: the curve to compose with.  A parent merged under DP-FedAvg passes
+ * on its cumulative RDP; round 0 has seen no data; a parent merged without
+ * DP has, and its rounds are not covered: accounting starts afresh, and
+ * the record says from which round.
+ */
+static int
+dp_parent(struct mmodel *mi, const json_t *m, fed_err *e)
+{
+	const json_t *p = json_object_get(m, "privacy");
+	const json_t *rdp = json_object_get(p, "rdp"), *x;
+	const json_t *rounds = json_object_get(p, "rounds");
+	const json_t *since = json_object_get(p, "since_round");
+	size_t k;
+
+	mi->dp_since = mi->round + 1;
+	if (p == NULL)
+		return 0;
+	if (!json_is_array(rdp) || json_array_size(rdp) != DP_NORDERS ||
+	    !json_is_integer(rounds) || json_integer_value(rounds) < 1 ||
+	    json_integer_value(rounds) > mi->round ||
+	    !json_is_integer(since) || json_integer_value(since) < 1 ||
+	    json_integer_value(since) > mi->round)
+		return fed_errf(e, "privacy record is not a dp-fedavg curve");
+	json_array_foreach(rdp, k, x) {
+		mi->rdp[k] = json_number_value(x);
+		if (!json_is_number(x) || !(mi->rdp[k] >= 0) ||
+		    !isfinite(mi->rdp[k]))
+			return fed_errf(e, "privacy record: rdp values must "
+			    "be finite and not negative");
+	}
+	mi->dp_rounds = json_integer_value(rounds);
+	mi->dp_since = json_integer_value(since);
+	return 0;
+}
+
+/* Everything the merge takes from the model's manifest, read here only.
+ * *keep: the state member is to be continued (the same rule made it). */
+static int
+model_manifest(struct mmodel *mi, const struct mopt *o, int *keep,
+    fed_err *e)
+{
+	const json_t *m = bundle_manifest(mi->s.r);
+	const char *kind = manifest_str(m, "kind");
+	const char *rule = json_string_value(json_object_get(
+	    json_object_get(m, "merge"), "rule"));
+
+	memcpy(mi->digest, bundle_digest(mi->s.r), sizeof(mi->digest));
+	if (strcmp(kind, "model") != 0)
+		return fed_errf(e, "a %s bundle, not a model", kind);
+	if (weights_arch(m, &mi->a, e) < 0)
+		return -1;
+	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
+	mi->np = arch_nparams(&mi->a);
+	mi->round = manifest_int(m, "round");
+	if (moments_step(m, &mi->mstep, e) < 0)
+		return -1;
+	if (mi->mstep < 0)
+		mi->mstep = 0;
+	if (o->dp_noise > 0 && dp_parent(mi, m, e) < 0)
+		return -1;
+	if (mopt_has_m(o->rule))
+		mi->state = "fresh";
+	*keep = mopt_has_m(o->rule) && rule != NULL &&
+	    strcmp(rule, mopt_rule_name(o->rule)) == 0;
+	return 0;
+}
+
+/* The weights member, streamed past: its contents fit the architecture. */
+static int
+check_weights(struct mmodel *mi, fed_err *e)
+{
+	const struct st_file *st;
+	const void *p;
+	ssize_t got;
+
+	while ((got = bundle_read(mi->s.r, &p, e)) > 0)
+		;
+	if (got < 0)
+		return -1;
+	if ((st = bundle_member_st(mi->s.r)) == NULL)
+		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
+	if (weights_check(&mi->a, st, e) < 0 ||
+	    upd_layout(&mi->a, st, 0, "", e) < 0)
+		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
+	return 0;
+}
+
+/* The server state the previous merge left, read whole. */
+static int
+load_state(struct mmodel *mi, int hv, uint64_t size, fed_err *e)
+{
+	struct tensor_spec t[ARCH_MAXTENSORS];
+	struct st_file st;
+	int bad;
+
+	mi->sbuf = xmalloc(size ? size : 1);
+	mi->s.n = 0;
+	if (upd_src_take(&mi->s, mi->sbuf, size, e) < 0 ||
+	    upd_src_end(&mi->s, MMODEL_STATE, e) < 0)
+		return -1;
+	if (st_parse(mi->sbuf, size, &st, e) < 0)
+		return fed_errprefix(e, "%s", MMODEL_STATE);
+	if (st.n != arch_tensors(&mi->a, t) * (hv ? 2 : 1)) {
+		st_file_free(&st);
+		return fed_errf(e, "%s: tensors do not fit the rule",
+		    MMODEL_STATE);
+	}
+	bad = upd_layout(&mi->a, &st, 0, "m.", e) < 0 ||
+	    (hv && upd_layout(&mi->a, &st, mi->np, "v.", e) < 0);
+	mi->m = mi->sbuf + st.data_start;
+	mi->v = hv ? mi->m + mi->np * 4 : NULL;
+	st_file_free(&st);
+	if (bad)
+		return fed_errprefix(e, "%s", MMODEL_STATE);
+	mi->state = "continued";
+	return 0;
+}
+
+static int
+check_members(struct mmodel *mi, const struct mopt *o, int keep, fed_err *e)
+{
+	const struct bundle_entry *ent;
+	uint64_t total = 0;
+	int s, i, n = bundle_entries(mi->s.r, &ent), weights = 0;
+
+	for (i = 0; i < n; i++)
+		total += ent[i].size;
+	if (total > MODEL_MAX)
+		return fed_errf(e, "members too large");
+	while ((s = bundle_next(mi->s.r, &ent, e)) > 0) {
+		if (strcmp(ent->name, WEIGHTS_MEMBER) == 0) {
+			weights = 1;
+			if (check_weights(mi, e) < 0)
+				return -1;
+		} else if (keep && strcmp(ent->name, MMODEL_STATE) == 0) {
+			if (load_state(mi, mopt_has_v(o->rule), ent->size,
+			    e) < 0)
+				return -1;
+		}
+	}
+	if (s < 0)
+		return -1;
+	return weights ? 0 : fed_errf(e, "no %s", WEIGHTS_MEMBER);
+}
+
+int
+mmodel_open(struct mmodel *mi, const char *path, const struct mopt *o,
+    int spool, fed_err *e)
+{
+	int std = strcmp(path, "-") == 0, keep = 0;
+
+	memset(mi, 0, sizeof(*mi));
+	mi->path = path;
+	if (upd_src_open(&mi->s, path, std ? spool : -1, NULL, e) < 0 ||
+	    model_manifest(mi, o, &keep, e) < 0 ||
+	    check_members(mi, o, keep, e) < 0)
+		return -1;
+	upd_src_close(&mi->s);
+	if (std)
+		snprintf(mi->src, sizeof(mi->src), "/dev/fd/%d", spool);
+	return 0;
+}
+
+int
+mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e)
+{
+	uint64_t size, hl;
+
+	upd_src_close(&mi->s);
+	if (mi->buf == NULL)
+		mi->buf = xcalloc(chunk, sizeof(float));
+	if (upd_src_open(&mi->s, mi->src[0] ? mi->src : mi->path, -1,
+	    mi->digest, e) < 0 ||
+	    upd_src_member(&mi->s, WEIGHTS_MEMBER, &size, &hl, e) < 0)
+		return -1;
+	if (size != 8 + hl + mi->np * 4)
+		return fed_errf(e, "changed while being merged");
+	return 0;
+}
+
+const float *
+mmodel_x(struct mmodel *mi, size_t len, fed_err *e)
+{
+	const float *x = upd_src_floats(&mi->s, mi->buf, len, e);
+
+	if (x == NULL)
+		fed_errprefix(e, "%s", WEIGHTS_MEMBER);
+	return x;
+}
+
+int
+mmodel_end(struct mmodel *mi, fed_err *e)
+{
+	int r = upd_src_end(&mi->s, WEIGHTS_MEMBER, e);
+
+	upd_src_close(&mi->s);
+	return r;
+}
+
+void
+mmodel_free(struct mmodel *mi)
+{
+	upd_src_close(&mi->s);
+	free(mi->sbuf);
+	free(mi->buf);
+}

@@ -1,0 +1,109 @@
+/*
+ * upd: fed-merge's reader of the bundles it merges.  An update is read
+ * as a stream, never whole: opened (its manifest checked against the
+ * model, once, in upd_manifest, the one place that reads it), then its
+ * delta chunk by chunk in coordinate order through encode's streaming
+ * decoder, then its end (hash, layout, signatures).  A file may be opened
+ * again for another pass; its digest must not change.  The same member
+ * stream (struct upd_src) reads the model's weights.
+ *
+ * Which updates are read together, and what is done with the floats, is
+ * the driver's (merge.c).
+ */
+#ifndef FED_UPD_H
+#define FED_UPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "arch.h"
+#include "bundle.h"
+#include "encode.h"
+#include "util.h"
+
+/* One member of a bundle, read as bytes. */
+struct upd_src {
+	struct bundle_reader *r;
+	const uint8_t *p;               /* unread rest of the current block */
+	size_t n;
+};
+
+/* Open path: a file that cannot be opened or is a directory is a system
+ * failure.  spool as for bundle_open; digest, when not empty, is what
+ * the bundle's must be (it is read again). */
+int  upd_src_open(struct upd_src *s, const char *path, int spool,
+    const char *digest, fed_err *e);
+/* Go to member name and past its safetensors header: 0 with the
+ * member's size and header length, or -1. */
+int  upd_src_member(struct upd_src *s, const char *name, uint64_t *size,
+    uint64_t *hl, fed_err *e);
+/* Exactly n bytes of the member into dst (NULL: skip them). */
+int  upd_src_take(struct upd_src *s, void *dst, size_t n, fed_err *e);
+/* The next len floats: in the reader's block when they lie in one
+ * (valid until the next read), else copied into buf. */
+const float *upd_src_floats(struct upd_src *s, float *buf, size_t len,
+    fed_err *e);
+/* Nothing is left of the member: its hash and contents verified. */
+int  upd_src_end(struct upd_src *s, const char *name, fed_err *e);
+void upd_src_close(struct upd_src *s);
+
+/* The tensors of st lie exactly where the flat layout of a puts them,
+ * from float offset base, names prefixed. */
+int  upd_layout(const struct arch *a, const struct st_file *st,
+    uint64_t base, const char *prefix, fed_err *e);
+
+/* What an update must say to be merged into a model. */
+struct upd_want {
+	const struct arch *a;
+	const char *arch;               /* canonical */
+	const char *parent;             /* the model's digest */
+	int64_t round;
+	uint64_t np;
+};
+
+/* One update operand. */
+struct upd {
+	const char *path;               /* as given */
+	char src[32];                   /* /dev/fd/N once stdin is spooled */
+	int order;                      /* operand position */
+	char digest[DIGEST_LEN + 1];
+	json_t *contributor, *signers;
+	uint64_t samples;
+	int64_t steps;                  /* optimizer steps it took */
+	int64_t mstep;                  /* its moments' step; -1: none */
+	double sumsq, norm, scale, weight, score;
+	int selected;
+	int bad;                        /* left out; why and kind say why */
+	enum fed_errkind kind;
+	char why[FED_ERRLEN];
+	struct upd_src s;
+	struct enc enc;                 /* how its delta is encoded */
+	struct encode_stream *dec;      /* while open */
+	size_t chunk;                   /* most floats per upd_chunk */
+	const float *cur;               /* this chunk's floats */
+	float *buf;                     /* (chunk), while open */
+	uint8_t *raw;                   /* (4 * chunk) encoded bytes */
+};
+
+void upd_init(struct upd *u, const char *path, int order, size_t chunk);
+/* Open u (again), check its manifest against w, stop at its first value. */
+int  upd_open(struct upd *u, const struct upd_want *w, int spool,
+    fed_err *e);
+/* Coordinates [at, at + len) into u->cur. */
+int  upd_chunk(struct upd *u, uint64_t at, size_t len, fed_err *e);
+/* After the last chunk: the rest of the bundle, its signers recorded. */
+int  upd_finish(struct upd *u, const struct arch *a, fed_err *e);
+/* Open u again at its moments (2 np floats follow), and their end. */
+int  upd_moments_open(struct upd *u, uint64_t np, int spool, fed_err *e);
+int  upd_moments_finish(struct upd *u, const struct arch *a, fed_err *e);
+/* Close; a first read of stdin is drained into its spool. */
+void upd_close(struct upd *u, int spool);
+/* Leave u out for e (the first reason stays). */
+void upd_mark(struct upd *u, const fed_err *e);
+void upd_free(struct upd *u);
+/* qsort order: by digest, then path, then operand position. */
+int  upd_cmp(const void *a, const void *b);
+
+#endif
