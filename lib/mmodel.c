@@ -56,24 +56,23 @@ static int
 model_manifest(struct mmodel *mi, const struct mopt *o, int *keep,
     fed_err *e)
 {
-	const json_t *m = bundle_manifest(mi->s.r);
-	const char *kind = manifest_str(m, "kind");
+	const struct manifest *m = bundle_meta(mi->s.r);
 	const char *rule = json_string_value(json_object_get(
-	    json_object_get(m, "merge"), "rule"));
+	    json_object_get(m->json, "merge"), "rule"));
 
 	memcpy(mi->digest, bundle_digest(mi->s.r), sizeof(mi->digest));
-	if (strcmp(kind, "model") != 0)
-		return fed_errf(e, "a %s bundle, not a model", kind);
-	if (weights_arch(m, &mi->a, e) < 0)
+	if (strcmp(m->kind, "model") != 0)
+		return fed_errf(e, "a %s bundle, not a model", m->kind);
+	if (weights_meta_arch(m, &mi->a, e) < 0)
 		return -1;
 	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
 	mi->np = arch_nparams(&mi->a);
-	mi->round = manifest_int(m, "round");
-	if (moments_step(m, &mi->mstep, e) < 0)
+	mi->round = m->round;
+	if (moments_meta_step(m, &mi->mstep, e) < 0)
 		return -1;
 	if (mi->mstep < 0)
 		mi->mstep = 0;
-	if (o->dp_noise > 0 && dp_parent(mi, m, e) < 0)
+	if (o->dp_noise > 0 && dp_parent(mi, m->json, e) < 0)
 		return -1;
 	if (mopt_has_m(o->rule))
 		mi->state = "fresh";

@@ -197,34 +197,32 @@ upd_mark(struct upd *u, const fed_err *e)
 static int
 upd_manifest(struct upd *u, const struct upd_want *w, fed_err *e)
 {
-	const json_t *m = bundle_manifest(u->s.r);
-	const char *kind = manifest_str(m, "kind");
-	const char *parent = manifest_str(m, "parent");
+	const struct manifest *m = bundle_meta(u->s.r);
 	char canon[ARCH_STRLEN];
 	struct arch a;
 
-	if (strcmp(kind, "update") != 0)
-		return fed_errf(e, "a %s bundle, not an update", kind);
-	if (weights_arch(m, &a, e) < 0)
+	if (strcmp(m->kind, "update") != 0)
+		return fed_errf(e, "a %s bundle, not an update", m->kind);
+	if (weights_meta_arch(m, &a, e) < 0)
 		return -1;
 	arch_format(&a, canon, sizeof(canon));
 	if (strcmp(canon, w->arch) != 0)
 		return fed_errf(e, "architecture %s, the model is %s", canon,
 		    w->arch);
-	if (parent == NULL || strcmp(parent, w->parent) != 0)
+	if (m->parent == NULL || strcmp(m->parent, w->parent) != 0)
 		return fed_errf(e, "trained from %.19s..., not from this "
-		    "model", parent ? parent : "nothing");
-	if (manifest_int(m, "round") != w->round)
+		    "model", m->parent ? m->parent : "nothing");
+	if (m->round != w->round)
 		return fed_errf(e, "round %lld, the model is at round %lld",
-		    (long long)manifest_int(m, "round"), (long long)w->round);
-	if (encode_manifest(m, w->np, &u->enc, e) < 0)
+		    (long long)m->round, (long long)w->round);
+	if (encode_manifest(m->json, w->np, &u->enc, e) < 0)
 		return -1;
-	u->samples = (uint64_t)manifest_int(m, "samples");
-	u->steps = manifest_int(m, "steps");
-	if (moments_step(m, &u->mstep, e) < 0)
+	u->samples = (uint64_t)m->samples;
+	u->steps = m->steps;
+	if (moments_meta_step(m, &u->mstep, e) < 0)
 		return -1;
 	json_decref(u->contributor);
-	u->contributor = json_incref(json_object_get(m, "contributor"));
+	u->contributor = json_incref(json_object_get(m->json, "contributor"));
 	if (!json_is_string(u->contributor)) {
 		json_decref(u->contributor);
 		u->contributor = json_null();
