@@ -282,7 +282,7 @@ bundle_open(const char *path, int spool_fd, fed_err *e)
 	r->end_of_data = -1;
 	r->fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0) {
-		fed_errf(e, "%s", strerror(errno));
+		fed_syserrf(e, "%s", strerror(errno));
 		goto fail;
 	}
 	r->buf[0] = xmalloc(RD_BLOCK);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval.h"
+#include "model.h"
 #include "nn.h"
 #include "rng.h"
 #include "t.h"
@@ -233,7 +235,7 @@ test_teacher(void)
 	train_defaults(&o);
 	o.epochs = 20;
 	o.batch = 100;
-	o.lr = 0.05;
+	o.lr.lr = 0.05;
 	T_OK("teacher: trains", train_run(&a, w0, w, &d, &o, NULL, NULL,
 	    &st, &e) == 0);
 	for (k = 0; k < 9; k++) {
@@ -291,8 +293,8 @@ test_xor(void)
 	o.epochs = 100;
 	o.batch = 16;
 	o.seed = 7;
-	o.opt = OPT_ADAM;
-	o.lr = 0.01;
+	o.opt.kind = OPTIM_ADAM;
+	o.lr.lr = 0.01;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	eval_init(&r, 2);
 	eval_run(&a, w1, &d, &r, &e);
@@ -312,16 +314,16 @@ test_xor(void)
 	train_defaults(&o);
 	o.epochs = 100;
 	o.batch = 16;
-	o.opt = OPT_SGD;
+	o.opt.kind = OPTIM_SGD;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	eval_init(&r, 2);
 	eval_run(&a, w1, &d, &r, &e);
 	T_OK("xor: sgd momentum accuracy >= 0.97", r.correct >= 0.97 * N);
 	eval_free(&r);
 
-	o.opt = OPT_ADAMW;
-	o.lr = 0.01;
-	o.weight_decay = 0.01;
+	o.opt.kind = OPTIM_ADAMW;
+	o.lr.lr = 0.01;
+	o.opt.weight_decay = 0.01;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	eval_init(&r, 2);
 	eval_run(&a, w1, &d, &r, &e);
@@ -333,12 +335,12 @@ test_xor(void)
 		double far = 0, near = 0;
 		uint64_t j;
 
-		o.opt = OPT_SGD;
-		o.lr = 0.05;
-		o.weight_decay = 0;
+		o.opt.kind = OPTIM_SGD;
+		o.lr.lr = 0.05;
+		o.opt.weight_decay = 0;
 		o.epochs = 5;
 		train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
-		o.prox = 5;
+		o.opt.prox = 5;
 		train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
 		for (j = 0; j < np; j++) {
 			far += (w1[j] - w0[j]) * (w1[j] - w0[j]);
@@ -346,7 +348,7 @@ test_xor(void)
 		}
 		T_OK("prox: pulls towards the global model", near < 0.5 * far);
 	}
-	o.prox = 0;
+	o.opt.prox = 0;
 	o.steps = 7;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	T_OK("steps: exactly as asked", st.steps == 7 && st.rows == 7 * 16);
@@ -368,12 +370,12 @@ test_fit(void)
 
 	mkdata(&d, x, y, 2, 2, 2);
 	arch_parse("softmax:3-2", &a, &e);
-	T_OK("fit: input width mismatch", train_check_fit(&a, &d, &e) < 0 &&
+	T_OK("fit: input width mismatch", model_fit(&a, &d, &e) < 0 &&
 	    strstr(e.msg, "3 inputs") != NULL);
 	arch_parse("softmax:2-5", &a, &e);
-	T_OK("fit: class count mismatch", train_check_fit(&a, &d, &e) < 0);
+	T_OK("fit: class count mismatch", model_fit(&a, &d, &e) < 0);
 	arch_parse("softmax:2-2", &a, &e);
-	T_OK("fit: fits", train_check_fit(&a, &d, &e) == 0);
+	T_OK("fit: fits", model_fit(&a, &d, &e) == 0);
 	free(d.count);
 }
 
