@@ -221,7 +221,7 @@ finish(struct opts *o, struct update *u, const float *delta)
 	json_t *m;
 
 	if (o->dp.on && privacy_record(&o->dp, u->parent, u->round, &e) < 0)
-		errx(2, "%s", e.msg);
+		fed_exit(&e);
 	if (o->dp.on && o->verbose)
 		dp_summary(&o->dp);
 	m = update_manifest(u);
@@ -365,6 +365,44 @@ check_dp(const struct opts *o)
 		errx(2, "--clip: the per-example norm must be positive");
 }
 
+/* Options that exclude or need each other. */
+static void
+check_combinations(const struct opts *o)
+{
+	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
+		errx(2, "only one of -m and -d can be standard input");
+	check_dp(o);
+	if (o->enc.stochastic && (!o->encoded || o->enc.scheme != ENC_INT8))
+		errx(2, "--stochastic-rounding needs --encode int8");
+	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
+		errx(2, "--residual needs --encode topk:F");
+	/* both are read, then rewritten in place: a pipe cannot be */
+	if (o->residual && strcmp(o->residual, "-") == 0)
+		errx(2, "--residual needs a file, not standard input");
+	if (o->optstate && strcmp(o->optstate, "-") == 0)
+		errx(2, "--opt-state needs a file, not standard input");
+	if (o->t.opt.vbatch > 0 && (o->t.batch < 2 ||
+	    o->t.opt.vbatch <= o->t.batch))
+		errx(2, "--v-batch %lld: want -b 2 or more, and more windows "
+		    "than -b (%d)", (long long)o->t.opt.vbatch, o->t.batch);
+	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
+		errx(2, "--residual and -o name the same file");
+	if (o->optstate && o->moments)
+		errx(2, "--opt-state and --moments exclude each other: the "
+		    "moments come from the model");
+	if (o->moments && o->dp.on)
+		errx(2, "--moments and --dp exclude each other");
+	if (o->t.opt.slices > 0 && (o->t.batch % o->t.opt.slices != 0 ||
+	    o->t.opt.vbatch > 0))
+		errx(2, "--slices %d: want a divisor of -b (%d), and no "
+		    "--v-batch", o->t.opt.slices, o->t.batch);
+	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
+		errx(2, "--opt-state and -o name the same file");
+	if (o->optstate && o->residual &&
+	    strcmp(o->optstate, o->residual) == 0)
+		errx(2, "--opt-state and --residual name the same file");
+}
+
 static void
 parse(int argc, char *argv[], struct opts *o)
 {
@@ -465,38 +503,8 @@ parse(int argc, char *argv[], struct opts *o)
 		usage(stderr, 2);
 	if (epochs && t->steps > 0)
 		errx(2, "-e and --steps exclude each other");
-	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
-		errx(2, "only one of -m and -d can be standard input");
-	check_dp(o);
-	if (stoch && (!o->encoded || o->enc.scheme != ENC_INT8))
-		errx(2, "--stochastic-rounding needs --encode int8");
 	o->enc.stochastic = stoch;
-	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
-		errx(2, "--residual needs --encode topk:F");
-	/* both are read, then rewritten in place: a pipe cannot be */
-	if (o->residual && strcmp(o->residual, "-") == 0)
-		errx(2, "--residual needs a file, not standard input");
-	if (o->optstate && strcmp(o->optstate, "-") == 0)
-		errx(2, "--opt-state needs a file, not standard input");
-	if (t->opt.vbatch > 0 && (t->batch < 2 || t->opt.vbatch <= t->batch))
-		errx(2, "--v-batch %lld: want -b 2 or more, and more windows "
-		    "than -b (%d)", (long long)t->opt.vbatch, t->batch);
-	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
-		errx(2, "--residual and -o name the same file");
-	if (o->optstate && o->moments)
-		errx(2, "--opt-state and --moments exclude each other: the "
-		    "moments come from the model");
-	if (o->moments && o->dp.on)
-		errx(2, "--moments and --dp exclude each other");
-	if (t->opt.slices > 0 && (t->batch % t->opt.slices != 0 ||
-	    t->opt.vbatch > 0))
-		errx(2, "--slices %d: want a divisor of -b (%d), and no "
-		    "--v-batch", t->opt.slices, t->batch);
-	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
-		errx(2, "--opt-state and -o name the same file");
-	if (o->optstate && o->residual &&
-	    strcmp(o->optstate, o->residual) == 0)
-		errx(2, "--opt-state and --residual name the same file");
+	check_combinations(o);
 }
 
 int

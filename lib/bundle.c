@@ -125,8 +125,8 @@ arc_err(struct bundle_reader *r, fed_err *e)
 {
 	const char *s = archive_error_string(r->a);
 
-	if (r->cberr[0])
-		return fed_errf(e, "%s", r->cberr);
+	if (r->cberr[0])    /* read or spool failed: the system's fault */
+		return fed_syserrf(e, "%s", r->cberr);
 	return fed_errf(e, "not a valid bundle: %s", s ? s : "unreadable tar");
 }
 

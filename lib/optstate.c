@@ -91,16 +91,24 @@ optstate_load(const char *path, const struct arch *a, struct optim_state *s,
 }
 
 int
+optstate_syserr(fed_err *e)
+{
+	if (e->kind == FED_EREJECT)
+		e->kind = FED_ESYSTEM;
+	return -1;
+}
+
+int
 optstate_write(const char *path, const void *buf, size_t len, fed_err *e)
 {
 	struct out out;
 
 	if (out_open(&out, path, e) < 0)
-		return -1;
+		return optstate_syserr(e);
 	if (out_write_all(out.fd, buf, len, e) < 0 ||
 	    out_commit(&out, e) < 0) {
 		out_abort(&out);
-		return -1;
+		return optstate_syserr(e);
 	}
 	return 0;
 }

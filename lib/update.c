@@ -8,6 +8,7 @@
 
 #include "bundle.h"
 #include "moments.h"
+#include "optstate.h"
 #include "out.h"
 #include "update.h"
 #include "weights.h"
@@ -135,11 +136,11 @@ write_bundle(const char *path, json_t *m, struct bundle_payload *pl, int n,
 	struct out out;
 
 	if (out_open(&out, path, e) < 0)
-		return -1;
+		return optstate_syserr(e);
 	if (bundle_write(out.fd, m, pl, n, NULL, e) < 0 ||
 	    out_commit(&out, e) < 0) {
 		out_abort(&out);
-		return -1;
+		return optstate_syserr(e);
 	}
 	return 0;
 }
