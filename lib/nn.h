@@ -104,6 +104,9 @@ const char *nn_blas_coretype_hint(void);
  * nothing to change, or when exec fails (the program then runs as is). */
 void nn_blas_reexec(char *argv[]);
 
+/* x (n) *= f, vectorized. */
+void nn_scale(float *x, uint64_t n, float f);
+
 /* Flush denormal floats to zero while training (x86 SSE); returns the
  * previous mode for nn_denormals_restore. */
 unsigned nn_denormals_off(void);

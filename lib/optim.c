@@ -102,15 +102,6 @@ optim_state_put(const struct optim *s, struct optim_state *st)
 	st->t = s->t;
 }
 
-static NN_HOT void
-scale(float *g, uint64_t n, float f)
-{
-	uint64_t i;
-
-	for (i = 0; i < n; i++)
-		g[i] *= f;
-}
-
 double
 optim_clip(float *g, uint64_t n, double clip)
 {
@@ -123,7 +114,7 @@ optim_clip(float *g, uint64_t n, double clip)
 		ss += (double)g[i] * g[i];
 	ss = sqrt(ss);
 	if (ss > clip)
-		scale(g, n, (float)(clip / ss));
+		nn_scale(g, n, (float)(clip / ss));
 	return ss;
 }
 
@@ -153,7 +144,7 @@ optim_vbatch(struct optim *s, float *gb, int h, int B, double clip)
 	}
 	norm = optim_clip(gb, s->np, clip);
 	if (clip > 0 && norm > clip)
-		scale(ga, s->np, (float)(clip / norm));
+		nn_scale(ga, s->np, (float)(clip / norm));
 }
 
 /* SGD, PyTorch's form: v = m v + g; w -= lr v.  L2 and the proximal
