@@ -213,28 +213,29 @@ prepare(struct opts *o, struct update *u, const struct dataset *d,
 
 /* After training: the spend recorded, the update and the files kept
  * between rounds written. */
-static void
-finish(struct opts *o, struct update *u, const float *delta)
+static int
+finish(struct opts *o, struct update *u, const float *delta, fed_err *e)
 {
 	float *r = NULL;
-	fed_err e;
 	json_t *m;
+	int rc = -1;
 
-	if (o->dp.on && privacy_record(&o->dp, u->parent, u->round, &e) < 0)
-		fed_exit(&e);
+	if (o->dp.on && privacy_record(&o->dp, u->parent, u->round, e) < 0)
+		return -1;
 	if (o->dp.on && o->verbose)
 		dp_summary(&o->dp);
-	m = update_manifest(u);
 	if (o->residual != NULL &&
-	    (r = residual_load(o->residual, &u->a, &e)) == NULL)
-		fed_exit(&e);
-	if (update_write(u, m, delta, r, o->out, &e) < 0 ||
-	    (r != NULL && residual_save(o->residual, &u->a, r, &e) < 0) ||
-	    (o->optstate != NULL && optstate_save(o->optstate, &u->a,
-	    o->t.state, &e) < 0))
-		fed_exit(&e);
+	    (r = residual_load(o->residual, &u->a, e)) == NULL)
+		return -1;
+	m = update_manifest(u);
+	if (update_write(u, m, delta, r, o->out, e) == 0 &&
+	    (r == NULL || residual_save(o->residual, &u->a, r, e) == 0) &&
+	    (o->optstate == NULL || optstate_save(o->optstate, &u->a,
+	    o->t.state, e) == 0))
+		rc = 0;
 	json_decref(m);
 	free(r);
+	return rc;
 }
 
 static int
@@ -246,9 +247,10 @@ train(struct opts *o)
 	struct optim_state ts = { 0, NULL, NULL };
 	struct progress pr;
 	struct dataset d;
-	float *global, *local;
+	float *global, *local = NULL;
 	uint64_t i;
 	fed_err e;
+	int rc = -1;
 
 	global = load_model(o->model, &u, o->moments ? &ts : NULL);
 	if (o->moments) {
@@ -257,7 +259,7 @@ train(struct opts *o)
 	}
 	if (data_load(o->data, &d, &e) < 0) {
 		fed_errprefix(&e, "%s", display_name(o->data));
-		fed_exit(&e);
+		goto out;
 	}
 	prepare(o, &u, &d, &ts);
 	local = xmalloc(arch_nparams(&u.a) * sizeof(float));
@@ -265,7 +267,7 @@ train(struct opts *o)
 	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) ?
 	    show_progress : NULL, &pr, &st, &e) < 0) {
 		fed_errprefix(&e, "%s", display_name(o->data));
-		fed_exit(&e);
+		goto out;
 	}
 	if (o->verbose)
 		summary(&pr, &st);
@@ -274,11 +276,16 @@ train(struct opts *o)
 	u.samples = d.n;
 	u.st = &st;
 	data_free(&d);
-	finish(o, &u, local);
+	rc = finish(o, &u, local, &e);
+out:
+	/* freed before exiting so that leak checkers stay quiet */
+	data_free(&d);
 	privacy_close(&o->dp);
 	optstate_free(&ts);
 	free(global);
 	free(local);
+	if (rc < 0)
+		fed_exit(&e);
 	return 0;
 }
 

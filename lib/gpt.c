@@ -58,7 +58,8 @@ gpt_carve(struct gpt_params *p, const struct arch *a, float *base)
  * series to r^6 (relative error under 2e-7), 2^n through the exponent
  * bits.  Plain arithmetic, so the loops that call it vectorize, where
  * libm's expf and tanhf are a call per element.  Inputs are clamped to
- * [-87, 88], where the result stays a normal float.
+ * [-87, 88], where the result stays a normal float; a NaN (a run that
+ * diverged) becomes -87, as converting it to an integer is undefined.
  */
 static inline __attribute__((always_inline)) float
 fast_expf(float x)
@@ -66,7 +67,7 @@ fast_expf(float x)
 	float n, r, p, s;
 	int32_t i, k;
 
-	x = x < -87.0f ? -87.0f : x;
+	x = x > -87.0f ? x : -87.0f;
 	x = x > 88.0f ? 88.0f : x;
 	/* round to nearest; truncation is floor for the positive sum */
 	k = (int32_t)(x * 1.44269504f + 128.5f) - 128;

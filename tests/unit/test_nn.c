@@ -11,6 +11,7 @@
 #include "eval.h"
 #include "model.h"
 #include "nn.h"
+#include "optim.h"
 #include "rng.h"
 #include "t.h"
 #include "tnum.h"
@@ -379,6 +380,66 @@ test_fit(void)
 	free(d.count);
 }
 
+/* The one schedule: warmup, then constant, cosine or linear decay. */
+static void
+test_schedule(void)
+{
+	struct schedule_opts o = { SCHEDULE_COSINE, 0.1, 0 };
+
+	T_NEAR("schedule: cosine starts at lr", schedule_lr(&o, 0, 10), 0.1,
+	    1e-15);
+	T_NEAR("schedule: cosine at half", schedule_lr(&o, 5, 10), 0.05,
+	    1e-15);
+	o.kind = SCHEDULE_LINEAR;
+	T_NEAR("schedule: linear at a quarter", schedule_lr(&o, 25, 100),
+	    0.075, 1e-15);
+	o.kind = SCHEDULE_CONSTANT;
+	T_NEAR("schedule: constant", schedule_lr(&o, 99, 100), 0.1, 0);
+	o.kind = SCHEDULE_COSINE;
+	o.warmup = 4;
+	T_NEAR("schedule: warmup's first step", schedule_lr(&o, 0, 14),
+	    0.025, 1e-15);
+	T_NEAR("schedule: decay starts after warmup", schedule_lr(&o, 4, 14),
+	    0.1, 1e-15);
+	T_NEAR("schedule: decay over the rest", schedule_lr(&o, 9, 14), 0.05,
+	    1e-15);
+}
+
+/* One step of each optimizer against its formula. */
+static void
+test_optim(void)
+{
+	struct optim_opts o;
+	struct optim s;
+	float w[2], g[2], w0[2] = { 0, 0 };
+
+	optim_defaults(&o);
+	o.momentum = 0.5;
+	optim_init(&s, &o, 2, NULL, 1);
+	w[0] = 1; w[1] = -1; g[0] = 2; g[1] = 0.5f;
+	optim_step(&s, w, g, w0, 0.1);
+	g[0] = 2; g[1] = 0.5f;
+	optim_step(&s, w, g, w0, 0.1);
+	/* v = g, then 0.5 g + g */
+	T_NEAR("optim: sgd momentum", w[0], 1 - 0.1 * 2 - 0.1 * 3, 1e-6);
+	optim_free(&s);
+	o.kind = OPTIM_ADAMW;
+	o.weight_decay = 0.1;
+	optim_init(&s, &o, 2, NULL, 1);
+	w[0] = 1; w[1] = -1; g[0] = 2; g[1] = -0.5f;
+	optim_step(&s, w, g, w0, 0.01);
+	/* bias-corrected first step: lr g / |g|, after the decay */
+	T_NEAR("optim: adamw first step", w[0], 1 * (1 - 0.001) - 0.01, 1e-6);
+	T_NEAR("optim: adamw, other sign", w[1], -1 * (1 - 0.001) + 0.01,
+	    1e-6);
+	T_OK("optim: one step counted", s.t == 1);
+	optim_free(&s);
+	g[0] = 3; g[1] = 4;
+	T_NEAR("optim: clip returns the norm", optim_clip(g, 2, 1), 5, 1e-12);
+	T_NEAR("optim: clipped to the norm", g[0] * g[0] + g[1] * g[1], 1,
+	    1e-6);
+}
+
 int
 main(void)
 {
@@ -390,5 +451,7 @@ main(void)
 	test_teacher();
 	test_xor();
 	test_fit();
+	test_schedule();
+	test_optim();
 	T_DONE();
 }
