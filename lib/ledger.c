@@ -269,6 +269,7 @@ save(struct ledger *l, fed_err *e)
 		return fed_syserrf(e, "%s: cannot encode", l->path);
 	if (out_open(&o, l->path, e) < 0) {
 		free(s);
+		e->kind = FED_ESYSTEM;
 		return -1;
 	}
 	(void)fchmod(o.fd, 0600);
@@ -280,8 +281,10 @@ save(struct ledger *l, fed_err *e)
 		    strerror(errno)) : 0;
 	if (rc == 0)
 		rc = out_commit(&o, e);
-	if (rc < 0)
+	if (rc < 0) {
 		out_abort(&o);
+		e->kind = FED_ESYSTEM;  /* out.h's errors carry no kind yet */
+	}
 	free(s);
 	return rc;
 }

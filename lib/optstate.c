@@ -79,7 +79,7 @@ optstate_load(const char *path, const struct arch *a, struct optim_state *s,
 		return 0;
 	if ((buf = read_file(path, 8 + ST_MAXHEADER + 2 * np * 4 + 4096, &len,
 	    e)) == NULL)
-		return -1;
+		return optstate_syserr(e);
 	if (st_parse(buf, len, &st, e) < 0) {
 		free(buf);
 		return fed_errprefix(e, "%s: not an optimizer state", path);

@@ -22,8 +22,9 @@ int  optstate_save(const char *path, const struct arch *a,
 /* Bytes to path whole or not at all (out.h); residual.h's file too. */
 int  optstate_write(const char *path, const void *buf, size_t len,
     fed_err *e);
-/* Writing a file fails for system reasons only: e becomes a system
- * failure (out.h's errors carry no kind yet); returns -1. */
+/* Reading a file that exists, or writing one, fails for system reasons
+ * only: e becomes a system failure (util.h and out.h do not type theirs
+ * yet); returns -1. */
 int  optstate_syserr(fed_err *e);
 /* Zero moments for a, in new buffers. */
 void optstate_zero(struct optim_state *s, const struct arch *a);

@@ -28,6 +28,7 @@ residual_load(const char *path, const struct arch *a, fed_err *e)
 	if ((buf = read_file(path, 8 + ST_MAXHEADER + np * 4, &len,
 	    e)) == NULL) {
 		free(r);
+		optstate_syserr(e);
 		return NULL;
 	}
 	if (st_parse(buf, len, &st, e) < 0 || weights_check(a, &st, e) < 0) {

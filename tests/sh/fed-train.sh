@@ -95,3 +95,4 @@ expect_err "train: gpt diverges" 1 "training diverged" fed-train -m g.fed \
     -d txt-000.fed -l 1e6 --weight-decay 1e6 --steps 10 -o x.fed
 check "train: nothing written when diverged" test ! -e x.fed
 expect "train: a directory as data" 2 fed-train -m soft.fed -d . -o x.fed
+expect "train: a directory as model" 2 fed-train -m . -d tiny-000.fed -o x.fed
