@@ -410,6 +410,70 @@ check_combinations(const struct opts *o)
 		errx(2, "--opt-state and --residual name the same file");
 }
 
+/* The optimizer's and the schedule's options; 0 when c is not one. */
+static int
+optimizer_option(int c, struct opts *o)
+{
+	struct train_opts *t = &o->t;
+
+	switch (c) {
+	case 'l':
+		t->lr.lr = num("-l", optarg, 0, 1e6);
+		o->lr_given = 1;
+		break;
+	case O_WARMUP:
+		t->lr.warmup = count("--warmup", optarg, 0, TRAIN_MAXSTEPS);
+		break;
+	case O_EPS: t->opt.eps = num("--eps", optarg, 1e-12, 1); break;
+	case O_CLIP:
+		t->opt.clip = num("--clip", optarg, 0, 1e6);
+		o->clip_given = 1;
+		break;
+	case O_MOM: t->opt.momentum = num("--momentum", optarg, 0, 1); break;
+	case O_WD: t->opt.weight_decay = num("--weight-decay", optarg, 0,
+	    1e6); break;
+	case O_PROX: t->opt.prox = num("--prox", optarg, 0, 1e6); break;
+	case O_OPT:
+		if (optim_parse(optarg, &t->opt.kind) < 0)
+			errx(2, "--optimizer %s: want sgd, adam or adamw",
+			    optarg);
+		o->opt_given = 1;
+		break;
+	case O_SCHED:
+		if (schedule_parse(optarg, &t->lr.kind) < 0)
+			errx(2, "--schedule %s: want constant, cosine or "
+			    "linear", optarg);
+		break;
+	case O_VBATCH:
+		t->opt.vbatch = count("--v-batch", optarg, 2, INT32_MAX);
+		break;
+	case O_SLICES:
+		t->opt.slices = (int)count("--slices", optarg, 2,
+		    TRAIN_MAXBATCH);
+		break;
+	default: return 0;
+	}
+	return 1;
+}
+
+/* --dp and its options; 0 when c is not one. */
+static int
+privacy_option(int c, struct privacy *p)
+{
+	switch (c) {
+	case O_DP: p->on = 1; break;
+	case O_NOISE: p->noise = num("--noise", optarg, 0.01, 1e4); break;
+	case O_EPSILON:
+		p->epsilon = num("--epsilon", optarg, 1e-3, 1e3);
+		break;
+	case O_DELTA: p->delta = num("--delta", optarg, 1e-30, 0.1); break;
+	case O_LEDGER: p->ledger = optarg; break;
+	case O_BUDGET: p->budget = num("--budget", optarg, 1e-3, 1e6); break;
+	default: return 0;
+	}
+	return 1;
+}
+
 static void
 parse(int argc, char *argv[], struct opts *o)
 {
@@ -419,6 +483,8 @@ parse(int argc, char *argv[], struct opts *o)
 
 	while ((c = getopt_long(argc, argv, "m:d:e:b:l:s:o:vh", longopts,
 	    NULL)) != -1) {
+		if (optimizer_option(c, o) || privacy_option(c, &o->dp))
+			continue;
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'd': o->data = optarg; break;
@@ -434,56 +500,13 @@ parse(int argc, char *argv[], struct opts *o)
 		case 'b':
 			t->batch = (int)count("-b", optarg, 1, TRAIN_MAXBATCH);
 			break;
-		case 'l':
-			t->lr.lr = num("-l", optarg, 0, 1e6);
-			o->lr_given = 1;
-			break;
-		case O_WARMUP:
-			t->lr.warmup = count("--warmup", optarg, 0, TRAIN_MAXSTEPS);
-			break;
-		case O_EPS:
-			t->opt.eps = num("--eps", optarg, 1e-12, 1);
-			break;
-		case O_CLIP:
-			t->opt.clip = num("--clip", optarg, 0, 1e6);
-			o->clip_given = 1;
-			break;
-		case O_MOM: t->opt.momentum = num("--momentum", optarg, 0, 1); break;
-		case O_WD: t->opt.weight_decay = num("--weight-decay", optarg, 0,
-		    1e6); break;
-		case O_PROX: t->opt.prox = num("--prox", optarg, 0, 1e6); break;
 		case 's':
 			t->seed = (uint64_t)count("-s", optarg, 0, INT64_MAX);
-			break;
-		case O_OPT:
-			if (optim_parse(optarg, &t->opt.kind) < 0)
-				errx(2, "--optimizer %s: want sgd, adam or "
-				    "adamw", optarg);
-			o->opt_given = 1;
-			break;
-		case O_SCHED:
-			if (schedule_parse(optarg, &t->lr.kind) < 0)
-				errx(2, "--schedule %s: want constant, cosine "
-				    "or linear", optarg);
 			break;
 		case O_NAME:
 			if (strlen(optarg) == 0 || strlen(optarg) > 256)
 				errx(2, "--name: want 1 to 256 characters");
 			o->name = optarg;
-			break;
-		case O_DP: o->dp.on = 1; break;
-		case O_NOISE:
-			o->dp.noise = num("--noise", optarg, 0.01, 1e4);
-			break;
-		case O_EPSILON:
-			o->dp.epsilon = num("--epsilon", optarg, 1e-3, 1e3);
-			break;
-		case O_DELTA:
-			o->dp.delta = num("--delta", optarg, 1e-30, 0.1);
-			break;
-		case O_LEDGER: o->dp.ledger = optarg; break;
-		case O_BUDGET:
-			o->dp.budget = num("--budget", optarg, 1e-3, 1e6);
 			break;
 		case O_ENCODE:
 			if (encode_parse(optarg, &o->enc, &e) < 0)
@@ -493,14 +516,7 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_STOCH: stoch = 1; break;
 		case O_RESIDUAL: o->residual = optarg; break;
 		case O_OPTSTATE: o->optstate = optarg; break;
-		case O_VBATCH:
-			t->opt.vbatch = count("--v-batch", optarg, 2, INT32_MAX);
-			break;
 		case O_MOMENTS: o->moments = 1; break;
-		case O_SLICES:
-			t->opt.slices = (int)count("--slices", optarg, 2,
-			    TRAIN_MAXBATCH);
-			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
