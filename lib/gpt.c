@@ -1,9 +1,10 @@
 /*
  * gpt: layers, model and sampling of the byte-level transformer; its
- * training and evaluation are train's and eval's, through model.h.  The matrix work (projections, attention
- * scores, the output head) is OpenBLAS sgemm; the element-wise loops are
- * GPT_HOT so they vectorize.  Sums that decide a loss or a norm are kept
- * in double.  Everything a run needs is allocated before its first step.
+ * training and evaluation are train's and eval's, through model.h.  The
+ * matrix work (projections, attention scores, the output head) is
+ * OpenBLAS sgemm; the element-wise loops are GPT_HOT so they vectorize.
+ * Sums that decide a loss are kept in double.  gpt_init allocates every
+ * activation; the passes never do.
  */
 #include <cblas.h>
 #include <math.h>

@@ -7,7 +7,8 @@
  * layer's weight is (out, in), its bias (out).
  *
  * The model-level glue (which layers an architecture stacks, where the
- * activations of a batch live) is nn_net; optimizers and data are train's.
+ * activations of a batch live) is nn_net; model.h drives it, optimizers
+ * are optim's and the order of data train's.
  */
 #ifndef FED_NN_H
 #define FED_NN_H
