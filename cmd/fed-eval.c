@@ -1,8 +1,8 @@
 /*
  * fed-eval: loss and accuracy of a model (optionally with an update
  * applied) on data bundles, per bundle, in total and per class, as a
- * table or as JSON.  The arithmetic is lib/train's eval_run; this file
- * loads, applies and prints.
+ * table or as JSON; of a gpt model, bits per byte.  The arithmetic is
+ * lib/eval's eval_run; this file loads, applies and prints.
  */
 #include <err.h>
 #include <getopt.h>
@@ -10,13 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bundle.h"
 #include "data.h"
-#include "gpt.h"
+#include "eval.h"
+#include "model.h"
 #include "nn.h"
-#include "train.h"
 #include "weights.h"
 
 #define EVAL_MAXDATA   4096
@@ -36,13 +35,6 @@ usage(FILE *f, int status)
 	exit(status);
 }
 
-static void
-readable(const char *path)
-{
-	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
-		err(2, "%s", path);
-}
-
 /* A loaded bundle of kind want, its weights and architecture. */
 static float *
 load_weights(const char *path, const char *want, struct arch *a,
@@ -51,9 +43,10 @@ load_weights(const char *path, const char *want, struct arch *a,
 	fed_err e;
 	float *w;
 
-	readable(path);
-	if ((w = weights_read(path, want, b, a, &e)) == NULL)
-		errx(1, "%s: %s", display_name(path), e.msg);
+	if ((w = weights_read(path, want, b, a, &e)) == NULL) {
+		fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
+	}
 	return w;
 }
 
@@ -108,6 +101,13 @@ result_json(const char *name, const char *digest,
 		json_object_set_new(j, "digest", json_string(digest));
 	json_object_set_new(j, "samples", json_integer(r->n));
 	json_object_set_new(j, "loss", json_real(r->loss_sum / r->n));
+	if (r->classes == 0) {
+		/* gpt on text: mean loss per byte in nats and in bits */
+		json_object_set_new(j, "bits_per_byte",
+		    json_real(r->loss_sum / r->n / M_LN2));
+		json_decref(pc);
+		return j;
+	}
 	json_object_set_new(j, "accuracy",
 	    json_real((double)r->correct / r->n));
 	for (c = 0; c < r->classes; c++)
@@ -119,11 +119,13 @@ result_json(const char *name, const char *digest,
 	return j;
 }
 
+/* A row of the table: accuracy, or bits per byte. */
 static void
 print_row(const char *name, const struct eval_result *r)
 {
 	printf("%-32s %9lld %9.4f %9.4f\n", name, (long long)r->n,
-	    r->loss_sum / r->n, (double)r->correct / r->n);
+	    r->loss_sum / r->n, r->classes == 0 ? r->loss_sum / r->n / M_LN2 :
+	    (double)r->correct / r->n);
 }
 
 static void
@@ -142,21 +144,6 @@ print_classes(const struct eval_result *r)
 	}
 }
 
-/* Add one result's counters to the total. */
-static void
-eval_add(struct eval_result *t, const struct eval_result *r)
-{
-	int c;
-
-	t->n += r->n;
-	t->loss_sum += r->loss_sum;
-	t->correct += r->correct;
-	for (c = 0; c < t->classes; c++) {
-		t->class_n[c] += r->class_n[c];
-		t->class_correct[c] += r->class_correct[c];
-	}
-}
-
 /* Evaluate one data bundle; 0, or 1 when it was rejected. */
 static int
 eval_one(const struct opts *o, const char *path, const struct arch *a,
@@ -166,13 +153,15 @@ eval_one(const struct opts *o, const char *path, const struct arch *a,
 	struct dataset d;
 	fed_err e;
 
-	readable(path);
-	if (data_load(path, &d, &e) < 0 || train_check_fit(a, &d, &e) < 0) {
-		warnx("%s: %s", display_name(path), e.msg);
+	if (data_load(path, &d, &e) < 0 || model_fit(a, &d, &e) < 0) {
+		fed_errprefix(&e, "%s", display_name(path));
+		if (fed_status(&e) != 1)
+			fed_exit(&e);
+		warnx("%s", e.msg);
 		data_free(&d);
 		return 1;
 	}
-	eval_init(&r, a->dims[a->nlayers]);
+	eval_init(&r, eval_classes(a));
 	if (eval_run(a, w, &d, &r, &e) < 0)
 		errx(2, "%s: %s", display_name(path), e.msg);
 	if (o->json)
@@ -186,82 +175,27 @@ eval_one(const struct opts *o, const char *path, const struct arch *a,
 	return 0;
 }
 
-/* gpt on text: mean loss per byte in nats and in bits. */
-static json_t *
-text_json(const char *name, const char *digest, double loss, int64_t n)
+/* The table's or the JSON's end: the total, and the classes. */
+static void
+print_total(const struct opts *o, const struct eval_result *t,
+    const char *digest, const char *udigest, json_t *list)
 {
-	json_t *j = json_object();
+	json_t *j;
 
-	if (name != NULL)
-		json_object_set_new(j, "name", json_string(name));
-	if (digest != NULL)
-		json_object_set_new(j, "digest", json_string(digest));
-	json_object_set_new(j, "samples", json_integer(n));
-	json_object_set_new(j, "loss", json_real(loss / n));
-	json_object_set_new(j, "bits_per_byte", json_real(loss / n / M_LN2));
-	return j;
-}
-
-static int
-eval_text_one(const struct opts *o, const char *path, const struct arch *a,
-    const float *w, double *tl, int64_t *tn, json_t *list)
-{
-	struct dataset d;
-	double loss;
-	int64_t n;
-	fed_err e;
-
-	readable(path);
-	if (data_load(path, &d, &e) < 0 || gpt_check_fit(a, &d, &e) < 0) {
-		warnx("%s: %s", display_name(path), e.msg);
-		data_free(&d);
-		return 1;
-	}
-	if (gpt_eval(a, w, &d, &loss, &n, &e) < 0)
-		errx(2, "%s: %s", display_name(path), e.msg);
-	if (o->json)
-		json_array_append_new(list, text_json(display_name(path),
-		    d.b.digest, loss, n));
-	else
-		printf("%-32s %9lld %9.4f %9.4f\n", display_name(path),
-		    (long long)n, loss / n, loss / n / M_LN2);
-	*tl += loss;
-	*tn += n;
-	data_free(&d);
-	return 0;
-}
-
-/* fed-eval of a gpt model: bits per byte per data bundle and in all. */
-static int
-evaluate_text(const struct opts *o, const struct arch *a, const float *w,
-    const char *digest, const char *udigest)
-{
-	json_t *list = json_array(), *j;
-	double tl = 0;
-	int64_t tn = 0;
-	int i, status = 0;
-
-	if (!o->json)
-		printf("%-32s %9s %9s %9s\n", "data", "bytes", "loss",
-		    "bits/byte");
-	for (i = 0; i < o->ndata; i++)
-		status |= eval_text_one(o, o->data[i], a, w, &tl, &tn, list);
-	if (tn > 0 && o->json) {
+	if (t->n > 0 && o->json) {
 		j = json_pack("{s:s,s:o,s:o,s:o}", "model", digest, "update",
 		    *udigest ? json_string(udigest) : json_null(), "data", list,
-		    "total", text_json(NULL, NULL, tl, tn));
+		    "total", result_json(NULL, NULL, t));
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 		putchar('\n');
 		json_decref(j);
-	} else {
-		if (tn > 0 && o->ndata > 1)
-			printf("%-32s %9lld %9.4f %9.4f\n", "total",
-			    (long long)tn, tl / tn, tl / tn / M_LN2);
-		json_decref(list);
+		return;
 	}
-	if (fflush(stdout) == EOF || ferror(stdout))
-		err(2, "stdout");
-	return status;
+	if (t->n > 0 && (t->classes > 0 || o->ndata > 1))
+		print_row("total", t);
+	if (t->n > 0 && t->classes > 0)
+		print_classes(t);
+	json_decref(list);
 }
 
 static int
@@ -270,37 +204,19 @@ evaluate(const struct opts *o)
 	char digest[DIGEST_LEN + 1], udigest[DIGEST_LEN + 1];
 	struct eval_result total;
 	struct arch a;
-	json_t *list = json_array(), *j;
+	json_t *list = json_array();
 	float *w;
 	int i, status = 0;
 
 	w = load_model(o, &a, digest, udigest);
-	if (a.kind == ARCH_GPT) {
-		json_decref(list);
-		i = evaluate_text(o, &a, w, digest, udigest);
-		free(w);
-		return i;
-	}
-	eval_init(&total, a.dims[a.nlayers]);
+	eval_init(&total, eval_classes(&a));
 	if (!o->json)
-		printf("%-32s %9s %9s %9s\n", "data", "samples", "loss",
-		    "accuracy");
+		printf("%-32s %9s %9s %9s\n", "data", total.classes ?
+		    "samples" : "bytes", "loss", total.classes ? "accuracy" :
+		    "bits/byte");
 	for (i = 0; i < o->ndata; i++)
 		status |= eval_one(o, o->data[i], &a, w, &total, list);
-	if (total.n > 0 && o->json) {
-		j = json_pack("{s:s,s:o,s:o,s:o}", "model", digest, "update",
-		    *udigest ? json_string(udigest) : json_null(), "data", list,
-		    "total", result_json(NULL, NULL, &total));
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-		putchar('\n');
-		json_decref(j);
-	} else {
-		if (total.n > 0) {
-			print_row("total", &total);
-			print_classes(&total);
-		}
-		json_decref(list);
-	}
+	print_total(o, &total, digest, udigest, list);
 	eval_free(&total);
 	free(w);
 	if (fflush(stdout) == EOF || ferror(stdout))

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bundle.h"
 #include "gpt.h"
@@ -35,10 +34,10 @@ load_model(const char *path, struct arch *a)
 	fed_err e;
 	float *w;
 
-	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
-		err(2, "%s", path);
-	if ((w = weights_read(path, "model", &b, a, &e)) == NULL)
-		errx(1, "%s: %s", display_name(path), e.msg);
+	if ((w = weights_read(path, "model", &b, a, &e)) == NULL) {
+		fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
+	}
 	if (a->kind != ARCH_GPT)
 		errx(1, "%s: not a language model (arch gpt:...)",
 		    display_name(path));

@@ -18,28 +18,16 @@
 
 #include "bundle.h"
 #include "data.h"
-#include "dp.h"
-#include "dpsgd.h"
 #include "encode.h"
-#include "gpt.h"
-#include "ledger.h"
 #include "moments.h"
+#include "model.h"
 #include "nn.h"
-#include "out.h"
+#include "optstate.h"
+#include "privacy.h"
+#include "residual.h"
 #include "train.h"
+#include "update.h"
 #include "weights.h"
-
-
-/* --dp: DP-SGD, its accounting and the holder's ledger. */
-struct privacy {
-	int on;
-	double noise, epsilon, delta, budget;   /* 0: not given */
-	const char *ledger;
-	struct dpsgd_opts sgd;
-	double q, eps, rdp[DP_NORDERS];         /* this run's */
-	int64_t steps;
-	struct ledger l;
-};
 
 struct opts {
 	const char *model, *data, *out, *name;
@@ -106,6 +94,14 @@ show_progress(void *ctx, int64_t step, int64_t total, double loss)
 		fputc('\n', stderr);
 }
 
+static void
+progress_start(struct progress *p, int64_t batch)
+{
+	memset(p, 0, sizeof(*p));
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->batch = batch;
+}
+
 /* -v: what the run did and how fast, for operators and benchmarks. */
 static void
 summary(const struct progress *p, const struct train_stats *st)
@@ -123,353 +119,32 @@ summary(const struct progress *p, const struct train_stats *st)
 	    st->loss_end, core ? core : "?", openblas_get_num_threads());
 }
 
-/* A file that cannot be opened is a system failure (2), not a verdict. */
-static void
-readable(const char *path)
-{
-	if (strcmp(path, "-") != 0 && access(path, R_OK) < 0)
-		err(2, "%s", path);
-}
-
 /* The model's weights; with ms, its shared moments too (zero at step 0
  * when it has none). */
 static float *
-load_model(const char *path, struct arch *a, char *digest, int64_t *round,
-    struct train_state *ms)
+load_model(const char *path, struct update *u, struct optim_state *ms)
 {
 	struct bundle b;
 	fed_err e;
 	float *w;
 
-	readable(path);
-	if ((w = weights_read(path, "model", &b, a, &e)) == NULL)
-		errx(1, "%s: %s", display_name(path), e.msg);
-	*round = manifest_int(b.manifest, "round");
-	if (*round < 0)
+	if ((w = weights_read(path, "model", &b, &u->a, &e)) == NULL) {
+		fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
+	}
+	if ((u->round = manifest_int(b.manifest, "round")) < 0)
 		errx(1, "%s: model lacks a round", display_name(path));
 	if (ms != NULL) {
-		if (a->kind != ARCH_GPT)
+		if (u->a.kind != ARCH_GPT)
 			errx(2, "--moments is for gpt models");
-		if (moments_load(&b, a, &ms->m, &ms->v, &ms->t, &e) < 0)
+		if (moments_load(&b, &u->a, &ms->m, &ms->v, &ms->t, &e) < 0)
 			errx(1, "%s: %s", display_name(path), e.msg);
-		if (ms->m == NULL) {
-			ms->m = xcalloc(arch_nparams(a), sizeof(float));
-			ms->v = xcalloc(arch_nparams(a), sizeof(float));
-		}
+		if (ms->m == NULL)
+			optstate_zero(ms, &u->a);
 	}
-	memcpy(digest, b.digest, DIGEST_LEN + 1);
+	memcpy(u->parent, b.digest, DIGEST_LEN + 1);
 	bundle_free(&b);
 	return w;
-}
-
-static json_t *
-train_json(const struct train_opts *t, int gpt)
-{
-	json_t *j = json_object();
-
-	json_object_set_new(j, "optimizer",
-	    json_string(train_optimizer_name(t->opt)));
-	json_object_set_new(j, "lr", json_real(t->lr));
-	json_object_set_new(j, "schedule",
-	    json_string(train_schedule_name(t->schedule)));
-	json_object_set_new(j, "batch", json_integer(t->batch));
-	json_object_set_new(j, "epochs", t->steps > 0 ? json_null() :
-	    json_integer(t->epochs));
-	json_object_set_new(j, "max_steps", t->steps > 0 ?
-	    json_integer(t->steps) : json_null());
-	if (t->opt == OPT_SGD)
-		json_object_set_new(j, "momentum", json_real(t->momentum));
-	else {
-		json_object_set_new(j, "beta1", json_real(t->beta1));
-		json_object_set_new(j, "beta2", json_real(t->beta2));
-		json_object_set_new(j, "eps", json_real(t->eps));
-	}
-	json_object_set_new(j, "weight_decay", json_real(t->weight_decay));
-	json_object_set_new(j, "prox", json_real(t->prox));
-	json_object_set_new(j, "seed", json_integer((json_int_t)t->seed));
-	json_object_set_new(j, "shuffle", json_string("xoshiro256**"));
-	if (gpt) {
-		json_object_set_new(j, "warmup", json_integer(t->warmup));
-		json_object_set_new(j, "clip", json_real(t->clip));
-		json_object_set_new(j, "v_batch", t->vbatch > 0 ?
-		    json_integer(t->vbatch) : json_null());
-		json_object_set_new(j, "slices", json_integer(t->slices > 1 ?
-		    t->slices : 1));
-		json_object_set_new(j, "windows", json_string("uniform random "
-		    "starts, context + 1 bytes"));
-	}
-	return j;
-}
-
-static json_t *
-privacy_json(const struct privacy *p)
-{
-	json_t *j = json_object(), *l = json_null();
-
-	json_object_set_new(j, "mechanism", json_string("dp-sgd, poisson "
-	    "sampling, gaussian"));
-	json_object_set_new(j, "unit", json_string("example"));
-	json_object_set_new(j, "clip", json_real(p->sgd.clip));
-	json_object_set_new(j, "noise_multiplier", json_real(p->sgd.sigma));
-	json_object_set_new(j, "sample_rate", json_real(p->q));
-	json_object_set_new(j, "steps", json_integer(p->steps));
-	json_object_set_new(j, "delta", json_real(p->delta));
-	json_object_set_new(j, "epsilon", json_real(p->eps));
-	json_object_set_new(j, "accountant",
-	    json_string(dp_accountant_name(DP_CONV_BALLE)));
-	if (p->ledger != NULL)
-		l = json_pack("{s:I,s:f,s:f,s:s}", "entries",
-		    (json_int_t)p->l.entries, "spent", p->l.spent, "budget",
-		    p->l.budget, "head", p->l.head);
-	json_object_set_new(j, "ledger", l);
-	return j;
-}
-
-static json_t *
-update_manifest(const struct opts *o, const struct arch *a,
-    const char *parent, int64_t round, const struct dataset *d,
-    const struct train_stats *st)
-{
-	char arch[ARCH_STRLEN];
-	json_t *m = manifest_new("update", "fed-train");
-
-	arch_format(a, arch, sizeof(arch));
-	json_object_set_new(m, "arch", json_string(arch));
-	json_object_set_new(m, "parent", json_string(parent));
-	json_object_set_new(m, "round", json_integer(round));
-	json_object_set_new(m, "samples", json_integer(d->n));
-	json_object_set_new(m, "steps", json_integer(st->steps));
-	json_object_set_new(m, "contributor", o->name ? json_string(o->name) :
-	    json_null());
-	json_object_set_new(m, "train", train_json(&o->t,
-	    a->kind == ARCH_GPT));
-	if (o->dp.on) {
-		/* losses over private rows, unnoised: not released under DP */
-		json_object_set_new(m, "stats", json_pack("{s:n,s:n}",
-		    "loss_start", "loss_end"));
-		json_object_set_new(m, "privacy", privacy_json(&o->dp));
-	} else
-		json_object_set_new(m, "stats", json_pack("{s:f,s:f}",
-		    "loss_start", st->loss_start, "loss_end", st->loss_end));
-	if (o->moments)
-		json_object_set_new(m, "moments",
-		    moments_json(o->t.state->t));
-	return m;
-}
-
-/* The holder's top-k residual: zeros when the file does not exist yet. */
-static float *
-residual_load(const char *path, const struct arch *a)
-{
-	uint64_t np = arch_nparams(a);
-	float *r = xcalloc(np ? np : 1, sizeof(*r));
-	struct tensor_spec t[ARCH_MAXTENSORS];
-	struct st_file st;
-	uint8_t *buf;
-	size_t len;
-	fed_err e;
-	int i, n;
-
-	if (access(path, F_OK) < 0)
-		return r;
-	if ((buf = read_file(path, 8 + ST_MAXHEADER + np * 4, &len,
-	    &e)) == NULL)
-		errx(2, "%s", e.msg);
-	if (st_parse(buf, len, &st, &e) < 0 || weights_check(a, &st, &e) < 0)
-		errx(1, "%s: not a residual of this model: %s", path, e.msg);
-	n = arch_tensors(a, t);
-	for (i = 0; i < n; i++)
-		memcpy(r + t[i].offset, st_find(&st, t[i].name)->data,
-		    t[i].count * sizeof(float));
-	st_file_free(&st);
-	free(buf);
-	return r;
-}
-
-static void
-residual_save(const char *path, const struct arch *a, const float *r)
-{
-	struct out out;
-	uint8_t *st;
-	size_t len;
-	fed_err e;
-
-	if ((st = weights_encode(a, r, &len, &e)) == NULL ||
-	    out_open(&out, path, &e) < 0)
-		errx(2, "%s", e.msg);
-	if (out_write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
-		out_abort(&out);
-		errx(2, "%s", e.msg);
-	}
-	free(st);
-}
-
-/*
- * --opt-state: the holder's AdamW moments between rounds, a safetensors
- * file of "arch" (U8, the canonical architecture string), "step" (I64,
- * Adam's step count), "exp_avg" and "exp_avg_sq" (F32, one per
- * parameter).  A file that does not exist yet, or one of another
- * architecture, starts from zero moments.
- */
-static void
-optstate_load(const char *path, const struct arch *a, struct train_state *s,
-    int verbose)
-{
-	uint64_t np = arch_nparams(a);
-	const struct st_tensor *ta, *tt, *tm, *tv;
-	char as[256];
-	struct st_file st;
-	uint8_t *buf;
-	size_t len;
-	fed_err e;
-	int64_t t;
-
-	s->t = 0;
-	s->m = xcalloc(np, sizeof(float));
-	s->v = xcalloc(np, sizeof(float));
-	if (access(path, F_OK) < 0)
-		return;
-	if ((buf = read_file(path, 8 + ST_MAXHEADER + 2 * np * 4 + 4096, &len,
-	    &e)) == NULL)
-		errx(2, "%s", e.msg);
-	if (st_parse(buf, len, &st, &e) < 0)
-		errx(1, "%s: not an optimizer state: %s", path, e.msg);
-	arch_format(a, as, sizeof(as));
-	ta = st_find(&st, "arch");
-	tt = st_find(&st, "step");
-	tm = st_find(&st, "exp_avg");
-	tv = st_find(&st, "exp_avg_sq");
-	if (ta == NULL || tt == NULL || tm == NULL || tv == NULL ||
-	    ta->dtype != ST_U8 || tt->dtype != ST_I64 || st_elements(tt) != 1 ||
-	    tm->dtype != ST_F32 || tv->dtype != ST_F32)
-		errx(1, "%s: not an optimizer state", path);
-	memcpy(&t, tt->data, sizeof(t));
-	if (t < 0)
-		errx(1, "%s: not an optimizer state: negative step", path);
-	if (st_elements(ta) != strlen(as) || memcmp(ta->data, as,
-	    strlen(as)) != 0 || st_elements(tm) != np ||
-	    st_elements(tv) != np) {
-		if (verbose)
-			warnx("%s: optimizer state of another architecture, "
-			    "starting afresh", path);
-	} else {
-		s->t = t;
-		memcpy(s->m, tm->data, np * sizeof(float));
-		memcpy(s->v, tv->data, np * sizeof(float));
-	}
-	st_file_free(&st);
-	free(buf);
-}
-
-static void
-optstate_save(const char *path, const struct arch *a,
-    const struct train_state *s)
-{
-	uint64_t np = arch_nparams(a);
-	char as[256];
-	struct st_spec sp[4];
-	struct out out;
-	uint8_t *st;
-	size_t len;
-	fed_err e;
-
-	arch_format(a, as, sizeof(as));
-	memset(sp, 0, sizeof(sp));
-	sp[0] = (struct st_spec){ "arch", ST_U8, 1, { (int64_t)strlen(as) },
-	    as };
-	sp[1] = (struct st_spec){ "step", ST_I64, 1, { 1 }, &s->t };
-	sp[2] = (struct st_spec){ "exp_avg", ST_F32, 1, { (int64_t)np },
-	    s->m };
-	sp[3] = (struct st_spec){ "exp_avg_sq", ST_F32, 1, { (int64_t)np },
-	    s->v };
-	if ((st = st_write(sp, 4, &len, &e)) == NULL ||
-	    out_open(&out, path, &e) < 0)
-		errx(2, "%s", e.msg);
-	if (out_write_all(out.fd, st, len, &e) < 0 || out_commit(&out, &e) < 0) {
-		out_abort(&out);
-		errx(2, "%s", e.msg);
-	}
-	free(st);
-}
-
-/* tensors.safetensors, encoded as asked; the residual is updated in r. */
-static uint8_t *
-encode_delta(struct opts *o, json_t *m, const struct arch *a,
-    const float *delta, float *r, size_t *len)
-{
-	uint8_t *st;
-	fed_err e;
-
-	if (!o->encoded)
-		st = weights_encode(a, delta, len, &e);
-	else {
-		if (o->enc.scheme == ENC_TOPK)
-			o->enc.k = encode_topk_count(o->enc.fraction,
-			    arch_nparams(a));
-		o->enc.feedback = r != NULL;
-		st = encode_encode(a, &o->enc, delta, r, o->t.seed, len, &e);
-		json_object_set_new(m, "encoding", encode_json(&o->enc));
-	}
-	if (st == NULL)
-		errx(1, "%s", e.msg);
-	return st;
-}
-
-/* --moments: the member of m and the spread max(v - m^2, 0). */
-static uint8_t *
-encode_moments(const struct arch *a, const struct train_state *s,
-    size_t *len)
-{
-	uint64_t i, np = arch_nparams(a);
-	float *w = xmalloc(np * sizeof(float));
-	uint8_t *st;
-	fed_err e;
-
-	for (i = 0; i < np; i++) {
-		w[i] = moments_spread(s->m[i], s->v[i]);
-		if (!isfinite(s->m[i]) || !isfinite(w[i]))
-			errx(1, "training diverged (moments not finite); try "
-			    "a lower learning rate");
-	}
-	if ((st = moments_encode(a, s->m, w, MOMENTS_UPDATE, len, &e)) == NULL)
-		errx(1, "%s", e.msg);
-	free(w);
-	return st;
-}
-
-static void
-write_update(struct opts *o, json_t *m, const struct arch *a,
-    const float *delta)
-{
-	struct bundle_payload pl[2] = {
-		{ WEIGHTS_MEMBER, NULL, -1, 0, NULL },
-		{ MOMENTS_MEMBER, NULL, -1, 0, NULL },
-	};
-	struct out out;
-	size_t len;
-	uint8_t *st;
-	float *r = o->residual ? residual_load(o->residual, a) : NULL;
-	fed_err e;
-
-	st = encode_delta(o, m, a, delta, r, &len);
-	pl[0].data = st;
-	pl[0].size = len;
-	if (o->moments) {
-		pl[1].data = encode_moments(a, o->t.state, &len);
-		pl[1].size = len;
-	}
-	if (out_open(&out, o->out, &e) < 0)
-		errx(2, "%s", e.msg);
-	if (bundle_write(out.fd, m, pl, o->moments ? 2 : 1, NULL, &e) < 0 ||
-	    out_commit(&out, &e) < 0) {
-		out_abort(&out);
-		errx(2, "%s", e.msg);
-	}
-	free(st);
-	free((void *)pl[1].data);
-	if (r != NULL)
-		residual_save(o->residual, a, r);
-	free(r);
 }
 
 /* gpt models: AdamW at 1e-3 with clipping at 1 unless told otherwise. */
@@ -477,174 +152,140 @@ static void
 gpt_defaults(struct opts *o, const struct arch *a)
 {
 	if (a->kind != ARCH_GPT) {
-		if (o->t.warmup > 0 || (o->clip_given && !o->dp.on))
+		if (o->t.lr.warmup > 0 || (o->clip_given && !o->dp.on))
 			errx(2, "--warmup and --clip are for gpt models");
 		if (o->optstate != NULL)
 			errx(2, "--opt-state is for gpt models");
-		if (o->t.vbatch > 0)
+		if (o->t.opt.vbatch > 0)
 			errx(2, "--v-batch is for gpt models");
-		if (o->t.slices > 0)
+		if (o->t.opt.slices > 0)
 			errx(2, "--slices is for gpt models");
 		return;
 	}
 	if (!o->opt_given)
-		o->t.opt = OPT_ADAMW;
+		o->t.opt.kind = OPTIM_ADAMW;
 	if (!o->lr_given)
-		o->t.lr = 1e-3;
+		o->t.lr.lr = 1e-3;
 	if (!o->clip_given)
-		o->t.clip = 1.0;
+		o->t.opt.clip = 1.0;
 }
 
-/* delta when none is given: 1e-5, or 1/n^1.1 when that is smaller */
-static double
-default_delta(int64_t n)
-{
-	double d = pow((double)n, -1.1);
-
-	return d < 1e-5 ? d : 1e-5;
-}
-
-/* Before training: sigma, epsilon, and the ledger's consent. */
+/* -v: DP-SGD's spend. */
 static void
-dp_prepare(struct opts *o, const struct arch *a, const struct dataset *d)
+dp_summary(const struct privacy *p)
 {
-	struct privacy *p = &o->dp;
-	const char *lp = p->ledger;
-	fed_err e;
-
-	if (a->kind != ARCH_SOFTMAX && a->kind != ARCH_MLP)
-		errx(1, "%s: --dp is for softmax and mlp models",
-		    display_name(o->model));
-	p->sgd.clip = o->clip_given ? o->t.clip : 1.0;
-	o->t.clip = 0;
-	p->q = dpsgd_rate(o->t.batch, d->n);
-	p->steps = train_total_steps(&o->t, d->n);
-	if (lp != NULL) {
-		if (ledger_open(&p->l, lp, p->budget, p->delta > 0 ? p->delta :
-		    access(lp, F_OK) < 0 ? default_delta(d->n) : 0, &e) < 0)
-			errx(1, "%s: %s", lp, e.msg);
-		p->delta = p->l.delta;
-	} else if (p->delta == 0)
-		p->delta = default_delta(d->n);
-	if (p->epsilon > 0) {
-		p->noise = dp_sigma_for_epsilon(p->epsilon, p->delta, p->q,
-		    p->steps, DP_CONV_BALLE);
-		if (p->noise < 0)
-			errx(1, "--epsilon %g: out of reach in %lld steps at "
-			    "sample rate %g", p->epsilon, (long long)p->steps,
-			    p->q);
-	}
-	p->sgd.sigma = p->noise;
-	dp_rdp_add(p->rdp, dp_orders(), DP_NORDERS, p->q, p->noise, p->steps);
-	p->eps = dp_epsilon(dp_orders(), p->rdp, DP_NORDERS, p->delta,
-	    DP_CONV_BALLE, NULL);
-	if (!isfinite(p->eps))
-		errx(1, "--noise %g: too little noise, epsilon is unbounded",
-		    p->noise);
-	if (lp != NULL) {
-		double after;
-
-		if (ledger_check(&p->l, p->rdp, &after, &e) < 0)
-			errx(1, "%s: %s", lp, e.msg);
-	}
-	o->t.dp = &p->sgd;
-}
-
-/* After training, before the update leaves: the spend is written down. */
-static void
-dp_record(struct opts *o, const char *parent, int64_t round)
-{
-	struct privacy *p = &o->dp;
-	fed_err e;
-
-	if (p->ledger != NULL && ledger_record(&p->l, parent, round,
-	    "dp-sgd, poisson sampling, gaussian", p->eps, p->rdp, &e) < 0)
-		errx(2, "%s: %s", p->ledger, e.msg);
-	if (o->verbose)
-		fprintf(stderr, "fed-train: dp-sgd q %.6g sigma %.6g clip %g, "
-		    "%lld steps: epsilon %.4f at delta %g", p->q, p->noise,
-		    p->sgd.clip, (long long)p->steps, p->eps, p->delta);
-	if (o->verbose && p->ledger != NULL)
+	fprintf(stderr, "fed-train: dp-sgd q %.6g sigma %.6g clip %g, "
+	    "%lld steps: epsilon %.4f at delta %g", p->q, p->noise,
+	    p->sgd.clip, (long long)p->steps, p->eps, p->delta);
+	if (p->ledger != NULL)
 		fprintf(stderr, "; ledger %.4f of %g spent", p->l.spent,
 		    p->l.budget);
-	if (o->verbose)
-		fputc('\n', stderr);
+	fputc('\n', stderr);
+}
+
+/* Options that depend on the model and the data: gpt defaults, the
+ * optimizer state, DP's preparation. */
+static void
+prepare(struct opts *o, struct update *u, const struct dataset *d,
+    struct optim_state *ts)
+{
+	int other;
+	fed_err e;
+
+	gpt_defaults(o, &u->a);
+	if (model_fit(&u->a, d, &e) < 0)
+		errx(1, "%s: %s", display_name(o->data), e.msg);
+	if (o->dp.on) {
+		o->dp.sgd.clip = o->clip_given ? o->t.opt.clip : 1.0;
+		if (privacy_prepare(&o->dp, &o->t, &u->a, d, &e) < 0)
+			fed_exit(&e);
+		u->dp = &o->dp;
+	}
+	if (o->optstate != NULL) {
+		if (optstate_load(o->optstate, &u->a, ts, &other, &e) < 0)
+			fed_exit(&e);
+		if (other && o->verbose)
+			warnx("%s: optimizer state of another architecture, "
+			    "starting afresh", o->optstate);
+		o->t.state = ts;
+	}
+}
+
+/* After training: the spend recorded, the update and the files kept
+ * between rounds written. */
+static int
+finish(struct opts *o, struct update *u, const float *delta, fed_err *e)
+{
+	float *r = NULL;
+	json_t *m;
+	int rc = -1;
+
+	if (o->dp.on && privacy_record(&o->dp, u->parent, u->round, e) < 0)
+		return -1;
+	if (o->dp.on && o->verbose)
+		dp_summary(&o->dp);
+	if (o->residual != NULL &&
+	    (r = residual_load(o->residual, &u->a, e)) == NULL)
+		return -1;
+	m = update_manifest(u);
+	if (update_write(u, m, delta, r, o->out, e) == 0 &&
+	    (r == NULL || residual_save(o->residual, &u->a, r, e) == 0) &&
+	    (o->optstate == NULL || optstate_save(o->optstate, &u->a,
+	    o->t.state, e) == 0))
+		rc = 0;
+	json_decref(m);
+	free(r);
+	return rc;
 }
 
 static int
 train(struct opts *o)
 {
-	char parent[DIGEST_LEN + 1];
+	struct update u = { .name = o->name, .t = &o->t,
+	    .enc = o->encoded ? &o->enc : NULL };
 	struct train_stats st;
-	struct train_state ts;
+	struct optim_state ts = { 0, NULL, NULL };
 	struct progress pr;
 	struct dataset d;
-	struct arch a;
-	float *global, *local;
-	int64_t round;
-	uint64_t i, np;
+	float *global, *local = NULL;
+	uint64_t i;
 	fed_err e;
-	json_t *m;
+	int rc = -1;
 
-	global = load_model(o->model, &a, parent, &round,
-	    o->moments ? &ts : NULL);
-	if (o->moments)
+	global = load_model(o->model, &u, o->moments ? &ts : NULL);
+	if (o->moments) {
 		o->t.state = &ts;
-	gpt_defaults(o, &a);
-	readable(o->data);
-	if (data_load(o->data, &d, &e) < 0)
-		errx(1, "%s: %s", display_name(o->data), e.msg);
-	if ((a.kind == ARCH_GPT || d.text ? gpt_check_fit(&a, &d, &e) :
-	    train_check_fit(&a, &d, &e)) < 0)
-		errx(1, "%s: %s", display_name(o->data), e.msg);
-	if (o->dp.on)
-		dp_prepare(o, &a, &d);
-	np = arch_nparams(&a);
-	local = xmalloc(np * sizeof(float));
-	memset(&pr, 0, sizeof(pr));
-	clock_gettime(CLOCK_MONOTONIC, &pr.start);
-	pr.batch = o->t.batch < d.n ? o->t.batch : d.n;
-	if (a.kind == ARCH_GPT) {
-		pr.batch = (int64_t)o->t.batch * (d.n - 1 < a.dims[2] ?
-		    d.n - 1 : a.dims[2]);
-		if (o->optstate != NULL) {
-			optstate_load(o->optstate, &a, &ts, o->verbose);
-			o->t.state = &ts;
-		}
-		if (gpt_train_run(&a, global, local, &d, &o->t, isatty(2) ?
-		    show_progress : NULL, &pr, &st, &e) < 0) {
-			free(global);
-			free(local);
-			data_free(&d);
-			errx(1, "%s: %s", display_name(o->data), e.msg);
-		}
-	} else if (train_run(&a, global, local, &d, &o->t, isatty(2) ?
-	    show_progress : NULL, &pr, &st, &e) < 0)
-		errx(2, "%s", e.msg);
+		u.moments = &ts;
+	}
+	if (data_load(o->data, &d, &e) < 0) {
+		fed_errprefix(&e, "%s", display_name(o->data));
+		goto out;
+	}
+	prepare(o, &u, &d, &ts);
+	local = xmalloc(arch_nparams(&u.a) * sizeof(float));
+	progress_start(&pr, train_batch_units(&o->t, &u.a, &d));
+	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) ?
+	    show_progress : NULL, &pr, &st, &e) < 0) {
+		fed_errprefix(&e, "%s", display_name(o->data));
+		goto out;
+	}
 	if (o->verbose)
 		summary(&pr, &st);
-	for (i = 0; i < np; i++) {
+	for (i = 0; i < arch_nparams(&u.a); i++)
 		local[i] -= global[i];
-		if (!isfinite(local[i]))
-			errx(1, "%s: training diverged (weights not finite); "
-			    "try a lower learning rate", display_name(o->data));
-	}
-	free(global);
-	if (o->dp.on)
-		dp_record(o, parent, round);
-	m = update_manifest(o, &a, parent, round, &d, &st);
+	u.samples = d.n;
+	u.st = &st;
 	data_free(&d);
-	write_update(o, m, &a, local);
-	if (o->t.state != NULL) {
-		if (o->optstate != NULL)
-			optstate_save(o->optstate, &a, &ts);
-		free(ts.m);
-		free(ts.v);
-	}
-	if (o->dp.on)
-		ledger_close(&o->dp.l);
-	json_decref(m);
+	rc = finish(o, &u, local, &e);
+out:
+	/* freed before exiting so that leak checkers stay quiet */
+	data_free(&d);
+	privacy_close(&o->dp);
+	optstate_free(&ts);
+	free(global);
 	free(local);
+	if (rc < 0)
+		fed_exit(&e);
 	return 0;
 }
 
@@ -727,8 +368,110 @@ check_dp(const struct opts *o)
 		errx(2, "--dp needs one of --noise and --epsilon");
 	if (p->budget > 0 && p->ledger == NULL)
 		errx(2, "--budget needs --ledger");
-	if (o->clip_given && !(o->t.clip > 0))
+	if (o->clip_given && !(o->t.opt.clip > 0))
 		errx(2, "--clip: the per-example norm must be positive");
+}
+
+/* Options that exclude or need each other. */
+static void
+check_combinations(const struct opts *o)
+{
+	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
+		errx(2, "only one of -m and -d can be standard input");
+	check_dp(o);
+	if (o->enc.stochastic && (!o->encoded || o->enc.scheme != ENC_INT8))
+		errx(2, "--stochastic-rounding needs --encode int8");
+	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
+		errx(2, "--residual needs --encode topk:F");
+	/* both are read, then rewritten in place: a pipe cannot be */
+	if (o->residual && strcmp(o->residual, "-") == 0)
+		errx(2, "--residual needs a file, not standard input");
+	if (o->optstate && strcmp(o->optstate, "-") == 0)
+		errx(2, "--opt-state needs a file, not standard input");
+	if (o->t.opt.vbatch > 0 && (o->t.batch < 2 ||
+	    o->t.opt.vbatch <= o->t.batch))
+		errx(2, "--v-batch %lld: want -b 2 or more, and more windows "
+		    "than -b (%d)", (long long)o->t.opt.vbatch, o->t.batch);
+	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
+		errx(2, "--residual and -o name the same file");
+	if (o->optstate && o->moments)
+		errx(2, "--opt-state and --moments exclude each other: the "
+		    "moments come from the model");
+	if (o->moments && o->dp.on)
+		errx(2, "--moments and --dp exclude each other");
+	if (o->t.opt.slices > 0 && (o->t.batch % o->t.opt.slices != 0 ||
+	    o->t.opt.vbatch > 0))
+		errx(2, "--slices %d: want a divisor of -b (%d), and no "
+		    "--v-batch", o->t.opt.slices, o->t.batch);
+	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
+		errx(2, "--opt-state and -o name the same file");
+	if (o->optstate && o->residual &&
+	    strcmp(o->optstate, o->residual) == 0)
+		errx(2, "--opt-state and --residual name the same file");
+}
+
+/* The optimizer's and the schedule's options; 0 when c is not one. */
+static int
+optimizer_option(int c, struct opts *o)
+{
+	struct train_opts *t = &o->t;
+
+	switch (c) {
+	case 'l':
+		t->lr.lr = num("-l", optarg, 0, 1e6);
+		o->lr_given = 1;
+		break;
+	case O_WARMUP:
+		t->lr.warmup = count("--warmup", optarg, 0, TRAIN_MAXSTEPS);
+		break;
+	case O_EPS: t->opt.eps = num("--eps", optarg, 1e-12, 1); break;
+	case O_CLIP:
+		t->opt.clip = num("--clip", optarg, 0, 1e6);
+		o->clip_given = 1;
+		break;
+	case O_MOM: t->opt.momentum = num("--momentum", optarg, 0, 1); break;
+	case O_WD: t->opt.weight_decay = num("--weight-decay", optarg, 0,
+	    1e6); break;
+	case O_PROX: t->opt.prox = num("--prox", optarg, 0, 1e6); break;
+	case O_OPT:
+		if (optim_parse(optarg, &t->opt.kind) < 0)
+			errx(2, "--optimizer %s: want sgd, adam or adamw",
+			    optarg);
+		o->opt_given = 1;
+		break;
+	case O_SCHED:
+		if (schedule_parse(optarg, &t->lr.kind) < 0)
+			errx(2, "--schedule %s: want constant, cosine or "
+			    "linear", optarg);
+		break;
+	case O_VBATCH:
+		t->opt.vbatch = count("--v-batch", optarg, 2, INT32_MAX);
+		break;
+	case O_SLICES:
+		t->opt.slices = (int)count("--slices", optarg, 2,
+		    TRAIN_MAXBATCH);
+		break;
+	default: return 0;
+	}
+	return 1;
+}
+
+/* --dp and its options; 0 when c is not one. */
+static int
+privacy_option(int c, struct privacy *p)
+{
+	switch (c) {
+	case O_DP: p->on = 1; break;
+	case O_NOISE: p->noise = num("--noise", optarg, 0.01, 1e4); break;
+	case O_EPSILON:
+		p->epsilon = num("--epsilon", optarg, 1e-3, 1e3);
+		break;
+	case O_DELTA: p->delta = num("--delta", optarg, 1e-30, 0.1); break;
+	case O_LEDGER: p->ledger = optarg; break;
+	case O_BUDGET: p->budget = num("--budget", optarg, 1e-3, 1e6); break;
+	default: return 0;
+	}
+	return 1;
 }
 
 static void
@@ -740,6 +483,8 @@ parse(int argc, char *argv[], struct opts *o)
 
 	while ((c = getopt_long(argc, argv, "m:d:e:b:l:s:o:vh", longopts,
 	    NULL)) != -1) {
+		if (optimizer_option(c, o) || privacy_option(c, &o->dp))
+			continue;
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'd': o->data = optarg; break;
@@ -755,56 +500,13 @@ parse(int argc, char *argv[], struct opts *o)
 		case 'b':
 			t->batch = (int)count("-b", optarg, 1, TRAIN_MAXBATCH);
 			break;
-		case 'l':
-			t->lr = num("-l", optarg, 0, 1e6);
-			o->lr_given = 1;
-			break;
-		case O_WARMUP:
-			t->warmup = count("--warmup", optarg, 0, TRAIN_MAXSTEPS);
-			break;
-		case O_EPS:
-			t->eps = num("--eps", optarg, 1e-12, 1);
-			break;
-		case O_CLIP:
-			t->clip = num("--clip", optarg, 0, 1e6);
-			o->clip_given = 1;
-			break;
-		case O_MOM: t->momentum = num("--momentum", optarg, 0, 1); break;
-		case O_WD: t->weight_decay = num("--weight-decay", optarg, 0,
-		    1e6); break;
-		case O_PROX: t->prox = num("--prox", optarg, 0, 1e6); break;
 		case 's':
 			t->seed = (uint64_t)count("-s", optarg, 0, INT64_MAX);
-			break;
-		case O_OPT:
-			if (train_optimizer_parse(optarg, &t->opt) < 0)
-				errx(2, "--optimizer %s: want sgd, adam or "
-				    "adamw", optarg);
-			o->opt_given = 1;
-			break;
-		case O_SCHED:
-			if (train_schedule_parse(optarg, &t->schedule) < 0)
-				errx(2, "--schedule %s: want constant, cosine "
-				    "or linear", optarg);
 			break;
 		case O_NAME:
 			if (strlen(optarg) == 0 || strlen(optarg) > 256)
 				errx(2, "--name: want 1 to 256 characters");
 			o->name = optarg;
-			break;
-		case O_DP: o->dp.on = 1; break;
-		case O_NOISE:
-			o->dp.noise = num("--noise", optarg, 0.01, 1e4);
-			break;
-		case O_EPSILON:
-			o->dp.epsilon = num("--epsilon", optarg, 1e-3, 1e3);
-			break;
-		case O_DELTA:
-			o->dp.delta = num("--delta", optarg, 1e-30, 0.1);
-			break;
-		case O_LEDGER: o->dp.ledger = optarg; break;
-		case O_BUDGET:
-			o->dp.budget = num("--budget", optarg, 1e-3, 1e6);
 			break;
 		case O_ENCODE:
 			if (encode_parse(optarg, &o->enc, &e) < 0)
@@ -814,14 +516,7 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_STOCH: stoch = 1; break;
 		case O_RESIDUAL: o->residual = optarg; break;
 		case O_OPTSTATE: o->optstate = optarg; break;
-		case O_VBATCH:
-			t->vbatch = count("--v-batch", optarg, 2, INT32_MAX);
-			break;
 		case O_MOMENTS: o->moments = 1; break;
-		case O_SLICES:
-			t->slices = (int)count("--slices", optarg, 2,
-			    TRAIN_MAXBATCH);
-			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
@@ -831,37 +526,8 @@ parse(int argc, char *argv[], struct opts *o)
 		usage(stderr, 2);
 	if (epochs && t->steps > 0)
 		errx(2, "-e and --steps exclude each other");
-	if (strcmp(o->model, "-") == 0 && strcmp(o->data, "-") == 0)
-		errx(2, "only one of -m and -d can be standard input");
-	check_dp(o);
-	if (stoch && (!o->encoded || o->enc.scheme != ENC_INT8))
-		errx(2, "--stochastic-rounding needs --encode int8");
 	o->enc.stochastic = stoch;
-	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
-		errx(2, "--residual needs --encode topk:F");
-	/* both are read, then rewritten in place: a pipe cannot be */
-	if (o->residual && strcmp(o->residual, "-") == 0)
-		errx(2, "--residual needs a file, not standard input");
-	if (o->optstate && strcmp(o->optstate, "-") == 0)
-		errx(2, "--opt-state needs a file, not standard input");
-	if (t->vbatch > 0 && (t->batch < 2 || t->vbatch <= t->batch))
-		errx(2, "--v-batch %lld: want -b 2 or more, and more windows "
-		    "than -b (%d)", (long long)t->vbatch, t->batch);
-	if (o->residual && o->out && strcmp(o->residual, o->out) == 0)
-		errx(2, "--residual and -o name the same file");
-	if (o->optstate && o->moments)
-		errx(2, "--opt-state and --moments exclude each other: the "
-		    "moments come from the model");
-	if (o->moments && o->dp.on)
-		errx(2, "--moments and --dp exclude each other");
-	if (t->slices > 0 && (t->batch % t->slices != 0 || t->vbatch > 0))
-		errx(2, "--slices %d: want a divisor of -b (%d), and no "
-		    "--v-batch", t->slices, t->batch);
-	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
-		errx(2, "--opt-state and -o name the same file");
-	if (o->optstate && o->residual &&
-	    strcmp(o->optstate, o->residual) == 0)
-		errx(2, "--opt-state and --residual name the same file");
+	check_combinations(o);
 }
 
 int

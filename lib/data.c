@@ -232,15 +232,6 @@ bytes_to_floats(float *o, const uint8_t *s, size_t n, float scale)
 		o[j] = (float)s[j] * scale;
 }
 
-static NN_HOT void
-scale_floats(float *o, size_t n, float scale)
-{
-	size_t j;
-
-	for (j = 0; j < n; j++)
-		o[j] *= scale;
-}
-
 void
 data_batch(const struct dataset *d, float *dst, int32_t *y,
     const uint32_t *idx, int64_t start, int B)
@@ -259,7 +250,7 @@ data_batch(const struct dataset *d, float *dst, int32_t *y,
 			memcpy(o, d->x + (size_t)row * f * sizeof(float),
 			    f * sizeof(float));
 			if (scale != 1.0f)
-				scale_floats(o, f, scale);
+				nn_scale(o, (uint64_t)f, scale);
 		}
 		if (y != NULL)
 			y[r] = d->y[row];

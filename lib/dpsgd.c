@@ -198,15 +198,6 @@ skip(const struct dpsgd *s, rng_t *r)
 	return k < (double)s->n ? (int64_t)k : s->n;
 }
 
-static NN_HOT void
-scale_all(float *g, uint64_t n, float f)
-{
-	uint64_t i;
-
-	for (i = 0; i < n; i++)
-		g[i] *= f;
-}
-
 double
 dpsgd_step(struct dpsgd *s, struct nn_net *net, float *g, const float *w,
     const struct dataset *d, int32_t *y, rng_t *r, int64_t *rows)
@@ -228,7 +219,7 @@ dpsgd_step(struct dpsgd *s, struct nn_net *net, float *g, const float *w,
 	}
 	if (s->sigma > 0)
 		dp_gaussian_noise(g, s->np, s->sigma * s->clip, r);
-	scale_all(g, s->np, (float)(1 / s->expected));
+	nn_scale(g, s->np, (float)(1 / s->expected));
 	*rows = got;
 	return loss;
 }

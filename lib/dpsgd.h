@@ -5,7 +5,7 @@
  * accountant in dp.h assumes; clips each example's gradient to L2 norm
  * C; adds N(0, sigma^2 C^2) to every coordinate of the sum; and divides
  * by the expected batch size q n.  The optimizer step that follows is
- * train's and, being post-processing, costs no privacy.
+ * optim's and, being post-processing, costs no privacy.
  *
  * Per-example gradients are never formed.  For a dense layer the
  * gradient of example b is the outer product delta_b a_b^T, so its

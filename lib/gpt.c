@@ -1,9 +1,10 @@
 /*
- * gpt: layers, model, training loop, evaluation and sampling of the
- * byte-level transformer.  The matrix work (projections, attention
- * scores, the output head) is OpenBLAS sgemm; the element-wise loops are
- * GPT_HOT so they vectorize.  Sums that decide a loss or a norm are kept
- * in double.  Everything a run needs is allocated before its first step.
+ * gpt: layers, model and sampling of the byte-level transformer; its
+ * training and evaluation are train's and eval's, through model.h.  The
+ * matrix work (projections, attention scores, the output head) is
+ * OpenBLAS sgemm; the element-wise loops are GPT_HOT so they vectorize.
+ * Sums that decide a loss are kept in double.  gpt_init allocates every
+ * activation; the passes never do.
  */
 #include <cblas.h>
 #include <math.h>
@@ -11,9 +12,6 @@
 #include <string.h>
 
 #include "gpt.h"
-#include "moments.h"
-#include "nn.h"
-#include "train.h"
 
 /*
  * NN_HOT, and no trapping math: without it GCC keeps the clamps of
@@ -29,7 +27,6 @@
 
 #define GELU_K 0.7978845608028654f      /* sqrt(2 / pi) */
 #define LN_EPS 1e-5f
-#define PROGRESS_EVERY 10
 
 void
 gpt_carve(struct gpt_params *p, const struct arch *a, float *base)
@@ -62,7 +59,8 @@ gpt_carve(struct gpt_params *p, const struct arch *a, float *base)
  * series to r^6 (relative error under 2e-7), 2^n through the exponent
  * bits.  Plain arithmetic, so the loops that call it vectorize, where
  * libm's expf and tanhf are a call per element.  Inputs are clamped to
- * [-87, 88], where the result stays a normal float.
+ * [-87, 88], where the result stays a normal float; a NaN (a run that
+ * diverged) becomes -87, as converting it to an integer is undefined.
  */
 static inline __attribute__((always_inline)) float
 fast_expf(float x)
@@ -70,7 +68,7 @@ fast_expf(float x)
 	float n, r, p, s;
 	int32_t i, k;
 
-	x = x < -87.0f ? -87.0f : x;
+	x = x > -87.0f ? x : -87.0f;
 	x = x > 88.0f ? 88.0f : x;
 	/* round to nearest; truncation is floor for the positive sum */
 	k = (int32_t)(x * 1.44269504f + 128.5f) - 128;
@@ -615,422 +613,7 @@ gpt_backward(struct gpt *g, float *grad, const float *params,
 	gpt_encoder_backward(d.wte, d.wpe, x->dres, tok, B, T, g->C);
 }
 
-/* ---- training ---- */
-
-#define LOSS_WINDOWS 64         /* windows behind loss_start and loss_end */
-
-int
-gpt_check_fit(const struct arch *a, const struct dataset *d, fed_err *e)
-{
-	if (a->kind != ARCH_GPT)
-		return fed_errf(e, "text data needs a gpt model");
-	if (!d->text)
-		return fed_errf(e, "a gpt model needs text data");
-	if (d->n < 2)
-		return fed_errf(e, "text of %lld bytes is too short",
-		    (long long)d->n);
-	return 0;
-}
-
-double
-gpt_lr(const struct train_opts *o, int64_t step, int64_t total)
-{
-	if (step < o->warmup)
-		return o->lr * (double)(step + 1) / (double)o->warmup;
-	return train_lr(o, step - o->warmup, total - o->warmup);
-}
-
-/* The buffers of a run, allocated once. */
-struct gpt_run {
-	struct gpt g;
-	uint64_t np;
-	int T;                      /* window: min(context, bytes - 1) */
-	float *grad, *m, *v;        /* (np) */
-	float *spread;              /* (np) with vbatch: see batch_grad */
-	float *am, *aw, *as;        /* (np) with slices: see slices_step */
-	float keepv;                /* batch / vbatch */
-	uint8_t *decay;             /* (np) 1 where weight decay applies */
-	uint8_t *tok;               /* (batch, T + 1) */
-	int64_t *lossat;            /* (LOSS_WINDOWS) window starts */
-	int64_t t;                  /* optimizer steps taken */
-};
-
-static void
-gpt_run_init(struct gpt_run *r, const struct arch *a, const struct dataset *d,
-    int batch, int64_t vbatch, int slices, rng_t *rng)
-{
-	struct tensor_spec ts[ARCH_MAXTENSORS];
-	int i, n = arch_tensors(a, ts);
-	fed_err e;
-
-	memset(r, 0, sizeof(*r));
-	(void)gpt_init(&r->g, a, batch, &e);    /* a is gpt: cannot fail */
-	r->np = arch_nparams(a);
-	r->T = d->n - 1 < a->dims[2] ? (int)(d->n - 1) : a->dims[2];
-	r->grad = xcalloc(r->np, sizeof(float));
-	r->m = xcalloc(r->np, sizeof(float));
-	r->v = xcalloc(r->np, sizeof(float));
-	if (vbatch > 0) {
-		r->spread = xcalloc(r->np, sizeof(float));
-		r->keepv = (float)((double)batch / (double)vbatch);
-	}
-	if (slices > 1) {
-		r->am = xcalloc(r->np, sizeof(float));
-		r->aw = xcalloc(r->np, sizeof(float));
-		r->as = xcalloc(r->np, sizeof(float));
-	}
-	/* matrices and embeddings decay; biases and norm gains do not */
-	r->decay = xcalloc(r->np, 1);
-	for (i = 0; i < n; i++)
-		if (ts[i].ndim == 2)
-			memset(r->decay + ts[i].offset, 1, ts[i].count);
-	r->tok = xcalloc((size_t)batch * (r->T + 1), 1);
-	r->lossat = xcalloc(LOSS_WINDOWS, sizeof(int64_t));
-	for (i = 0; i < LOSS_WINDOWS; i++)
-		r->lossat[i] = (int64_t)rng_below(rng,
-		    (uint64_t)(d->n - r->T));
-}
-
-static void
-gpt_run_free(struct gpt_run *r)
-{
-	gpt_free(&r->g);
-	free(r->grad);
-	free(r->m);
-	free(r->v);
-	free(r->spread);
-	free(r->am);
-	free(r->aw);
-	free(r->as);
-	free(r->decay);
-	free(r->tok);
-	free(r->lossat);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Mean loss per byte of p over the loss windows. */
-static double
-gpt_run_loss(struct gpt_run *r, const float *p, const struct dataset *d)
-{
-	double sum = 0;
-	int i, k, b, W = r->T + 1;
-
-	for (i = 0; i < LOSS_WINDOWS; i += b) {
-		b = LOSS_WINDOWS - i < r->g.maxbatch ? LOSS_WINDOWS - i :
-		    r->g.maxbatch;
-		for (k = 0; k < b; k++)
-			memcpy(r->tok + (size_t)k * W, d->tokens +
-			    r->lossat[i + k], (size_t)W);
-		sum += gpt_forward(&r->g, p, r->tok, b, r->T);
-	}
-	return sum / ((double)LOSS_WINDOWS * r->T);
-}
-
-/* Scale the gradient to norm at most clip; returns its norm. */
-static double
-clip_grad(float *g, uint64_t n, double clip)
-{
-	double ss = 0;
-	uint64_t i;
-	float f;
-
-	for (i = 0; i < n; i++)
-		ss += (double)g[i] * g[i];
-	ss = sqrt(ss);
-	if (clip > 0 && ss > clip) {
-		f = (float)(clip / ss);
-		for (i = 0; i < n; i++)
-			g[i] *= f;
-	}
-	return ss;
-}
-
-/* The mean gradient of n of the batch's windows from window k into grad;
- * returns their summed loss. */
-static double
-windows_grad(struct gpt_run *r, const float *w, int k, int n, float *grad)
-{
-	const uint8_t *tok = r->tok + (size_t)k * (r->T + 1);
-	double loss = gpt_forward(&r->g, w, tok, n, r->T);
-
-	gpt_backward(&r->g, grad, w, tok, n, r->T);
-	return loss;
-}
-
-/*
- * The gradient of a batch of B windows (r->tok) into r->grad, clipped;
- * returns the summed loss.  With vbatch, the two halves of h and B - h
- * windows give gradients ga and gb, g = (h ga + (B - h) gb) / B, and
- * coordinate by coordinate (ga - gb)^2 h (B - h) / B^2, an unbiased
- * estimate of the variance of g (the two-batch-size estimator of
- * McCandlish et al. 2018, "An Empirical Model of Large-Batch Training",
- * per coordinate).  r->spread keeps its signed root, clipped with g.
- */
-static double
-batch_grad(struct gpt_run *r, const float *w, int B, double clip)
-{
-	float *ga = r->spread, *gb = r->grad, fa, fb, fs, f;
-	int h = B / 2;
-	double loss, norm;
-	uint64_t i;
-
-	if (ga == NULL) {
-		loss = windows_grad(r, w, 0, B, r->grad);
-		clip_grad(r->grad, r->np, clip);
-		return loss;
-	}
-	loss = windows_grad(r, w, 0, h, ga);
-	loss += windows_grad(r, w, h, B - h, gb);
-	fa = (float)h / (float)B;
-	fb = (float)(B - h) / (float)B;
-	fs = (float)(sqrt((double)h * (B - h)) / B);
-	for (i = 0; i < r->np; i++) {
-		float a = ga[i], b = gb[i];
-
-		gb[i] = fa * a + fb * b;
-		ga[i] = fs * (a - b);
-	}
-	norm = clip_grad(r->grad, r->np, clip);
-	if (clip > 0 && norm > clip) {
-		f = (float)(clip / norm);
-		for (i = 0; i < r->np; i++)
-			ga[i] *= f;
-	}
-	return loss;
-}
-
-/* AdamW (decoupled decay) or Adam (L2 in the gradient), as PyTorch. */
-static GPT_HOT void
-adam_step(struct gpt_run *r, float *w, const struct train_opts *o, double lr)
-{
-	const float b1 = (float)o->beta1, b2 = (float)o->beta2;
-	const float eps = (float)o->eps, wd = (float)o->weight_decay;
-	const float keep = (float)(1 - lr * o->weight_decay);
-	const int adamw = o->opt == OPT_ADAMW;
-	double t = (double)++r->t;
-	const float step = (float)(lr / (1 - pow(o->beta1, t)));
-	const float rbc2 = (float)(1 / sqrt(1 - pow(o->beta2, t)));
-	float *g = r->grad, *m = r->m, *v = r->v, *sp = r->spread;
-	const float keepv = r->keepv, cut = 1 - r->keepv;
-	uint64_t i, n = r->np;
-
-	for (i = 0; i < n; i++) {
-		float gi = g[i], wi = w[i], sq, c;
-
-		if (r->decay[i]) {
-			if (adamw)
-				wi *= keep;
-			else
-				gi += wd * wi;
-		}
-		m[i] = b1 * m[i] + (1 - b1) * gi;
-		if (sp == NULL)
-			v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-		else {
-			/* E[g^2] at vbatch: less the part of the variance a
-			 * larger batch would not have; at least what pure
-			 * noise would leave of it */
-			sq = gi * gi;
-			c = sq - cut * sp[i] * sp[i];
-			sq = c > keepv * sq ? c : keepv * sq;
-			v[i] = b2 * v[i] + (1 - b2) * sq;
-		}
-		w[i] = wi - step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
-	}
-}
-
-/*
- * slices: the batch of B windows as o->slices holders sharing their
- * moments would train it in a round of one step.  Every slice takes its
- * own Adam step from the same weights and moments; the weights move by
- * the mean of the steps, and the moments become what fed-merge gives
- * such holders (moments.h): the mean m, and v = m^2 plus the mean of the
- * slices' spreads.  Returns the summed loss.
- */
-static GPT_HOT double
-slices_step(struct gpt_run *r, float *w, const struct train_opts *o,
-    double lr, int B)
-{
-	const float b1 = (float)o->beta1, b2 = (float)o->beta2;
-	const float eps = (float)o->eps, wd = (float)o->weight_decay;
-	const float keep = (float)(1 - lr * o->weight_decay);
-	const int adamw = o->opt == OPT_ADAMW, K = o->slices, b = B / K;
-	double t = (double)++r->t, loss = 0;
-	const float step = (float)(lr / (1 - pow(o->beta1, t)));
-	const float rbc2 = (float)(1 / sqrt(1 - pow(o->beta2, t)));
-	float *g = r->grad, *m = r->m, *v = r->v;
-	float *am = r->am, *aw = r->aw, *as = r->as;
-	uint64_t i, n = r->np;
-	int k;
-
-	memset(am, 0, n * sizeof(float));
-	memset(aw, 0, n * sizeof(float));
-	memset(as, 0, n * sizeof(float));
-	for (k = 0; k < K; k++) {
-		loss += windows_grad(r, w, k * b, b, g);
-		clip_grad(g, n, o->clip);
-		for (i = 0; i < n; i++) {
-			float gi = g[i], mk, vk;
-
-			if (r->decay[i] && !adamw)
-				gi += wd * w[i];
-			mk = b1 * m[i] + (1 - b1) * gi;
-			vk = b2 * v[i] + (1 - b2) * gi * gi;
-			as[i] += mk / (sqrtf(vk) * rbc2 + eps);
-			am[i] += mk;
-			aw[i] += moments_spread(mk, vk);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		float wi = w[i];
-
-		if (r->decay[i] && adamw)
-			wi *= keep;
-		w[i] = wi - step * (as[i] / K);
-		m[i] = am[i] / K;
-		v[i] = moments_v(m[i], (double)aw[i] / K);
-	}
-	return loss;
-}
-
-static void
-gpt_loop(struct gpt_run *r, float *w, const struct dataset *d,
-    const struct train_opts *o, int64_t total, train_progress_fn *progress,
-    void *ctx, rng_t *rng, struct train_stats *st)
-{
-	int64_t s, since = 0;
-	double window = 0;
-	int k, B = r->g.maxbatch, W = r->T + 1;
-
-	for (s = 0; s < total; s++) {
-		for (k = 0; k < B; k++)
-			memcpy(r->tok + (size_t)k * W, d->tokens + rng_below(rng,
-			    (uint64_t)(d->n - r->T)), (size_t)W);
-		if (o->slices > 1)
-			window += slices_step(r, w, o, gpt_lr(o, s, total),
-			    B) / ((double)B * r->T);
-		else {
-			window += batch_grad(r, w, B, o->clip) /
-			    ((double)B * r->T);
-			adam_step(r, w, o, gpt_lr(o, s, total));
-		}
-		st->rows += (int64_t)B * r->T;
-		if (progress != NULL && (++since == PROGRESS_EVERY ||
-		    s + 1 == total)) {
-			progress(ctx, s + 1, total, window / (double)since);
-			since = 0;
-			window = 0;
-		}
-	}
-	st->steps = total;
-}
-
-int
-gpt_train_run(const struct arch *a, const float *global, float *local,
-    const struct dataset *d, const struct train_opts *o,
-    train_progress_fn *progress, void *ctx, struct train_stats *st,
-    fed_err *e)
-{
-	struct gpt_run r;
-	rng_t rng;
-	int64_t total;
-	unsigned csr;
-
-	memset(st, 0, sizeof(*st));
-	if (gpt_check_fit(a, d, e) < 0)
-		return -1;
-	if (o->batch < 1 || o->batch > TRAIN_MAXBATCH)
-		return fed_errf(e, "batch size out of range 1..%d",
-		    TRAIN_MAXBATCH);
-	if (o->opt == OPT_SGD)
-		return fed_errf(e, "gpt models train with adamw or adam");
-	if (o->vbatch > 0 && (o->batch < 2 || o->vbatch <= o->batch))
-		return fed_errf(e, "a second moment for %lld windows needs "
-		    "batches of 2 or more, and fewer", (long long)o->vbatch);
-	rng_seed(&rng, o->seed);
-	if (o->slices > 1 && (o->batch % o->slices != 0 || o->vbatch > 0))
-		return fed_errf(e, "%d slices need a batch they divide, and "
-		    "no vbatch", o->slices);
-	gpt_run_init(&r, a, d, o->batch, o->vbatch, o->slices, &rng);
-	total = o->steps > 0 ? o->steps : o->epochs * ((d->n - 1 +
-	    (int64_t)o->batch * r.T - 1) / ((int64_t)o->batch * r.T));
-	if (o->warmup >= total) {
-		gpt_run_free(&r);
-		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
-		    (long long)o->warmup, (long long)total);
-	}
-	csr = nn_denormals_off();
-	memcpy(local, global, r.np * sizeof(float));
-	if (o->state != NULL) {
-		memcpy(r.m, o->state->m, r.np * sizeof(float));
-		memcpy(r.v, o->state->v, r.np * sizeof(float));
-		r.t = o->state->t;
-	}
-	st->loss_start = gpt_run_loss(&r, local, d);
-	gpt_loop(&r, local, d, o, total, progress, ctx, &rng, st);
-	st->loss_end = gpt_run_loss(&r, local, d);
-	if (o->state != NULL) {
-		memcpy(o->state->m, r.m, r.np * sizeof(float));
-		memcpy(o->state->v, r.v, r.np * sizeof(float));
-		o->state->t = r.t;
-	}
-	nn_denormals_restore(csr);
-	gpt_run_free(&r);
-	return 0;
-}
-
-/* ---- evaluation and sampling ---- */
-
-#define EVAL_WINDOWS 16
-
-/* Loss of b windows of T + 1 bytes that start every T bytes at s. */
-static double
-forward_stream(struct gpt *g, const float *params, uint8_t *tok,
-    const uint8_t *s, int b, int T)
-{
-	int k;
-
-	for (k = 0; k < b; k++)
-		memcpy(tok + (size_t)k * (T + 1), s + (size_t)k * T,
-		    (size_t)T + 1);
-	return gpt_forward(g, params, tok, b, T);
-}
-
-int
-gpt_eval(const struct arch *a, const float *params, const struct dataset *d,
-    double *loss_sum, int64_t *n, fed_err *e)
-{
-	struct gpt g;
-	int64_t pos = 0, left;
-	int T = a->dims[2], b;
-	uint8_t *tok;
-
-	*loss_sum = 0;
-	*n = 0;
-	if (gpt_check_fit(a, d, e) < 0 || gpt_init(&g, a, EVAL_WINDOWS, e) < 0)
-		return -1;
-	tok = xmalloc((size_t)EVAL_WINDOWS * (T + 1));
-	/* windows of T + 1 bytes overlapping by one: every byte after the
-	 * first is predicted once */
-	while ((left = d->n - 1 - pos) > 0) {
-		if (left >= T) {
-			b = left / T < EVAL_WINDOWS ? (int)(left / T) :
-			    EVAL_WINDOWS;
-			*loss_sum += forward_stream(&g, params, tok,
-			    d->tokens + pos, b, T);
-			pos += (int64_t)b * T;
-			*n += (int64_t)b * T;
-		} else {
-			*loss_sum += forward_stream(&g, params, tok,
-			    d->tokens + pos, 1, (int)left);
-			*n += left;
-			pos += left;
-		}
-	}
-	free(tok);
-	gpt_free(&g);
-	return 0;
-}
+/* ---- sampling ---- */
 
 /* A byte from probabilities p at temperature temp (0: the likeliest). */
 static uint8_t

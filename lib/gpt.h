@@ -14,19 +14,17 @@
  * thing added to, as gpt_layer_norm_backward says.  The parameters are
  * arch.h's flat buffer, carved by gpt_carve into named tensors.
  *
- * The training loop (AdamW, warmup and cosine decay, clipping), the
- * evaluation in bits per byte and sampling live here too, over a
- * dataset of text (data.h); reading bundles is cmd/'s glue.
+ * Sampling lives here too.  Training (train.h) and evaluation in bits
+ * per byte (eval.h) drive the model through model.h; reading bundles is
+ * cmd/'s glue.
  */
 #ifndef FED_GPT_H
 #define FED_GPT_H
 
 #include <stdint.h>
 
-#include "data.h"
 #include "arch.h"
 #include "rng.h"
-#include "train.h"
 
 #define GPT_VOCAB 256
 
@@ -134,21 +132,6 @@ void gpt_backward(struct gpt *g, float *grad, const float *params,
 void gpt_logits(struct gpt *g, const float *params, const uint8_t *tok,
     int T);
 
-/* gpt:L-C-H-T fits a text data set. */
-int  gpt_check_fit(const struct arch *a, const struct dataset *d,
-    fed_err *e);
-/* Training as train_run, on windows drawn at random from the text. */
-int  gpt_train_run(const struct arch *a, const float *global, float *local,
-    const struct dataset *d, const struct train_opts *o,
-    train_progress_fn *progress, void *ctx, struct train_stats *st,
-    fed_err *e);
-/* The learning rate of step of total: linear warmup, cosine decay to
- * o->lr / 10. */
-double gpt_lr(const struct train_opts *o, int64_t step, int64_t total);
-/* Loss summed over every predicted byte of d (non-overlapping windows),
- * in nats, and how many bytes were predicted. */
-int  gpt_eval(const struct arch *a, const float *params,
-    const struct dataset *d, double *loss_sum, int64_t *n, fed_err *e);
 /*
  * Continue prompt (len bytes, may be 0) by n bytes into out (n bytes) at
  * the given temperature (0: greedy), drawing from r.

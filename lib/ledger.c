@@ -31,12 +31,12 @@ lock(struct ledger *l, fed_err *e)
 	int n = snprintf(lp, sizeof(lp), "%s.lock", l->path);
 
 	if (n < 0 || (size_t)n >= sizeof(lp))
-		return fed_errf(e, "%s: path too long", l->path);
+		return fed_usagef(e, "%s: path too long", l->path);
 	if ((l->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return fed_errf(e, "%s: %s", lp, strerror(errno));
+		return fed_syserrf(e, "%s: %s", lp, strerror(errno));
 	while (flock(l->lockfd, LOCK_EX) < 0)
 		if (errno != EINTR)
-			return fed_errf(e, "%s: lock: %s", lp, strerror(errno));
+			return fed_syserrf(e, "%s: lock: %s", lp, strerror(errno));
 	return 0;
 }
 
@@ -266,9 +266,10 @@ save(struct ledger *l, fed_err *e)
 	int rc;
 
 	if ((s = json_dumps(l->doc, JSON_INDENT(1))) == NULL)
-		return fed_errf(e, "%s: cannot encode", l->path);
+		return fed_syserrf(e, "%s: cannot encode", l->path);
 	if (out_open(&o, l->path, e) < 0) {
 		free(s);
+		e->kind = FED_ESYSTEM;
 		return -1;
 	}
 	(void)fchmod(o.fd, 0600);
@@ -276,12 +277,14 @@ save(struct ledger *l, fed_err *e)
 	if (rc == 0)
 		rc = out_write_all(o.fd, "\n", 1, e);
 	if (rc == 0)
-		rc = fsync(o.fd) < 0 ? fed_errf(e, "%s: %s", l->path,
+		rc = fsync(o.fd) < 0 ? fed_syserrf(e, "%s: %s", l->path,
 		    strerror(errno)) : 0;
 	if (rc == 0)
 		rc = out_commit(&o, e);
-	if (rc < 0)
+	if (rc < 0) {
 		out_abort(&o);
+		e->kind = FED_ESYSTEM;  /* out.h's errors carry no kind yet */
+	}
 	free(s);
 	return rc;
 }

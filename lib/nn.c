@@ -229,6 +229,15 @@ nn_backward(struct nn_net *n, float *g, const float *params,
 	}
 }
 
+NN_HOT void
+nn_scale(float *x, uint64_t n, float f)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		x[i] *= f;
+}
+
 const char *
 nn_blas_coretype_hint(void)
 {

@@ -7,7 +7,8 @@
  * layer's weight is (out, in), its bias (out).
  *
  * The model-level glue (which layers an architecture stacks, where the
- * activations of a batch live) is nn_net; optimizers and data are train's.
+ * activations of a batch live) is nn_net; model.h drives it, optimizers
+ * are optim's and the order of data train's.
  */
 #ifndef FED_NN_H
 #define FED_NN_H
@@ -103,6 +104,9 @@ const char *nn_blas_coretype_hint(void);
 /* Re-execute the program with that core type; returns when there is
  * nothing to change, or when exec fails (the program then runs as is). */
 void nn_blas_reexec(char *argv[]);
+
+/* x (n) *= f, vectorized. */
+void nn_scale(float *x, uint64_t n, float f);
 
 /* Flush denormal floats to zero while training (x86 SSE); returns the
  * previous mode for nn_denormals_restore. */

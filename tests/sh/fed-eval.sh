@@ -48,6 +48,8 @@ check "eval: the good one still reported" grep -q "^tiny-000.fed " "$T/out"
 head -c 2000 tiny-000.fed >cut.fed
 expect "eval: truncated data" 1 fed-eval -m m.fed cut.fed
 expect "eval: missing file" 2 fed-eval -m m.fed nosuch.fed
+expect "eval: a directory as data" 2 fed-eval -m m.fed .
+expect "eval: a directory as model" 2 fed-eval -m . nosuch.fed
 
 expect "eval: no arguments" 2 fed-eval
 expect "eval: no data" 2 fed-eval -m m.fed

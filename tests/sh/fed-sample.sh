@@ -30,6 +30,7 @@ expect_err "sample: not a model bundle" 1 "not a model bundle" \
 printf 'junk' >junk.fed
 expect "sample: not a bundle" 1 fed-sample -m junk.fed
 expect "sample: missing model" 2 fed-sample -m nosuch.fed
+expect "sample: a directory as model" 2 fed-sample -m .
 expect "sample: no model" 2 fed-sample -n 5
 expect "sample: bad byte count" 2 fed-sample -m m1.fed -n 0
 expect "sample: bad temperature" 2 fed-sample -m m1.fed -t -1

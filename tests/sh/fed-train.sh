@@ -82,3 +82,17 @@ expect "train: help" 0 fed-train -h
 check "train: help is the synopsis" grep -q "usage: fed-train" "$T/out"
 expect "train: version" 0 fed-train --version
 check "train: version text" grep -qx "fed-train 0.1.0" "$T/out"
+
+# A run that diverges is rejected (1) with one message, whatever the
+# model: AdamW's decay of 1 - lr wd < -1 makes every weight overflow.
+printf 'the dog sleeps under the table, the cat on the sofa.\n' >d.txt
+fed-shard -q -f text -o txt d.txt
+fed-init -a gpt:1-16-2-8 -s 1 -o g.fed
+expect_err "train: mlp diverges" 1 "training diverged" fed-train -m mlp.fed \
+    -d tiny-000.fed --optimizer adamw -l 1e6 --weight-decay 1e6 --steps 10 \
+    -o x.fed
+expect_err "train: gpt diverges" 1 "training diverged" fed-train -m g.fed \
+    -d txt-000.fed -l 1e6 --weight-decay 1e6 --steps 10 -o x.fed
+check "train: nothing written when diverged" test ! -e x.fed
+expect "train: a directory as data" 2 fed-train -m soft.fed -d . -o x.fed
+expect "train: a directory as model" 2 fed-train -m . -d tiny-000.fed -o x.fed

@@ -117,6 +117,9 @@ expect "train: --opt-state and -o the same" 2 fed-train -m m0.fed \
     -d l-de.fed --steps 2 --opt-state x.fed -o x.fed
 expect_err "train: --opt-state on standard input" 2 "not standard input" \
     fed-train -m m0.fed -d l-de.fed --steps 2 --opt-state - -o e.fed
+mkdir -p osdir
+expect "train: --opt-state a directory" 2 fed-train -m m0.fed -d l-de.fed \
+    --steps 2 --opt-state osdir -o e.fed
 # --v-batch: the second moment sized for a larger batch, recorded.  From
 # zero moments a first step moves each weight by lr without it, and by
 # lr to lr sqrt(56 / 8) with it: further, and less than 7 times as far

@@ -8,7 +8,9 @@
  */
 #include <stdlib.h>
 
+#include "eval.h"
 #include "gpt.h"
+#include "train.h"
 #include "t.h"
 #include "tnum.h"
 
@@ -359,6 +361,22 @@ text_data(struct dataset *d, uint8_t *buf, size_t n)
 	d->ndocs = 1;
 }
 
+/* Loss summed over every predicted byte of d, and how many. */
+static int
+text_eval(const struct arch *a, const float *w, const struct dataset *d,
+    double *loss, int64_t *n, fed_err *e)
+{
+	struct eval_result r;
+	int rc;
+
+	eval_init(&r, 0);
+	rc = eval_run(a, w, d, &r, e);
+	*loss = r.loss_sum;
+	*n = r.n;
+	eval_free(&r);
+	return rc;
+}
+
 static void
 test_training(void)
 {
@@ -382,35 +400,35 @@ test_training(void)
 	rng_seed(&r, 1);
 	arch_init(&a, w0, &r);
 	train_defaults(&o);
-	o.opt = OPT_ADAMW;
-	o.lr = 1e-2;
+	o.opt.kind = OPTIM_ADAMW;
+	o.lr.lr = 1e-2;
 	o.batch = 8;
 	o.steps = 300;
-	o.warmup = 10;
-	o.clip = 1.0;
-	o.weight_decay = 0.01;
+	o.lr.warmup = 10;
+	o.opt.clip = 1.0;
+	o.opt.weight_decay = 0.01;
 	o.seed = 3;
-	T_OK("train: runs", gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st,
+	T_OK("train: runs", train_run(&a, w0, w1, &d, &o, NULL, NULL, &st,
 	    &e) == 0);
 	T_OK("train: starts near ln 256", st.loss_start > 5.0 &&
 	    st.loss_start < 6.0);
 	/* the first bytes of a window have too little context to be sure */
 	T_NEAR("train: learns a repeating text", st.loss_end, 0, 0.1);
 	T_OK("train: counts tokens", st.rows == 300 * 8 * 16 && st.steps == 300);
-	gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st2, &e);
+	train_run(&a, w0, w2, &d, &o, NULL, NULL, &st2, &e);
 	T_OK("train: same seed, same weights", memcmp(w1, w2,
 	    arch_nparams(&a) * sizeof(float)) == 0);
 	o.seed = 4;
 	o.steps = 5;
-	o.warmup = 0;
-	gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st2, &e);
+	o.lr.warmup = 0;
+	train_run(&a, w0, w2, &d, &o, NULL, NULL, &st2, &e);
 	T_OK("train: another seed, other weights", memcmp(w1, w2,
 	    arch_nparams(&a) * sizeof(float)) != 0);
-	o.opt = OPT_SGD;
-	T_OK("train: sgd refused", gpt_train_run(&a, w0, w2, &d, &o, NULL,
+	o.opt.kind = OPTIM_SGD;
+	T_OK("train: sgd refused", train_run(&a, w0, w2, &d, &o, NULL,
 	    NULL, &st2, &e) < 0);
 
-	T_OK("eval: runs", gpt_eval(&a, w1, &d, &loss, &n, &e) == 0);
+	T_OK("eval: runs", text_eval(&a, w1, &d, &loss, &n, &e) == 0);
 	T_OK("eval: every byte but the first", n == (int64_t)sizeof(buf) - 1);
 	T_OK("eval: low loss", loss / n < 0.1);
 	T_OK("sample: runs", gpt_sample(&a, w1, (const uint8_t *)"the quick ",
@@ -452,18 +470,18 @@ test_vbatch(void)
 	rng_seed(&r, 1);
 	arch_init(&a, w0, &r);
 	train_defaults(&o);
-	o.opt = OPT_ADAMW;
-	o.lr = lr;
-	o.schedule = SCHED_CONSTANT;
+	o.opt.kind = OPTIM_ADAMW;
+	o.lr.lr = lr;
+	o.lr.kind = SCHEDULE_CONSTANT;
 	o.batch = 8;
 	o.steps = 1;
-	o.clip = 0;
-	o.weight_decay = 0;
-	o.eps = 1e-6;
+	o.opt.clip = 0;
+	o.opt.weight_decay = 0;
+	o.opt.eps = 1e-6;
 	o.seed = 5;
-	gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
-	o.vbatch = 32;
-	T_OK("vbatch: runs", gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL,
+	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
+	o.opt.vbatch = 32;
+	T_OK("vbatch: runs", train_run(&a, w0, w2, &d, &o, NULL, NULL,
 	    &st, &e) == 0);
 	for (i = 0; i < np; i++) {
 		double d1 = w1[i] - w0[i], d2 = w2[i] - w0[i];
@@ -484,21 +502,21 @@ test_vbatch(void)
 
 	/* every window the same bytes: the halves agree */
 	memset(buf, 'a', sizeof(buf));
-	o.vbatch = 0;
-	gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
-	o.vbatch = 32;
-	gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
+	o.opt.vbatch = 0;
+	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
+	o.opt.vbatch = 32;
+	train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
 	for (i = 0; i < np; i++)
 		if (fabs((double)w2[i] - w1[i]) <= 1e-3 * lr)
 			same++;
 	T_OK("vbatch: no noise, no change", same == np);
 
-	o.vbatch = 8;
-	T_OK("vbatch: refused at the batch", gpt_train_run(&a, w0, w2, &d, &o,
+	o.opt.vbatch = 8;
+	T_OK("vbatch: refused at the batch", train_run(&a, w0, w2, &d, &o,
 	    NULL, NULL, &st, &e) < 0);
-	o.vbatch = 32;
+	o.opt.vbatch = 32;
 	o.batch = 1;
-	T_OK("vbatch: refused for batches of 1", gpt_train_run(&a, w0, w2, &d,
+	T_OK("vbatch: refused for batches of 1", train_run(&a, w0, w2, &d,
 	    &o, NULL, NULL, &st, &e) < 0);
 	free(w0);
 	free(w1);
@@ -515,7 +533,7 @@ static void
 test_slices(void)
 {
 	static uint8_t buf[4000];
-	struct train_state s1, s2;
+	struct optim_state s1, s2;
 	struct train_stats st;
 	struct train_opts o;
 	struct dataset d;
@@ -539,19 +557,19 @@ test_slices(void)
 	rng_seed(&r, 1);
 	arch_init(&a, w0, &r);
 	train_defaults(&o);
-	o.opt = OPT_ADAMW;
-	o.lr = lr;
-	o.schedule = SCHED_CONSTANT;
+	o.opt.kind = OPTIM_ADAMW;
+	o.lr.lr = lr;
+	o.lr.kind = SCHEDULE_CONSTANT;
 	o.batch = 8;
 	o.steps = 1;
-	o.clip = 0;
-	o.weight_decay = 0;
-	o.eps = 1e-9;
+	o.opt.clip = 0;
+	o.opt.weight_decay = 0;
+	o.opt.eps = 1e-9;
 	o.seed = 5;
-	o.slices = 4;
+	o.opt.slices = 4;
 	s2.t = 0;
 	o.state = &s2;
-	T_OK("slices: runs", gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL,
+	T_OK("slices: runs", train_run(&a, w0, w2, &d, &o, NULL, NULL,
 	    &st, &e) == 0);
 	for (i = 0; i < np; i++) {
 		double d2 = fabs((double)w2[i] - w0[i]);
@@ -572,19 +590,19 @@ test_slices(void)
 	 * noise from moving weights, so only real gradients are compared.
 	 */
 	memset(buf, 'a', sizeof(buf));
-	o.eps = 1e-6;
-	o.slices = 0;
+	o.opt.eps = 1e-6;
+	o.opt.slices = 0;
 	memset(s1.m, 0, np * sizeof(float));
 	memset(s1.v, 0, np * sizeof(float));
 	s1.t = 0;
 	o.state = &s1;
-	gpt_train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
-	o.slices = 4;
+	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
+	o.opt.slices = 4;
 	memset(s2.m, 0, np * sizeof(float));
 	memset(s2.v, 0, np * sizeof(float));
 	s2.t = 0;
 	o.state = &s2;
-	gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
+	train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
 	vok = 0;
 	for (i = 0; i < np; i++) {
 		float v = s1.v[i] > s1.m[i] * s1.m[i] ? s1.v[i] :
@@ -601,12 +619,12 @@ test_slices(void)
 	T_OK("slices: and v becomes max(v, m^2)", vok == np);
 
 	o.state = NULL;
-	o.slices = 3;
+	o.opt.slices = 3;
 	T_OK("slices: refused when they do not divide the batch",
-	    gpt_train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e) < 0);
-	o.slices = 2;
-	o.vbatch = 32;
-	T_OK("slices: refused with vbatch", gpt_train_run(&a, w0, w2, &d, &o,
+	    train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e) < 0);
+	o.opt.slices = 2;
+	o.opt.vbatch = 32;
+	T_OK("slices: refused with vbatch", train_run(&a, w0, w2, &d, &o,
 	    NULL, NULL, &st, &e) < 0);
 	free(w0);
 	free(w1);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval.h"
+#include "model.h"
 #include "nn.h"
+#include "optim.h"
 #include "rng.h"
 #include "t.h"
 #include "tnum.h"
@@ -233,7 +236,7 @@ test_teacher(void)
 	train_defaults(&o);
 	o.epochs = 20;
 	o.batch = 100;
-	o.lr = 0.05;
+	o.lr.lr = 0.05;
 	T_OK("teacher: trains", train_run(&a, w0, w, &d, &o, NULL, NULL,
 	    &st, &e) == 0);
 	for (k = 0; k < 9; k++) {
@@ -291,8 +294,8 @@ test_xor(void)
 	o.epochs = 100;
 	o.batch = 16;
 	o.seed = 7;
-	o.opt = OPT_ADAM;
-	o.lr = 0.01;
+	o.opt.kind = OPTIM_ADAM;
+	o.lr.lr = 0.01;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	eval_init(&r, 2);
 	eval_run(&a, w1, &d, &r, &e);
@@ -312,16 +315,16 @@ test_xor(void)
 	train_defaults(&o);
 	o.epochs = 100;
 	o.batch = 16;
-	o.opt = OPT_SGD;
+	o.opt.kind = OPTIM_SGD;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	eval_init(&r, 2);
 	eval_run(&a, w1, &d, &r, &e);
 	T_OK("xor: sgd momentum accuracy >= 0.97", r.correct >= 0.97 * N);
 	eval_free(&r);
 
-	o.opt = OPT_ADAMW;
-	o.lr = 0.01;
-	o.weight_decay = 0.01;
+	o.opt.kind = OPTIM_ADAMW;
+	o.lr.lr = 0.01;
+	o.opt.weight_decay = 0.01;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	eval_init(&r, 2);
 	eval_run(&a, w1, &d, &r, &e);
@@ -333,12 +336,12 @@ test_xor(void)
 		double far = 0, near = 0;
 		uint64_t j;
 
-		o.opt = OPT_SGD;
-		o.lr = 0.05;
-		o.weight_decay = 0;
+		o.opt.kind = OPTIM_SGD;
+		o.lr.lr = 0.05;
+		o.opt.weight_decay = 0;
 		o.epochs = 5;
 		train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
-		o.prox = 5;
+		o.opt.prox = 5;
 		train_run(&a, w0, w2, &d, &o, NULL, NULL, &st, &e);
 		for (j = 0; j < np; j++) {
 			far += (w1[j] - w0[j]) * (w1[j] - w0[j]);
@@ -346,7 +349,7 @@ test_xor(void)
 		}
 		T_OK("prox: pulls towards the global model", near < 0.5 * far);
 	}
-	o.prox = 0;
+	o.opt.prox = 0;
 	o.steps = 7;
 	train_run(&a, w0, w1, &d, &o, NULL, NULL, &st, &e);
 	T_OK("steps: exactly as asked", st.steps == 7 && st.rows == 7 * 16);
@@ -368,13 +371,73 @@ test_fit(void)
 
 	mkdata(&d, x, y, 2, 2, 2);
 	arch_parse("softmax:3-2", &a, &e);
-	T_OK("fit: input width mismatch", train_check_fit(&a, &d, &e) < 0 &&
+	T_OK("fit: input width mismatch", model_fit(&a, &d, &e) < 0 &&
 	    strstr(e.msg, "3 inputs") != NULL);
 	arch_parse("softmax:2-5", &a, &e);
-	T_OK("fit: class count mismatch", train_check_fit(&a, &d, &e) < 0);
+	T_OK("fit: class count mismatch", model_fit(&a, &d, &e) < 0);
 	arch_parse("softmax:2-2", &a, &e);
-	T_OK("fit: fits", train_check_fit(&a, &d, &e) == 0);
+	T_OK("fit: fits", model_fit(&a, &d, &e) == 0);
 	free(d.count);
+}
+
+/* The one schedule: warmup, then constant, cosine or linear decay. */
+static void
+test_schedule(void)
+{
+	struct schedule_opts o = { SCHEDULE_COSINE, 0.1, 0 };
+
+	T_NEAR("schedule: cosine starts at lr", schedule_lr(&o, 0, 10), 0.1,
+	    1e-15);
+	T_NEAR("schedule: cosine at half", schedule_lr(&o, 5, 10), 0.05,
+	    1e-15);
+	o.kind = SCHEDULE_LINEAR;
+	T_NEAR("schedule: linear at a quarter", schedule_lr(&o, 25, 100),
+	    0.075, 1e-15);
+	o.kind = SCHEDULE_CONSTANT;
+	T_NEAR("schedule: constant", schedule_lr(&o, 99, 100), 0.1, 0);
+	o.kind = SCHEDULE_COSINE;
+	o.warmup = 4;
+	T_NEAR("schedule: warmup's first step", schedule_lr(&o, 0, 14),
+	    0.025, 1e-15);
+	T_NEAR("schedule: decay starts after warmup", schedule_lr(&o, 4, 14),
+	    0.1, 1e-15);
+	T_NEAR("schedule: decay over the rest", schedule_lr(&o, 9, 14), 0.05,
+	    1e-15);
+}
+
+/* One step of each optimizer against its formula. */
+static void
+test_optim(void)
+{
+	struct optim_opts o;
+	struct optim s;
+	float w[2], g[2], w0[2] = { 0, 0 };
+
+	optim_defaults(&o);
+	o.momentum = 0.5;
+	optim_init(&s, &o, 2, NULL, 1);
+	w[0] = 1; w[1] = -1; g[0] = 2; g[1] = 0.5f;
+	optim_step(&s, w, g, w0, 0.1);
+	g[0] = 2; g[1] = 0.5f;
+	optim_step(&s, w, g, w0, 0.1);
+	/* v = g, then 0.5 g + g */
+	T_NEAR("optim: sgd momentum", w[0], 1 - 0.1 * 2 - 0.1 * 3, 1e-6);
+	optim_free(&s);
+	o.kind = OPTIM_ADAMW;
+	o.weight_decay = 0.1;
+	optim_init(&s, &o, 2, NULL, 1);
+	w[0] = 1; w[1] = -1; g[0] = 2; g[1] = -0.5f;
+	optim_step(&s, w, g, w0, 0.01);
+	/* bias-corrected first step: lr g / |g|, after the decay */
+	T_NEAR("optim: adamw first step", w[0], 1 * (1 - 0.001) - 0.01, 1e-6);
+	T_NEAR("optim: adamw, other sign", w[1], -1 * (1 - 0.001) + 0.01,
+	    1e-6);
+	T_OK("optim: one step counted", s.t == 1);
+	optim_free(&s);
+	g[0] = 3; g[1] = 4;
+	T_NEAR("optim: clip returns the norm", optim_clip(g, 2, 1), 5, 1e-12);
+	T_NEAR("optim: clipped to the norm", g[0] * g[0] + g[1] * g[1], 1,
+	    1e-6);
 }
 
 int
@@ -388,5 +451,7 @@ main(void)
 	test_teacher();
 	test_xor();
 	test_fit();
+	test_schedule();
+	test_optim();
 	T_DONE();
 }
