@@ -348,5 +348,9 @@ train_run(const struct arch *a, const float *global, float *local,
 	if (diverged(local, global, arch_nparams(a)))
 		return fed_errf(e, "training diverged (weights not finite); "
 		    "try a lower learning rate");
+	/* finite weights so large that the model's loss overflows */
+	if (!isfinite(st->loss_end))
+		return fed_errf(e, "training diverged (loss not finite); "
+		    "try a lower learning rate");
 	return 0;
 }
