@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lineage.h"
 #include "mmodel.h"
 #include "moments.h"
 #include "weights.h"
@@ -59,6 +60,7 @@ model_manifest(struct mmodel *mi, const struct mopt *o, int *keep,
 	const struct manifest *m = bundle_meta(mi->s.r);
 	const char *rule = json_string_value(json_object_get(
 	    json_object_get(m->json, "merge"), "rule"));
+	int64_t next;
 
 	memcpy(mi->digest, bundle_digest(mi->s.r), sizeof(mi->digest));
 	if (strcmp(m->kind, "model") != 0)
@@ -68,6 +70,10 @@ model_manifest(struct mmodel *mi, const struct mopt *o, int *keep,
 	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
 	mi->np = arch_nparams(&mi->a);
 	mi->round = m->round;
+	/* the record's round is mi->round + 1: checked here, done there */
+	if (lineage_check_self(m->kind, m->round, m->parent, e) < 0 ||
+	    lineage_next(m->round, &next, e) < 0)
+		return -1;
 	if (moments_meta_step(m, &mi->mstep, e) < 0)
 		return -1;
 	if (mi->mstep < 0)

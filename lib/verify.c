@@ -197,6 +197,29 @@ check_sigs(struct bundle_reader *r, const struct verify_opts *o,
 	return 0;
 }
 
+/* The round rules, and whatever the caller knows of the lineage. */
+static int
+check_lineage(const struct manifest *m, const struct verify_opts *o,
+    const struct verify_result *res, fed_err *e)
+{
+	if (lineage_check_self(m->kind, m->round, m->parent, e) < 0)
+		return -1;
+	if (o->parent_round >= 0 && o->parent != NULL &&
+	    lineage_check_child(m->kind, m->round, o->parent_round, e) < 0)
+		return -1;
+	if (o->min_round > 0 && m->round < o->min_round)
+		return fed_errf(e, "%s at round %lld, below the minimum round "
+		    "%lld", m->kind, (long long)m->round,
+		    (long long)o->min_round);
+	if (o->seen == NULL)
+		return 0;
+	if (strcmp(m->kind, "model") != 0)
+		return fed_errf(e, "a %s bundle: a lineage state follows "
+		    "models", m->kind);
+	return lineage_state_check(o->seen, m->round, res->digest, m->parent,
+	    e);
+}
+
 static void
 describe(struct bundle_reader *r, struct verify_result *res)
 {
@@ -225,6 +248,8 @@ verify_stream(struct bundle_reader *r, const struct verify_opts *o,
 	if (o->parent && strcmp(res->parent, o->parent) != 0)
 		return fed_errf(e, "parent is %s, not %s", res->parent[0] ?
 		    res->parent : "none", o->parent);
+	if (check_lineage(m, o, res, e) < 0)
+		return -1;
 	while ((s = bundle_next(r, &ent, e)) > 0) {
 		if ((strcmp(ent->name, WEIGHTS_MEMBER) == 0 && m->encoded) ||
 		    strcmp(ent->name, MOMENTS_MEMBER) == 0) {

@@ -11,6 +11,7 @@
 
 #include "bundle.h"
 #include "key.h"
+#include "lineage.h"
 
 #define VERIFY_MAXKEYS 256
 
@@ -20,6 +21,11 @@ struct verify_opts {
 	int quorum;                 /* distinct trusted signers wanted */
 	const char *parent;         /* digest the bundle must name, or NULL */
 	int spool_fd;               /* tee the raw input here, or -1 */
+	/* lineage (lineage.h): the parent's round when known, else -1; the
+	 * lowest round accepted; what a holder accepted before, or NULL */
+	int64_t parent_round;
+	int64_t min_round;
+	const struct lineage_state *seen;
 };
 
 struct verify_result {
