@@ -11,14 +11,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "out.h"
 #include "verify.h"
+
+/* Where a key came from: in a chain, -p keys sign models and -P keys
+ * (the roster) sign updates. */
+#define FROM_P 1
+#define FROM_DIR 2
+
+enum { OPT_CHAIN = 256, OPT_UPDATES, OPT_MIN_ROUND, OPT_LINEAGE };
 
 struct opts {
 	struct key keys[VERIFY_MAXKEYS];
 	int nkeys, quorum, quiet, json;
 	char parent[DIGEST_LEN + 1];
 	const char *out;
+	unsigned char from[VERIFY_MAXKEYS];     /* FROM_* of each key */
+	int64_t parent_round;                   /* -1: a digest was given */
+	int chain;
+	const char *updates;
+	int64_t min_round;
+	const char *lineage;                    /* the state file, or NULL */
+	struct lineage_state seen;
+	int accepted;                           /* seen moved on */
 };
 
 static void
@@ -26,13 +42,17 @@ usage(FILE *f, int status)
 {
 	fputs("usage: fed-verify [-q] [--json] [-p pubkey]... [-P keydir] "
 	    "[-k quorum]\n"
-	    "                  [--parent bundle|digest] [-o out] bundle...\n",
+	    "                  [--parent bundle|digest] [-o out] [--min-round n]\n"
+	    "                  [--lineage file] bundle...\n"
+	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
+	    "                  [-P keydir --updates dir] [--min-round n]\n"
+	    "                  [--lineage file] folder | model...\n",
 	    f);
 	exit(status);
 }
 
 static void
-add_key(struct opts *o, const char *path)
+add_key(struct opts *o, const char *path, int from)
 {
 	fed_err e;
 	int i;
@@ -43,10 +63,11 @@ add_key(struct opts *o, const char *path)
 		fed_exit(&e);
 	for (i = 0; i < o->nkeys; i++)
 		if (strcmp(o->keys[i].id, o->keys[o->nkeys].id) == 0) {
+			o->from[i] |= from;
 			key_free(&o->keys[o->nkeys]);
 			return;
 		}
-	o->nkeys++;
+	o->from[o->nkeys++] = from;
 }
 
 static int
@@ -72,7 +93,7 @@ add_keydir(struct opts *o, const char *dir)
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    ents[i]->d_name) >= sizeof(path))
 			errx(2, "%s: path too long", dir);
-		add_key(o, path);
+		add_key(o, path, FROM_DIR);
 		free(ents[i]);
 	}
 	free(ents);
@@ -81,10 +102,11 @@ add_keydir(struct opts *o, const char *dir)
 static void
 set_parent(struct opts *o, const char *arg)
 {
-	struct verify_opts vo = { NULL, 0, 0, NULL, -1 };
+	struct verify_opts vo = { NULL, 0, 0, NULL, -1, -1, 0, NULL };
 	struct verify_result res;
 	fed_err e;
 
+	o->parent_round = -1;
 	if (manifest_digest_valid(arg) == 0) {
 		snprintf(o->parent, sizeof(o->parent), "%s", arg);
 		return;
@@ -94,6 +116,7 @@ set_parent(struct opts *o, const char *arg)
 		fed_exit(&e);
 	}
 	memcpy(o->parent, res.digest, sizeof(o->parent));
+	o->parent_round = res.round;
 }
 
 static void
@@ -153,16 +176,21 @@ report_fail(const struct opts *o, const char *path, const char *msg)
 /* Verify path; its exit status: 0 verified, 1 rejected, 2 system
  * failure. */
 static int
-verify_one(const struct opts *o, const char *path, int spool_fd, FILE *rep)
+verify_one(struct opts *o, const char *path, int spool_fd, FILE *rep)
 {
 	struct verify_opts vo = { o->keys, o->nkeys, o->quorum,
-	    o->parent[0] ? o->parent : NULL, spool_fd };
+	    o->parent[0] ? o->parent : NULL, spool_fd, o->parent_round,
+	    o->min_round, o->lineage ? &o->seen : NULL };
 	struct verify_result res;
 	fed_err e;
 
 	if (verify_bundle(path, &vo, &res, &e) < 0) {
 		report_fail(o, path, e.msg);
 		return fed_status(&e);
+	}
+	if (o->lineage && res.round > o->seen.round) {
+		lineage_state_accept(&o->seen, res.round, res.digest);
+		o->accepted = 1;
 	}
 	if (!o->quiet)
 		report(o, path, &res, rep);
@@ -185,7 +213,7 @@ pass_on(int spool, struct out *out, fed_err *e)
 }
 
 static int
-verify_to(const struct opts *o, const char *path)
+verify_to(struct opts *o, const char *path)
 {
 	int to_stdout = strcmp(o->out, "-") == 0, spool, s;
 	struct out out;
@@ -212,6 +240,157 @@ verify_to(const struct opts *o, const char *path)
 	return 0;
 }
 
+/* Write the lineage state when a model moved it on; status passed. */
+static int
+save_state(const struct opts *o, int status)
+{
+	fed_err e;
+
+	if (o->accepted && lineage_state_save(o->lineage, &o->seen, &e) < 0)
+		fed_exit(&e);
+	return status;
+}
+
+/* In a chain, the keys given by one way (FROM_*), into out. */
+static int
+keys_from(const struct opts *o, int from, struct key *out)
+{
+	int i, n = 0;
+
+	for (i = 0; i < o->nkeys; i++)
+		if (o->from[i] & from)
+			out[n++] = o->keys[i];
+	return n;
+}
+
+static void
+report_link(const struct opts *o, const struct chain_link *l, int i)
+{
+	const struct verify_result *r = &l->res;
+	int k;
+
+	if (o->quiet || o->json) {
+		if (o->json && !o->quiet)
+			report(o, l->path, r, stdout);
+		return;
+	}
+	printf("round %lld: %s %s signed by ", (long long)r->round, l->path,
+	    r->digest);
+	for (k = 0; k < r->nsigners; k++)
+		printf("%s%s", k ? "," : "", r->signers[k]);
+	if (i == 0)
+		fputs(", no parent", stdout);
+	else
+		printf(", parent round %lld", (long long)r->round - 1);
+	if (l->nupdates >= 0)
+		printf(", %d merged update%s found and signed by the roster",
+		    l->nupdates, l->nupdates == 1 ? "" : "s");
+	putchar('\n');
+}
+
+/* --min-round and --lineage against a whole chain: its head. */
+static int
+chain_state(struct opts *o, const struct chain *c, fed_err *e)
+{
+	const struct chain_link *h = &c->links[c->n - 1], *at = h;
+
+	if (h->res.round < o->min_round)
+		return fed_errf(e, "%s: model at round %lld, below the "
+		    "minimum round %lld", h->path, (long long)h->res.round,
+		    (long long)o->min_round);
+	if (o->lineage == NULL)
+		return 0;
+	if (o->seen.round >= 0 && o->seen.round <= h->res.round)
+		at = &c->links[o->seen.round];
+	if (lineage_state_check(&o->seen, at->res.round, at->res.digest,
+	    at->res.parent[0] ? at->res.parent : NULL, e) < 0)
+		return fed_errprefix(e, "%s", at->path);
+	lineage_state_accept(&o->seen, h->res.round, h->res.digest);
+	o->accepted = 1;
+	return 0;
+}
+
+/* The last line: the head when c is whole, else msg (c NULL). */
+static void
+chain_verdict(const struct opts *o, const struct chain *c, const char *msg)
+{
+	const struct chain_link *h = c ? &c->links[c->n - 1] : NULL;
+	json_t *j;
+	char *line;
+
+	if (msg)
+		warnx("%s", msg);
+	if (o->json && (msg || !o->quiet)) {
+		j = h ? json_pack("{s:b,s:b,s:s,s:s,s:I}", "chain", 1, "ok", 1,
+		    "file", h->path, "digest", h->res.digest, "round",
+		    (json_int_t)h->res.round) : json_pack("{s:b,s:b,s:s}",
+		    "chain", 1, "ok", 0, "error", msg);
+		line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("%s\n", line);
+		free(line);
+		json_decref(j);
+	} else if (h && !o->quiet)
+		printf("chain verified: rounds 0 to %lld, head %s %s\n",
+		    (long long)h->res.round, h->path, h->res.digest);
+}
+
+/* --chain: the models given, walked from round 0; the exit status. */
+static int
+verify_chain(struct opts *o, char **args, int nargs)
+{
+	static struct key coord[VERIFY_MAXKEYS], roster[VERIFY_MAXKEYS];
+	struct chain_opts co = { coord, 0, o->quorum, roster, 0, o->updates };
+	struct chain c;
+	fed_err e;
+	int i, rc;
+
+	co.ncoord = keys_from(o, FROM_P, coord);
+	co.nroster = keys_from(o, FROM_DIR, roster);
+	if (co.quorum > co.ncoord)
+		errx(2, "-k %d: only %d coordinator keys given", co.quorum,
+		    co.ncoord);
+	rc = chain_walk(&c, args, nargs, &co, &e);
+	for (i = 0; i < c.nok; i++)
+		report_link(o, &c.links[i], i);
+	if (rc == 0 && (rc = chain_state(o, &c, &e)) == 0)
+		chain_verdict(o, &c, NULL);
+	chain_free(&c);
+	if (rc < 0 && e.kind != FED_EREJECT)
+		fed_exit(&e);
+	if (rc < 0)
+		chain_verdict(o, NULL, e.msg);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		errx(2, "stdout: write error");
+	return rc < 0 ? 1 : 0;
+}
+
+/* The options of the lineage, and of a chain, used as they must be. */
+static void
+check_lineage_opts(struct opts *o, const char *parent)
+{
+	fed_err e;
+	int i, p = 0, dir = 0;
+
+	for (i = 0; i < o->nkeys; i++) {
+		p |= o->from[i] & FROM_P;
+		dir |= o->from[i] & FROM_DIR;
+	}
+	if (o->updates && !o->chain)
+		errx(2, "--updates needs --chain");
+	if (o->chain && (o->out || parent))
+		errx(2, "--chain walks the parents itself: no -o or --parent");
+	if (o->chain && !p)
+		errx(2, "--chain needs the coordinator's key (-p)");
+	if (o->chain && dir && !o->updates)
+		errx(2, "--chain: -P is the roster of --updates; give --updates");
+	if (o->updates && !dir)
+		errx(2, "--updates needs the roster (-P)");
+	if (o->lineage && strcmp(o->lineage, "-") == 0)
+		errx(2, "--lineage: a file, not standard input");
+	if (o->lineage && lineage_state_load(o->lineage, &o->seen, &e) < 0)
+		fed_exit(&e);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -225,17 +404,21 @@ main(int argc, char *argv[])
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "chain", no_argument, NULL, OPT_CHAIN },
+		{ "updates", required_argument, NULL, OPT_UPDATES },
+		{ "min-round", required_argument, NULL, OPT_MIN_ROUND },
+		{ "lineage", required_argument, NULL, OPT_LINEAGE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct opts o;
 	const char *parent = NULL;
-	uint64_t k = 0;
+	uint64_t k = 0, mr;
 	int c, i, s, worst = 0;
 
 	while ((c = getopt_long(argc, argv, "p:P:k:o:qh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'p': add_key(&o, optarg); break;
+		case 'p': add_key(&o, optarg, FROM_P); break;
 		case 'P': add_keydir(&o, optarg); break;
 		case 'k':
 			if (parse_u64(optarg, 1, VERIFY_MAXKEYS, &k) < 0)
@@ -248,6 +431,15 @@ main(int argc, char *argv[])
 		case 'j': o.json = 1; break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-verify " FED_VERSION); return 0;
+		case OPT_CHAIN: o.chain = 1; break;
+		case OPT_UPDATES: o.updates = optarg; break;
+		case OPT_MIN_ROUND:
+			if (parse_u64(optarg, 0, LINEAGE_MAXROUND, &mr) < 0)
+				errx(2, "--min-round %s: not a round (0 to "
+				    "%lld)", optarg, (long long)LINEAGE_MAXROUND);
+			o.min_round = (int64_t)mr;
+			break;
+		case OPT_LINEAGE: o.lineage = optarg; break;
 		default: usage(stderr, 2);
 		}
 	}
@@ -261,14 +453,17 @@ main(int argc, char *argv[])
 		errx(2, "-k %llu: only %d trusted keys given",
 		    (unsigned long long)k, o.nkeys);
 	o.quorum = k ? (int)k : 1;
+	check_lineage_opts(&o, parent);
+	if (o.chain)
+		return save_state(&o, verify_chain(&o, argv, argc));
 	if (parent)
 		set_parent(&o, parent);
 	if (o.out)
-		return verify_to(&o, argv[0]);
+		return save_state(&o, verify_to(&o, argv[0]));
 	for (i = 0; i < argc; i++)
 		if ((s = verify_one(&o, argv[i], -1, stdout)) > worst)
 			worst = s;
 	if (fflush(stdout) != 0 || ferror(stdout))
 		errx(2, "stdout: write error");
-	return worst;
+	return save_state(&o, worst);
 }
