@@ -61,8 +61,10 @@ else
 fi
 
 # The audit: one line per round, the merge done again, the verdict.
-check "audit round 0" grep -q '^round   0: signed by the coordinator; fed-init' demo.out
-check "audit rounds" test "$(grep -c 'merged updates published and signed by the roster' demo.out)" -eq 2
+check "audit round 0" grep -q '^round 0: rounds/round-000.fed sha256:[0-9a-f]\{64\} signed by [0-9a-f]\{16\}, no parent$' demo.out
+check "audit round 0 made again" grep -qx 'round 0 made again: fed-init -a mlp:784-16-10 -s 1 gives the published digest' demo.out
+check "audit rounds" test "$(grep -c '^round [12]: .*, parent round [01], 3 merged updates found and signed by the roster$' demo.out)" -eq 2
+check "audit chain verdict" grep -q '^chain verified: rounds 0 to 2, head rounds/round-002.fed sha256:' demo.out
 check "audit merge again" grep -q '^round 2 merged again: sha256:[0-9a-f]\{64\}, the published digest$' demo.out
 check "lineage verified" grep -qx 'lineage verified' demo.out
 
