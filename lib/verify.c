@@ -214,8 +214,8 @@ check_lineage(const struct manifest *m, const struct verify_opts *o,
 	if (o->seen == NULL)
 		return 0;
 	if (strcmp(m->kind, "model") != 0)
-		return fed_errf(e, "a %s bundle: a lineage state follows "
-		    "models", m->kind);
+		return fed_errf(e, "kind %s: a lineage state follows models "
+		    "only", m->kind);
 	return lineage_state_check(o->seen, m->round, res->digest, m->parent,
 	    e);
 }
