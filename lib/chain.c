@@ -14,7 +14,9 @@
 
 #include "chain.h"
 
-#define CHAIN_MAXFILES 100000   /* models in a chain, updates in a round */
+/* Models in a chain, updates in a round: each is held as a verify_result
+ * of about 4 KiB while the chain is walked. */
+#define CHAIN_MAXFILES 20000
 
 /* A published update of a round. */
 struct pub {
@@ -128,10 +130,10 @@ load_models(struct chain *c, char **paths, int n, const struct chain_opts *o,
 		l->path = paths[i];
 		paths[i] = NULL;
 		l->nupdates = -1;
-		if (verify_bundle(l->path, &vo, &l->res, &l->err) < 0)
-			l->bad = 1;
-		else if (strcmp(l->res.kind, "model") != 0)
-			l->bad = fed_errf(&l->err, "a %s bundle, not a model",
+		l->bad = verify_bundle(l->path, &vo, &l->res, &l->err) < 0;
+		/* an update among the models says so before its signers do */
+		if (l->res.kind[0] && strcmp(l->res.kind, "model") != 0)
+			l->bad = fed_errf(&l->err, "kind %s, not a model",
 			    l->res.kind) < 0;
 		if (l->bad && l->err.kind != FED_EREJECT) {
 			*e = l->err;
@@ -301,7 +303,7 @@ match(json_t *list, const struct pub *u, int n, const char *dir,
 			return fed_errf(e, "merged update %s: %s", p->path,
 			    p->err.msg);
 		if (strcmp(p->res.kind, "update") != 0)
-			return fed_errf(e, "merged update %s is a %s bundle",
+			return fed_errf(e, "merged update %s is of kind %s",
 			    p->path, p->res.kind);
 		for (j = 0; j < k; j++)
 			if (m[j] == p)

@@ -170,6 +170,10 @@ expect_err "an update signed off the roster is named" 1 \
     fed-verify --chain -p coord.pub -P roster --updates off/contrib off/rounds
 expect "without the updates, the same chain passes" 0 \
     fed-verify --chain -p coord.pub off/rounds
+chainfix kind
+cp contrib/round-001/a.fed kind/rounds/round-001b.fed
+expect_err "an update among the models is named" 1 'round-001b.fed: kind update, not a model' \
+    fed-verify --chain -p coord.pub kind/rounds
 chainfix extra
 cp u7.fed extra/contrib/round-002/junk.fed
 expect "an unmerged bad file among the updates is not the chain's" 0 \
