@@ -15,11 +15,12 @@
 #include "manifest.h"
 #include "merge.h"
 #include "out.h"
+#include "roster.h"
 
 enum {
 	OPT_CLIP = 256, OPT_UNIFORM, OPT_MAXSAMPLES, OPT_LR, OPT_MOMENTUM,
 	OPT_BETA1, OPT_BETA2, OPT_TAU, OPT_SKIPBAD, OPT_VERSION,
-	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE,
+	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE, OPT_UNSIGNED,
 };
 
 static const struct option longopts[] = {
@@ -40,6 +41,11 @@ static const struct option longopts[] = {
 	{ "dp-delta", required_argument, NULL, OPT_DPDELTA },
 	{ "dp-sample-rate", required_argument, NULL, OPT_DPRATE },
 	{ "seed", required_argument, NULL, 's' },
+	{ "roster", required_argument, NULL, 'R' },
+	{ "public-key", required_argument, NULL, 'p' },
+	{ "key-dir", required_argument, NULL, 'P' },
+	{ "quorum", required_argument, NULL, 'k' },
+	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -66,13 +72,17 @@ static const struct {
 
 struct args {
 	const char *model, *out;
+	const char *roster, *coord, *keydir;
+	uint64_t quorum;
 	struct mopt o;
 };
 
 static void
 usage(FILE *f, int status)
 {
-	fputs("usage: fed-merge -m model [-r rule] [-o out] [-j threads] "
+	fputs("usage: fed-merge -m model (-R roster -p pubkey | -P keydir | "
+	    "--unsigned)\n"
+	    "                 [-k quorum] [-r rule] [-o out] [-j threads] "
 	    "[--clip-norm C]\n"
 	    "                 [--uniform] [--max-samples N] [--server-lr LR] "
 	    "[--momentum B]\n"
@@ -139,6 +149,23 @@ option(int c, const char *arg, struct args *a)
 	case OPT_SKIPBAD:
 		a->o.skip_bad = 1;
 		break;
+	case 'R':
+		a->roster = arg;
+		break;
+	case 'p':
+		a->coord = arg;
+		break;
+	case 'P':
+		a->keydir = arg;
+		break;
+	case 'k':
+		if (parse_u64(arg, 1, ROSTER_MAXHOLDERS, &a->quorum) < 0)
+			errx(2, "-k %s: not a quorum (1 to %d)", arg,
+			    ROSTER_MAXHOLDERS);
+		break;
+	case OPT_UNSIGNED:
+		a->o.unsigned_ok = 1;
+		break;
 	case 's':
 		if (parse_u64(arg, 0, UINT64_MAX, &a->o.dp_seed) < 0)
 			errx(2, "-s %s: not a seed", arg);
@@ -177,22 +204,59 @@ operands(const struct args *a, char **upd, int n)
 		errx(2, "standard input can be read only once");
 }
 
+/* Who may vote: a roster the coordinator signed, a directory of keys,
+ * or, asked for by name, nobody checked at all. */
+static void
+voters(struct args *a, struct roster *ro)
+{
+	struct key ck;
+	fed_err e;
+	int r;
+
+	if ((a->roster != NULL) + (a->keydir != NULL) + a->o.unsigned_ok != 1)
+		errx(2, "give one of -R roster, -P keydir or --unsigned");
+	if ((a->coord != NULL) != (a->roster != NULL))
+		errx(2, "-R and -p (the coordinator's key) go together");
+	if (a->o.unsigned_ok && a->quorum)
+		errx(2, "-k needs -R or -P");
+	if (a->o.unsigned_ok)
+		return;
+	if (a->roster && key_load_public(a->coord, &ck, &e) < 0)
+		fed_exit(&e);
+	r = a->roster ? roster_load(ro, a->roster, &ck, &e) :
+	    roster_from_dir(ro, a->keydir, &e);
+	if (a->roster)
+		key_free(&ck);
+	if (r < 0) {
+		fed_errprefix(&e, "%s", display_name(a->roster ? a->roster :
+		    a->keydir));
+		fed_exit(&e);
+	}
+	if (a->quorum > (uint64_t)ro->n)
+		errx(2, "-k %llu: the roster has %d holders",
+		    (unsigned long long)a->quorum, ro->n);
+	a->o.roster = ro;
+	a->o.quorum = a->quorum ? (int)a->quorum : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct args a = { NULL, NULL, { 0 } };
+	static struct roster ro;
+	struct args a = { NULL, NULL, NULL, NULL, NULL, 0, { 0 } };
 	struct out out;
 	fed_err e;
 	int c;
 
 	mopt_init(&a.o);
 	a.o.threads = default_threads();
-	while ((c = getopt_long(argc, argv, "m:r:o:j:s:h", longopts,
+	while ((c = getopt_long(argc, argv, "m:r:o:j:s:R:p:P:k:h", longopts,
 	    NULL)) != -1)
 		option(c, optarg, &a);
 	if (a.model == NULL || optind == argc)
 		usage(stderr, 2);
 	operands(&a, argv + optind, argc - optind);
+	voters(&a, &ro);
 	if (mopt_finish(&a.o, &e) < 0)
 		errx(2, "%s", e.msg);
 	if (out_open(&out, a.out, &e) < 0)

@@ -459,7 +459,7 @@ plan_weights(struct job *j, fed_err *e)
 	samples = xcalloc((size_t)j->na, sizeof(*samples));
 	w = xcalloc((size_t)j->na, sizeof(*w));
 	for (k = 0; k < j->na; k++)
-		samples[k] = j->u[j->act[k]].samples;
+		samples[k] = j->u[j->act[k]].used;
 	r = rule_weights(w, samples, j->na, o->uniform, o->max_samples);
 	for (k = 0; r == 0 && k < j->na; k++) {
 		j->u[j->act[k]].weight = w[k];
@@ -588,7 +588,76 @@ first_bad(const struct job *j)
 	return b;
 }
 
-/* Operands once: their digests, sorted; duplicates and bad ones marked. */
+/* A holder two updates were both signed by, or -1. */
+static int
+shared_voter(const struct upd *a, const struct upd *b)
+{
+	int i, k;
+
+	for (i = 0; i < a->nwho; i++)
+		for (k = 0; k < b->nwho; k++)
+			if (a->who[i] == b->who[k])
+				return a->who[i];
+	return -1;
+}
+
+/* One key, one vote: two different updates signed by one holder are
+ * refused, naming both; with --skip-bad every update of that holder is
+ * left out and recorded as equivocation. */
+static int
+one_vote(struct job *j, fed_err *e)
+{
+	const struct roster *ro = j->o->roster;
+	struct upd *a, *b;
+	fed_err ue;
+	int i, k, h;
+
+	for (i = 0; i < j->nu; i++)
+		for (k = i + 1; k < j->nu; k++) {
+			a = &j->u[i], b = &j->u[k];
+			if ((a->bad && a->equivocator < 0) ||
+			    (b->bad && b->equivocator < 0) ||
+			    (h = shared_voter(a, b)) < 0)
+				continue;
+			if (a->order > b->order)
+				a = &j->u[k], b = &j->u[i];
+			if (!j->o->skip_bad)
+				return fed_errf(e, "equivocation: key %s (%s) "
+				    "signed both %s and %s", ro->h[h].key.id,
+				    ro->h[h].name, display_name(a->path),
+				    display_name(b->path));
+			fed_errf(&ue, "equivocation: key %s (%s) signed more "
+			    "than one update", ro->h[h].key.id, ro->h[h].name);
+			if (!a->bad)
+				a->equivocator = h;
+			if (!b->bad)
+				b->equivocator = h;
+			upd_mark(a, &ue);
+			upd_mark(b, &ue);
+		}
+	return 0;
+}
+
+/* The samples each update is weighed by: what it declares, at most its
+ * holder's max_samples on the roster, else --max-samples. */
+static void
+set_used(struct job *j)
+{
+	const struct roster *ro = j->o->roster;
+	uint64_t cap;
+	struct upd *u;
+	int i;
+
+	for (i = 0; i < j->nu; i++) {
+		u = &j->u[i];
+		cap = ro && u->holder >= 0 && ro->h[u->holder].max_samples ?
+		    ro->h[u->holder].max_samples : j->o->max_samples;
+		u->used = cap && u->samples > cap ? cap : u->samples;
+	}
+}
+
+/* Operands once, whole: their digests, sorted, and their signatures;
+ * duplicates, bad ones and a holder's second vote marked. */
 static int
 first_open(struct job *j, fed_err *e)
 {
@@ -598,7 +667,8 @@ first_open(struct job *j, fed_err *e)
 	fed_err ue;
 
 	for (i = 0; i < n; i++) {
-		if (upd_open(&u[i], &j->want, j->spool, &ue) < 0)
+		if (upd_open(&u[i], &j->want, j->spool, &ue) < 0 ||
+		    upd_votes(&u[i], &ue) < 0)
 			upd_mark(&u[i], &ue);
 		upd_close(&u[i], j->spool);
 	}
@@ -609,12 +679,13 @@ first_open(struct job *j, fed_err *e)
 			    display_name(u[i - 1].path));
 			upd_mark(&u[i], &ue);
 		}
+	set_used(j);
 	if (mmom_plan(u, n, j->o, j->mi, &j->moments, e) < 0)
 		return -1;
 	if ((b = sys_bad(j)) != NULL ||
 	    (!j->o->skip_bad && (b = first_bad(j)) != NULL))
 		return upd_error(b, e);
-	return 0;
+	return one_vote(j, e);
 }
 
 /*
@@ -725,7 +796,7 @@ job_init(struct job *j, struct mmodel *mi, const struct mopt *o,
 		j->tmp[i] = xcalloc((size_t)n, sizeof(*j->tmp[i]));
 	}
 	for (i = 0; i < n; i++)
-		upd_init(&j->u[i], paths[i], i, j->chunk);
+		upd_init(&j->u[i], paths[i], i, j->chunk, o);
 	pthread_mutex_init(&j->mu, NULL);
 }
 

@@ -11,6 +11,7 @@
 
 #include "bundle.h"
 #include "key.h"
+#include "roster.h"
 
 #define VERIFY_MAXKEYS 256
 
@@ -20,6 +21,9 @@ struct verify_opts {
 	int quorum;                 /* distinct trusted signers wanted */
 	const char *parent;         /* digest the bundle must name, or NULL */
 	int spool_fd;               /* tee the raw input here, or -1 */
+	/* A roster instead of keys: its holders are the trusted keys, and
+	 * an update's contributor must be its signer's roster name. */
+	const struct roster *roster;
 };
 
 struct verify_result {
@@ -30,6 +34,10 @@ struct verify_result {
 	int nsigs;                  /* signatures present */
 	int nsigners;               /* trusted keys whose signature verified */
 	char signers[VERIFY_MAXKEYS][KEYID_HEX + 1];
+	/* With a roster: the holders who signed, and an update's
+	 * contributor among them (-1 for other kinds). */
+	int who[VERIFY_MAXKEYS];
+	int contributor;
 };
 
 /* 0 when the bundle verified; -1 with e set: FED_EREJECT when the bundle
