@@ -1,6 +1,8 @@
 # fed-merge: rules against a numpy reference, order and thread
 # independence (all 24 permutations of four updates), stdin, signers, server
-# state, rejected inputs, --skip-bad, usage errors, and 64 updates merged
+# state, rejected inputs, --skip-bad, usage errors, the trust checks (a
+# roster, equivocation, contributor, sample caps, the verify-merge race,
+# junk signatures, quorum), and 64 updates merged
 # under a memory limit that loading them all would exceed.
 . "$FED_ROOT/tests/sh/lib.sh"
 PY=/usr/bin/python3
@@ -78,7 +80,13 @@ fed-sign -G -n -p k.pub -s k.sec 2>/dev/null
 fed-sign -s k.sec -o s1.fed u1.fed
 keyid=$(fed-sign -s k.sec u2.fed 2>/dev/null | tar -t | sed -n 's|signatures/\(.*\)\.sig|\1|p')
 fed-merge --unsigned -m m.fed -o o.fed s1.fed u2.fed
-check "signer recorded" test "$(field o.fed '[.merge.updates[].signers[]]')" = "[\"$keyid\"]"
+check "unsigned: no signer recorded, none was checked" test \
+    "$(field o.fed '[.merge.updates[].signers[]]')" = "[]"
+mkdir kd && cp k.pub kd/holder1.pub
+fed-sign -s k.sec -o s1.fed u1.fed 2>/dev/null
+expect "signed, key directory" 0 fed-merge -P kd -m m.fed -o o.fed s1.fed
+check "signer recorded with its name" test "$(field o.fed '[.merge.updates[].signers[]]')" = \
+    "[{\"keyid\":\"$keyid\",\"name\":\"holder1\"}]"
 fed-merge --unsigned -m m.fed -r fedadam -o r1.fed u1.fed u2.fed
 check "state member written" sh -c 'tar -tf r1.fed | grep -qx state.safetensors'
 check "state starts fresh" test "$(field r1.fed .merge.state)" = '"fresh"'
@@ -211,6 +219,194 @@ if [ "${FED_SANITIZED:-0}" != 1 ]; then
 	check "fedavg: peak memory does not grow with the updates" \
 	    test "$p32" -le $((p4 + 2048))
 fi
+
+# ---- trust: a roster, one key one vote, weights capped, signatures
+# checked by fed-merge itself ----
+# resign IN OUT [KEYID | SIGFROM.fed]: IN's members with a junk
+# signatures/KEYID.sig added, or with SIGFROM's signatures instead of its
+# own; made by hand, since fed-sign would not write either.
+resign() {
+	/usr/bin/python3 - "$@" <<'PYEOF'
+import io, sys, tarfile
+def members(p):
+    with tarfile.open(p, "r:") as t:
+        return [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+src, dst, what = sys.argv[1:4]
+ms = members(src)
+if what.endswith(".fed"):
+    ms = [m for m in ms if not m[0].startswith("signatures/")]
+    ms += [m for m in members(what) if m[0].startswith("signatures/")]
+else:
+    ms.append(("signatures/%s.sig" % what, bytes(range(64))))
+body = [m for m in ms if not m[0].startswith("signatures/")]
+sigs = sorted(m for m in ms if m[0].startswith("signatures/"))
+with tarfile.open(dst, "w", format=tarfile.USTAR_FORMAT) as t:
+    for n, d in body + sigs:
+        ti = tarfile.TarInfo(n)
+        ti.size, ti.mode, ti.mtime = len(d), 0o644, 0
+        t.addfile(ti, io.BytesIO(d))
+PYEOF
+}
+kid() { openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -c1-16; }
+nothing() { check "$1: nothing written" test ! -e x.fed; }
+fed-sign -G -n -p coord.pub -s coord.sec 2>/dev/null
+for i in 1 2 3 4 5; do
+	fed-sign -G -n -p h$i.pub -s h$i.sec 2>/dev/null
+	fed-sign -s h$i.sec -o s$i.fed u$i.fed 2>/dev/null
+done
+fed-roster -o r.fed holder1=h1.pub holder2=h2.pub holder3=h3.pub \
+    holder4=h4.pub holder5=h5.pub:1000
+fed-sign -s coord.sec -o rs.fed r.fed 2>/dev/null
+signed="s1.fed s2.fed s3.fed s4.fed s5.fed"
+R="-R rs.fed -p coord.pub"
+expect "roster: merge" 0 fed-merge $R -m m.fed -o rm.fed $signed
+check "roster: recorded" test "$(field rm.fed '.merge.roster | [.digest, .version, .holders, .quorum]')" = \
+    "[\"sha256:$(tar -xOf rs.fed manifest.json | sha256sum | cut -c1-64)\",1,5,1]"
+check "roster: contributors are roster names" test \
+    "$(field rm.fed '[.merge.updates[] | .contributor] | sort')" = \
+    '["holder1","holder2","holder3","holder4","holder5"]'
+check "roster: every signer verified, named" test \
+    "$(field rm.fed '[.merge.updates[] | .signers[] | .name] | sort | join(",")')" = \
+    '"holder1,holder2,holder3,holder4,holder5"'
+fed-merge --unsigned -m m.fed -o um.fed u1.fed u2.fed u3.fed u4.fed u5.fed
+check "roster: the same weights as unsigned" test \
+    "$(tar -xOf rm.fed tensors.safetensors | sha256sum)" = \
+    "$(tar -xOf um.fed tensors.safetensors | sha256sum)"
+expect "roster: order does not matter" 0 fed-merge $R -m m.fed -o rm2.fed s5.fed s3.fed s1.fed s4.fed s2.fed
+check "roster: same digest" cmp -s rm.fed rm2.fed
+mkdir hk && for i in 1 2 3 4 5; do cp h$i.pub hk/holder$i.pub; done
+expect "roster: a key directory" 0 fed-merge -P hk -m m.fed -o hk.fed $signed
+check "roster: a key directory, recorded as version 0" test \
+    "$(field hk.fed '.merge.roster | [.digest, .version]')" = '[null,0]'
+
+# usage: who may vote must be said
+expect_err "trust: no keys and no --unsigned" 2 "give one of" fed-merge -m m.fed -o x.fed $signed
+nothing "trust: usage"
+expect_err "trust: -R without -p" 2 "go together" fed-merge -R rs.fed -m m.fed $signed
+expect_err "trust: -p without -R" 2 "go together" fed-merge -p coord.pub -P hk -m m.fed $signed
+expect "trust: -R and --unsigned" 2 fed-merge $R --unsigned -m m.fed $signed
+expect "trust: -k with --unsigned" 2 fed-merge --unsigned -k 1 -m m.fed u1.fed
+expect "trust: quorum above the roster" 2 fed-merge $R -k 6 -m m.fed $signed
+expect "trust: missing roster" 2 fed-merge -R nosuch.fed -p coord.pub -m m.fed $signed
+mkdir none
+expect_err "trust: empty key directory" 2 "no \*.pub" fed-merge -P none -m m.fed s1.fed
+expect_err "trust: roster not signed by the coordinator" 1 "not signed by the coordinator" \
+    fed-merge -R rs.fed -p h1.pub -m m.fed -o x.fed $signed
+nothing "trust: roster not the coordinator's"
+expect_err "trust: a model as the roster" 1 "not a roster" \
+    fed-merge -R m.fed -p coord.pub -m m.fed -o x.fed $signed
+
+# an unsigned update, or one by a key not on the roster
+expect_err "trust: an unsigned update" 1 "u2.fed: not signed by a roster key" \
+    fed-merge $R -m m.fed -o x.fed s1.fed u2.fed
+nothing "trust: unsigned update"
+fed-sign -s coord.sec -o sc.fed u2.fed 2>/dev/null
+expect_err "trust: signed by a key not on the roster" 1 "not signed by a roster key" \
+    fed-merge $R -m m.fed -o x.fed s1.fed sc.fed
+expect "trust: --skip-bad leaves it out" 0 fed-merge $R --skip-bad -m m.fed -o sk3.fed s1.fed sc.fed
+check "trust: recorded as skipped" test "$(field sk3.fed '[.merge.skipped[].file]')" = '["sc.fed"]'
+
+# one key, one vote: two (and nine) different updates signed by one key
+gen update m.fed 21 0.01 100 holder1 e1.fed
+fed-sign -s h1.sec -o e1s.fed e1.fed 2>/dev/null
+expect_err "equivocation: two updates by one key" 1 \
+    "^fed-merge: equivocation: key $(kid h1.pub) (holder1) signed both s1.fed and e1s.fed$" \
+    fed-merge $R -m m.fed -o x.fed $signed e1s.fed
+check "equivocation: one line" test "$(wc -l <"$T/err")" = 1
+nothing "equivocation"
+nine=
+for i in 1 2 3 4 5 6 7 8 9; do
+	gen update m.fed $((40 + i)) 0.05 100 holder1 n$i.fed
+	fed-sign -s h1.sec -o n${i}s.fed n$i.fed 2>/dev/null
+	nine="$nine n${i}s.fed"
+done
+for r in fedavg median krum:2; do
+	expect_err "equivocation: nine updates by one key, $r" 1 \
+	    "equivocation: key $(kid h1.pub) (holder1)" \
+	    fed-merge $R -r $r -m m.fed -o x.fed s2.fed s3.fed s4.fed s5.fed $nine
+	nothing "equivocation nine $r"
+done
+expect "equivocation: --skip-bad leaves out every vote of the key" 0 \
+    fed-merge $R --skip-bad -m m.fed -o eq.fed $signed e1s.fed
+check "equivocation: recorded" test \
+    "$(field eq.fed '[.merge.skipped[] | [.file, .equivocation.name, .equivocation.keyid]] | sort')" = \
+    "[[\"e1s.fed\",\"holder1\",\"$(kid h1.pub)\"],[\"s1.fed\",\"holder1\",\"$(kid h1.pub)\"]]"
+check "equivocation: the rest merged" test \
+    "$(field eq.fed '[.merge.updates[].contributor] | sort')" = '["holder2","holder3","holder4","holder5"]'
+expect "equivocation: nine, --skip-bad" 0 fed-merge $R --skip-bad -r median -m m.fed -o eq9.fed \
+    s2.fed s3.fed s4.fed s5.fed $nine
+check "equivocation: nine left out" test \
+    "$(field eq9.fed '[.merge.skipped[] | select(.equivocation)] | length')" = 9
+
+# the same update twice is a duplicate: refused, or counted once
+expect_err "duplicate: the same signed update twice" 1 "same update as" \
+    fed-merge $R -m m.fed -o x.fed $signed s1.fed
+expect "duplicate: --skip-bad counts it once" 0 fed-merge $R --skip-bad -m m.fed -o dup.fed $signed s1.fed
+check "duplicate: merged once, not equivocation" test \
+    "$(field dup.fed '[(.merge.updates | length), (.merge.skipped | length), (.merge.skipped[0].equivocation // 0)]')" = '[5,1,0]'
+
+# the contributor is the roster's name for the signing key
+gen update m.fed 22 0.01 100 holder2 c.fed
+fed-sign -s h1.sec -o cs.fed c.fed 2>/dev/null
+expect_err "contributor: holder2's update signed by holder1's key" 1 \
+    "cs.fed: contributor \"holder2\" is not the roster's name for signer $(kid h1.pub) (holder1)" \
+    fed-merge $R -m m.fed -o x.fed cs.fed s3.fed
+nothing "contributor"
+mkdir twice && cp h1.pub twice/holder1.pub && cp h1.pub twice/other.pub
+expect_err "contributor: one key under two names in -P" 2 "holder holder1's already" \
+    fed-merge -P twice -m m.fed -o x.fed s1.fed
+
+# weights nobody can inflate
+gen update m.fed 23 0.01 1000000000000000 holder5 big.fed
+fed-sign -s h5.sec -o bigs.fed big.fed 2>/dev/null
+expect "inflation: 10^15 samples" 0 fed-merge $R -m m.fed -o inf.fed s1.fed s2.fed s3.fed s4.fed bigs.fed
+check "inflation: declared and used samples" test \
+    "$(field inf.fed '.merge.updates[] | select(.contributor == "holder5") | [.samples, .samples_used]')" = \
+    '[1000000000000000,1000]'
+check "inflation: weight at most the cap's" sh -c "tar -xOf inf.fed manifest.json | jq -e \
+    '.merge.updates[] | select(.contributor == \"holder5\") | .weight <= 1000 / 2000 + 1e-12'"
+fed-roster -o rn.fed holder1=h1.pub holder2=h2.pub holder3=h3.pub holder4=h4.pub holder5=h5.pub
+fed-sign -s coord.sec -o rns.fed rn.fed 2>/dev/null
+expect "inflation: no roster cap, --max-samples" 0 fed-merge -R rns.fed -p coord.pub --max-samples 500 \
+    -m m.fed -o inf2.fed s1.fed s2.fed s3.fed s4.fed bigs.fed
+check "inflation: --max-samples caps it" test \
+    "$(field inf2.fed '.merge.updates[] | select(.contributor == "holder5") | .samples_used')" = 500
+check "inflation: the roster's cap wins over --max-samples" sh -c "fed-merge $R --max-samples 50 \
+    -m m.fed s1.fed bigs.fed | tar -xOf - manifest.json | jq -e '[.merge.updates[].samples_used] | sort == [50, 1000]'"
+
+# fed-verify && fed-merge: a file swapped in between is caught by fed-merge
+cp s1.fed race.fed
+expect "race: fed-verify passes" 0 fed-verify $R race.fed s2.fed
+cp u1.fed race.fed
+expect_err "race: an unsigned swap caught" 1 "race.fed: not signed by a roster key" \
+    fed-merge $R -m m.fed -o x.fed race.fed s2.fed
+nothing "race"
+gen update m.fed 24 0.5 100 holder1 evil.fed
+resign evil.fed race.fed s1.fed
+expect_err "race: a transplanted signature caught" 1 \
+    "race.fed: signature by $(kid h1.pub) (holder1) does not verify" \
+    fed-merge $R -m m.fed -o x.fed race.fed s2.fed
+nothing "race, transplanted"
+
+# junk signature files: not recorded, or refused under a roster key
+resign s1.fed j1.fed "$(kid coord.pub)"
+expect "junk: under the coordinator's key id" 0 fed-merge $R -m m.fed -o junk.fed j1.fed s2.fed
+check "junk: not recorded" test "$(field junk.fed '[.merge.updates[].signers[].keyid] | sort')" = \
+    "$(printf '%s\n%s\n' "$(kid h1.pub)" "$(kid h2.pub)" | jq -Rsc 'split("\n")[:-1] | sort')"
+resign s1.fed j2.fed "$(kid h2.pub)"
+expect_err "junk: under a roster key" 1 "j2.fed: signature by $(kid h2.pub) (holder2) does not verify" \
+    fed-merge $R -m m.fed -o x.fed j2.fed s3.fed
+nothing "junk"
+
+# a quorum of co-signatures
+fed-sign -s h2.sec -o co.fed s1.fed 2>/dev/null
+expect "quorum: co-signed, -k 2" 0 fed-merge $R -k 2 -m m.fed -o q.fed co.fed
+check "quorum: both signers recorded" test "$(field q.fed '[.merge.updates[0].signers[].name] | sort')" = \
+    '["holder1","holder2"]'
+check "quorum: the contributor is the manifest's among them" test \
+    "$(field q.fed '.merge.updates[0].contributor')" = '"holder1"'
+expect_err "quorum: one signature, -k 2" 1 "1 roster key, 2 required" \
+    fed-merge $R -k 2 -m m.fed -o x.fed s3.fed co.fed
 
 # ---- robustness on Fashion-MNIST: 8 honest holders, 2 sending their
 # update negated and scaled by 10 ----
