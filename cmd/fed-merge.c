@@ -114,13 +114,39 @@ real_opt(int c, const char *s, struct mopt *o)
 	return 0;
 }
 
+/* The options that say who may vote: 1 when c is one. */
+static int
+trust_opt(int c, const char *arg, struct args *a)
+{
+	switch (c) {
+	case 'R':
+		a->roster = arg;
+		return 1;
+	case 'p':
+		a->coord = arg;
+		return 1;
+	case 'P':
+		a->keydir = arg;
+		return 1;
+	case 'k':
+		if (parse_u64(arg, 1, ROSTER_MAXHOLDERS, &a->quorum) < 0)
+			errx(2, "-k %s: not a quorum (1 to %d)", arg,
+			    ROSTER_MAXHOLDERS);
+		return 1;
+	case OPT_UNSIGNED:
+		a->o.unsigned_ok = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static void
 option(int c, const char *arg, struct args *a)
 {
 	uint64_t v;
 	fed_err e;
 
-	if (real_opt(c, arg, &a->o))
+	if (real_opt(c, arg, &a->o) || trust_opt(c, arg, a))
 		return;
 	switch (c) {
 	case 'm':
@@ -148,23 +174,6 @@ option(int c, const char *arg, struct args *a)
 		break;
 	case OPT_SKIPBAD:
 		a->o.skip_bad = 1;
-		break;
-	case 'R':
-		a->roster = arg;
-		break;
-	case 'p':
-		a->coord = arg;
-		break;
-	case 'P':
-		a->keydir = arg;
-		break;
-	case 'k':
-		if (parse_u64(arg, 1, ROSTER_MAXHOLDERS, &a->quorum) < 0)
-			errx(2, "-k %s: not a quorum (1 to %d)", arg,
-			    ROSTER_MAXHOLDERS);
-		break;
-	case OPT_UNSIGNED:
-		a->o.unsigned_ok = 1;
 		break;
 	case 's':
 		if (parse_u64(arg, 0, UINT64_MAX, &a->o.dp_seed) < 0)

@@ -21,6 +21,7 @@
 #include "mmom.h"
 #include "moments.h"
 #include "mrec.h"
+#include "mvote.h"
 #include "out.h"
 #include "pool.h"
 #include "rng.h"
@@ -588,74 +589,6 @@ first_bad(const struct job *j)
 	return b;
 }
 
-/* A holder two updates were both signed by, or -1. */
-static int
-shared_voter(const struct upd *a, const struct upd *b)
-{
-	int i, k;
-
-	for (i = 0; i < a->nwho; i++)
-		for (k = 0; k < b->nwho; k++)
-			if (a->who[i] == b->who[k])
-				return a->who[i];
-	return -1;
-}
-
-/* One key, one vote: two different updates signed by one holder are
- * refused, naming both; with --skip-bad every update of that holder is
- * left out and recorded as equivocation. */
-static int
-one_vote(struct job *j, fed_err *e)
-{
-	const struct roster *ro = j->o->roster;
-	struct upd *a, *b;
-	fed_err ue;
-	int i, k, h;
-
-	for (i = 0; i < j->nu; i++)
-		for (k = i + 1; k < j->nu; k++) {
-			a = &j->u[i], b = &j->u[k];
-			if ((a->bad && a->equivocator < 0) ||
-			    (b->bad && b->equivocator < 0) ||
-			    (h = shared_voter(a, b)) < 0)
-				continue;
-			if (a->order > b->order)
-				a = &j->u[k], b = &j->u[i];
-			if (!j->o->skip_bad)
-				return fed_errf(e, "equivocation: key %s (%s) "
-				    "signed both %s and %s", ro->h[h].key.id,
-				    ro->h[h].name, display_name(a->path),
-				    display_name(b->path));
-			fed_errf(&ue, "equivocation: key %s (%s) signed more "
-			    "than one update", ro->h[h].key.id, ro->h[h].name);
-			if (!a->bad)
-				a->equivocator = h;
-			if (!b->bad)
-				b->equivocator = h;
-			upd_mark(a, &ue);
-			upd_mark(b, &ue);
-		}
-	return 0;
-}
-
-/* The samples each update is weighed by: what it declares, at most its
- * holder's max_samples on the roster, else --max-samples. */
-static void
-set_used(struct job *j)
-{
-	const struct roster *ro = j->o->roster;
-	uint64_t cap;
-	struct upd *u;
-	int i;
-
-	for (i = 0; i < j->nu; i++) {
-		u = &j->u[i];
-		cap = ro && u->holder >= 0 && ro->h[u->holder].max_samples ?
-		    ro->h[u->holder].max_samples : j->o->max_samples;
-		u->used = cap && u->samples > cap ? cap : u->samples;
-	}
-}
-
 /* Operands once, whole: their digests, sorted, and their signatures;
  * duplicates, bad ones and a holder's second vote marked. */
 static int
@@ -679,13 +612,13 @@ first_open(struct job *j, fed_err *e)
 			    display_name(u[i - 1].path));
 			upd_mark(&u[i], &ue);
 		}
-	set_used(j);
+	mvote_weigh(j->u, j->nu, j->o);
 	if (mmom_plan(u, n, j->o, j->mi, &j->moments, e) < 0)
 		return -1;
 	if ((b = sys_bad(j)) != NULL ||
 	    (!j->o->skip_bad && (b = first_bad(j)) != NULL))
 		return upd_error(b, e);
-	return one_vote(j, e);
+	return mvote_check(j->u, j->nu, j->o, e);
 }
 
 /*
