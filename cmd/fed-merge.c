@@ -20,7 +20,8 @@
 enum {
 	OPT_CLIP = 256, OPT_UNIFORM, OPT_MAXSAMPLES, OPT_LR, OPT_MOMENTUM,
 	OPT_BETA1, OPT_BETA2, OPT_TAU, OPT_SKIPBAD, OPT_VERSION,
-	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE, OPT_UNSIGNED,
+	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE, OPT_UNSIGNED, OPT_ADMIT,
+	OPT_MARGIN,
 };
 
 static const struct option longopts[] = {
@@ -46,6 +47,8 @@ static const struct option longopts[] = {
 	{ "key-dir", required_argument, NULL, 'P' },
 	{ "quorum", required_argument, NULL, 'k' },
 	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "admit", required_argument, NULL, OPT_ADMIT },
+	{ "margin", required_argument, NULL, OPT_MARGIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -66,6 +69,7 @@ static const struct {
 	{ OPT_TAU, "--tau", offsetof(struct mopt, tau), 1e-30, 1e30 },
 	{ OPT_DPNOISE, "--dp-noise", offsetof(struct mopt, dp_noise), 1e-3, 1e6 },
 	{ OPT_DPDELTA, "--dp-delta", offsetof(struct mopt, dp_delta), 1e-300, 1 },
+	{ OPT_MARGIN, "--margin", offsetof(struct mopt, margin), 0, 1e30 },
 	{ OPT_DPRATE, "--dp-sample-rate", offsetof(struct mopt, dp_rate), 1e-9,
 	    1 },
 };
@@ -90,6 +94,7 @@ usage(FILE *f, int status)
 	    "[--skip-bad]\n"
 	    "                 [--dp-noise Z -s seed [--dp-delta D] "
 	    "[--dp-sample-rate Q]]\n"
+	    "                 [--admit data [--margin M]]\n"
 	    "                 update ...\n", f);
 	exit(status);
 }
@@ -114,7 +119,7 @@ real_opt(int c, const char *s, struct mopt *o)
 	return 0;
 }
 
-/* The options that say who may vote: 1 when c is one. */
+/* The options that say which updates count: 1 when c is one. */
 static int
 trust_opt(int c, const char *arg, struct args *a)
 {
@@ -135,6 +140,9 @@ trust_opt(int c, const char *arg, struct args *a)
 		return 1;
 	case OPT_UNSIGNED:
 		a->o.unsigned_ok = 1;
+		return 1;
+	case OPT_ADMIT:
+		a->o.admit = arg;
 		return 1;
 	}
 	return 0;

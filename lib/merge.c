@@ -76,6 +76,7 @@ struct job {
 	int failed;                     /* an update failed (marked) */
 	int jfail;                      /* the model or a spool failed: err */
 	int nonfinite;
+	struct madmit ad;               /* --admit: the model's own loss */
 	fed_err err;
 };
 
@@ -589,8 +590,7 @@ first_bad(const struct job *j)
 	return b;
 }
 
-/* Operands once, whole: their digests, sorted, and their signatures;
- * duplicates, bad ones and a holder's second vote marked. */
+/* Operands once, whole: sorted by digest, signed, bad ones marked. */
 static int
 first_open(struct job *j, fed_err *e)
 {
@@ -663,7 +663,7 @@ static int
 write_out(struct job *j, int out, char *digest, fed_err *e)
 {
 	struct mrec rec = { j->o, j->mi, j->u, j->nu, j->trim, j->dpk,
-	    j->mout != NULL, j->mstep };
+	    j->mout != NULL, j->mstep, j->o->admit ? &j->ad : NULL };
 	struct bundle_payload p[3];
 	json_t *man = mrec_manifest(&rec);
 	uint8_t md[SHA256_LEN];
@@ -758,7 +758,9 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 {
 	int r;
 
-	if (first_open(j, e) < 0 || job_outputs(j, e) < 0)
+	if (first_open(j, e) < 0 || (j->o->admit && madmit_run(&j->ad, j->u,
+	    j->nu, j->mi, &j->want, j->o, j->spool, e) < 0) ||
+	    job_outputs(j, e) < 0)
 		return -1;
 	do {
 		while ((r = passes(j, e)) == 1)

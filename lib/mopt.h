@@ -42,6 +42,10 @@ struct mopt {
 	const struct roster *roster;
 	int quorum;
 	int unsigned_ok;
+	/* Admission by evaluation: an update whose addition makes the mean
+	 * loss on this data set worse by more than margin is left out. */
+	const char *admit;
+	double margin;
 	int threads;
 	/* DP-FedAvg (McMahan et al. 2018): clip to clip, sum, add
 	 * N(0, (dp_noise * clip)^2) once to the sum, divide by the number of

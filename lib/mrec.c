@@ -72,6 +72,8 @@ upd_json(const struct upd *u, const struct mopt *o)
 	if (o->roster != NULL)
 		json_object_set_new(x, "samples_used",
 		    json_integer((json_int_t)u->used));
+	if (o->admit != NULL)
+		json_object_set_new(x, "admission_loss", real(u->admit_loss));
 	return x;
 }
 
@@ -118,6 +120,8 @@ skip_json(const struct upd *u, const struct mopt *o)
 	    "reason", u->why);
 	const struct roster_holder *h;
 
+	if (u->admit_out)
+		json_object_set_new(x, "admission_loss", real(u->admit_loss));
 	if (u->equivocator >= 0) {
 		h = &o->roster->h[u->equivocator];
 		json_object_set_new(x, "equivocation", json_pack("{s:s,s:s}",
@@ -161,6 +165,11 @@ mrec_manifest(const struct mrec *r)
 	    json_string(mi->state) : json_null());
 	if (o->roster != NULL)
 		json_object_set_new(mg, "roster", roster_json(o));
+	if (r->admit != NULL)
+		json_object_set_new(mg, "admission", json_pack("{s:s,s:I,s:o,"
+		    "s:f}", "data", r->admit->digest, "predictions",
+		    (json_int_t)r->admit->n, "loss", real(r->admit->base),
+		    "margin", o->margin));
 	json_object_set_new(m, "arch", json_string(mi->arch));
 	json_object_set_new(m, "round", json_integer(mi->round + 1));
 	json_object_set_new(m, "parent", json_string(mi->digest));

@@ -4,6 +4,7 @@
  * decoder; this file only moves bytes to it.
  */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,7 @@ upd_init(struct upd *u, const char *path, int order, size_t chunk,
 	u->chunk = chunk;
 	u->contributor = json_null();
 	u->holder = u->equivocator = -1;
+	u->admit_loss = NAN;
 }
 
 void

@@ -82,6 +82,8 @@ struct upd {
 	int holder;                     /* its contributor; -1 unknown */
 	int equivocator;                /* left out: this holder voted twice;
 	                                 * -1 not */
+	double admit_loss;              /* --admit: held-out loss with it */
+	int admit_out;                  /* --admit: left out for it */
 	int64_t steps;                  /* optimizer steps it took */
 	int64_t mstep;                  /* its moments' step; -1: none */
 	double sumsq, norm, scale, weight, score;

@@ -180,6 +180,8 @@ done
 expect_err "dp needs a clip norm" 2 "clip-norm" fed-merge --unsigned -m m.fed --dp-noise 1 -s 1 u1.fed
 expect_err "dp needs a seed" 2 "seed" fed-merge --unsigned -m m.fed --clip-norm 1 --dp-noise 1 u1.fed
 expect_err "seed without dp" 2 "dp-noise" fed-merge --unsigned -m m.fed -s 1 u1.fed
+expect_err "--margin without --admit" 2 "needs --admit" fed-merge --unsigned --margin 1 -m m.fed u1.fed
+expect "negative margin" 2 fed-merge --unsigned --admit m.fed --margin -1 -m m.fed u1.fed
 expect "bad dp delta" 2 fed-merge --unsigned -m m.fed --clip-norm 1 --dp-noise 1 -s 1 --dp-delta 2 u1.fed
 
 # ---- 64 updates under a memory limit ----
@@ -439,6 +441,24 @@ if [ -r "$FM/train-images-idx3-ubyte.gz" ] && [ -x "$FED_BIN/fed-train" ] &&
 			    awk -v a="$a" -v b="$base" 'BEGIN { exit !(a > b - 0.03) }'
 		fi
 	done
+	# admission by evaluation: the coordinator's held-out shard
+	expect "admit: the attackers left out" 0 fed-merge --unsigned --admit fm-019.fed \
+	    --margin 0.05 -m fm0.fed -o adm.fed h[0-7].fed a8.fed a9.fed
+	check "admit: recorded as skipped with their loss" test \
+	    "$(field adm.fed '[.merge.skipped[] | select(.admission_loss > 0)] | length')" = 2
+	check "admit: both attackers, nobody else" test \
+	    "$(field adm.fed '[.merge.skipped[].file] | sort')" = '["a8.fed","a9.fed"]'
+	check "admit: the record says on what" test \
+	    "$(field adm.fed '.merge.admission | [.margin, (.predictions > 0), (.loss > 0)]')" = '[0.05,true,true]'
+	check "admit: every merged update's loss" test \
+	    "$(field adm.fed '[.merge.updates[].admission_loss | select(. > 0)] | length')" = 8
+	check "admit: the same weights as the honest merge" test \
+	    "$(tar -xOf adm.fed tensors.safetensors | sha256sum)" = \
+	    "$(tar -xOf honest.fed tensors.safetensors | sha256sum)"
+	expect_err "admit: data of another shape" 1 "features" \
+	    fed-merge --unsigned --admit fm-019.fed -m m.fed -o x.fed u1.fed
+	expect_err "admit: missing data" 2 "nosuch.fed" \
+	    fed-merge --unsigned --admit nosuch.fed -m fm0.fed -o x.fed h0.fed
 else
 	echo "# Fashion-MNIST or fed-train/fed-eval/fed-shard missing: robustness skipped"
 fi
