@@ -21,6 +21,9 @@
 #              update of a key that signed two is left out, the
 #              contributor tied to the key, samples capped at the roster's
 #              max_samples (6000)
+# Attack 3 is "a little is enough" (2 attackers, z = 1.5), merged under
+# the roster with and without --admit over a held-out tenth of holder
+# 0's share (margin MARGIN, 0.05 nats by default).
 # A few minutes of one CPU.  Prints the table; exits 1 when a rule under
 # the roster checks ends more than 3 points below the honest fedavg for
 # the equivocation attack.
@@ -31,6 +34,7 @@ B=$root/build
 FM=${FED_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 R=${R:-5}
 K=${K:-4}
+MARGIN=${MARGIN:-0.05}
 [ -x "$B/fed-train" ] && [ -x "$B/tools/merge-gen" ] ||
 	{ echo "attacks.sh: build first (make all)" >&2; exit 2; }
 [ -r "$FM/train-images-idx3-ubyte.gz" ] ||
@@ -41,7 +45,7 @@ trap 'rm -rf "$T"' EXIT
 PATH=$B:$PATH
 cd "$T" || exit 2
 
-fed-shard -q -f idx -n 10 -p iid -s 1 -o h "$FM/train-images-idx3-ubyte.gz" \
+fed-shard -q -f idx -n 10 -p iid -s 1 -t 0.1 -o h "$FM/train-images-idx3-ubyte.gz" \
     "$FM/train-labels-idx1-ubyte.gz" || exit 2
 fed-shard -q -f idx -n 1 -p iid -o te "$FM/t10k-images-idx3-ubyte.gz" \
     "$FM/t10k-labels-idx1-ubyte.gz" || exit 2
@@ -74,6 +78,41 @@ with tarfile.open(dst, "w", format=tarfile.USTAR_FORMAT) as t:
 EOF
 }
 
+# alie OUT NAME Z HONEST...: the "a little is enough" update (Baruch et
+# al. 2019): the honest updates' coordinate-wise mean minus Z times their
+# standard deviation, in the first honest update's bundle, contributor
+# NAME, unsigned.
+alie() {
+	/usr/bin/python3 - "$@" <<'EOF'
+import hashlib, io, json, struct, sys, tarfile
+import numpy as np
+out, name, z, honest = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
+def read(p):
+    with tarfile.open(p, "r:") as t:
+        return [(m.name, t.extractfile(m).read()) for m in t.getmembers()
+                if not m.name.startswith("signatures/")]
+def floats(st):
+    hl = struct.unpack("<Q", st[:8])[0]
+    return st[:8 + hl], np.frombuffer(st[8 + hl:], dtype="<f4")
+ms = read(honest[0])
+head, _ = floats(dict(ms)["tensors.safetensors"])
+x = np.stack([floats(dict(read(p))["tensors.safetensors"])[1] for p in honest])
+st = head + (x.mean(0) - z * x.std(0)).astype("<f4").tobytes()
+m = json.loads(ms[0][1])
+m["contributor"] = name
+for e in m["members"]:
+    if e["name"] == "tensors.safetensors":
+        e["sha256"], e["size"] = hashlib.sha256(st).hexdigest(), len(st)
+ms = [("manifest.json", (json.dumps(m, indent=2, sort_keys=True) + "\n").encode())] + \
+    [(n, st if n == "tensors.safetensors" else d) for n, d in ms[1:]]
+with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
+    for n, d in ms:
+        ti = tarfile.TarInfo(n)
+        ti.size, ti.mode, ti.mtime = len(d), 0o644, 0
+        t.addfile(ti, io.BytesIO(d))
+EOF
+}
+
 acc() { fed-eval --json -m "$1" -d te-000.fed | jq -r .total.accuracy; }
 
 # round DIR MODEL ATTACK: the updates of one round from MODEL into DIR:
@@ -85,6 +124,15 @@ round() {
 		fed-train -m "$model" -d h-00$i.fed -e 1 -s "$i" 2>/dev/null |
 		    fed-sign -s k$i.sec -o "$dir/u$i.fed" 2>/dev/null || return 2
 	done
+	if [ "$attack" = alie ]; then
+		for a in 8 9; do
+			alie "$dir/t.fed" "holder$a" 1.5 "$dir"/u[0-7].fed &&
+			    fed-sign -s k$a.sec -o "$dir/u$a.fed" "$dir/t.fed" \
+			    2>/dev/null || return 2
+		done
+		rm -f "$dir/t.fed"
+		return 0
+	fi
 	for a in 8 9; do
 		[ "$attack" = none ] || mv "$dir/u$a.fed" "$dir/h$a.fed"
 		[ "$attack" = none ] && { rm -f "$dir/u$a.fed"; continue; }
@@ -108,7 +156,11 @@ lineage() {
 	rule=$1 attack=$2 check=$3 m=init.fed r=0
 	while [ $r -lt "$R" ]; do
 		round "rd" "$m" "$attack" || return 2
-		if [ "$check" = roster ]; then
+		if [ "$check" = admit ]; then
+			fed-merge -R roster.fed -p coord.pub --skip-bad -r "$rule" \
+			    --admit h-000.test.fed --margin "$MARGIN" \
+			    -m "$m" -o next.fed rd/*.fed 2>/dev/null || return 2
+		elif [ "$check" = roster ]; then
 			fed-merge -R roster.fed -p coord.pub --skip-bad -r "$rule" \
 			    -m "$m" -o next.fed rd/*.fed 2>/dev/null || return 2
 		else
@@ -137,5 +189,13 @@ for rule in fedavg median trimmed-mean:0.2 krum:2 multi-krum:2:5; do
 	printf '%-18s %12s %12s %12s %12s\n' "$rule" "$a" "$b" "$c" "$d"
 	awk -v b="$b" -v h="$honest" 'BEGIN { exit !(b + 0 > h - 0.03) }' ||
 		ok=0
+done
+echo
+echo "attack 3: each attacker signs 1 \"a little is enough\" update (z = 1.5)"
+printf '%-18s %12s %12s\n' rule "roster" "+ --admit"
+for rule in fedavg median trimmed-mean:0.2 krum:2 multi-krum:2:5; do
+	a=$(lineage "$rule" alie roster) || a=failed
+	b=$(lineage "$rule" alie admit) || b=failed
+	printf '%-18s %12s %12s\n' "$rule" "$a" "$b"
 done
 [ $ok = 1 ] || { echo "attacks.sh: a rule under roster checks lost more than 3 points" >&2; exit 1; }
