@@ -410,6 +410,29 @@ check "quorum: the contributor is the manifest's among them" test \
 expect_err "quorum: one signature, -k 2" 1 "1 roster key, 2 required" \
     fed-merge $R -k 2 -m m.fed -o x.fed s3.fed co.fed
 
+# the moments pass checks signatures too: updates with Adam's moments
+# (a small gpt), merged under a key directory
+mkdir -p mt/de mt/fr gk
+for i in 1 2 3; do
+	printf 'Der Hund %d schläft unter dem Tisch.\n' "$i" >mt/de/p$i.txt
+	printf 'Le chien %d dort sous la table.\n' "$i" >mt/fr/p$i.txt
+done
+fed-shard -q -f text -p file -o mh mt/de mt/fr
+fed-init -a gpt:1-16-2-16 -s 1 -o g0.fed
+for h in de fr; do
+	fed-sign -G -n -p gk/$h.pub -s g$h.sec 2>/dev/null
+	fed-train -m g0.fed -d mh-$h.fed --steps 2 -b 4 -l 0.01 --warmup 0 \
+	    --schedule constant -s 1 --moments 2>/dev/null |
+	    fed-sign -s g$h.sec -o gm-$h.fed 2>/dev/null
+done
+expect "moments: signed updates merged under -P" 0 fed-merge -P gk -m g0.fed -o gmm.fed gm-de.fed gm-fr.fed
+check "moments: merged, signers recorded" test \
+    "$(field gmm.fed '[.merge.updates[].signers[].name] | sort')" = '["de","fr"]'
+resign gm-fr.fed gm-bad.fed "$(kid gk/de.pub)"
+expect_err "moments: a bad signature under a holder's key" 1 "does not verify" \
+    fed-merge -P gk -m g0.fed -o x.fed gm-de.fed gm-bad.fed
+nothing "moments"
+
 # ---- robustness on Fashion-MNIST: 8 honest holders, 2 sending their
 # update negated and scaled by 10 ----
 FM=/usr/share/datasets/fashion-mnist
