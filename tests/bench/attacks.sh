@@ -58,65 +58,50 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 done
 fed-roster $holders | fed-sign -s coord.sec -o roster.fed 2>/dev/null || exit 2
 
-# inflate IN OUT NAME: IN with 10^15 samples and contributor NAME, its
-# signatures dropped (the manifest changes; its members do not).
-inflate() {
-	/usr/bin/python3 - "$@" <<'EOF'
-import io, json, sys, tarfile
-src, dst, name = sys.argv[1:4]
-with tarfile.open(src, "r:") as t:
-    ms = [(m.name, t.extractfile(m).read()) for m in t.getmembers()
-          if not m.name.startswith("signatures/")]
-m = json.loads(ms[0][1])
-m["samples"], m["contributor"] = 10 ** 15, name
-ms[0] = ("manifest.json", (json.dumps(m, indent=2, sort_keys=True) + "\n").encode())
-with tarfile.open(dst, "w", format=tarfile.USTAR_FORMAT) as t:
-    for n, d in ms:
-        ti = tarfile.TarInfo(n)
-        ti.size, ti.mode, ti.mtime = len(d), 0o644, 0
-        t.addfile(ti, io.BytesIO(d))
-EOF
-}
-
-# alie OUT NAME Z HONEST...: the "a little is enough" update (Baruch et
-# al. 2019): the honest updates' coordinate-wise mean minus Z times their
-# standard deviation, in the first honest update's bundle, contributor
-# NAME, unsigned.
-alie() {
+# forge OUT NAME SAMPLES Z UPDATE...: an attacker's unsigned bundle, made
+# from the first UPDATE: contributor NAME, SAMPLES claimed ("-": as it
+# says); with Z not "-", its delta replaced by the "a little is enough"
+# one (Baruch et al. 2019): the UPDATEs' coordinate-wise mean minus Z
+# times their standard deviation.
+forge() {
 	/usr/bin/python3 - "$@" <<'EOF'
 import hashlib, io, json, struct, sys, tarfile
-import numpy as np
-out, name, z, honest = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
+out, name, samples, z, updates = sys.argv[1:5] + [sys.argv[5:]]
 def read(p):
     with tarfile.open(p, "r:") as t:
-        return [(m.name, t.extractfile(m).read()) for m in t.getmembers()
-                if not m.name.startswith("signatures/")]
+        return dict((m.name, t.extractfile(m).read()) for m in t.getmembers()
+                    if not m.name.startswith("signatures/"))
 def floats(st):
+    import numpy as np
     hl = struct.unpack("<Q", st[:8])[0]
     return st[:8 + hl], np.frombuffer(st[8 + hl:], dtype="<f4")
-ms = read(honest[0])
-head, _ = floats(dict(ms)["tensors.safetensors"])
-x = np.stack([floats(dict(read(p))["tensors.safetensors"])[1] for p in honest])
-st = head + (x.mean(0) - z * x.std(0)).astype("<f4").tobytes()
-m = json.loads(ms[0][1])
+ms = read(updates[0])
+m = json.loads(ms["manifest.json"])
 m["contributor"] = name
-for e in m["members"]:
-    if e["name"] == "tensors.safetensors":
-        e["sha256"], e["size"] = hashlib.sha256(st).hexdigest(), len(st)
-ms = [("manifest.json", (json.dumps(m, indent=2, sort_keys=True) + "\n").encode())] + \
-    [(n, st if n == "tensors.safetensors" else d) for n, d in ms[1:]]
+if samples != "-":
+    m["samples"] = int(samples)
+if z != "-":
+    import numpy as np
+    head = floats(ms["tensors.safetensors"])[0]
+    x = np.stack([floats(read(p)["tensors.safetensors"])[1] for p in updates])
+    st = head + (x.mean(0) - float(z) * x.std(0)).astype("<f4").tobytes()
+    ms["tensors.safetensors"] = st
+    for e in m["members"]:
+        if e["name"] == "tensors.safetensors":
+            e["sha256"], e["size"] = hashlib.sha256(st).hexdigest(), len(st)
+ms["manifest.json"] = (json.dumps(m, indent=2, sort_keys=True) + "\n").encode()
 with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as t:
-    for n, d in ms:
+    for n in ["manifest.json"] + [e["name"] for e in m["members"]]:
         ti = tarfile.TarInfo(n)
-        ti.size, ti.mode, ti.mtime = len(d), 0o644, 0
-        t.addfile(ti, io.BytesIO(d))
+        ti.size, ti.mode, ti.mtime = len(ms[n]), 0o644, 0
+        t.addfile(ti, io.BytesIO(ms[n]))
 EOF
 }
 
 acc() { fed-eval --json -m "$1" -d te-000.fed | jq -r .total.accuracy; }
 
 # round DIR MODEL ATTACK: the updates of one round from MODEL into DIR:
-# u0..u7 honest, the attackers' per ATTACK (none, equiv or inflate)
+# u0..u7 honest, the attackers' per ATTACK (none, equiv, inflate or alie)
 round() {
 	dir=$1 model=$2 attack=$3
 	rm -rf "$dir" && mkdir "$dir"
@@ -126,7 +111,7 @@ round() {
 	done
 	if [ "$attack" = alie ]; then
 		for a in 8 9; do
-			alie "$dir/t.fed" "holder$a" 1.5 "$dir"/u[0-7].fed &&
+			forge "$dir/t.fed" "holder$a" - 1.5 "$dir"/u[0-7].fed &&
 			    fed-sign -s k$a.sec -o "$dir/u$a.fed" "$dir/t.fed" \
 			    2>/dev/null || return 2
 		done
@@ -142,7 +127,8 @@ round() {
 		for f in $fs; do
 			[ $j -lt "$K" ] || break
 			"$B/tools/merge-gen" scale "$dir/h$a.fed" "-$f" "$dir/s.fed" &&
-			    inflate "$dir/s.fed" "$dir/t.fed" "holder$a" &&
+			    forge "$dir/t.fed" "holder$a" 1000000000000000 - \
+			    "$dir/s.fed" &&
 			    fed-sign -s k$a.sec -o "$dir/a$a-$f.fed" "$dir/t.fed" \
 			    2>/dev/null || return 2
 			j=$((j + 1))
