@@ -15,11 +15,13 @@
 #include "manifest.h"
 #include "merge.h"
 #include "out.h"
+#include "roster.h"
 
 enum {
 	OPT_CLIP = 256, OPT_UNIFORM, OPT_MAXSAMPLES, OPT_LR, OPT_MOMENTUM,
 	OPT_BETA1, OPT_BETA2, OPT_TAU, OPT_SKIPBAD, OPT_VERSION,
-	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE,
+	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE, OPT_UNSIGNED, OPT_ADMIT,
+	OPT_MARGIN,
 };
 
 static const struct option longopts[] = {
@@ -40,6 +42,13 @@ static const struct option longopts[] = {
 	{ "dp-delta", required_argument, NULL, OPT_DPDELTA },
 	{ "dp-sample-rate", required_argument, NULL, OPT_DPRATE },
 	{ "seed", required_argument, NULL, 's' },
+	{ "roster", required_argument, NULL, 'R' },
+	{ "public-key", required_argument, NULL, 'p' },
+	{ "key-dir", required_argument, NULL, 'P' },
+	{ "quorum", required_argument, NULL, 'k' },
+	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
+	{ "admit", required_argument, NULL, OPT_ADMIT },
+	{ "margin", required_argument, NULL, OPT_MARGIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -60,19 +69,24 @@ static const struct {
 	{ OPT_TAU, "--tau", offsetof(struct mopt, tau), 1e-30, 1e30 },
 	{ OPT_DPNOISE, "--dp-noise", offsetof(struct mopt, dp_noise), 1e-3, 1e6 },
 	{ OPT_DPDELTA, "--dp-delta", offsetof(struct mopt, dp_delta), 1e-300, 1 },
+	{ OPT_MARGIN, "--margin", offsetof(struct mopt, margin), 0, 1e30 },
 	{ OPT_DPRATE, "--dp-sample-rate", offsetof(struct mopt, dp_rate), 1e-9,
 	    1 },
 };
 
 struct args {
 	const char *model, *out;
+	const char *roster, *coord, *keydir;
+	uint64_t quorum;
 	struct mopt o;
 };
 
 static void
 usage(FILE *f, int status)
 {
-	fputs("usage: fed-merge -m model [-r rule] [-o out] [-j threads] "
+	fputs("usage: fed-merge -m model (-R roster -p pubkey | -P keydir | "
+	    "--unsigned)\n"
+	    "                 [-k quorum] [-r rule] [-o out] [-j threads] "
 	    "[--clip-norm C]\n"
 	    "                 [--uniform] [--max-samples N] [--server-lr LR] "
 	    "[--momentum B]\n"
@@ -80,6 +94,7 @@ usage(FILE *f, int status)
 	    "[--skip-bad]\n"
 	    "                 [--dp-noise Z -s seed [--dp-delta D] "
 	    "[--dp-sample-rate Q]]\n"
+	    "                 [--admit data [--margin M]]\n"
 	    "                 update ...\n", f);
 	exit(status);
 }
@@ -104,13 +119,42 @@ real_opt(int c, const char *s, struct mopt *o)
 	return 0;
 }
 
+/* The options that say which updates count: 1 when c is one. */
+static int
+trust_opt(int c, const char *arg, struct args *a)
+{
+	switch (c) {
+	case 'R':
+		a->roster = arg;
+		return 1;
+	case 'p':
+		a->coord = arg;
+		return 1;
+	case 'P':
+		a->keydir = arg;
+		return 1;
+	case 'k':
+		if (parse_u64(arg, 1, ROSTER_MAXHOLDERS, &a->quorum) < 0)
+			errx(2, "-k %s: not a quorum (1 to %d)", arg,
+			    ROSTER_MAXHOLDERS);
+		return 1;
+	case OPT_UNSIGNED:
+		a->o.unsigned_ok = 1;
+		return 1;
+	case OPT_ADMIT:
+		a->o.admit = arg;
+		return 1;
+	}
+	return 0;
+}
+
 static void
 option(int c, const char *arg, struct args *a)
 {
 	uint64_t v;
 	fed_err e;
 
-	if (real_opt(c, arg, &a->o))
+	if (real_opt(c, arg, &a->o) || trust_opt(c, arg, a))
 		return;
 	switch (c) {
 	case 'm':
@@ -177,22 +221,59 @@ operands(const struct args *a, char **upd, int n)
 		errx(2, "standard input can be read only once");
 }
 
+/* Who may vote: a roster the coordinator signed, a directory of keys,
+ * or, asked for by name, nobody checked at all. */
+static void
+voters(struct args *a, struct roster *ro)
+{
+	struct key ck;
+	fed_err e;
+	int r;
+
+	if ((a->roster != NULL) + (a->keydir != NULL) + a->o.unsigned_ok != 1)
+		errx(2, "give one of -R roster, -P keydir or --unsigned");
+	if ((a->coord != NULL) != (a->roster != NULL))
+		errx(2, "-R and -p (the coordinator's key) go together");
+	if (a->o.unsigned_ok && a->quorum)
+		errx(2, "-k needs -R or -P");
+	if (a->o.unsigned_ok)
+		return;
+	if (a->roster && key_load_public(a->coord, &ck, &e) < 0)
+		fed_exit(&e);
+	r = a->roster ? roster_load(ro, a->roster, &ck, &e) :
+	    roster_from_dir(ro, a->keydir, &e);
+	if (a->roster)
+		key_free(&ck);
+	if (r < 0) {
+		fed_errprefix(&e, "%s", display_name(a->roster ? a->roster :
+		    a->keydir));
+		fed_exit(&e);
+	}
+	if (a->quorum > (uint64_t)ro->n)
+		errx(2, "-k %llu: the roster has %d holders",
+		    (unsigned long long)a->quorum, ro->n);
+	a->o.roster = ro;
+	a->o.quorum = a->quorum ? (int)a->quorum : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct args a = { NULL, NULL, { 0 } };
+	static struct roster ro;
+	struct args a = { NULL, NULL, NULL, NULL, NULL, 0, { 0 } };
 	struct out out;
 	fed_err e;
 	int c;
 
 	mopt_init(&a.o);
 	a.o.threads = default_threads();
-	while ((c = getopt_long(argc, argv, "m:r:o:j:s:h", longopts,
+	while ((c = getopt_long(argc, argv, "m:r:o:j:s:R:p:P:k:h", longopts,
 	    NULL)) != -1)
 		option(c, optarg, &a);
 	if (a.model == NULL || optind == argc)
 		usage(stderr, 2);
 	operands(&a, argv + optind, argc - optind);
+	voters(&a, &ro);
 	if (mopt_finish(&a.o, &e) < 0)
 		errx(2, "%s", e.msg);
 	if (out_open(&out, a.out, &e) < 0)

@@ -35,13 +35,24 @@ struct opts {
 	const char *lineage;                    /* the state file, or NULL */
 	struct lineage_state seen;
 	int accepted;                           /* seen moved on */
+	struct roster *roster;      /* -R: the key set, checked with -p */
+	struct ballot *votes;       /* every update's signers so far */
+	int nvotes;
+};
+
+/* One roster key's signature on one update: one key, one vote. */
+struct ballot {
+	char keyid[KEYID_HEX + 1];
+	char digest[DIGEST_LEN + 1];
+	char parent[DIGEST_LEN + 1];
+	const char *path;
 };
 
 static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-verify [-q] [--json] [-p pubkey]... [-P keydir] "
-	    "[-k quorum]\n"
+	    "[-R roster] [-k quorum]\n"
 	    "                  [--parent bundle|digest] [-o out] [--min-round n]\n"
 	    "                  [--lineage file] bundle...\n"
 	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
@@ -102,7 +113,7 @@ add_keydir(struct opts *o, const char *dir)
 static void
 set_parent(struct opts *o, const char *arg)
 {
-	struct verify_opts vo = { NULL, 0, 0, NULL, -1, -1, 0, NULL };
+	struct verify_opts vo = { NULL, 0, 0, NULL, -1, -1, 0, NULL, NULL };
 	struct verify_result res;
 	fed_err e;
 
@@ -137,6 +148,9 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		    json_integer(r->round) : json_null(), "parent",
 		    r->parent[0] ? json_string(r->parent) : json_null(),
 		    "signers", s, "signatures", r->nsigs);
+		if (r->contributor >= 0)
+			json_object_set_new(j, "contributor", json_string(
+			    o->roster->h[r->contributor].name));
 		line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 		fprintf(f, "%s\n", line);
 		free(line);
@@ -153,6 +167,9 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 	fputs(", signed by ", f);
 	for (i = 0; i < r->nsigners; i++)
 		fprintf(f, "%s%s", i ? "," : "", r->signers[i]);
+	if (r->contributor >= 0)
+		fprintf(f, " as contributor %s",
+		    o->roster->h[r->contributor].name);
 	fprintf(f, " (%d trusted, quorum %d)\n", r->nsigners, o->quorum);
 }
 
@@ -173,6 +190,48 @@ report_fail(const struct opts *o, const char *path, const char *msg)
 	json_decref(j);
 }
 
+/* A signer's name, with -R. */
+static const char *
+holder_of(const struct opts *o, const char *keyid)
+{
+	int h = o->roster ? roster_find(o->roster, keyid) : -1;
+
+	return h >= 0 ? o->roster->h[h].name : "not on a roster";
+}
+
+/* Two different updates of one round (one parent) signed by one key,
+ * among the bundles of this call, are refused: a key has one vote. */
+static int
+one_vote(struct opts *o, const char *path, const struct verify_result *r,
+    fed_err *e)
+{
+	struct ballot *b;
+	int i, k;
+
+	if (strcmp(r->kind, "update") != 0)
+		return 0;
+	for (i = 0; i < r->nsigners; i++)
+		for (k = 0; k < o->nvotes; k++) {
+			b = &o->votes[k];
+			if (strcmp(b->keyid, r->signers[i]) == 0 &&
+			    strcmp(b->parent, r->parent) == 0 &&
+			    strcmp(b->digest, r->digest) != 0)
+				return fed_errf(e, "equivocation: key %s (%s) "
+				    "also signed %s", b->keyid, holder_of(o,
+				    b->keyid), display_name(b->path));
+		}
+	o->votes = xreallocarray(o->votes, (size_t)(o->nvotes +
+	    r->nsigners), sizeof(*o->votes));
+	for (i = 0; i < r->nsigners; i++) {
+		b = &o->votes[o->nvotes++];
+		memcpy(b->keyid, r->signers[i], sizeof(b->keyid));
+		memcpy(b->digest, r->digest, sizeof(b->digest));
+		memcpy(b->parent, r->parent, sizeof(b->parent));
+		b->path = path;
+	}
+	return 0;
+}
+
 /* Verify path; its exit status: 0 verified, 1 rejected, 2 system
  * failure. */
 static int
@@ -180,11 +239,12 @@ verify_one(struct opts *o, const char *path, int spool_fd, FILE *rep)
 {
 	struct verify_opts vo = { o->keys, o->nkeys, o->quorum,
 	    o->parent[0] ? o->parent : NULL, spool_fd, o->parent_round,
-	    o->min_round, o->lineage ? &o->seen : NULL };
+	    o->min_round, o->lineage ? &o->seen : NULL, o->roster };
 	struct verify_result res;
 	fed_err e;
 
-	if (verify_bundle(path, &vo, &res, &e) < 0) {
+	if (verify_bundle(path, &vo, &res, &e) < 0 ||
+	    one_vote(o, path, &res, &e) < 0) {
 		report_fail(o, path, e.msg);
 		return fed_status(&e);
 	}
@@ -391,12 +451,38 @@ check_lineage_opts(struct opts *o, const char *parent)
 		fed_exit(&e);
 }
 
+/* -R: the roster, signed by a key given with -p, becomes the key set;
+ * returns the quorum checked against its size. */
+static uint64_t
+load_roster(struct opts *o, const char *path, uint64_t k)
+{
+	fed_err e;
+	int i;
+
+	if (o->nkeys == 0)
+		errx(2, "-R needs the coordinator's key (-p) to check the "
+		    "roster");
+	o->roster = xmalloc(sizeof(*o->roster));
+	for (i = 0; i < o->nkeys; i++)
+		if (roster_load(o->roster, path, &o->keys[i], &e) == 0)
+			break;
+	if (i == o->nkeys) {
+		fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
+	}
+	if (k > (uint64_t)o->roster->n)
+		errx(2, "-k %llu: the roster has %d holders",
+		    (unsigned long long)k, o->roster->n);
+	return k;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "public-key", required_argument, NULL, 'p' },
 		{ "key-dir", required_argument, NULL, 'P' },
+		{ "roster", required_argument, NULL, 'R' },
 		{ "quorum", required_argument, NULL, 'k' },
 		{ "parent", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
@@ -411,15 +497,16 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct opts o;
-	const char *parent = NULL;
+	const char *parent = NULL, *roster = NULL;
 	uint64_t k = 0, mr;
 	int c, i, s, worst = 0;
 
-	while ((c = getopt_long(argc, argv, "p:P:k:o:qh", longopts,
+	while ((c = getopt_long(argc, argv, "p:P:R:k:o:qh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'p': add_key(&o, optarg, FROM_P); break;
 		case 'P': add_keydir(&o, optarg); break;
+		case 'R': roster = optarg; break;
 		case 'k':
 			if (parse_u64(optarg, 1, VERIFY_MAXKEYS, &k) < 0)
 				errx(2, "-k %s: not a quorum (1 to %d)", optarg,
@@ -447,9 +534,13 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0 || (o.out && argc != 1))
 		usage(stderr, 2);
-	if (k > 0 && o.nkeys == 0)
+	if (roster && o.chain)
+		errx(2, "--chain takes the roster as -P keydir, not -R");
+	if (roster)
+		k = load_roster(&o, roster, k);
+	else if (k > 0 && o.nkeys == 0)
 		errx(2, "-k needs trusted keys (-p or -P)");
-	if (k > (uint64_t)o.nkeys && o.nkeys > 0)
+	if (!roster && k > (uint64_t)o.nkeys && o.nkeys > 0)
 		errx(2, "-k %llu: only %d trusted keys given",
 		    (unsigned long long)k, o.nkeys);
 	o.quorum = k ? (int)k : 1;

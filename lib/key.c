@@ -238,3 +238,52 @@ key_free(struct key *k)
 	EVP_PKEY_free(k->pkey);
 	k->pkey = NULL;
 }
+
+/*
+ * A public key carried as text inside a signed bundle (a roster): the
+ * bytes are input under judgement, so a bad one is a rejection, and the
+ * text must be the canonical PEM OpenSSL writes, so that one key has one
+ * spelling and a roster's bytes are deterministic.
+ */
+int
+key_parse_public(const char *pem, struct key *k, fed_err *e)
+{
+	size_t n = strlen(pem);
+	char *canon;
+	BIO *bio;
+
+	memset(k, 0, sizeof(*k));
+	if (n > KEY_MAXFILE)
+		return fed_errf(e, "key text too long");
+	bio = BIO_new_mem_buf(pem, (int)n);
+	k->pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (k->pkey == NULL || EVP_PKEY_get_id(k->pkey) != EVP_PKEY_ED25519) {
+		key_free(k);
+		return fed_errf(e, "not an Ed25519 PEM public key");
+	}
+	if ((canon = key_public_pem(k)) == NULL || strcmp(canon, pem) != 0) {
+		free(canon);
+		key_free(k);
+		return fed_errf(e, "key text is not canonical PEM");
+	}
+	free(canon);
+	return key_set_id(k, e) < 0 ? (key_free(k), -1) : 0;
+}
+
+char *
+key_public_pem(const struct key *k)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p, *s = NULL;
+	long n;
+
+	if (bio != NULL && PEM_write_bio_PUBKEY(bio, k->pkey) == 1 &&
+	    (n = BIO_get_mem_data(bio, &p)) > 0) {
+		s = xmalloc((size_t)n + 1);
+		memcpy(s, p, (size_t)n);
+		s[n] = '\0';
+	}
+	BIO_free(bio);
+	return s;
+}

@@ -41,5 +41,10 @@ int  key_sign(const struct key *k, const uint8_t *msg, size_t n,
 int  key_verify(const struct key *k, const uint8_t *msg, size_t n,
     const uint8_t sig[SIG_LEN]);
 void key_free(struct key *k);
+/* A key from PEM text found inside a bundle: canonical SPKI PEM of an
+ * Ed25519 key, or a rejection (FED_EREJECT). */
+int  key_parse_public(const char *pem, struct key *k, fed_err *e);
+/* The canonical SPKI PEM text of k: a new string, or NULL. */
+char *key_public_pem(const struct key *k);
 
 #endif

@@ -184,6 +184,32 @@ check_data(const json_t *m, fed_err *e)
 	return 0;
 }
 
+/* A roster (fed-bundle(5)): a version, its link to the previous one, a
+ * list of holders and no payload.  What a holder entry must hold is the
+ * roster module's to check. */
+static int
+check_roster(const json_t *m, fed_err *e)
+{
+	json_t *parent = json_object_get(m, "parent");
+	json_t *h = json_object_get(m, "holders");
+
+	if (want_int(m, "version", 1, e) < 0)
+		return -1;
+	if (json_array_size(json_object_get(m, "members")) != 0)
+		return fed_errf(e, "manifest.json: a roster has no members");
+	if (!json_is_array(h) || json_array_size(h) == 0)
+		return fed_errf(e, "manifest.json: holders must be a non-empty "
+		    "array");
+	if (json_integer_value(json_object_get(m, "version")) == 1)
+		return parent == NULL || json_is_null(parent) ? 0 :
+		    fed_errf(e, "manifest.json: roster version 1 has no "
+		    "parent");
+	if (manifest_digest_valid(json_string_value(parent)) < 0)
+		return fed_errf(e, "manifest.json: roster parent must be a "
+		    "digest sha256:<64 hex>");
+	return 0;
+}
+
 int
 manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 {
@@ -201,6 +227,8 @@ manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 		return check_model(m, kind, e);
 	if (strcmp(kind, "data") == 0)
 		return check_data(m, e);
+	if (strcmp(kind, "roster") == 0)
+		return check_roster(m, e);
 	return fed_errf(e, "manifest.json: kind %.32s is not model, update or "
 	    "data", kind);
 }

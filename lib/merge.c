@@ -21,6 +21,7 @@
 #include "mmom.h"
 #include "moments.h"
 #include "mrec.h"
+#include "mvote.h"
 #include "out.h"
 #include "pool.h"
 #include "rng.h"
@@ -75,6 +76,7 @@ struct job {
 	int failed;                     /* an update failed (marked) */
 	int jfail;                      /* the model or a spool failed: err */
 	int nonfinite;
+	struct madmit ad;               /* --admit: the model's own loss */
 	fed_err err;
 };
 
@@ -459,7 +461,7 @@ plan_weights(struct job *j, fed_err *e)
 	samples = xcalloc((size_t)j->na, sizeof(*samples));
 	w = xcalloc((size_t)j->na, sizeof(*w));
 	for (k = 0; k < j->na; k++)
-		samples[k] = j->u[j->act[k]].samples;
+		samples[k] = j->u[j->act[k]].used;
 	r = rule_weights(w, samples, j->na, o->uniform, o->max_samples);
 	for (k = 0; r == 0 && k < j->na; k++) {
 		j->u[j->act[k]].weight = w[k];
@@ -588,7 +590,7 @@ first_bad(const struct job *j)
 	return b;
 }
 
-/* Operands once: their digests, sorted; duplicates and bad ones marked. */
+/* Operands once, whole: sorted by digest, signed, bad ones marked. */
 static int
 first_open(struct job *j, fed_err *e)
 {
@@ -598,7 +600,8 @@ first_open(struct job *j, fed_err *e)
 	fed_err ue;
 
 	for (i = 0; i < n; i++) {
-		if (upd_open(&u[i], &j->want, j->spool, &ue) < 0)
+		if (upd_open(&u[i], &j->want, j->spool, &ue) < 0 ||
+		    upd_votes(&u[i], &ue) < 0)
 			upd_mark(&u[i], &ue);
 		upd_close(&u[i], j->spool);
 	}
@@ -609,12 +612,13 @@ first_open(struct job *j, fed_err *e)
 			    display_name(u[i - 1].path));
 			upd_mark(&u[i], &ue);
 		}
+	mvote_weigh(j->u, j->nu, j->o);
 	if (mmom_plan(u, n, j->o, j->mi, &j->moments, e) < 0)
 		return -1;
 	if ((b = sys_bad(j)) != NULL ||
 	    (!j->o->skip_bad && (b = first_bad(j)) != NULL))
 		return upd_error(b, e);
-	return 0;
+	return mvote_check(j->u, j->nu, j->o, e);
 }
 
 /*
@@ -659,7 +663,7 @@ static int
 write_out(struct job *j, int out, char *digest, fed_err *e)
 {
 	struct mrec rec = { j->o, j->mi, j->u, j->nu, j->trim, j->dpk,
-	    j->mout != NULL, j->mstep };
+	    j->mout != NULL, j->mstep, j->o->admit ? &j->ad : NULL };
 	struct bundle_payload p[3];
 	json_t *man = mrec_manifest(&rec);
 	uint8_t md[SHA256_LEN];
@@ -725,7 +729,7 @@ job_init(struct job *j, struct mmodel *mi, const struct mopt *o,
 		j->tmp[i] = xcalloc((size_t)n, sizeof(*j->tmp[i]));
 	}
 	for (i = 0; i < n; i++)
-		upd_init(&j->u[i], paths[i], i, j->chunk);
+		upd_init(&j->u[i], paths[i], i, j->chunk, o);
 	pthread_mutex_init(&j->mu, NULL);
 }
 
@@ -754,7 +758,9 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 {
 	int r;
 
-	if (first_open(j, e) < 0 || job_outputs(j, e) < 0)
+	if (first_open(j, e) < 0 || (j->o->admit && madmit_run(&j->ad, j->u,
+	    j->nu, j->mi, &j->want, j->o, j->spool, e) < 0) ||
+	    job_outputs(j, e) < 0)
 		return -1;
 	do {
 		while ((r = passes(j, e)) == 1)

@@ -20,8 +20,13 @@
  * sum.  The result is the same bytes for any operand order and thread
  * count.
  *
- * Checking signatures against a roster is fed-verify's job, not this
- * one's; merge records who signed.
+ * Trust: given a roster (o->roster), every update's signatures are
+ * checked at the end of every read of it, the read that hashes the bytes
+ * merged; each holder has one vote per round (two different updates
+ * signed by one holder are refused); the contributor is the roster's
+ * name for the signer; the samples weighed are capped by the roster's
+ * max_samples (else --max-samples).  Nothing is written before every
+ * check passed: the output is spooled and the bundle written last.
  */
 #ifndef FED_MERGE_H
 #define FED_MERGE_H

@@ -38,7 +38,7 @@ mopt_init(struct mopt *o)
 	memset(o, 0, sizeof(*o));
 	o->rule = MOPT_FEDAVG;
 	o->lr = o->momentum = o->beta1 = o->beta2 = o->tau = NAN;
-	o->dp_delta = o->dp_rate = NAN;
+	o->dp_delta = o->dp_rate = o->margin = NAN;
 	o->threads = 1;
 }
 
@@ -201,5 +201,8 @@ mopt_finish(struct mopt *o, fed_err *e)
 	if (o->threads < 1 || o->threads > MOPT_MAXTHREADS)
 		return fed_usagef(e, "threads must be in 1..%d",
 		    MOPT_MAXTHREADS);
+	if (o->admit == NULL && !isnan(o->margin))
+		return fed_usagef(e, "--margin needs --admit");
+	dflt(&o->margin, 0);
 	return dp_finish(o, e);
 }

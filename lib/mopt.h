@@ -15,6 +15,8 @@
 #define MOPT_MAXUPDATES 4096
 #define MOPT_MAXTHREADS 64
 
+struct roster;
+
 enum mopt_rule {
 	MOPT_FEDAVG, MOPT_FEDAVGM, MOPT_NESTEROV,
 	MOPT_FEDADAM, MOPT_FEDYOGI, MOPT_FEDADAGRAD,
@@ -34,6 +36,16 @@ struct mopt {
 	double momentum;        /* fedavgm, nesterov */
 	double beta1, beta2, tau;   /* fedadam, fedyogi, fedadagrad */
 	int skip_bad;           /* leave out bad updates instead of failing */
+	/* Who may vote: every update must be signed by quorum holders of
+	 * the roster, checked as it is read; NULL only with unsigned_ok,
+	 * when signatures are not looked at. */
+	const struct roster *roster;
+	int quorum;
+	int unsigned_ok;
+	/* Admission by evaluation: an update whose addition makes the mean
+	 * loss on this data set worse by more than margin is left out. */
+	const char *admit;
+	double margin;
 	int threads;
 	/* DP-FedAvg (McMahan et al. 2018): clip to clip, sum, add
 	 * N(0, (dp_noise * clip)^2) once to the sum, divide by the number of

@@ -1,7 +1,8 @@
 /*
  * mrec: the record fed-merge writes into the next model's manifest: the
- * rule and its parameters, every update merged (digest, contributor,
- * signers, encoding, samples, weight, norms, Krum's verdict), those left
+ * rule and its parameters, the roster the votes were counted under,
+ * every update merged (digest, contributor, verified signers, encoding,
+ * samples declared and used, weight, norms, Krum's verdict), those left
  * out and why, the server state, DP-FedAvg's accounting, the moments'
  * step.  The seed of DP's noise never enters it.
  */
@@ -68,6 +69,11 @@ upd_json(const struct upd *u, const struct mopt *o)
 
 	if (krum)
 		json_object_set_new(x, "krum_score", real(u->score));
+	if (o->roster != NULL)
+		json_object_set_new(x, "samples_used",
+		    json_integer((json_int_t)u->used));
+	if (o->admit != NULL)
+		json_object_set_new(x, "admission_loss", real(u->admit_loss));
 	return x;
 }
 
@@ -105,6 +111,36 @@ dp_json(const struct mrec *r, const struct mopt *o)
 	return p;
 }
 
+/* An update left out, and why; a holder's second vote says whose. */
+static json_t *
+skip_json(const struct upd *u, const struct mopt *o)
+{
+	json_t *x = json_pack("{s:s,s:o,s:s}", "file", u->path, "digest",
+	    u->digest[0] ? json_string(u->digest) : json_null(),
+	    "reason", u->why);
+	const struct roster_holder *h;
+
+	if (u->admit_out)
+		json_object_set_new(x, "admission_loss", real(u->admit_loss));
+	if (u->equivocator >= 0) {
+		h = &o->roster->h[u->equivocator];
+		json_object_set_new(x, "equivocation", json_pack("{s:s,s:s}",
+		    "keyid", h->key.id, "name", h->name));
+	}
+	return x;
+}
+
+/* Under which roster the votes were counted. */
+static json_t *
+roster_json(const struct mopt *o)
+{
+	const struct roster *ro = o->roster;
+
+	return json_pack("{s:o,s:I,s:i,s:i}", "digest", ro->digest[0] ?
+	    json_string(ro->digest) : json_null(), "version",
+	    (json_int_t)ro->version, "holders", ro->n, "quorum", o->quorum);
+}
+
 json_t *
 mrec_manifest(const struct mrec *r)
 {
@@ -120,16 +156,20 @@ mrec_manifest(const struct mrec *r)
 		if (!u->bad)
 			json_array_append_new(ups, upd_json(u, o));
 		else
-			json_array_append_new(skip, json_pack("{s:s,s:o,s:s}",
-			    "file", u->path, "digest", u->digest[0] ?
-			    json_string(u->digest) : json_null(),
-			    "reason", u->why));
+			json_array_append_new(skip, skip_json(u, o));
 	}
 	mg = json_pack("{s:s,s:o,s:o,s:o}", "rule", mopt_rule_name(o->rule),
 	    "params", params_json(o, r->trim), "updates", ups,
 	    "skipped", skip);
 	json_object_set_new(mg, "state", mi->state ?
 	    json_string(mi->state) : json_null());
+	if (o->roster != NULL)
+		json_object_set_new(mg, "roster", roster_json(o));
+	if (r->admit != NULL)
+		json_object_set_new(mg, "admission", json_pack("{s:s,s:I,s:o,"
+		    "s:f}", "data", r->admit->digest, "predictions",
+		    (json_int_t)r->admit->n, "loss", real(r->admit->base),
+		    "margin", o->margin));
 	json_object_set_new(m, "arch", json_string(mi->arch));
 	json_object_set_new(m, "round", json_integer(mi->round + 1));
 	json_object_set_new(m, "parent", json_string(mi->digest));

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "madmit.h"
 #include "mmodel.h"
 #include "mopt.h"
 #include "upd.h"
@@ -21,6 +22,7 @@ struct mrec {
 	double dpk;                     /* DP: updates merged */
 	int moments;                    /* the moments member is written */
 	int64_t mstep;                  /* its step */
+	const struct madmit *admit;     /* --admit, or NULL */
 };
 
 /* The next model's manifest, members not yet set. */

@@ -4,6 +4,7 @@
  * decoder; this file only moves bytes to it.
  */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,13 +174,17 @@ upd_layout(const struct arch *a, const struct st_file *st, uint64_t base,
 }
 
 void
-upd_init(struct upd *u, const char *path, int order, size_t chunk)
+upd_init(struct upd *u, const char *path, int order, size_t chunk,
+    const struct mopt *o)
 {
 	memset(u, 0, sizeof(*u));
+	u->o = o;
 	u->path = path;
 	u->order = order;
 	u->chunk = chunk;
 	u->contributor = json_null();
+	u->holder = u->equivocator = -1;
+	u->admit_loss = NAN;
 }
 
 void
@@ -308,11 +313,67 @@ member_st(struct upd *u, const char *name, fed_err *e)
 	return st;
 }
 
+/* The record's list of verified signers: KEYID and roster name. */
+static void
+set_signers(struct upd *u, const struct roster *ro)
+{
+	int i;
+
+	json_decref(u->signers);
+	u->signers = json_array();
+	for (i = 0; i < u->nwho; i++)
+		json_array_append_new(u->signers, json_pack("{s:s,s:s}",
+		    "keyid", ro->h[u->who[i]].key.id,
+		    "name", ro->h[u->who[i]].name));
+	if (u->holder >= 0) {
+		json_decref(u->contributor);
+		u->contributor = json_string(ro->h[u->holder].name);
+	}
+}
+
+/* The signatures at the end of the stream, against the roster: who
+ * signed, the quorum, the contributor.  Every read of the file must find
+ * the same; unsigned merges record no signer, since none was checked. */
+static int
+upd_sigs(struct upd *u, fed_err *e)
+{
+	const struct mopt *o = u->o;
+	const struct roster *ro = o->roster;
+	const struct bundle_sig *sg;
+	const uint8_t *mb;
+	int ns = bundle_sigs(u->s.r, &sg), who[BUNDLE_MAXSIGS], n, h;
+	size_t ml;
+
+	if (ro == NULL) {
+		set_signers(u, NULL);
+		return 0;
+	}
+	mb = bundle_manifest_bytes(u->s.r, &ml);
+	if ((n = roster_signers(ro, mb, ml, sg, ns, who, e)) < 0)
+		return -1;
+	if (n > 0 && n < o->quorum)
+		return fed_errf(e, "signed by %d roster key%s, %d required", n,
+		    n == 1 ? "" : "s", o->quorum);
+	if ((h = roster_contributor(ro, bundle_manifest(u->s.r), who, n,
+	    e)) < 0)
+		return -1;
+	if (n > UPD_MAXVOTERS)
+		return fed_errf(e, "signed by more than %d holders",
+		    UPD_MAXVOTERS);
+	if (u->holder >= 0 && (h != u->holder || n != u->nwho ||
+	    memcmp(who, u->who, (size_t)n * sizeof(*who)) != 0))
+		return fed_errf(e, "signatures changed while being merged");
+	memcpy(u->who, who, (size_t)n * sizeof(*who));
+	u->nwho = n;
+	u->holder = h;
+	set_signers(u, ro);
+	return 0;
+}
+
 int
 upd_finish(struct upd *u, const struct arch *a, fed_err *e)
 {
 	const struct bundle_entry *ent;
-	const struct bundle_sig *sg;
 	const struct st_file *st;
 	int s;
 
@@ -326,12 +387,20 @@ upd_finish(struct upd *u, const struct arch *a, fed_err *e)
 		;
 	if (s < 0)
 		return -1;
-	s = bundle_sigs(u->s.r, &sg);
-	json_decref(u->signers);
-	u->signers = json_array();
-	while (s-- > 0)
-		json_array_append_new(u->signers, json_string(sg++->keyid));
-	return 0;
+	return upd_sigs(u, e);
+}
+
+int
+upd_votes(struct upd *u, fed_err *e)
+{
+	const struct bundle_entry *ent;
+	int s;
+
+	if (u->o->roster == NULL)
+		return 0;
+	while ((s = bundle_next(u->s.r, &ent, e)) > 0)
+		;
+	return s < 0 ? -1 : upd_sigs(u, e);
 }
 
 int
@@ -362,7 +431,7 @@ upd_moments_finish(struct upd *u, const struct arch *a, fed_err *e)
 		return -1;
 	if (moments_layout(a, st, MOMENTS_UPDATE, &le) < 0)
 		return fed_errf(e, "%s: %s", MOMENTS_MEMBER, le.msg);
-	return 0;
+	return upd_votes(u, e);
 }
 
 void

@@ -19,9 +19,13 @@
 #include <jansson.h>
 
 #include "arch.h"
+#include "mopt.h"
 #include "bundle.h"
 #include "encode.h"
+#include "roster.h"
 #include "util.h"
+
+#define UPD_MAXVOTERS 16                /* roster signers kept per update */
 
 /* One member of a bundle, read as bytes. */
 struct upd_src {
@@ -66,11 +70,20 @@ struct upd_want {
 /* One update operand. */
 struct upd {
 	const char *path;               /* as given */
+	const struct mopt *o;           /* the roster, the quorum */
 	char src[32];                   /* /dev/fd/N once stdin is spooled */
 	int order;                      /* operand position */
 	char digest[DIGEST_LEN + 1];
 	json_t *contributor, *signers;
-	uint64_t samples;
+	uint64_t samples;               /* as declared */
+	uint64_t used;                  /* as weighed: the roster's cap */
+	int who[UPD_MAXVOTERS], nwho;   /* roster holders whose signature
+	                                 * verified */
+	int holder;                     /* its contributor; -1 unknown */
+	int equivocator;                /* left out: this holder voted twice;
+	                                 * -1 not */
+	double admit_loss;              /* --admit: held-out loss with it */
+	int admit_out;                  /* --admit: left out for it */
 	int64_t steps;                  /* optimizer steps it took */
 	int64_t mstep;                  /* its moments' step; -1: none */
 	double sumsq, norm, scale, weight, score;
@@ -87,15 +100,22 @@ struct upd {
 	uint8_t *raw;                   /* (4 * chunk) encoded bytes */
 };
 
-void upd_init(struct upd *u, const char *path, int order, size_t chunk);
+void upd_init(struct upd *u, const char *path, int order, size_t chunk,
+    const struct mopt *o);
 /* Open u (again), check its manifest against w, stop at its first value. */
 int  upd_open(struct upd *u, const struct upd_want *w, int spool,
     fed_err *e);
 /* Coordinates [at, at + len) into u->cur. */
 int  upd_chunk(struct upd *u, uint64_t at, size_t len, fed_err *e);
-/* After the last chunk: the rest of the bundle, its signers recorded. */
+/* After the last chunk: the rest of the bundle, its signatures checked
+ * against the roster (when the options have one) in this same read, its verified
+ * signers recorded. */
 int  upd_finish(struct upd *u, const struct arch *a, fed_err *e);
-/* Open u again at its moments (2 np floats follow), and their end. */
+/* After upd_open: read the rest of u and check its signatures, so that
+ * its votes are known before any arithmetic. */
+int  upd_votes(struct upd *u, fed_err *e);
+/* Open u again at its moments (2 np floats follow), and their end, with
+ * the signatures as in upd_finish. */
 int  upd_moments_open(struct upd *u, uint64_t np, int spool, fed_err *e);
 int  upd_moments_finish(struct upd *u, const struct arch *a, fed_err *e);
 /* Close; a first read of stdin is drained into its spool. */

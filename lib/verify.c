@@ -20,6 +20,8 @@ check_required(const struct manifest *m, fed_err *e)
 	int64_t step;
 	int i, found = 0, moments = 0;
 
+	if (strcmp(kind, "roster") == 0)
+		return 0;       /* no members: manifest.c's rule */
 	for (i = 0; i < m->nmembers; i++) {
 		const char *n = m->members[i].name;
 
@@ -170,6 +172,38 @@ trusted(const struct verify_opts *o, const char *keyid)
 	return NULL;
 }
 
+/* Signatures against a roster: its holders' keys, the quorum, and an
+ * update's contributor tied to a signer. */
+static int
+check_roster_sigs(struct bundle_reader *r, const struct verify_opts *o,
+    struct verify_result *res, fed_err *e)
+{
+	const struct roster *ro = o->roster;
+	const struct bundle_sig *sigs;
+	const uint8_t *mb;
+	size_t ml;
+	int i, n;
+
+	res->nsigs = bundle_sigs(r, &sigs);
+	mb = bundle_manifest_bytes(r, &ml);
+	if ((n = roster_signers(ro, mb, ml, sigs, res->nsigs, res->who,
+	    e)) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		memcpy(res->signers[i], ro->h[res->who[i]].key.id,
+		    KEYID_HEX + 1);
+	res->nsigners = n;
+	if (n < o->quorum)
+		return fed_errf(e, "%s by %d roster key%s, %d required",
+		    res->nsigs ? "signed" : "not signed", n, n == 1 ? "" : "s",
+		    o->quorum);
+	if (strcmp(res->kind, "update") == 0 &&
+	    (res->contributor = roster_contributor(ro, bundle_manifest(r),
+	    res->who, n, e)) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 check_sigs(struct bundle_reader *r, const struct verify_opts *o,
     struct verify_result *res, fed_err *e)
@@ -220,6 +254,18 @@ check_lineage(const struct manifest *m, const struct verify_opts *o,
 	    e);
 }
 
+/* A roster's holders are checked as a roster reader would. */
+static int
+check_roster(const struct manifest *m, fed_err *e)
+{
+	struct roster *ro = xmalloc(sizeof(*ro));
+	int rc = roster_from_manifest(ro, m, e);
+
+	roster_free(ro);
+	free(ro);
+	return rc;
+}
+
 static void
 describe(struct bundle_reader *r, struct verify_result *res)
 {
@@ -267,7 +313,10 @@ verify_stream(struct bundle_reader *r, const struct verify_opts *o,
 	}
 	if (s < 0)
 		return -1;
-	return check_sigs(r, o, res, e);
+	if (strcmp(m->kind, "roster") == 0 && check_roster(m, e) < 0)
+		return -1;
+	return o->roster ? check_roster_sigs(r, o, res, e) :
+	    check_sigs(r, o, res, e);
 }
 
 int
@@ -279,6 +328,7 @@ verify_bundle(const char *path, const struct verify_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	res->round = -1;
+	res->contributor = -1;
 	if ((r = bundle_open(path, o->spool_fd, e)) == NULL)
 		return -1;
 	s = verify_stream(r, o, res, e);

@@ -12,6 +12,7 @@
 #include "bundle.h"
 #include "key.h"
 #include "lineage.h"
+#include "roster.h"
 
 #define VERIFY_MAXKEYS 256
 
@@ -26,6 +27,9 @@ struct verify_opts {
 	int64_t parent_round;
 	int64_t min_round;
 	const struct lineage_state *seen;
+	/* A roster instead of keys: its holders are the trusted keys, and
+	 * an update's contributor must be its signer's roster name. */
+	const struct roster *roster;
 };
 
 struct verify_result {
@@ -36,6 +40,10 @@ struct verify_result {
 	int nsigs;                  /* signatures present */
 	int nsigners;               /* trusted keys whose signature verified */
 	char signers[VERIFY_MAXKEYS][KEYID_HEX + 1];
+	/* With a roster: the holders who signed, and an update's
+	 * contributor among them (-1 for other kinds). */
+	int who[VERIFY_MAXKEYS];
+	int contributor;
 };
 
 /* 0 when the bundle verified; -1 with e set: FED_EREJECT when the bundle

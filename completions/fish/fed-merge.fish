@@ -1,6 +1,13 @@
 # fish completion for fed-merge(1)
 
 complete -c fed-merge -s m -l model -r -F -d 'The current global model'
+complete -c fed-merge -s R -l roster -r -F -d 'Count votes against a signed roster'
+complete -c fed-merge -s p -l public-key -r -F -d 'The coordinator key that signed the roster'
+complete -c fed-merge -s P -l key-dir -x -a '(__fish_complete_directories)' -d 'Holders from a directory of NAME.pub keys'
+complete -c fed-merge -s k -l quorum -x -d 'Roster signatures every update needs'
+complete -c fed-merge -l unsigned -d 'Merge without checking signatures'
+complete -c fed-merge -l admit -r -F -d 'Leave out updates that worsen the loss on held-out data'
+complete -c fed-merge -l margin -x -d 'Loss an update may add under --admit'
 complete -c fed-merge -s r -l rule -x -a 'fedavg fedavgm nesterov fedadam fedyogi fedadagrad median trimmed-mean:0.1 krum:1 multi-krum:1:3' -d 'Aggregation rule'
 complete -c fed-merge -s o -l output -r -F -d 'Write the bundle to a file'
 complete -c fed-merge -s j -l threads -x -d 'Threads (same bytes for any count)'

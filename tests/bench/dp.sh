@@ -69,7 +69,7 @@ run_consortium() {
 			    -s $((r * 10 + h)) $dpo -o "$T/$1-u$h.fed" ||
 			    return 1
 		done
-		fed-merge -m "$T/$1-$r.fed" -o "$T/$1-$((r + 1)).fed" \
+		fed-merge --unsigned -m "$T/$1-$r.fed" -o "$T/$1-$((r + 1)).fed" \
 		    "$T"/$1-u?.fed || return 1
 		r=$((r + 1))
 	done

@@ -36,7 +36,7 @@ for enc in f32 fp16 bf16 int8 topk:0.01 topk:0.1; do
 			bb=$((bb + $(wc -c <"u-$h.fed")))
 			cnt=$((cnt + 1))
 		done
-		fed-merge -m "$n-$r.fed" -o "$n-$((r + 1)).fed" u-?.fed
+		fed-merge --unsigned -m "$n-$r.fed" -o "$n-$((r + 1)).fed" u-?.fed
 		r=$((r + 1))
 	done
 	acc=$(fed-eval --json -m "$n-$ROUNDS.fed" fm-00?.test.fed | jq .total.accuracy)

@@ -21,7 +21,7 @@ gen() { "$root/build/tools/merge-gen" "$@"; }
 peak() {
 	m=$1
 	shift
-	/usr/bin/time -f '%M' -o "$W/t" "$root/build/fed-merge" -j 2 -m "$m" \
+	/usr/bin/time -f '%M' -o "$W/t" "$root/build/fed-merge" --unsigned -j 2 -m "$m" \
 	    -o "$W/out.fed" "$@"
 	cat "$W/t"
 }

@@ -43,7 +43,7 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
 	run ssl openssl dgst -sha256 $ups
 	run np "$PY" tests/bench/merge_ref.py mean $ups
-	run fed "$root/build/fed-merge" -m "$W/model.fed" -o "$W/out.fed" $ups
+	run fed "$root/build/fed-merge" --unsigned -m "$W/model.fed" -o "$W/out.fed" $ups
 	rm -f "$W/out.fed"
 	r=$((r + 1))
 done

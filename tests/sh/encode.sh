@@ -51,9 +51,9 @@ expect "bad residual" 1 fed-train -m m0.fed -d fm-000.fed -e 1 --encode topk:0.1
     --residual bad.st -o x.fed
 
 # mixed encodings in one merge, any order
-expect "mixed merge" 0 fed-merge -m m0.fed -o mix.fed u-f32.fed u-fp16.fed \
+expect "mixed merge" 0 fed-merge --unsigned -m m0.fed -o mix.fed u-f32.fed u-fp16.fed \
     u-bf16.fed u-int8.fed u-topk.fed
-fed-merge -j 1 -m m0.fed -o mix2.fed u-topk.fed u-int8.fed u-bf16.fed \
+fed-merge --unsigned -j 1 -m m0.fed -o mix2.fed u-topk.fed u-int8.fed u-bf16.fed \
     u-fp16.fed u-f32.fed
 check "mixed merge does not depend on order" cmp mix.fed mix2.fed
 check "mixed merge records each update's encoding" test \
@@ -61,9 +61,9 @@ check "mixed merge records each update's encoding" test \
     '["bf16","f32","fp16","int8","topk"]'
 if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
 	for n in fp16 bf16 int8; do
-		fed-merge -m m0.fed -o g-$n.fed u-$n.fed
+		fed-merge --unsigned -m m0.fed -o g-$n.fed u-$n.fed
 	done
-	fed-merge -m m0.fed -o g-f32.fed u-f32.fed
+	fed-merge --unsigned -m m0.fed -o g-f32.fed u-f32.fed
 	check "merged encodings near float32" "$PY" -c "
 import sys; sys.path.insert(0, '$FED_ROOT/tests/bench'); import merge_ref as r
 a = r.floats('g-f32.fed'); m = abs(a - r.floats('m0.fed')).max()
@@ -110,13 +110,13 @@ PYEOF
 	for w in unsorted range shape; do
 		evil u-topk.fed e-$w.fed $w
 		expect "topk $w: fed-verify" 1 fed-verify -q e-$w.fed
-		expect "topk $w: fed-merge" 1 fed-merge -m m0.fed -o x.fed e-$w.fed
+		expect "topk $w: fed-merge" 1 fed-merge --unsigned -m m0.fed -o x.fed e-$w.fed
 		expect "topk $w: fed-eval" 1 sh -c "fed-eval -m m0.fed -u e-$w.fed fm-000.test.fed >/dev/null"
 	done
 	for w in nanscale negscale minus128; do
 		evil u-int8.fed e-$w.fed $w
 		expect "int8 $w: fed-verify" 1 fed-verify -q e-$w.fed
-		expect "int8 $w: fed-merge" 1 fed-merge -m m0.fed -o x.fed u-f32.fed e-$w.fed
+		expect "int8 $w: fed-merge" 1 fed-merge --unsigned -m m0.fed -o x.fed u-f32.fed e-$w.fed
 	done
 	check "no output on rejection" test ! -e x.fed
 fi

@@ -116,7 +116,7 @@ one "fed-verify -P (missing folder)" 2 $MISS fed-verify -P $MISS m.fed
 expect "fed-verify: unknown option" 2 fed-verify --no-such-option m.fed
 
 # ---- fed-merge: a missing file is exit 2, as in fed-verify ----
-each bundle fed-merge -m @ -o x.fed u.fed
-each bundle fed-merge -m m.fed -o x.fed @
-expect "fed-merge: unknown option" 2 fed-merge --no-such-option -m m.fed u.fed
+each bundle fed-merge --unsigned -m @ -o x.fed u.fed
+each bundle fed-merge --unsigned -m m.fed -o x.fed @
+expect "fed-merge: unknown option" 2 fed-merge --unsigned --no-such-option -m m.fed u.fed
 check "nothing written by a failed run" test ! -e x.fed

@@ -23,7 +23,7 @@ expect_err "full disk: fed-init" 2 "No space" sh -c 'fed-init -a softmax:50-3 > 
 expect_err "full disk: fed-sign" 2 "No space" sh -c 'fed-sign -s k.sec m.fed > /dev/full'
 expect_err "full disk: fed-verify -o -" 2 "No space" sh -c 'fed-verify -q -o - ms.fed > /dev/full'
 expect_err "full disk: fed-train" 2 "No space" sh -c 'fed-train -m s0.fed -d s-000.fed > /dev/full'
-expect_err "full disk: fed-merge" 2 "No space" sh -c 'fed-merge -m s0.fed u.fed > /dev/full'
+expect_err "full disk: fed-merge" 2 "No space" sh -c 'fed-merge --unsigned -m s0.fed u.fed > /dev/full'
 
 # A reader that closes the pipe early: EPIPE is reported, exit 2.
 closed() { # closed STATUSFILE CMD...: run CMD into a pipe closed at once
@@ -66,7 +66,7 @@ expect "unwritable folder: fed-sign" 2 fed-sign -s k.sec -o $ro/x.fed m.fed
 expect "unwritable folder: fed-verify" 2 fed-verify -o $ro/x.fed ms.fed
 expect "unwritable folder: fed-shard" 2 fed-shard -q -f csv -o $ro/x d.csv
 expect "unwritable folder: fed-train" 2 fed-train -m s0.fed -d s-000.fed -o $ro/x.fed
-expect "unwritable folder: fed-merge" 2 fed-merge -m s0.fed -o $ro/x.fed u.fed
+expect "unwritable folder: fed-merge" 2 fed-merge --unsigned -m s0.fed -o $ro/x.fed u.fed
 expect "unwritable key folder: fed-sign -G" 2 fed-sign -G -n -p $ro/a.pub -s $ro/a.sec
 
 # An input that shrinks while it is read: rejected, no output written.

@@ -7,7 +7,7 @@ yes 'abcdefgh' | head -c 3000 >abc.txt
 fed-shard -q -f text -o abc abc.txt
 fed-init -a gpt:1-32-2-16 -s 1 -o m0.fed
 fed-train -m m0.fed -d abc-000.fed --steps 150 -b 8 -l 0.01 --warmup 5 -o u.fed
-fed-merge -m m0.fed -o m1.fed u.fed
+fed-merge --unsigned -m m0.fed -o m1.fed u.fed
 
 expect "sample: runs" 0 fed-sample -m m1.fed -p abc -n 20 -t 0
 check "sample: greedy continues the text" sh -c \

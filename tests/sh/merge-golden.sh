@@ -33,7 +33,7 @@ enc="e16.fed eb.fed e8.fed e8s.fed ek.fed ek2.fed u1.fed"
 run() {
 	name=$1
 	shift
-	if fed-merge -o "$name.fed" "$@" 2>err; then
+	if fed-merge --unsigned -o "$name.fed" "$@" 2>err; then
 		echo "$name $(sha256sum <"$name.fed" | cut -c1-64)" >>got
 	else
 		echo "$name exit $? $(head -c 200 err)" >>got
@@ -60,7 +60,7 @@ run j3 -j 3 -m m.fed -r fedyogi --clip-norm 1 $all
 
 # ---- server optimizers over two rounds, with state ----
 for r in fedavgm nesterov fedadam fedyogi fedadagrad; do
-	fed-merge -m m.fed -r $r -o r1-$r.fed $all
+	fed-merge --unsigned -m m.fed -r $r -o r1-$r.fed $all
 	gen update r1-$r.fed 21 0.01 100 h1 v1-$r.fed
 	gen update r1-$r.fed 22 0.02 300 h2 v2-$r.fed
 	run "r2-$r" -m r1-$r.fed -r $r v1-$r.fed v2-$r.fed
@@ -103,13 +103,13 @@ run skip-adam -m m.fed -r fedadam --skip-bad --clip-norm 1 bad.fed u2.fed \
     foreign.fed u5.fed
 
 # ---- standard input ----
-echo "stdin-update $(fed-merge -m m.fed u1.fed - u3.fed <u2.fed |
+echo "stdin-update $(fed-merge --unsigned -m m.fed u1.fed - u3.fed <u2.fed |
     sha256sum | cut -c1-64)" >>got
-echo "stdin-model $(fed-merge -m - u1.fed u2.fed <m.fed |
+echo "stdin-model $(fed-merge --unsigned -m - u1.fed u2.fed <m.fed |
     sha256sum | cut -c1-64)" >>got
-echo "stdin-krum $(fed-merge -m m.fed -r krum:1 --clip-norm 0.2 u1.fed \
+echo "stdin-krum $(fed-merge --unsigned -m m.fed -r krum:1 --clip-norm 0.2 u1.fed \
     u2.fed - u4.fed u5.fed <u3.fed | sha256sum | cut -c1-64)" >>got
-echo "stdin-adam $(fed-merge -m m.fed -r fedadam --clip-norm 1 u1.fed \
+echo "stdin-adam $(fed-merge --unsigned -m m.fed -r fedadam --clip-norm 1 u1.fed \
     - <u2.fed | sha256sum | cut -c1-64)" >>got
 
 # ---- Adam's moments (fed-train --moments on a tiny gpt) ----

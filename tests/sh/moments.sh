@@ -78,7 +78,7 @@ train m0.fed fr 3 1 u1-fr.fed --moments
 train m0.fed es 3 1 u1-es.fed --moments
 
 # 2. The merge: m the weighted mean, v = m^2 + the weighted mean spread.
-expect "merge: updates with moments" 0 fed-merge -m m0.fed -o m1.fed \
+expect "merge: updates with moments" 0 fed-merge --unsigned -m m0.fed -o m1.fed \
     u1-de.fed u1-fr.fed u1-es.fed
 check "merge: model carries moments at step 3" sh -c \
     'tar tf m1.fed | grep -q moments.safetensors &&
@@ -99,9 +99,9 @@ for i in range(P):
     v = out[i] * out[i] + sum(ck * x[P + i] for ck, x in zip(c, xs))
     assert abs(out[P + i] - v) <= 1e-6 * v, i'
 expect "verify: model with moments" 0 fed-verify -q m1.fed
-fed-merge -m m0.fed -o m1b.fed u1-es.fed u1-de.fed u1-fr.fed
+fed-merge --unsigned -m m0.fed -o m1b.fed u1-es.fed u1-de.fed u1-fr.fed
 check "merge: same bytes in any order" cmp m1.fed m1b.fed
-expect "merge: moments under nesterov" 0 fed-merge -m m0.fed -r nesterov \
+expect "merge: moments under nesterov" 0 fed-merge --unsigned -m m0.fed -r nesterov \
     -o m1n.fed u1-de.fed u1-fr.fed u1-es.fed
 check "merge: nesterov keeps its state beside the moments" sh -c \
     'test "$(tar tf m1n.fed | tr "\n" " ")" = \
@@ -116,23 +116,23 @@ check "train: shared moments change the delta" sh -c \
     'test "$(tar xOf u2-de.fed tensors.safetensors | sha256sum)" != \
           "$(tar xOf u2-plain.fed tensors.safetensors | sha256sum)"'
 train m1.fed fr 2 2 u2-fr.fed --moments
-expect "merge: second round" 0 fed-merge -m m1.fed -o m2.fed u2-de.fed \
+expect "merge: second round" 0 fed-merge --unsigned -m m1.fed -o m2.fed u2-de.fed \
     u2-fr.fed
 train m1.fed de 2 2 u2-again.fed --moments
 check "train: deterministic with moments" cmp u2-de.fed u2-again.fed
 
 # 4. Rejected (1): mixed, stale, wrong rule, hostile members.
 expect_err "merge: an update without moments" 1 "carries no moments" \
-    fed-merge -m m1.fed -o e.fed u2-de.fed u2-plain.fed
-expect "merge: --skip-bad leaves it out" 0 fed-merge -m m1.fed --skip-bad \
+    fed-merge --unsigned -m m1.fed -o e.fed u2-de.fed u2-plain.fed
+expect "merge: --skip-bad leaves it out" 0 fed-merge --unsigned -m m1.fed --skip-bad \
     -o m2s.fed u2-de.fed u2-plain.fed
 check "merge: skipped, with its reason" sh -c \
     'tar xOf m2s.fed manifest.json | jq -e ".merge.skipped | length == 1
      and (.[0].reason | test(\"no moments\"))"'
 expect_err "merge: moments under median" 1 "median cannot merge" \
-    fed-merge -m m1.fed -r median -o e.fed u2-de.fed u2-fr.fed
+    fed-merge --unsigned -m m1.fed -r median -o e.fed u2-de.fed u2-fr.fed
 expect_err "merge: moments under dp-fedavg" 1 "dp-fedavg cannot merge" \
-    fed-merge -m m1.fed --dp-noise 1 --clip-norm 1 -s 7 -o e.fed u2-de.fed u2-fr.fed
+    fed-merge --unsigned -m m1.fed --dp-noise 1 --clip-norm 1 -s 7 -o e.fed u2-de.fed u2-fr.fed
 # hand-made variants of u2-de.fed, its manifest's hashes fixed up
 cat >tamper.py <<'PY'
 import hashlib, io, json, struct, sys, tarfile
@@ -178,24 +178,24 @@ for c in step nostep negative nan short renamed; do
 	python3 tamper.py u2-de.fed bad-$c.fed $c
 done
 expect_err "merge: moments at the wrong step" 1 "not the model's 3 plus 2" \
-    fed-merge -m m1.fed -o e.fed bad-step.fed u2-fr.fed
+    fed-merge --unsigned -m m1.fed -o e.fed bad-step.fed u2-fr.fed
 expect_err "verify: member without the manifest's moments" 1 \
     "one without the other" fed-verify -q bad-nostep.fed
 expect_err "merge: member without the manifest's moments" 1 \
-    "carries no moments" fed-merge -m m1.fed -o e.fed bad-nostep.fed u2-fr.fed
+    "carries no moments" fed-merge --unsigned -m m1.fed -o e.fed bad-nostep.fed u2-fr.fed
 expect_err "verify: negative spread" 1 "not finite and >= 0" \
     fed-verify -q bad-negative.fed
 expect_err "merge: negative spread" 1 "spread not finite" \
-    fed-merge -m m1.fed -o e.fed u2-fr.fed bad-negative.fed
+    fed-merge --unsigned -m m1.fed -o e.fed u2-fr.fed bad-negative.fed
 expect "verify: NaN moment" 1 fed-verify -q bad-nan.fed
-expect "merge: NaN moment" 1 fed-merge -m m1.fed -o e.fed bad-nan.fed u2-fr.fed
+expect "merge: NaN moment" 1 fed-merge --unsigned -m m1.fed -o e.fed bad-nan.fed u2-fr.fed
 expect "verify: short member" 1 fed-verify -q bad-short.fed
 expect_err "merge: short member" 1 "moments.safetensors" \
-    fed-merge -m m1.fed -o e.fed bad-short.fed u2-fr.fed
+    fed-merge --unsigned -m m1.fed -o e.fed bad-short.fed u2-fr.fed
 expect_err "verify: misnamed tensor" 1 "w.wte.weight missing" \
     fed-verify -q bad-renamed.fed
 expect_err "merge: misnamed tensor" 1 "w.wte.weight missing" \
-    fed-merge -m m1.fed -o e.fed bad-renamed.fed u2-fr.fed
+    fed-merge --unsigned -m m1.fed -o e.fed bad-renamed.fed u2-fr.fed
 check "merge: nothing written on rejection" test ! -e e.fed
 # a model whose moments are hostile is refused by the holders
 python3 tamper.py m1.fed mbad.fed lastneg

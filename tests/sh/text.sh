@@ -147,7 +147,7 @@ expect_err "train: --v-batch not above -b" 2 "more windows than -b" \
 expect_err "train: --v-batch with batches of 1" 2 "want -b 2 or more" \
     fed-train -m m0.fed -d l-de.fed --steps 2 -b 1 --v-batch 8 -o e.fed
 expect "verify: gpt update" 0 fed-verify -q u.fed
-expect "merge: gpt update" 0 fed-merge -m m0.fed -o m1.fed u.fed
+expect "merge: gpt update" 0 fed-merge --unsigned -m m0.fed -o m1.fed u.fed
 expect "eval: bits per byte" 0 fed-eval -m m1.fed l-de.test.fed l-fr.test.fed
 check "eval: header" grep -q "bits/byte" out
 check "eval: json bits_per_byte, shared model better than random" sh -c \

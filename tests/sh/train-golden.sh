@@ -63,7 +63,7 @@ tr gpt-os2.fed -m gpt.fed $H --steps 5 -l 0.01 -s 8 --opt-state gpt-os.st
 tr gpt-mde.fed -m gpt.fed $H --steps 4 -l 0.01 -s 9 --moments --warmup 0
 tr gpt-mfr.fed -m gpt.fed -d h-fr.fed -b 4 --steps 4 -l 0.01 -s 9 --moments \
     --warmup 0
-fed-merge -m gpt.fed -o gpt1.fed gpt-mde.fed gpt-mfr.fed 2>/dev/null
+fed-merge --unsigned -m gpt.fed -o gpt1.fed gpt-mde.fed gpt-mfr.fed 2>/dev/null
 tr gpt-m2.fed -m gpt1.fed $H --steps 4 -l 0.01 -s 10 --moments --slices 2 \
     --warmup 0
 tr gpt-bf16.fed -m gpt.fed $H --steps 4 -s 11 --encode bf16

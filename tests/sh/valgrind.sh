@@ -37,10 +37,10 @@ expect "valgrind: fed-verify -o" 0 vg fed-verify -p k.pub -o mv.fed m.fed
 expect "valgrind: fed-train" 0 vg fed-train -m mv.fed -d d-r0.fed -e 2 -b 8 -o u0.fed
 expect "valgrind: fed-train adam, prox" 0 vg fed-train -m mv.fed -d d-r1.fed -e 1 --optimizer adam --prox 0.1 -o u1.fed
 fed-train -m mv.fed -d d-r0.fed -e 1 -s 9 -o u2.fed
-expect "valgrind: fed-merge fedavg" 0 vg fed-merge -m mv.fed -o m1.fed u0.fed u1.fed
-expect "valgrind: fed-merge krum" 0 vg fed-merge -m mv.fed -r multi-krum:0:2 -o m1k.fed u0.fed u1.fed u2.fed
-expect "valgrind: fed-merge trimmed mean" 0 vg fed-merge -m mv.fed -r trimmed-mean:0.2 -o m1t.fed u0.fed u1.fed u2.fed
-expect "valgrind: fed-merge fedadam" 0 vg fed-merge -m mv.fed -r fedadam -o m1a.fed u0.fed u1.fed
+expect "valgrind: fed-merge fedavg" 0 vg fed-merge --unsigned -m mv.fed -o m1.fed u0.fed u1.fed
+expect "valgrind: fed-merge krum" 0 vg fed-merge --unsigned -m mv.fed -r multi-krum:0:2 -o m1k.fed u0.fed u1.fed u2.fed
+expect "valgrind: fed-merge trimmed mean" 0 vg fed-merge --unsigned -m mv.fed -r trimmed-mean:0.2 -o m1t.fed u0.fed u1.fed u2.fed
+expect "valgrind: fed-merge fedadam" 0 vg fed-merge --unsigned -m mv.fed -r fedadam -o m1a.fed u0.fed u1.fed
 expect "valgrind: fed-eval" 0 vg fed-eval -m m1.fed --json d-r0.test.fed d-r1.test.fed
 expect "valgrind: fed-eval with update" 0 vg fed-eval -m mv.fed -u u0.fed d-r0.test.fed
 expect "valgrind: fed-verify rejects" 1 vg fed-verify -p k.pub m0.fed

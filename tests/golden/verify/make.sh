@@ -23,7 +23,7 @@ cp "$t/d-000.fed" data.fed
 "$B/fed-train" -m m0.fed -d data.fed -e 2 -s 1 | "$B/fed-sign" -s "$t/b.sec" \
     >u.fed
 "$B/fed-train" -m m0.fed -d data.fed -e 2 -s 1 --encode int8 >u-int8.fed
-"$B/fed-merge" -m m0.fed u.fed | "$B/fed-sign" -s "$t/a.sec" >m1.fed
+"$B/fed-merge" --unsigned -m m0.fed u.fed | "$B/fed-sign" -s "$t/a.sec" >m1.fed
 printf 'Der Hund schläft unter dem Tisch.\n\nDie Katze schläft auf dem Sofa.\n' \
     >"$t/de.txt"
 "$B/fed-shard" -q -f text -o "$t/txt" "$t/de.txt"
