@@ -57,7 +57,7 @@ for r in 0 1 2; do
 		gen update "rounds/round-$R.fed" $((r * 10 + i)) 0.01 $((100 * i)) "$h" u.tmp
 		fed-sign -s "$h.sec" -o "contrib/round-$R/$h.fed" u.tmp
 	done
-	fed-merge -m "rounds/round-$R.fed" -o m.tmp "contrib/round-$R"/*.fed
+	fed-merge -P roster -m "rounds/round-$R.fed" -o m.tmp "contrib/round-$R"/*.fed
 	fed-sign -s coord.sec -o "rounds/round-$N.fed" m.tmp
 done
 rm -f u.tmp m.tmp
@@ -87,10 +87,10 @@ expect_err "update with the right parent but round 7 refused" 1 \
 expect "the update's own round verifies" 0 \
     fed-verify -P roster --parent rounds/round-002.fed contrib/round-002/a.fed
 expect_err "fed-merge refuses the update of round 7" 1 'round 7, the model is at round 2' \
-    fed-merge -m rounds/round-002.fed -o merged.fed contrib/round-002/b.fed u7.fed
+    fed-merge --unsigned -m rounds/round-002.fed -o merged.fed contrib/round-002/b.fed u7.fed
 check "fed-merge wrote nothing" test ! -e merged.fed
 expect "fed-merge: model and update rounds agree" 0 \
-    fed-merge -m rounds/round-002.fed -o merged.fed contrib/round-002/*.fed
+    fed-merge --unsigned -m rounds/round-002.fed -o merged.fed contrib/round-002/*.fed
 check "fed-merge: the next round is the model's plus one" \
     test "$(tar -xOf merged.fed manifest.json | jq .round)" = 3
 rm -f merged.fed
@@ -101,7 +101,7 @@ forge rounds/round-003.fed big.fed coord.sec round=$big
 gen update rounds/round-003.fed 99 0.01 100 a ubig.tmp
 python3 retag.py ubig.tmp ubig.fed round=$big
 expect_err "fed-merge refuses a model at round INT64_MAX" 1 "round $big is out of range" \
-    fed-merge -m big.fed -o merged.fed ubig.fed
+    fed-merge --unsigned -m big.fed -o merged.fed ubig.fed
 check "fed-merge wrote nothing" test ! -e merged.fed
 expect_err "fed-verify refuses a model at round INT64_MAX" 1 'out of range' \
     fed-verify -p coord.pub big.fed
@@ -109,7 +109,7 @@ forge rounds/round-003.fed last.fed coord.sec round=$max
 python3 retag.py ubig.tmp ulast.fed round=$max "parent=\"$(digest last.fed)\""
 expect "a model at the last round verifies" 0 fed-verify -p coord.pub last.fed
 expect_err "fed-merge refuses to go past the last round" 1 "round $max has no next round" \
-    fed-merge -m last.fed -o merged.fed ulast.fed
+    fed-merge --unsigned -m last.fed -o merged.fed ulast.fed
 check "fed-merge wrote nothing" test ! -e merged.fed
 forge rounds/round-003.fed past.fed coord.sec round=$((max + 1))
 expect_err "round 2^53 + 1 refused" 1 'out of range' fed-verify -p coord.pub past.fed
@@ -185,7 +185,7 @@ cp rounds/round-000.fed eq/rounds/
 cp contrib/round-000/a.fed contrib/round-000/b.fed eq/contrib/round-000/
 gen update rounds/round-000.fed 77 0.01 100 a u.tmp
 fed-sign -s a.sec -o eq/contrib/round-000/a2.fed u.tmp
-fed-merge -m rounds/round-000.fed -o m.tmp eq/contrib/round-000/*.fed
+fed-merge --unsigned -m rounds/round-000.fed -o m.tmp eq/contrib/round-000/*.fed
 fed-sign -s coord.sec -o eq/rounds/round-001.fed m.tmp
 expect_err "two merged updates signed by one roster key" 1 'are both signed by' \
     fed-verify --chain -p coord.pub -P roster --updates eq/contrib eq/rounds
@@ -209,11 +209,11 @@ expect_err "--lineage: an old signed model served again refused" 1 \
     fed-verify -q -p coord.pub --lineage seen -o got.fed rounds/round-001.fed
 check "nothing written" test ! -e got.fed
 check "state unchanged" cmp -s seen seen.before
-fed-merge -m rounds/round-001.fed -o m.tmp contrib/round-001/a.fed
+fed-merge -P roster -m rounds/round-001.fed -o m.tmp contrib/round-001/a.fed
 fed-sign -s coord.sec -o other2.fed m.tmp
 expect_err "--lineage: another model of the same round refused" 1 'another model than' \
     fed-verify -q -p coord.pub --lineage seen other2.fed
-fed-merge -m other2.fed -o m.tmp "$(gen update other2.fed 5 0.01 100 a u.tmp && echo u.tmp)"
+fed-merge --unsigned -m other2.fed -o m.tmp "$(gen update other2.fed 5 0.01 100 a u.tmp && echo u.tmp)"
 fed-sign -s coord.sec -o other3.fed m.tmp
 expect_err "--lineage: a next round off another branch refused" 1 'does not descend from round 2' \
     fed-verify -q -p coord.pub --lineage seen other3.fed
