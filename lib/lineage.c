@@ -14,11 +14,19 @@
 
 #define STATE_MAX 128
 
+/* Models and updates are the kinds that have rounds; a data set has
+ * none, and a roster counts versions of its own (roster.h). */
+static int
+has_rounds(const char *kind)
+{
+	return strcmp(kind, "model") == 0 || strcmp(kind, "update") == 0;
+}
+
 int
 lineage_check_self(const char *kind, int64_t round, const char *parent,
     fed_err *e)
 {
-	if (strcmp(kind, "data") == 0)
+	if (!has_rounds(kind))
 		return 0;
 	if (round < 0 || round > LINEAGE_MAXROUND)
 		return fed_errf(e, "round %" PRId64 " is out of range (0 to "
@@ -39,10 +47,12 @@ lineage_check_child(const char *kind, int64_t round, int64_t parent_round,
 {
 	int64_t want = parent_round;
 
+	if (!has_rounds(kind))
+		return 0;
 	if (strcmp(kind, "model") == 0 && lineage_next(parent_round, &want,
 	    e) < 0)
 		return -1;
-	if (strcmp(kind, "data") == 0 || round == want)
+	if (round == want)
 		return 0;
 	return fed_errf(e, "round %" PRId64 ", its parent is at round "
 	    "%" PRId64 ": want round %" PRId64, round, parent_round, want);
