@@ -16,7 +16,7 @@
 
 struct opts {
 	struct key keys[VERIFY_MAXKEYS];
-	int nkeys, quorum, quiet, json;
+	int nkeys, quorum, quiet, json, integrity_only;
 	char parent[DIGEST_LEN + 1];
 	const char *out;
 };
@@ -26,7 +26,9 @@ usage(FILE *f, int status)
 {
 	fputs("usage: fed-verify [-q] [--json] [-p pubkey]... [-P keydir] "
 	    "[-k quorum]\n"
-	    "                  [--parent bundle|digest] [-o out] bundle...\n",
+	    "                  [--parent bundle|digest] [-o out] bundle...\n"
+	    "       fed-verify -n [-q] [--json] [--parent bundle|digest] "
+	    "[-o out] bundle...\n",
 	    f);
 	exit(status);
 }
@@ -100,6 +102,7 @@ static void
 report(const struct opts *o, const char *path, const struct verify_result *r,
     FILE *f)
 {
+	char name[FED_ESCMAX + 1];
 	json_t *j, *s;
 	char *line;
 	int i;
@@ -120,7 +123,8 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		json_decref(j);
 		return;
 	}
-	fprintf(f, "%s: OK %s %s", display_name(path), r->digest, r->kind);
+	fprintf(f, "%s: OK %s %s", fed_escape(name, sizeof(name),
+	    display_name(path)), r->digest, r->kind);
 	if (r->round >= 0)
 		fprintf(f, " round %lld", (long long)r->round);
 	if (o->nkeys == 0) {
@@ -136,10 +140,12 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 static void
 report_fail(const struct opts *o, const char *path, const char *msg)
 {
+	char name[FED_ESCMAX + 1];
 	json_t *j;
 	char *line;
 
-	warnx("%s: %s", display_name(path), msg);
+	warnx("%s: %s", fed_escape(name, sizeof(name), display_name(path)),
+	    msg);
 	if (!o->json)
 		return;
 	j = json_pack("{s:s,s:b,s:s}", "file", display_name(path), "ok", 0,
@@ -223,6 +229,7 @@ main(int argc, char *argv[])
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "integrity-only", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -232,7 +239,7 @@ main(int argc, char *argv[])
 	uint64_t k = 0;
 	int c, i, s, worst = 0;
 
-	while ((c = getopt_long(argc, argv, "p:P:k:o:qh", longopts,
+	while ((c = getopt_long(argc, argv, "p:P:k:o:nqh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'p': add_key(&o, optarg); break;
@@ -246,6 +253,7 @@ main(int argc, char *argv[])
 		case 'o': o.out = optarg; break;
 		case 'q': o.quiet = 1; break;
 		case 'j': o.json = 1; break;
+		case 'n': o.integrity_only = 1; break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-verify " FED_VERSION); return 0;
 		default: usage(stderr, 2);
@@ -260,6 +268,12 @@ main(int argc, char *argv[])
 	if (k > (uint64_t)o.nkeys && o.nkeys > 0)
 		errx(2, "-k %llu: only %d trusted keys given",
 		    (unsigned long long)k, o.nkeys);
+	/* a pipeline that forgot -p must not pass unsigned bundles */
+	if (o.nkeys == 0 && !o.integrity_only)
+		errx(2, "no trusted keys: give -p or -P, or -n to check "
+		    "integrity only");
+	if (o.nkeys > 0 && o.integrity_only)
+		errx(2, "-n checks no signatures: drop it or the keys");
 	o.quorum = k ? (int)k : 1;
 	if (parent)
 		set_parent(&o, parent);

@@ -21,7 +21,9 @@
  */
 enum fed_errkind { FED_EREJECT, FED_EUSAGE, FED_ESYSTEM };
 
-/* A lib/ function that fails fills this and returns -1 or NULL. */
+/* A lib/ function that fails fills this and returns -1 or NULL.  Every
+ * message is kept to one line of printable ASCII: control and non-ASCII
+ * bytes that reach it from untrusted strings are escaped as \xNN. */
 typedef struct {
 	enum fed_errkind kind;
 	char msg[FED_ERRLEN];
@@ -58,6 +60,16 @@ void hex_encode(char *out, const uint8_t *in, size_t n);
 /* Read a whole file ("-" is stdin) of at most max bytes into a new buffer.
  * Failing to open or read it is FED_ESYSTEM; a larger file is rejected. */
 uint8_t *read_file(const char *path, size_t max, size_t *len, fed_err *e);
+
+/*
+ * Untrusted text (member names, manifest strings, file names) made safe for
+ * one line of a message or log: backslash, tab, newline and carriage return
+ * as \\ \t \n \r, every other byte outside printable ASCII (escape, C1
+ * controls, DEL) as \xNN, and the result cut to FED_ESCMAX characters with
+ * "..." marking the cut.  Returns dst, which holds dstlen bytes.
+ */
+#define FED_ESCMAX 160
+char *fed_escape(char *dst, size_t dstlen, const char *src);
 
 /* "stdin" for "-", the path otherwise: for messages. */
 const char *display_name(const char *path);
