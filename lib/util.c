@@ -263,23 +263,16 @@ display_name(const char *path)
 }
 
 uint8_t *
-read_file(const char *path, size_t max, size_t *len, fed_err *e)
+read_fd(int fd, const char *name, size_t max, size_t *len, fed_err *e)
 {
-	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, n = 0;
-	uint8_t *buf;
+	uint8_t *buf = xmalloc(cap);
 	ssize_t r;
 
-	if (fd < 0) {
-		fed_syserrf(e, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = xmalloc(cap);
 	for (;;) {
 		if (n == cap) {
 			if (cap > max) {
-				fed_errf(e, "%s: larger than %zu bytes",
-				    display_name(path), max);
+				fed_errf(e, "%s: larger than %zu bytes", name, max);
 				goto fail;
 			}
 			cap *= 2;
@@ -289,8 +282,7 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fed_syserrf(e, "%s: %s", display_name(path),
-			    strerror(errno));
+			fed_syserrf(e, "%s: %s", name, strerror(errno));
 			goto fail;
 		}
 		if (r == 0)
@@ -298,16 +290,28 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		n += r;
 	}
 	if (n > max) {
-		fed_errf(e, "%s: larger than %zu bytes", display_name(path), max);
+		fed_errf(e, "%s: larger than %zu bytes", name, max);
 		goto fail;
 	}
-	if (fd != 0)
-		close(fd);
 	*len = n;
 	return buf;
 fail:
-	if (fd != 0)
-		close(fd);
 	free(buf);
 	return NULL;
+}
+
+uint8_t *
+read_file(const char *path, size_t max, size_t *len, fed_err *e)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf;
+
+	if (fd < 0) {
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = read_fd(fd, display_name(path), max, len, e);
+	if (fd != 0)
+		close(fd);
+	return buf;
 }

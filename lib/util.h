@@ -60,6 +60,9 @@ void hex_encode(char *out, const uint8_t *in, size_t n);
 /* Read a whole file ("-" is stdin) of at most max bytes into a new buffer.
  * Failing to open or read it is FED_ESYSTEM; a larger file is rejected. */
 uint8_t *read_file(const char *path, size_t max, size_t *len, fed_err *e);
+/* The same from an open descriptor, to its end; name is for messages. */
+uint8_t *read_fd(int fd, const char *name, size_t max, size_t *len,
+    fed_err *e);
 
 /*
  * Untrusted text (member names, manifest strings, file names) made safe for

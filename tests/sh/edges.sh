@@ -1,0 +1,79 @@
+# edges: keys (small-order and non-canonical public keys, the KDF of
+# encrypted secret keys, permissions, key files that are not regular
+# files) and the operational edges of issue 19, each attack reproduced
+# and shown refused.
+. "$FED_ROOT/tests/sh/lib.sh"
+
+fed-sign -G -n -p a.pub -s a.sec 2>/dev/null
+fed-init -a softmax:20-3 -o m.fed
+fed-sign -s a.sec -o ma.fed m.fed
+
+# ---- keys ----
+# mkpub HEX FILE: a PEM public key holding the 32 raw bytes HEX.
+mkpub() {
+	printf '302a300506032b6570032100%s' "$1" | xxd -r -p |
+	    openssl pkey -pubin -inform DER -out "$2"
+}
+zero=0000000000000000000000000000000000000000000000000000000000000000
+mkpub 01${zero#00} small.pub
+tar xOf m.fed manifest.json > manifest.json
+printf '01%s%s' "${zero#00}" "$zero" | xxd -r -p > forged.sig
+check "keys: the identity key verifies a forged signature in openssl" sh -c \
+    'openssl pkeyutl -verify -pubin -inkey small.pub -rawin -in manifest.json -sigfile forged.sig | grep -q Successfully'
+expect_err "keys: small-order public key refused" 2 "small.pub: public key is a point of small order" \
+    fed-verify -p small.pub m.fed
+n=0
+for y in $zero 01${zero#00} ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f \
+    26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05 \
+    c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a; do
+	for top in 0 8; do
+		h=$(printf '%s%x%s' "${y%??}" $(( 0x${y#${y%??}} >> 4 | top )) "${y#${y%?}}")
+		n=$((n + 1))
+		mkpub "$h" s$n.pub 2>/dev/null || continue
+		expect_err "keys: small-order point $h" 2 "small order" fed-verify -p s$n.pub m.fed
+	done
+done
+mkpub edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f nc.pub
+expect_err "keys: non-canonical public key (y = p) refused" 2 "not canonically encoded" \
+    fed-verify -p nc.pub m.fed
+mkpub eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff nc2.pub
+expect_err "keys: non-canonical public key (y = p + 1, sign set) refused" 2 "not canonically encoded" \
+    fed-verify -p nc2.pub m.fed
+mkdir roster && cp a.pub small.pub roster/
+expect_err "keys: small-order key in -P refused" 2 "small order" fed-verify -P roster ma.fed
+expect "keys: a real key still verifies" 0 fed-verify -p a.pub ma.fed
+
+printf 'correct horse\n' > pw
+fed-sign -G --passphrase-file pw -p c.pub -s c.sec 2>/dev/null
+openssl asn1parse -in c.sec > asn1 2>&1
+check "keys: encrypted key uses PBES2" grep -q ':PBES2' asn1
+check "keys: encrypted key uses scrypt" grep -q ':scrypt' asn1
+# the scrypt parameters: salt, N, r, p; N*p at least 2^16 (OWASP's floor)
+check "keys: scrypt cost N=2^14 r=8 p=5" sh -c \
+    'test "$(grep -A5 ":scrypt" asn1 | sed -n "s/.*INTEGER *://p" | tr "\n" " ")" = "4000 08 05 "'
+check "keys: openssl opens the scrypt key" openssl pkey -in c.sec -passin file:pw -noout
+expect "keys: scrypt key signs" 0 fed-sign -s c.sec --passphrase-file pw -o mc.fed m.fed
+expect "keys: and verifies" 0 fed-verify -p c.pub mc.fed
+openssl genpkey -algorithm ed25519 -out old.pem 2>/dev/null
+openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 2048 -passout file:pw -in old.pem -out old.sec
+chmod 600 old.sec
+check "keys: old key is PBKDF2" sh -c 'openssl asn1parse -in old.sec | grep -q PBKDF2'
+expect "keys: an old PBKDF2 key still loads" 0 fed-sign -s old.sec --passphrase-file pw -o mo.fed m.fed
+
+cp a.sec open.sec && chmod 644 open.sec
+expect_err "keys: secret key readable by others refused" 2 \
+    "^fed-sign: permissions 0644 for 'open.sec' are too open$" fed-sign -s open.sec -o x.fed m.fed
+chmod 640 open.sec
+expect_err "keys: secret key readable by group refused" 2 "permissions 0640" \
+    fed-sign -s open.sec -o x.fed m.fed
+check "keys: nothing written" test ! -e x.fed
+mkfifo fifo.pub
+expect_err "keys: a FIFO public key refused without blocking" 2 "fifo.pub: not a regular file" \
+    timeout 10 fed-verify -p fifo.pub m.fed
+mkdir fifodir && cp a.pub fifodir/ && mkfifo fifodir/z.pub
+expect_err "keys: a FIFO inside -P refused without blocking" 2 "z.pub: not a regular file" \
+    timeout 10 fed-verify -P fifodir ma.fed
+mkfifo fifo.sec && chmod 600 fifo.sec
+expect_err "keys: a FIFO secret key refused without blocking" 2 "not a regular file" \
+    timeout 10 fed-sign -s fifo.sec -o x.fed m.fed
+expect_err "keys: a device as public key refused" 2 "not a regular file" fed-verify -p /dev/null m.fed
