@@ -193,13 +193,15 @@ pass_on(int spool, struct out *out, fed_err *e)
 static int
 verify_to(const struct opts *o, const char *path)
 {
-	int to_stdout = strcmp(o->out, "-") == 0, spool, s;
+	int spool, s;
 	struct out out;
 	fed_err e;
 
 	if (out_open(&out, o->out, &e) < 0)
 		fed_exit(&e);
-	if (!to_stdout) {
+	/* a temporary file beside out takes the bytes as they are checked;
+	 * stdout, a FIFO or a device gets them only once all verified */
+	if (out.tmp != NULL) {
 		if ((s = verify_one(o, path, out.fd, stdout)) != 0)
 			out_abort(&out);
 		else if (out_commit(&out, &e) < 0)
@@ -211,7 +213,7 @@ verify_to(const struct opts *o, const char *path)
 	if ((s = verify_one(o, path, spool, stderr)) != 0)
 		return s;
 	if (pass_on(spool, &out, &e) < 0 || out_commit(&out, &e) < 0) {
-		fed_errprefix(&e, "stdout");
+		fed_errprefix(&e, "%s", out.path ? out.path : "stdout");
 		fed_exit(&e);
 	}
 	close(spool);

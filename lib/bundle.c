@@ -568,6 +568,10 @@ bundle_writer_close(struct bundle_writer *w, fed_err *e)
 		return 0;
 	if (e != NULL && archive_write_close(w->a) != ARCHIVE_OK)
 		r = wr_err(w, e);
+	/* abandoned: libarchive would otherwise pad the current member with
+	 * zeros to its declared size, gigabytes after a rejection */
+	if (e == NULL)
+		archive_write_fail(w->a);
 	archive_write_free(w->a);
 	free(w);
 	return r;
@@ -756,13 +760,35 @@ copy_members(struct bundle_reader *r, struct bundle_writer *w,
 	return write_sigs(w, sigs, nsigs, add, e) < 0 ? out_fail(out, e) : 0;
 }
 
+/* A file cannot hold members larger than itself: a 6 KiB bundle that
+ * declares gigabytes is refused before a byte of it is copied. */
+static int
+check_claims(const struct bundle_reader *r, fed_err *e)
+{
+	struct stat sb;
+	uint64_t want = r->mlen;
+	int i;
+
+	if (fstat(r->fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	for (i = 0; i < r->nents; i++)
+		want += r->ents[i].size;
+	if (want > (uint64_t)sb.st_size)
+		return fed_errf(e, "%s: members declare %llu bytes, the file "
+		    "holds %llu", r->name, (unsigned long long)want,
+		    (unsigned long long)sb.st_size);
+	return 0;
+}
+
 int
 bundle_copy(struct bundle_reader *r, struct out *out,
     const struct bundle_sig *add, fed_err *e)
 {
-	struct bundle_writer *w = bundle_writer_open(out->fd, e);
+	struct bundle_writer *w;
 
-	if (w == NULL)
+	if (check_claims(r, e) < 0)
+		return -1;
+	if ((w = bundle_writer_open(out->fd, e)) == NULL)
 		return out_fail(out, e);
 	if (copy_members(r, w, out, add, e) < 0) {
 		bundle_writer_close(w, NULL);

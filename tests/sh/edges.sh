@@ -77,3 +77,48 @@ mkfifo fifo.sec && chmod 600 fifo.sec
 expect_err "keys: a FIFO secret key refused without blocking" 2 "not a regular file" \
     timeout 10 fed-sign -s fifo.sec -o x.fed m.fed
 expect_err "keys: a device as public key refused" 2 "not a regular file" fed-verify -p /dev/null m.fed
+
+# ---- -o onto a FIFO or a device: written into, never replaced ----
+mkfifo out.fifo
+(cat out.fifo > fifo.got) &
+reader=$!
+expect "out: -o onto a FIFO" 0 timeout 10 fed-init -a softmax:20-3 -o out.fifo
+wait $reader
+check "out: the FIFO is still a FIFO" test -p out.fifo
+check "out: the reader got the bundle" cmp fifo.got m.fed
+mkfifo v.fifo
+(cat v.fifo > v.got) &
+reader=$!
+expect "out: fed-verify -o onto a FIFO" 0 timeout 10 fed-verify -p a.pub -o v.fifo ma.fed
+wait $reader
+check "out: fed-verify passed the bundle through the FIFO" cmp v.got ma.fed
+if mknod null.dev c 1 3 2>/dev/null; then
+	expect "out: -o onto a character device" 0 fed-sign -s a.sec -o null.dev m.fed
+	check "out: the device is still a device" test -c null.dev
+else
+	echo "note: mknod is not allowed here (not root?): device case skipped"
+fi
+mkdir out.dir
+expect_err "out: -o onto a directory refused" 2 "out.dir: is a directory" fed-init -a softmax:20-3 -o out.dir
+
+# ---- nothing written after a rejection ----
+# a 6 KiB bundle whose manifest and tar header claim an 8 GiB member
+python3 - m.fed huge.fed <<'PY'
+import json, sys, tarfile
+m = json.loads(tarfile.open(sys.argv[1]).extractfile('manifest.json').read())
+big = (8 << 30) - 512
+m['members'][0]['size'] = big
+mb = json.dumps(m).encode()
+def hdr(name, size):
+    ti = tarfile.TarInfo(name); ti.size = size; ti.mode = 0o644
+    return ti.tobuf(format=tarfile.USTAR_FORMAT)
+out = hdr('manifest.json', len(mb)) + mb + b'\0' * (-len(mb) % 512)
+out += hdr(m['members'][0]['name'], big) + b'\0' * 4096
+open(sys.argv[2], 'wb').write(out)
+PY
+expect_err "copy: a bundle claiming more than the file holds" 1 "the file holds" \
+    timeout 20 fed-sign -s a.sec -o hs.fed huge.fed
+check "copy: nothing written" sh -c 'test -z "$(ls hs.fed* 2>/dev/null)"'
+expect "copy: from a pipe, rejected" 1 timeout 20 sh -c 'cat huge.fed | fed-sign -s a.sec > hp.fed'
+check "copy: from a pipe, no zeros written after the rejection" \
+    test "$(wc -c < hp.fed)" -lt 2000000
