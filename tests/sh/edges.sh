@@ -122,3 +122,56 @@ check "copy: nothing written" sh -c 'test -z "$(ls hs.fed* 2>/dev/null)"'
 expect "copy: from a pipe, rejected" 1 timeout 20 sh -c 'cat huge.fed | fed-sign -s a.sec > hp.fed'
 check "copy: from a pipe, no zeros written after the rejection" \
     test "$(wc -c < hp.fed)" -lt 2000000
+
+# rewrite IN OUT WHAT [VALUE]: a bundle rewritten with a consistent
+# manifest (member hashes recomputed), unsigned.
+cat > rewrite.py <<'PY'
+import hashlib, io, json, struct, sys, tarfile
+src, dst, what = sys.argv[1:4]
+val = sys.argv[4] if len(sys.argv) > 4 else None
+t = tarfile.open(src)
+man = json.loads(t.extractfile('manifest.json').read())
+st = bytearray(t.extractfile('tensors.safetensors').read())
+hl = struct.unpack('<Q', st[:8])[0]
+hdr = json.loads(st[8:8 + hl]); base = 8 + hl
+if what == 'bigscale':
+    # the first block's scale near FLT_MAX and a value of 127: 3e38 * 127
+    # is not a float32
+    name = [n for n in hdr if n.endswith('.scale')][0]
+    o = base + hdr[name]['data_offsets'][0]
+    st[o:o + 4] = struct.pack('<f', 3e38)
+    v = base + hdr[name[:-len('.scale')]]['data_offsets'][0]
+    st[v] = 127
+elif what != 'same':
+    man[what] = val
+for m in man['members']:
+    if m['name'] == 'tensors.safetensors':
+        m['sha256'] = hashlib.sha256(st).hexdigest()
+mb = json.dumps(man).encode()
+with tarfile.open(dst, 'w', format=tarfile.USTAR_FORMAT) as o:
+    for name, data in (('manifest.json', mb), ('tensors.safetensors', bytes(st))):
+        i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644
+        o.addfile(i, io.BytesIO(data))
+PY
+rewrite() { python3 rewrite.py "$@"; }
+
+# ---- canonical architecture strings ----
+for a in mlp:20-032-3 mlp:20-+32-3 "mlp:20- 32-3" mlp:20--3 mlp:20-32-3- softmax:020-3; do
+	expect "arch: fed-init refuses '$a'" 2 fed-init -a "$a" -o arch.fed
+done
+expect_err "arch: leading zeros named" 2 "not canonical (mlp:20-32-3)" fed-init -a mlp:20-032-3 -o arch.fed
+rewrite m.fed same.fed arch softmax:20-3
+expect "arch: rewriting keeps a valid bundle" 0 fed-verify -n same.fed
+rewrite m.fed zero.fed arch softmax:020-3
+expect_err "arch: a manifest with leading zeros rejected" 1 "not canonical" fed-verify -n zero.fed
+
+# ---- every encoded value finite ----
+printf 'a,b,label\n0.5,1,0\n1,0.2,1\n0.3,0.3,2\n1,1,1\n0,0,0\n0.1,0.9,2\n' > t.csv
+fed-shard -f csv -n 1 -o d t.csv 2>/dev/null
+fed-init -a softmax:2-3 -o m2.fed
+fed-train -m m2.fed -d d-000.fed --encode int8 -o u8.fed 2>/dev/null
+rewrite u8.fed u8same.fed same
+expect "finite: rewriting keeps a valid int8 update" 0 fed-verify -n u8same.fed
+rewrite u8.fed u8inf.fed bigscale
+expect_err "finite: an int8 scale of 3e38 decoding to Inf rejected" 1 "finite" fed-verify -n u8inf.fed
+expect "finite: fed-merge refuses it too" 1 fed-merge -m m2.fed -o x.fed u8inf.fed
