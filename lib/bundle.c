@@ -133,6 +133,10 @@ open_input(struct bundle_reader *r, const char *path, fed_err *e)
 	r->fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0)
 		return fed_syserrf(e, "%s", strerror(errno));
+	/* a forgotten operand or redirection would wait for typing */
+	if (r->fd == 0 && isatty(0))
+		return fed_usagef(e, "will not read a bundle from a terminal; "
+		    "name a file or use a pipe");
 	if (fstat(r->fd, &sb) < 0)
 		return fed_syserrf(e, "%s", strerror(errno));
 	if (S_ISDIR(sb.st_mode))

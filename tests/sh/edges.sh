@@ -175,3 +175,32 @@ expect "finite: rewriting keeps a valid int8 update" 0 fed-verify -n u8same.fed
 rewrite u8.fed u8inf.fed bigscale
 expect_err "finite: an int8 scale of 3e38 decoding to Inf rejected" 1 "finite" fed-verify -n u8inf.fed
 expect "finite: fed-merge refuses it too" 1 fed-merge -m m2.fed -o x.fed u8inf.fed
+
+# ---- no bundle read from a terminal ----
+# ontty CMD...: CMD with a pseudo-terminal as its standard input (and
+# output); what it printed goes to stderr, its status is ours.
+ontty() {
+	timeout 10 python3 -c '
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        b = os.read(fd, 1024)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+_, st = os.waitpid(pid, 0)
+sys.stderr.write(out.decode(errors="replace").replace("\r\n", "\n"))
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 3)' "$@"
+}
+expect_err "tty: fed-verify - on a terminal" 2 "will not read a bundle from a terminal" \
+    ontty fed-verify -n -
+expect_err "tty: fed-sign on a terminal" 2 "will not read a bundle from a terminal" \
+    ontty sh -c 'fed-sign -s a.sec > /dev/null'
+expect_err "tty: fed-train -m - on a terminal" 2 "from a terminal" \
+    ontty sh -c 'fed-train -m - -d d-000.fed > /dev/null'
