@@ -80,14 +80,14 @@ expect_err "keys: a device as public key refused" 2 "not a regular file" fed-ver
 
 # ---- -o onto a FIFO or a device: written into, never replaced ----
 mkfifo out.fifo
-(cat out.fifo > fifo.got) &
+(timeout 10 cat out.fifo > fifo.got) &
 reader=$!
 expect "out: -o onto a FIFO" 0 timeout 10 fed-init -a softmax:20-3 -o out.fifo
 wait $reader
 check "out: the FIFO is still a FIFO" test -p out.fifo
 check "out: the reader got the bundle" cmp fifo.got m.fed
 mkfifo v.fifo
-(cat v.fifo > v.got) &
+(timeout 10 cat v.fifo > v.got) &
 reader=$!
 expect "out: fed-verify -o onto a FIFO" 0 timeout 10 fed-verify -p a.pub -o v.fifo ma.fed
 wait $reader
@@ -204,3 +204,40 @@ expect_err "tty: fed-sign on a terminal" 2 "will not read a bundle from a termin
     ontty sh -c 'fed-sign -s a.sec > /dev/null'
 expect_err "tty: fed-train -m - on a terminal" 2 "from a terminal" \
     ontty sh -c 'fed-train -m - -d d-000.fed > /dev/null'
+
+# ---- the ledger locked by its resolved path ----
+# 20000 rows and a wider model: a run takes a moment, so two overlap
+python3 -c '
+import random
+random.seed(1)
+print("a,b,label")
+for i in range(20000):
+    print("%.3f,%.3f,%d" % (random.random(), random.random(), random.randrange(3)))' > big.csv
+fed-shard -f csv -n 1 -o big big.csv 2>/dev/null
+fed-init -a mlp:2-256-256-3 -o mb.fed
+dp() { fed-train -m mb.fed -d big-000.fed --dp --epsilon 1 "$@"; }
+# runs of epsilon 1 here compose to 1.0, 1.082, 1.107: after the first, a
+# budget of 1.095 has room for one more; two run at once, one through a link
+dp --ledger real.json --budget 1.095 -o l0.fed 2>/dev/null
+ln -s real.json link.json
+dp --ledger real.json -o l1.fed 2>l1.err &
+p1=$!
+dp --ledger link.json -o l2.fed 2>l2.err &
+p2=$!
+wait $p1; s1=$?
+wait $p2; s2=$?
+check "ledger: one of two runs through a link spends ($s1, $s2)" \
+    test "$(( (s1 == 0) + (s2 == 0) ))" -eq 1
+check "ledger: the other is refused past the budget" grep -q "past the budget" l1.err l2.err
+check "ledger: spent once" jq -e '(.entries | length) == 2 and .spent <= 1.095' real.json
+check "ledger: the link is still a link" test -L link.json
+# the lock itself: while real.json's is held, a run through the link waits
+flock real.json.lock sleep 3 &
+holder=$!
+sleep 0.5
+dp --ledger link.json -o l3.fed 2>/dev/null &
+waiter=$!
+sleep 1.5
+check "ledger: a run through the link waits for the file's lock" kill -0 $waiter
+wait $holder
+wait $waiter
