@@ -241,3 +241,4 @@ sleep 1.5
 check "ledger: a run through the link waits for the file's lock" kill -0 $waiter
 wait $holder
 wait $waiter
+check "ledger: and then finds the budget spent" test $? -eq 1
