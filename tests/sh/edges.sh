@@ -242,3 +242,33 @@ check "ledger: a run through the link waits for the file's lock" kill -0 $waiter
 wait $holder
 wait $waiter
 check "ledger: and then finds the budget spent" test $? -eq 1
+
+# ---- resource failures are exit 2, never "skipped" ----
+mkdir ups
+i=0
+while [ $i -lt 40 ]; do
+	i=$((i + 1))
+	fed-train -m m2.fed -d d-000.fed -s $i -o ups/u$i.fed 2>/dev/null
+done
+# at 20 descriptors fed-merge either manages (all 40 merged, none
+# skipped) or fails as the system's failure; at 6 it cannot open enough
+(ulimit -n 20 && fed-merge --skip-bad -m m2.fed -o fd20.fed ups/*.fed) 2>fd20.err
+st=$?
+if [ $st -eq 0 ]; then
+	check "fd: at 20 descriptors all 40 updates merged, none skipped" sh -c \
+	    'tar xOf fd20.fed manifest.json | jq -e "(.merge.updates | length) == 40 and (.merge.skipped | length) == 0"'
+else
+	check "fd: at 20 descriptors, exit 2 ($st)" test $st -eq 2
+fi
+expect_err "fd: out of descriptors under --skip-bad is exit 2" 2 "Too many open files" \
+    sh -c 'ulimit -n 6 && fed-merge --skip-bad -m m2.fed -o fd6.fed ups/*.fed'
+check "fd: nothing written" test ! -e fd6.fed
+mkdir tiny
+if mount -t tmpfs -o size=16k tmpfs tiny 2>/dev/null; then
+	fed-init -a mlp:20-200-3 -o big.fed
+	expect_err "tmp: a full TMPDIR is exit 2, not a rejection" 2 "No space left" \
+	    sh -c 'TMPDIR=tiny fed-verify -n -o - big.fed > spooled.fed'
+	umount tiny
+else
+	echo "note: cannot mount a small tmpfs (not root?): full TMPDIR case skipped"
+fi
