@@ -69,11 +69,11 @@ add_keydir(struct opts *o, const char *dir)
 	if (n < 0)
 		err(2, "%s", dir);
 	if (n == 0)
-		errx(2, "%s: no *.pub keys", dir);
+		fed_exitf(2, "%s: no *.pub keys", dir);
 	for (i = 0; i < n; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    ents[i]->d_name) >= sizeof(path))
-			errx(2, "%s: path too long", dir);
+			fed_exitf(2, "%s: path too long", dir);
 		add_key(o, path);
 		free(ents[i]);
 	}
@@ -140,12 +140,10 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 static void
 report_fail(const struct opts *o, const char *path, const char *msg)
 {
-	char name[FED_ESCMAX + 1];
 	json_t *j;
 	char *line;
 
-	warnx("%s: %s", fed_escape(name, sizeof(name), display_name(path)),
-	    msg);
+	fed_warnf("%s: %s", display_name(path), msg);
 	if (!o->json)
 		return;
 	j = json_pack("{s:s,s:b,s:s}", "file", display_name(path), "ok", 0,

@@ -164,6 +164,36 @@ fed_exit(const fed_err *e)
 }
 
 static void
+vwarn_line(const char *fmt, va_list ap)
+{
+	char msg[FED_ERRLEN], safe[FED_ERRLEN];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	warnx("%s", escape(safe, sizeof(safe), msg, sizeof(safe) - 1, 0));
+}
+
+void
+fed_warnf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_line(fmt, ap);
+	va_end(ap);
+}
+
+void
+fed_exitf(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_line(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+static void
 oom(void)
 {
 	fputs("fed: out of memory\n", stderr);

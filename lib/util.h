@@ -44,6 +44,12 @@ int fed_errprefix(fed_err *e, const char *fmt, ...)
 int fed_status(const fed_err *e);
 /* cmd/ only: print "PROGRAM: MESSAGE" and exit with fed_status(e). */
 void fed_exit(const fed_err *e) __attribute__((noreturn));
+/* cmd/ only: warnx(3) and errx(3) with the message kept to one line of
+ * printable ASCII, as fed_err's are: for messages that carry a file
+ * operand's name or another untrusted string. */
+void fed_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fed_exitf(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

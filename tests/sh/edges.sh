@@ -272,3 +272,56 @@ if mount -t tmpfs -o size=16k tmpfs tiny 2>/dev/null; then
 else
 	echo "note: cannot mount a small tmpfs (not root?): full TMPDIR case skipped"
 fi
+
+# ---- untrusted strings escaped in every message ----
+# oneline NAME: stderr ($T/err) is one line without a control character,
+# and nothing claimed OK on stdout
+oneline() {
+	check "$1: one line on stderr" test "$(wc -l < "$T/err")" -eq 1
+	check "$1: no control character" sh -c "! LC_ALL=C tr -d '\n' < '$T/err' | grep -q '[[:cntrl:]]'"
+	check "$1: no fake OK" sh -c "! grep -q OK '$T/out'"
+}
+fake=$(printf '\nround-42.fed: OK sha256:0 model\033[2J\033]0;x\007')
+H=$FED_ROOT/tests/hostile
+expect_err "escape: member name with a newline and ESC" 1 'member tensors.safetensors\\nround-42.fed: OK sha256:0 model\\x1b\[2J' \
+    fed-verify -p "$H/a.pub" "$H/control-member-name.fed"
+oneline "escape: member name"
+expect_err "escape: manifest kind with a newline" 1 'kind model\\nround-42.fed' \
+    fed-verify -p "$H/a.pub" "$H/control-kind.fed"
+oneline "escape: kind"
+rewrite u8.fed evil-arch.fed arch "softmax:2-3$fake"
+expect_err "escape: manifest arch with a newline and ESC" 1 'architecture 2-3\\nround-42' \
+    fed-verify -n evil-arch.fed
+oneline "escape: arch"
+rewrite u8.fed evil-contrib.fed contributor "india$fake"
+expect "escape: a contributor with control characters verifies (it is data)" 0 \
+    fed-verify -n evil-contrib.fed
+check "escape: the report line is one line" test "$(wc -l < "$T/out")" -eq 1
+rewrite u8.fed evil-both.fed contributor "india$fake"
+python3 - evil-both.fed "$fake" <<'PY'
+import io, sys, tarfile
+src, fake = sys.argv[1], sys.argv[2]
+t = tarfile.open(src)
+items = [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+items[1] = (items[1][0] + fake, items[1][1])
+with tarfile.open(src, 'w', format=tarfile.USTAR_FORMAT) as o:
+    for n, b in items:
+        i = tarfile.TarInfo(n); i.size = len(b); i.mode = 0o644
+        o.addfile(i, io.BytesIO(b))
+PY
+expect "escape: member name and contributor both hostile" 1 fed-verify -n evil-both.fed
+oneline "escape: member name and contributor"
+expect "escape: fed-merge on the same" 1 fed-merge -m m2.fed -o x.fed evil-both.fed
+oneline "escape: fed-merge"
+expect "escape: fed-sign on the same" 1 fed-sign -s a.sec -o x.fed evil-both.fed
+oneline "escape: fed-sign"
+expect "escape: fed-train on a hostile model" 1 fed-train -m evil-arch.fed -d d-000.fed -o x.fed
+oneline "escape: fed-train"
+cp u8.fed "u$fake.fed"
+expect "escape: a file operand's name" 0 fed-verify -n "u$fake.fed"
+check "escape: its OK line is one line" test "$(wc -l < "$T/out")" -eq 1
+check "escape: and has no control character" sh -c "! LC_ALL=C tr -d '\n' < '$T/out' | grep -q '[[:cntrl:]]'"
+expect "escape: a missing file operand's name" 2 fed-verify -n "missing$fake.fed"
+oneline "escape: missing file"
+expect "escape: fed-train's model operand" 2 fed-train -m "missing$fake.fed" -d d-000.fed -o x.fed
+oneline "escape: fed-train operand"
