@@ -572,8 +572,7 @@ bundle_writer_close(struct bundle_writer *w, fed_err *e)
 		return 0;
 	if (e != NULL && archive_write_close(w->a) != ARCHIVE_OK)
 		r = wr_err(w, e);
-	/* abandoned: libarchive would otherwise pad the current member with
-	 * zeros to its declared size, gigabytes after a rejection */
+	/* abandoned: else libarchive pads the member to its declared size */
 	if (e == NULL)
 		archive_write_fail(w->a);
 	archive_write_free(w->a);
@@ -764,8 +763,7 @@ copy_members(struct bundle_reader *r, struct bundle_writer *w,
 	return write_sigs(w, sigs, nsigs, add, e) < 0 ? out_fail(out, e) : 0;
 }
 
-/* A file cannot hold members larger than itself: a 6 KiB bundle that
- * declares gigabytes is refused before a byte of it is copied. */
+/* A 6 KiB file that declares gigabytes is refused before a copy. */
 static int
 check_claims(const struct bundle_reader *r, fed_err *e)
 {

@@ -123,7 +123,7 @@ key_file(const char *path, int secret, size_t *n, fed_err *e)
 
 	if (fd < 0)
 		return NULL;
-	buf = read_fd(fd, path, KEY_MAXFILE, n, e);
+	buf = fed_read_fd(fd, path, KEY_MAXFILE, n, e);
 	close(fd);
 	if (buf == NULL && e->kind == FED_EREJECT)
 		e->kind = FED_EUSAGE;

@@ -293,7 +293,7 @@ display_name(const char *path)
 }
 
 uint8_t *
-read_fd(int fd, const char *name, size_t max, size_t *len, fed_err *e)
+fed_read_fd(int fd, const char *name, size_t max, size_t *len, fed_err *e)
 {
 	size_t cap = 4096, n = 0;
 	uint8_t *buf = xmalloc(cap);
@@ -340,7 +340,7 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		fed_syserrf(e, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf = read_fd(fd, display_name(path), max, len, e);
+	buf = fed_read_fd(fd, display_name(path), max, len, e);
 	if (fd != 0)
 		close(fd);
 	return buf;

@@ -67,7 +67,7 @@ void hex_encode(char *out, const uint8_t *in, size_t n);
  * Failing to open or read it is FED_ESYSTEM; a larger file is rejected. */
 uint8_t *read_file(const char *path, size_t max, size_t *len, fed_err *e);
 /* The same from an open descriptor, to its end; name is for messages. */
-uint8_t *read_fd(int fd, const char *name, size_t max, size_t *len,
+uint8_t *fed_read_fd(int fd, const char *name, size_t max, size_t *len,
     fed_err *e);
 
 /*

@@ -144,14 +144,15 @@ if what == 'bigscale':
     st[v] = 127
 elif what != 'same':
     man[what] = val
-for m in man['members']:
-    if m['name'] == 'tensors.safetensors':
-        m['sha256'] = hashlib.sha256(st).hexdigest()
-mb = json.dumps(man).encode()
+payload = {'tensors.safetensors': bytes(st)}
+man['members'] = [dict(m, sha256=hashlib.sha256(payload[m['name']]).hexdigest())
+                  for m in man['members']]
+out = [('manifest.json', json.dumps(man).encode())] + list(payload.items())
 with tarfile.open(dst, 'w', format=tarfile.USTAR_FORMAT) as o:
-    for name, data in (('manifest.json', mb), ('tensors.safetensors', bytes(st))):
-        i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o644
-        o.addfile(i, io.BytesIO(data))
+    for name, data in out:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o644
+        o.addfile(info, io.BytesIO(data))
 PY
 rewrite() { python3 rewrite.py "$@"; }
 
