@@ -326,3 +326,39 @@ expect "escape: a missing file operand's name" 2 fed-verify -n "missing$fake.fed
 oneline "escape: missing file"
 expect "escape: fed-train's model operand" 2 fed-train -m "missing$fake.fed" -d d-000.fed -o x.fed
 oneline "escape: fed-train operand"
+
+# ---- fed-verify without a key: a usage error unless -n asks ----
+expect_err "nokey: fed-verify with no key is a usage error" 2 "no trusted keys" fed-verify m.fed
+expect_err "nokey: also under -q" 2 "no trusted keys" fed-verify -q m.fed
+check "nokey: and says nothing on stdout" test ! -s "$T/out"
+expect "nokey: -n checks integrity only" 0 fed-verify -n m.fed
+check "nokey: and says so" grep -q "integrity only, no keys given" "$T/out"
+expect "nokey: --integrity-only" 0 fed-verify --integrity-only -q m.fed
+expect "nokey: -n still rejects a bad bundle" 1 fed-verify -n "$H/hash-mismatch.fed"
+expect_err "nokey: -n with keys is a usage error" 2 "-n checks no signatures" \
+    fed-verify -n -p a.pub ma.fed
+expect "nokey: unsigned bundle through a pipeline that forgot -p" 2 \
+    sh -c 'fed-verify -q -o - m.fed > piped.fed'
+check "nokey: nothing passed on" test ! -s piped.fed
+
+# ---- a forged signature under a small-order key no longer verifies ----
+# the identity key's id, and its signature R = identity, S = 0, over any
+# manifest, added to the bundle as signatures/ID.sig
+sid=$(openssl pkey -pubin -in small.pub -outform DER | sha256sum | cut -c1-16)
+python3 - m.fed forged.fed forged.sig "$sid" <<'PY'
+import io, sys, tarfile
+src, dst, sig, kid = sys.argv[1:5]
+t = tarfile.open(src)
+items = [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+items.append(('signatures/%s.sig' % kid, open(sig, 'rb').read()))
+with tarfile.open(dst, 'w', format=tarfile.USTAR_FORMAT) as o:
+    for n, b in items:
+        info = tarfile.TarInfo(n)
+        info.size, info.mode = len(b), 0o644
+        o.addfile(info, io.BytesIO(b))
+PY
+expect "forged: the bundle is well formed" 0 fed-verify -n forged.fed
+expect_err "forged: the small-order key is refused, so is its signature" 2 "small order" \
+    fed-verify -p small.pub forged.fed
+expect_err "forged: with an honest key it is not signed" 1 "signed by 0 trusted keys" \
+    fed-verify -p a.pub forged.fed
