@@ -475,6 +475,7 @@ struct bundle_writer {
 	struct archive *a;
 	int fd;
 	time_t mtime;
+	int aborted;            /* write nothing more */
 	char err[FED_ERRLEN];
 };
 
@@ -484,6 +485,8 @@ write_cb(struct archive *a, void *arg, const void *p, size_t n)
 	struct bundle_writer *w = arg;
 	fed_err e;
 
+	if (w->aborted)
+		return -1;
 	if (out_write_all(w->fd, p, n, &e) < 0) {
 		snprintf(w->err, sizeof(w->err), "%s", e.msg);
 		archive_set_error(a, EIO, "%s", e.msg);
@@ -572,9 +575,7 @@ bundle_writer_close(struct bundle_writer *w, fed_err *e)
 		return 0;
 	if (e != NULL && archive_write_close(w->a) != ARCHIVE_OK)
 		r = wr_err(w, e);
-	/* abandoned: else libarchive pads the member to its declared size */
-	if (e == NULL)
-		archive_write_fail(w->a);
+	w->aborted = e == NULL;     /* else the member is padded to its size */
 	archive_write_free(w->a);
 	free(w);
 	return r;
@@ -763,7 +764,6 @@ copy_members(struct bundle_reader *r, struct bundle_writer *w,
 	return write_sigs(w, sigs, nsigs, add, e) < 0 ? out_fail(out, e) : 0;
 }
 
-/* A 6 KiB file that declares gigabytes is refused before a copy. */
 static int
 check_claims(const struct bundle_reader *r, fed_err *e)
 {
@@ -788,7 +788,7 @@ bundle_copy(struct bundle_reader *r, struct out *out,
 {
 	struct bundle_writer *w;
 
-	if (check_claims(r, e) < 0)
+	if (check_claims(r, e) < 0)     /* 6 KiB that declare gigabytes */
 		return -1;
 	if ((w = bundle_writer_open(out->fd, e)) == NULL)
 		return out_fail(out, e);
