@@ -243,6 +243,10 @@ check "ledger: a run through the link waits for the file's lock" kill -0 $waiter
 wait $holder
 wait $waiter
 check "ledger: and then finds the budget spent" test $? -eq 1
+ln -s nowhere.json dangling.json
+expect_err "ledger: a link to a missing ledger refused" 2 "dangling.json: a link to a missing file" \
+    dp --ledger dangling.json --budget 2 -o l4.fed
+check "ledger: nothing made at the link's target" test ! -e nowhere.json
 
 # ---- resource failures are exit 2, never "skipped" ----
 mkdir ups
