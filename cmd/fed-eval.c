@@ -77,7 +77,7 @@ load_model(const struct opts *o, struct arch *a, char *digest,
 		free(w);
 		free(d);
 		bundle_free(&ub);
-		errx(1, "%s: update's %s", display_name(o->update), bad);
+		fed_exitf(1, "%s: update's %s", display_name(o->update), bad);
 	}
 	memcpy(udigest, ub.digest, DIGEST_LEN + 1);
 	bundle_free(&ub);
@@ -163,7 +163,7 @@ eval_one(const struct opts *o, const char *path, const struct arch *a,
 	}
 	eval_init(&r, eval_classes(a));
 	if (eval_run(a, w, &d, &r, &e) < 0)
-		errx(2, "%s: %s", display_name(path), e.msg);
+		fed_exitf(2, "%s: %s", display_name(path), e.msg);
 	if (o->json)
 		json_array_append_new(list, result_json(display_name(path),
 		    d.b.digest, &r));

@@ -54,7 +54,7 @@ init_model(const struct arch *a, uint64_t seed, const char *outpath)
 	if (bundle_write(o.fd, m, &pl, 1, NULL, &e) < 0 ||
 	    out_commit(&o, &e) < 0) {
 		out_abort(&o);
-		errx(2, "%s: %s", outpath ? outpath : "stdout", e.msg);
+		fed_exitf(2, "%s: %s", outpath ? outpath : "stdout", e.msg);
 	}
 	json_decref(m);
 	free(st);

@@ -39,7 +39,7 @@ load_model(const char *path, struct arch *a)
 		fed_exit(&e);
 	}
 	if (a->kind != ARCH_GPT)
-		errx(1, "%s: not a language model (arch gpt:...)",
+		fed_exitf(1, "%s: not a language model (arch gpt:...)",
 		    display_name(path));
 	bundle_free(&b);
 	return w;
@@ -64,10 +64,10 @@ emit(const char *outpath, const char *prompt, const uint8_t *buf, int n)
 	    out_write_all(fd, "\n", 1, &e) < 0) {
 		if (fd != 1)
 			out_abort(&o);
-		errx(2, "%s: %s", fd != 1 ? outpath : "stdout", e.msg);
+		fed_exitf(2, "%s: %s", fd != 1 ? outpath : "stdout", e.msg);
 	}
 	if (fd != 1 && out_commit(&o, &e) < 0)
-		errx(2, "%s: %s", outpath, e.msg);
+		fed_exitf(2, "%s: %s", outpath, e.msg);
 }
 
 /* The prompt, then the sample. */

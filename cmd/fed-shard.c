@@ -60,7 +60,7 @@ summary_row(const struct shard_plan *p, const struct shard_src *s, const uint64_
 {
 	static const char ramp[] = " .:-=+*#%@";
 	uint64_t n = shard_part_size(p, j, 0) + shard_part_size(p, j, 1), most = 0, k;
-	char bar[BARMAX + 1] = "";
+	char bar[BARMAX + 1] = "", name[FED_ESCMAX + 1];
 	double tv = 0;
 	uint32_t c;
 
@@ -74,7 +74,8 @@ summary_row(const struct shard_plan *p, const struct shard_src *s, const uint64_
 		bar[c] = k == 0 ? ' ' : ramp[1 + k * 8 / most];
 		bar[c + 1] = '\0';
 	}
-	fprintf(stderr, "%-*.*s %8llu %7llu %5.2f  %s\n", w, w, p->names[j],
+	fprintf(stderr, "%-*.*s %8llu %7llu %5.2f  %s\n", w, w,
+	    fed_escape(name, sizeof(name), p->names[j]),
 	    (unsigned long long)shard_part_size(p, j, 0),
 	    (unsigned long long)shard_part_size(p, j, 1), tv / 2, bar);
 }
@@ -123,7 +124,7 @@ load(struct shard_src *s, const struct opts *o, int argc, char *argv[])
 	if (shard_load_csv(s, &co, argv[0], &e) < 0)
 		fed_exit(&e);
 	if (s->csv.skipped > 0)
-		warnx("%s: skipped %llu bad rows (the first on line %llu)",
+		fed_warnf("%s: skipped %llu bad rows (the first on line %llu)",
 		    display_name(argv[0]), (unsigned long long)s->csv.skipped,
 		    (unsigned long long)s->csv.first_bad);
 }

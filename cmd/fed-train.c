@@ -133,12 +133,12 @@ load_model(const char *path, struct update *u, struct optim_state *ms)
 		fed_exit(&e);
 	}
 	if ((u->round = manifest_int(b.manifest, "round")) < 0)
-		errx(1, "%s: model lacks a round", display_name(path));
+		fed_exitf(1, "%s: model lacks a round", display_name(path));
 	if (ms != NULL) {
 		if (u->a.kind != ARCH_GPT)
 			errx(2, "--moments is for gpt models");
 		if (moments_load(&b, &u->a, &ms->m, &ms->v, &ms->t, &e) < 0)
-			errx(1, "%s: %s", display_name(path), e.msg);
+			fed_exitf(1, "%s: %s", display_name(path), e.msg);
 		if (ms->m == NULL)
 			optstate_zero(ms, &u->a);
 	}
@@ -194,7 +194,7 @@ prepare(struct opts *o, struct update *u, const struct dataset *d,
 
 	gpt_defaults(o, &u->a);
 	if (model_fit(&u->a, d, &e) < 0)
-		errx(1, "%s: %s", display_name(o->data), e.msg);
+		fed_exitf(1, "%s: %s", display_name(o->data), e.msg);
 	if (o->dp.on) {
 		o->dp.sgd.clip = o->clip_given ? o->t.opt.clip : 1.0;
 		if (privacy_prepare(&o->dp, &o->t, &u->a, d, &e) < 0)
@@ -205,8 +205,8 @@ prepare(struct opts *o, struct update *u, const struct dataset *d,
 		if (optstate_load(o->optstate, &u->a, ts, &other, &e) < 0)
 			fed_exit(&e);
 		if (other && o->verbose)
-			warnx("%s: optimizer state of another architecture, "
-			    "starting afresh", o->optstate);
+			fed_warnf("%s: optimizer state of another "
+			    "architecture, starting afresh", o->optstate);
 		o->t.state = ts;
 	}
 }

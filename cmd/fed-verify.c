@@ -24,7 +24,7 @@ enum { OPT_CHAIN = 256, OPT_UPDATES, OPT_MIN_ROUND, OPT_LINEAGE };
 
 struct opts {
 	struct key keys[VERIFY_MAXKEYS];
-	int nkeys, quorum, quiet, json;
+	int nkeys, quorum, quiet, json, integrity_only;
 	char parent[DIGEST_LEN + 1];
 	const char *out;
 	unsigned char from[VERIFY_MAXKEYS];     /* FROM_* of each key */
@@ -55,6 +55,8 @@ usage(FILE *f, int status)
 	    "[-R roster] [-k quorum]\n"
 	    "                  [--parent bundle|digest] [-o out] [--min-round n]\n"
 	    "                  [--lineage file] bundle...\n"
+	    "       fed-verify -n [-q] [--json] [--parent bundle|digest] "
+	    "[-o out] bundle...\n"
 	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
 	    "                  [-P keydir --updates dir] [--min-round n]\n"
 	    "                  [--lineage file] folder | model...\n",
@@ -99,11 +101,11 @@ add_keydir(struct opts *o, const char *dir)
 	if (n < 0)
 		err(2, "%s", dir);
 	if (n == 0)
-		errx(2, "%s: no *.pub keys", dir);
+		fed_exitf(2, "%s: no *.pub keys", dir);
 	for (i = 0; i < n; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 		    ents[i]->d_name) >= sizeof(path))
-			errx(2, "%s: path too long", dir);
+			fed_exitf(2, "%s: path too long", dir);
 		add_key(o, path, FROM_DIR);
 		free(ents[i]);
 	}
@@ -134,6 +136,7 @@ static void
 report(const struct opts *o, const char *path, const struct verify_result *r,
     FILE *f)
 {
+	char name[FED_ESCMAX + 1];
 	json_t *j, *s;
 	char *line;
 	int i;
@@ -157,7 +160,8 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		json_decref(j);
 		return;
 	}
-	fprintf(f, "%s: OK %s %s", display_name(path), r->digest, r->kind);
+	fprintf(f, "%s: OK %s %s", fed_escape(name, sizeof(name),
+	    display_name(path)), r->digest, r->kind);
 	if (r->round >= 0)
 		fprintf(f, " round %lld", (long long)r->round);
 	if (o->nkeys == 0) {
@@ -179,7 +183,7 @@ report_fail(const struct opts *o, const char *path, const char *msg)
 	json_t *j;
 	char *line;
 
-	warnx("%s: %s", display_name(path), msg);
+	fed_warnf("%s: %s", display_name(path), msg);
 	if (!o->json)
 		return;
 	j = json_pack("{s:s,s:b,s:s}", "file", display_name(path), "ok", 0,
@@ -275,13 +279,15 @@ pass_on(int spool, struct out *out, fed_err *e)
 static int
 verify_to(struct opts *o, const char *path)
 {
-	int to_stdout = strcmp(o->out, "-") == 0, spool, s;
+	int spool, s;
 	struct out out;
 	fed_err e;
 
 	if (out_open(&out, o->out, &e) < 0)
 		fed_exit(&e);
-	if (!to_stdout) {
+	/* a temporary file beside out takes the bytes as they are checked;
+	 * stdout, a FIFO or a device gets them only once all verified */
+	if (out.tmp != NULL) {
 		if ((s = verify_one(o, path, out.fd, stdout)) != 0)
 			out_abort(&out);
 		else if (out_commit(&out, &e) < 0)
@@ -293,7 +299,7 @@ verify_to(struct opts *o, const char *path)
 	if ((s = verify_one(o, path, spool, stderr)) != 0)
 		return s;
 	if (pass_on(spool, &out, &e) < 0 || out_commit(&out, &e) < 0) {
-		fed_errprefix(&e, "stdout");
+		fed_errprefix(&e, "%s", out.path ? out.path : "stdout");
 		fed_exit(&e);
 	}
 	close(spool);
@@ -488,6 +494,7 @@ main(int argc, char *argv[])
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "integrity-only", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "chain", no_argument, NULL, OPT_CHAIN },
@@ -501,7 +508,7 @@ main(int argc, char *argv[])
 	uint64_t k = 0, mr;
 	int c, i, s, worst = 0;
 
-	while ((c = getopt_long(argc, argv, "p:P:R:k:o:qh", longopts,
+	while ((c = getopt_long(argc, argv, "p:P:R:k:o:nqh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'p': add_key(&o, optarg, FROM_P); break;
@@ -516,6 +523,7 @@ main(int argc, char *argv[])
 		case 'o': o.out = optarg; break;
 		case 'q': o.quiet = 1; break;
 		case 'j': o.json = 1; break;
+		case 'n': o.integrity_only = 1; break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-verify " FED_VERSION); return 0;
 		case OPT_CHAIN: o.chain = 1; break;
@@ -543,6 +551,12 @@ main(int argc, char *argv[])
 	if (!roster && k > (uint64_t)o.nkeys && o.nkeys > 0)
 		errx(2, "-k %llu: only %d trusted keys given",
 		    (unsigned long long)k, o.nkeys);
+	/* a pipeline that forgot -p must not pass unsigned bundles */
+	if (o.nkeys == 0 && !o.integrity_only)
+		errx(2, "no trusted keys: give -p or -P, or -n to check "
+		    "integrity only");
+	if (o.nkeys > 0 && o.integrity_only)
+		errx(2, "-n checks no signatures: drop it or the keys");
 	o.quorum = k ? (int)k : 1;
 	check_lineage_opts(&o, parent);
 	if (o.chain)

@@ -70,6 +70,21 @@ parse_gpt(const char *s, struct arch *a, fed_err *e)
 	return 0;
 }
 
+/* One architecture, one spelling: "mlp:784-032-10" is refused, since two
+ * strings for one model would let two manifests that mean the same model
+ * differ, and a comparison of strings say they are different. */
+static int
+arch_canonical(const struct arch *a, const char *s, fed_err *e)
+{
+	char buf[ARCH_STRLEN];
+
+	arch_format(a, buf, sizeof(buf));
+	if (strcmp(buf, s) != 0)
+		return fed_errf(e, "architecture %.64s: not canonical (%s)",
+		    s, buf);
+	return 0;
+}
+
 int
 arch_parse(const char *s, struct arch *a, fed_err *e)
 {
@@ -100,7 +115,7 @@ arch_parse(const char *s, struct arch *a, fed_err *e)
 	if (arch_nparams(a) > ARCH_MAXPARAMS)
 		return fed_errf(e, "architecture %s: more than %llu "
 		    "parameters", s, (unsigned long long)ARCH_MAXPARAMS);
-	return 0;
+	return arch_canonical(a, s, e);
 }
 
 void

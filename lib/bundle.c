@@ -133,6 +133,10 @@ open_input(struct bundle_reader *r, const char *path, fed_err *e)
 	r->fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0)
 		return fed_syserrf(e, "%s", strerror(errno));
+	/* a forgotten operand or redirection would wait for typing */
+	if (r->fd == 0 && isatty(0))
+		return fed_usagef(e, "will not read a bundle from a terminal; "
+		    "name a file or use a pipe");
 	if (fstat(r->fd, &sb) < 0)
 		return fed_syserrf(e, "%s", strerror(errno));
 	if (S_ISDIR(sb.st_mode))
@@ -471,6 +475,7 @@ struct bundle_writer {
 	struct archive *a;
 	int fd;
 	time_t mtime;
+	int aborted;            /* write nothing more */
 	char err[FED_ERRLEN];
 };
 
@@ -480,6 +485,8 @@ write_cb(struct archive *a, void *arg, const void *p, size_t n)
 	struct bundle_writer *w = arg;
 	fed_err e;
 
+	if (w->aborted)
+		return -1;
 	if (out_write_all(w->fd, p, n, &e) < 0) {
 		snprintf(w->err, sizeof(w->err), "%s", e.msg);
 		archive_set_error(a, EIO, "%s", e.msg);
@@ -568,6 +575,7 @@ bundle_writer_close(struct bundle_writer *w, fed_err *e)
 		return 0;
 	if (e != NULL && archive_write_close(w->a) != ARCHIVE_OK)
 		r = wr_err(w, e);
+	w->aborted = e == NULL;     /* else the member is padded to its size */
 	archive_write_free(w->a);
 	free(w);
 	return r;
@@ -756,13 +764,33 @@ copy_members(struct bundle_reader *r, struct bundle_writer *w,
 	return write_sigs(w, sigs, nsigs, add, e) < 0 ? out_fail(out, e) : 0;
 }
 
+static int
+check_claims(const struct bundle_reader *r, fed_err *e)
+{
+	struct stat sb;
+	uint64_t want = r->mlen;
+	int i;
+
+	if (fstat(r->fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	for (i = 0; i < r->nents; i++)
+		want += r->ents[i].size;
+	if (want > (uint64_t)sb.st_size)
+		return fed_errf(e, "%s: members declare %llu bytes, the file "
+		    "holds %llu", r->name, (unsigned long long)want,
+		    (unsigned long long)sb.st_size);
+	return 0;
+}
+
 int
 bundle_copy(struct bundle_reader *r, struct out *out,
     const struct bundle_sig *add, fed_err *e)
 {
-	struct bundle_writer *w = bundle_writer_open(out->fd, e);
+	struct bundle_writer *w;
 
-	if (w == NULL)
+	if (check_claims(r, e) < 0)     /* 6 KiB that declare gigabytes */
+		return -1;
+	if ((w = bundle_writer_open(out->fd, e)) == NULL)
 		return out_fail(out, e);
 	if (copy_members(r, w, out, add, e) < 0) {
 		bundle_writer_close(w, NULL);

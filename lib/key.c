@@ -9,13 +9,106 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #include "key.h"
+
+#define KEY_SCRYPT_N (1u << 14)
+#define KEY_SCRYPT_R 8
+#define KEY_SCRYPT_P 5
+
+/*
+ * The encodings of the eight points of the Ed25519 torsion subgroup, sign
+ * bit cleared: y = 0, 1, -1 and the two y of the points of order 8.  A
+ * public key among them lets one fixed signature (R the identity, S = 0
+ * for the identity key) verify every message.
+ */
+static const uint8_t small_order_y[][32] = {
+	{ 0 },
+	{ 1 },
+	{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+	{ 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+	  0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+	  0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05 },
+	{ 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+	  0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+	  0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a },
+};
+
+/* y >= p = 2^255 - 19, little-endian, sign bit already cleared. */
+static int
+y_noncanonical(const uint8_t y[32])
+{
+	int i;
+
+	if (y[31] != 0x7f || y[0] < 0xed)
+		return 0;
+	for (i = 1; i < 31; i++)
+		if (y[i] != 0xff)
+			return 0;
+	return 1;
+}
+
+/* A public key that is a point of small order, or not the one canonical
+ * encoding of its point, is refused: the operator's roster is wrong. */
+static int
+key_check_point(const struct key *k, const char *path, fed_err *e)
+{
+	uint8_t raw[32], y[32];
+	size_t n = sizeof(raw), i;
+
+	if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &n) != 1 || n != 32)
+		return fed_usagef(e, "%s: cannot read the public key", path);
+	memcpy(y, raw, sizeof(y));
+	y[31] &= 0x7f;
+	if (y_noncanonical(y))
+		return fed_usagef(e, "%s: public key is not canonically "
+		    "encoded", path);
+	for (i = 0; i < sizeof(small_order_y) / sizeof(small_order_y[0]); i++)
+		if (memcmp(y, small_order_y[i], 32) == 0)
+			return fed_usagef(e, "%s: public key is a point of "
+			    "small order", path);
+	return 0;
+}
+
+/* Open a key file without blocking on a FIFO or a device, and refuse
+ * anything but a regular file; a secret key must be the owner's alone,
+ * as ssh insists. */
+static int
+key_open(const char *path, int secret, fed_err *e)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat sb;
+
+	if (fd < 0)
+		return fed_syserrf(e, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0) {
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (S_ISDIR(sb.st_mode) || !S_ISREG(sb.st_mode)) {
+		fed_usagef(e, "%s: %s", path, S_ISDIR(sb.st_mode) ?
+		    "is a directory" : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (secret && (sb.st_mode & 077) != 0) {
+		fed_usagef(e, "permissions %04o for '%s' are too open",
+		    (unsigned)(sb.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 /*
  * A key file the operator named.  Keys are the trust the command line
@@ -23,10 +116,15 @@
  * is not a key, is the operator's to fix (exit 2), never a rejection.
  */
 static uint8_t *
-key_file(const char *path, size_t *n, fed_err *e)
+key_file(const char *path, int secret, size_t *n, fed_err *e)
 {
-	uint8_t *buf = read_file(path, KEY_MAXFILE, n, e);
+	int fd = key_open(path, secret, e);
+	uint8_t *buf;
 
+	if (fd < 0)
+		return NULL;
+	buf = fed_read_fd(fd, path, KEY_MAXFILE, n, e);
+	close(fd);
 	if (buf == NULL && e->kind == FED_EREJECT)
 		e->kind = FED_EUSAGE;
 	return buf;
@@ -69,18 +167,47 @@ fopen_excl(const char *path, mode_t mode, fed_err *e)
 	return f;
 }
 
+/*
+ * The secret key as PKCS#8, encrypted when there is a passphrase: PBES2
+ * with scrypt (N = 2^14, r = 8, p = 5: OWASP's equivalent of N = 2^17 at
+ * 16 MiB, inside the 32 MiB OpenSSL allows by default, so that `openssl
+ * pkey` still opens it) and AES-256-CBC.  OpenSSL's own default would be
+ * PBKDF2 at 2048 iterations, cheap to guess at.
+ */
+static int
+write_secret(FILE *f, EVP_PKEY *pk, const char *pass)
+{
+	PKCS8_PRIV_KEY_INFO *p8;
+	X509_ALGOR *alg;
+	X509_SIG *enc = NULL;
+	int ok;
+
+	if (pass == NULL || *pass == '\0')
+		return PEM_write_PKCS8PrivateKey(f, pk, NULL, NULL, 0, NULL,
+		    NULL) == 1;
+	if ((p8 = EVP_PKEY2PKCS8(pk)) == NULL)
+		return 0;
+	alg = PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), NULL, 16, NULL,
+	    KEY_SCRYPT_N, KEY_SCRYPT_R, KEY_SCRYPT_P);
+	if (alg != NULL && (enc = PKCS8_set0_pbe(pass, (int)strlen(pass), p8,
+	    alg)) == NULL)
+		X509_ALGOR_free(alg);
+	ok = enc != NULL && PEM_write_PKCS8(f, enc) == 1;
+	X509_SIG_free(enc);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return ok;
+}
+
 static int
 write_keys(EVP_PKEY *pk, const char *pubpath, const char *secpath,
     const char *pass, fed_err *e)
 {
-	const EVP_CIPHER *ciph = pass && *pass ? EVP_aes_256_cbc() : NULL;
 	FILE *sf, *pf;
 	int ok;
 
 	if ((sf = fopen_excl(secpath, 0600, e)) == NULL)
 		return -1;
-	ok = PEM_write_PKCS8PrivateKey(sf, pk, ciph, NULL, 0, NULL,
-	    (void *)(ciph ? pass : NULL)) == 1;
+	ok = write_secret(sf, pk, pass);
 	ok = (fclose(sf) == 0) && ok;
 	if (!ok) {
 		unlink(secpath);
@@ -129,7 +256,7 @@ int
 key_load_public(const char *path, struct key *k, fed_err *e)
 {
 	size_t n;
-	uint8_t *buf = key_file(path, &n, e);
+	uint8_t *buf = key_file(path, 0, &n, e);
 	BIO *bio;
 
 	memset(k, 0, sizeof(*k));
@@ -141,7 +268,13 @@ key_load_public(const char *path, struct key *k, fed_err *e)
 	free(buf);
 	if (k->pkey == NULL)
 		return fed_usagef(e, "%s: not a PEM public key", path);
-	return key_check_type(k, path, e);
+	if (key_check_type(k, path, e) < 0)
+		return -1;
+	if (key_check_point(k, path, e) < 0) {
+		key_free(k);
+		return -1;
+	}
+	return 0;
 }
 
 /* OpenSSL's passphrase callback: hand over what the caller gave, or
@@ -165,7 +298,7 @@ int
 key_secret_encrypted(const char *path, fed_err *e)
 {
 	size_t n;
-	uint8_t *buf = key_file(path, &n, e);
+	uint8_t *buf = key_file(path, 1, &n, e);
 	int enc;
 
 	if (buf == NULL)
@@ -181,7 +314,7 @@ key_load_secret(const char *path, const char *pass, struct key *k,
     fed_err *e)
 {
 	size_t n;
-	uint8_t *buf = key_file(path, &n, e);
+	uint8_t *buf = key_file(path, 1, &n, e);
 	int enc;
 	BIO *bio;
 

@@ -24,11 +24,67 @@
 
 #define CONVERSION DP_CONV_BALLE
 
+/*
+ * The ledger's own path, symbolic links resolved: a ledger reached
+ * through a link and by its name must take one lock, and an update must
+ * replace the file, not the link.  A ledger that does not exist yet
+ * resolves its folder; a dangling link is refused.
+ */
+/* A ledger not made yet: its folder resolved, its own name kept. */
+static char *
+resolve_new(const char *path, fed_err *e)
+{
+	const char *base = strrchr(path, '/');
+	char *dir = xstrdup(path), *r, *full;
+	size_t n;
+
+	if (base == NULL)
+		snprintf(dir, strlen(path) + 1, ".");
+	else
+		dir[base == path ? 1 : base - path] = '\0';
+	base = base == NULL ? path : base + 1;
+	r = realpath(dir, NULL);
+	free(dir);
+	if (r == NULL) {
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = strlen(r) + strlen(base) + 2;
+	full = xmalloc(n);
+	snprintf(full, n, "%s/%s", strcmp(r, "/") == 0 ? "" : r, base);
+	free(r);
+	return full;
+}
+
+/*
+ * The ledger's own path, symbolic links resolved: a ledger reached
+ * through a link and by its name must take one lock, and an update must
+ * replace the file, not the link.  A dangling link is refused.
+ */
+static char *
+resolve(const char *path, fed_err *e)
+{
+	char *r = realpath(path, NULL);
+	struct stat sb;
+
+	if (r != NULL)
+		return r;
+	if (errno != ENOENT) {
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (lstat(path, &sb) == 0) {
+		fed_usagef(e, "%s: a link to a missing file", path);
+		return NULL;
+	}
+	return resolve_new(path, e);
+}
+
 static int
 lock(struct ledger *l, fed_err *e)
 {
 	char lp[4096];
-	int n = snprintf(lp, sizeof(lp), "%s.lock", l->path);
+	int n = snprintf(lp, sizeof(lp), "%s.lock", l->real);
 
 	if (n < 0 || (size_t)n >= sizeof(lp))
 		return fed_usagef(e, "%s: path too long", l->path);
@@ -195,7 +251,7 @@ load(struct ledger *l, double budget, double delta, fed_err *e)
 	uint8_t *buf;
 	size_t len;
 
-	if (stat(l->path, &sb) < 0 && errno == ENOENT) {
+	if (stat(l->real, &sb) < 0 && errno == ENOENT) {
 		if (!(budget > 0) || !(delta > 0))
 			return fed_errf(e, "no such ledger; give a budget to "
 			    "start one");
@@ -204,7 +260,7 @@ load(struct ledger *l, double budget, double delta, fed_err *e)
 		l->doc = new_doc(budget, delta);
 		return 0;
 	}
-	if ((buf = read_file(l->path, LEDGER_MAXBYTES, &len, e)) == NULL)
+	if ((buf = read_file(l->real, LEDGER_MAXBYTES, &len, e)) == NULL)
 		return -1;
 	l->doc = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES,
 	    &je);
@@ -231,7 +287,8 @@ ledger_open(struct ledger *l, const char *path, double budget, double delta,
 	memset(l, 0, sizeof(*l));
 	l->lockfd = -1;
 	l->path = xstrdup(path);
-	if (lock(l, e) < 0 || load(l, budget, delta, e) < 0) {
+	if ((l->real = resolve(path, e)) == NULL || lock(l, e) < 0 ||
+	    load(l, budget, delta, e) < 0) {
 		ledger_close(l);
 		return -1;
 	}
@@ -267,7 +324,7 @@ save(struct ledger *l, fed_err *e)
 
 	if ((s = json_dumps(l->doc, JSON_INDENT(1))) == NULL)
 		return fed_syserrf(e, "%s: cannot encode", l->path);
-	if (out_open(&o, l->path, e) < 0) {
+	if (out_open(&o, l->real, e) < 0) {
 		free(s);
 		e->kind = FED_ESYSTEM;
 		return -1;
@@ -325,6 +382,7 @@ ledger_close(struct ledger *l)
 		close(l->lockfd);
 	json_decref(l->doc);
 	free(l->path);
+	free(l->real);
 	memset(l, 0, sizeof(*l));
 	l->lockfd = -1;
 }

@@ -29,7 +29,8 @@
 #define LEDGER_HASHLEN    71    /* "sha256:" + 64 hex */
 
 struct ledger {
-	char *path;
+	char *path;                 /* as given, for messages */
+	char *real;                 /* resolved: what is locked and written */
 	int lockfd;
 	int exists;                 /* read from disk, not new */
 	double budget;              /* epsilon */

@@ -2,6 +2,8 @@
  * out: whole-or-nothing output.  A named output goes to PATH.XXXXXX beside
  * it (same file system, so rename(2) is atomic) and is renamed on commit.
  * Two writers of one path each rename a whole file; the last one wins.
+ * An existing FIFO or character device is written straight into instead,
+ * never replaced.
  *
  * The signal handler must know which temporary files to remove, and a
  * handler can only reach static storage: the table below is the one piece
@@ -69,11 +71,45 @@ untrack(const char *tmp)
 			pending[i] = NULL;
 }
 
+/*
+ * An existing FIFO or character device (a pipe made with mkfifo,
+ * /dev/null) is written straight into, as a shell redirection would: a
+ * temporary file renamed over it would replace the node with a regular
+ * file.  Any other existing file that is not regular (a directory, a
+ * socket, a block device) is refused.  1 when o was opened so, 0 when
+ * path is a regular file or does not exist.
+ */
+static int
+open_special(struct out *o, const char *path, fed_err *e)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0 || S_ISREG(sb.st_mode))
+		return 0;
+	if (S_ISDIR(sb.st_mode))
+		return fed_syserrf(e, "%s: is a directory", path);
+	if (!S_ISFIFO(sb.st_mode) && !S_ISCHR(sb.st_mode))
+		return fed_usagef(e, "%s: not a regular file, FIFO or "
+		    "character device", path);
+	if ((o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+		return fed_syserrf(e, "%s: %s", path, strerror(errno));
+	if (isatty(o->fd)) {
+		close(o->fd);
+		o->fd = -1;
+		return fed_usagef(e, "%s: will not write a bundle to a "
+		    "terminal", path);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	o->path = xstrdup(path);
+	return 1;
+}
+
 int
 out_open(struct out *o, const char *path, fed_err *e)
 {
 	size_t n;
 	mode_t mask;
+	int s;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
@@ -87,6 +123,8 @@ out_open(struct out *o, const char *path, fed_err *e)
 		o->fd = 1;
 		return 0;
 	}
+	if ((s = open_special(o, path, e)) != 0)
+		return s < 0 ? -1 : 0;
 	n = strlen(path) + 8;
 	o->path = xstrdup(path);
 	o->tmp = xmalloc(n);
@@ -145,11 +183,16 @@ out_commit(struct out *o, fed_err *e)
 			return fed_syserrf(e, "stdout: %s", strerror(errno));
 		return 0;
 	}
-	if (fsync(o->fd) < 0)
+	if (o->tmp != NULL && fsync(o->fd) < 0)
 		r = fed_syserrf(e, "%s: %s", o->path, strerror(errno));
 	if (close(o->fd) < 0 && r == 0)
 		r = fed_syserrf(e, "%s: %s", o->path, strerror(errno));
 	o->fd = -1;
+	if (o->tmp == NULL) {           /* a FIFO or device: written */
+		free(o->path);
+		o->path = NULL;
+		return r;
+	}
 	if (r == 0 && rename(o->tmp, o->path) < 0)
 		r = fed_syserrf(e, "%s: %s", o->path, strerror(errno));
 	if (r < 0)
@@ -168,8 +211,10 @@ out_abort(struct out *o)
 		return;
 	if (o->fd >= 0)
 		close(o->fd);
-	unlink(o->tmp);
-	untrack(o->tmp);
+	if (o->tmp != NULL) {
+		unlink(o->tmp);
+		untrack(o->tmp);
+	}
 	free(o->tmp);
 	free(o->path);
 	o->tmp = o->path = NULL;

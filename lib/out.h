@@ -3,7 +3,10 @@
  * to a temporary file beside it and renamed into place on commit; it is
  * removed on abort and when SIGINT, SIGTERM or SIGHUP arrive.  Standard
  * output is refused when it is a terminal, since bundles are binary, and
- * checked for write errors at commit.
+ * checked for write errors at commit.  An existing FIFO or character
+ * device named as output is written straight into (like standard output,
+ * not whole-or-nothing) and never replaced; other non-regular files are
+ * refused.
  */
 #ifndef FED_OUT_H
 #define FED_OUT_H
@@ -13,7 +16,7 @@
 struct out {
 	int fd;
 	char *path;     /* NULL for standard output */
-	char *tmp;
+	char *tmp;      /* NULL for stdout, a FIFO or a device */
 };
 
 /* path NULL or "-" is standard output. */

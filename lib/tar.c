@@ -130,6 +130,32 @@ raw_byte(const struct tar_reader *t, uint64_t off, uint8_t *c)
 }
 
 /*
+ * POSIX ustar says "ustar\0" then version "00" at offset 257.  GNU tar
+ * writes "ustar  \0" and its own extensions; a v7 header has no magic at
+ * all.  libarchive reads all three, fed-bundle(5) promises ustar only.
+ */
+static int
+check_magic(const struct tar_reader *t, uint64_t h, const char *p, fed_err *e)
+{
+	static const uint8_t want[8] = { 'u', 's', 't', 'a', 'r', 0, '0', '0' };
+	uint8_t c;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (raw_byte(t, h + 257 + (uint64_t)i, &c) < 0)
+			return fed_errf(e, "member %.64s: cannot check its "
+			    "header", p);
+		if (c != want[i] && i == 5 && c == ' ')
+			return fed_errf(e, "member %.64s: GNU tar header, not "
+			    "POSIX ustar", p);
+		if (c != want[i])
+			return fed_errf(e, "member %.64s: no ustar magic (a v7 "
+			    "or unknown tar header)", p);
+	}
+	return 0;
+}
+
+/*
  * libarchive folds pax, GNU and old-style headers into one entry and does
  * not say which it saw.  fed-bundle/1 values always fit ustar, so a
  * member's own header must be a plain regular file: typeflag '0' or NUL.
@@ -147,7 +173,7 @@ check_typeflag(const struct tar_reader *t, const char *p, fed_err *e)
 	if (c != '0' && c != '\0')
 		return fed_errf(e, "member %.64s: tar type '%c' is not a plain "
 		    "ustar file", p, c >= 32 && c < 127 ? c : '?');
-	return 0;
+	return check_magic(t, (uint64_t)h, p, e);
 }
 
 static int

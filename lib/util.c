@@ -16,6 +16,69 @@
 
 #include "util.h"
 
+/*
+ * One byte of untrusted text as it may appear in a message: itself when
+ * printable ASCII, else a C-style escape.  Backslash is doubled only when
+ * asked (fed_escape), not inside fed_err, whose messages are escaped again
+ * each time a prefix is added.
+ */
+static int
+esc_byte(char *out, unsigned char c, int backslash)
+{
+	static const char from[] = "\\\t\n\r", to[] = "\\tnr";
+	const char *p;
+
+	if (c != '\\' && c >= 0x20 && c < 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c == '\\' && !backslash) {
+		out[0] = '\\';
+		return 1;
+	}
+	if (c != 0 && (p = strchr(from, c)) != NULL) {
+		out[0] = '\\';
+		out[1] = to[p - from];
+		return 2;
+	}
+	snprintf(out, 5, "\\x%02x", c);
+	return 4;
+}
+
+/* Escape src into dst, at most cap characters; a cut ends in "...". */
+static char *
+escape(char *dst, size_t dstlen, const char *src, size_t cap, int backslash)
+{
+	char b[5];
+	size_t n = 0, mark = 0, k;
+
+	if (dstlen == 0)
+		return dst;
+	if (cap > dstlen - 1)
+		cap = dstlen - 1;
+	for (; *src; src++) {
+		k = (size_t)esc_byte(b, (unsigned char)*src, backslash);
+		if (n + k > cap) {
+			n = cap >= 3 ? mark : 0;
+			memcpy(dst + n, "...", cap >= 3 ? 3 : 0);
+			n += cap >= 3 ? 3 : 0;
+			break;
+		}
+		memcpy(dst + n, b, k);
+		n += k;
+		if (n + 3 <= cap)
+			mark = n;
+	}
+	dst[n] = '\0';
+	return dst;
+}
+
+char *
+fed_escape(char *dst, size_t dstlen, const char *src)
+{
+	return escape(dst, dstlen, src, FED_ESCMAX, 1);
+}
+
 static int
 set(fed_err *e, enum fed_errkind kind, const char *fmt, va_list ap)
 {
@@ -25,7 +88,7 @@ set(fed_err *e, enum fed_errkind kind, const char *fmt, va_list ap)
 		return -1;
 	/* through a copy: callers may pass e->msg itself as an argument */
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	memcpy(e->msg, msg, sizeof(msg));
+	escape(e->msg, sizeof(e->msg), msg, sizeof(e->msg) - 1, 0);
 	e->kind = kind;
 	return -1;
 }
@@ -70,8 +133,7 @@ errjoin(fed_err *e, const char *prefix)
 	char msg[2 * sizeof(e->msg) + 2];
 
 	snprintf(msg, sizeof(msg), "%s: %s", prefix, e->msg);
-	msg[sizeof(e->msg) - 1] = '\0';    /* cut to the carrier's size */
-	memcpy(e->msg, msg, sizeof(e->msg));
+	escape(e->msg, sizeof(e->msg), msg, sizeof(e->msg) - 1, 0);
 	return -1;
 }
 
@@ -99,6 +161,36 @@ void
 fed_exit(const fed_err *e)
 {
 	errx(fed_status(e), "%s", e->msg);
+}
+
+static void
+vwarn_line(const char *fmt, va_list ap)
+{
+	char msg[FED_ERRLEN], safe[FED_ERRLEN];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	warnx("%s", escape(safe, sizeof(safe), msg, sizeof(safe) - 1, 0));
+}
+
+void
+fed_warnf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_line(fmt, ap);
+	va_end(ap);
+}
+
+void
+fed_exitf(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_line(fmt, ap);
+	va_end(ap);
+	exit(status);
 }
 
 static void
@@ -201,23 +293,16 @@ display_name(const char *path)
 }
 
 uint8_t *
-read_file(const char *path, size_t max, size_t *len, fed_err *e)
+fed_read_fd(int fd, const char *name, size_t max, size_t *len, fed_err *e)
 {
-	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, n = 0;
-	uint8_t *buf;
+	uint8_t *buf = xmalloc(cap);
 	ssize_t r;
 
-	if (fd < 0) {
-		fed_syserrf(e, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = xmalloc(cap);
 	for (;;) {
 		if (n == cap) {
 			if (cap > max) {
-				fed_errf(e, "%s: larger than %zu bytes",
-				    display_name(path), max);
+				fed_errf(e, "%s: larger than %zu bytes", name, max);
 				goto fail;
 			}
 			cap *= 2;
@@ -227,8 +312,7 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fed_syserrf(e, "%s: %s", display_name(path),
-			    strerror(errno));
+			fed_syserrf(e, "%s: %s", name, strerror(errno));
 			goto fail;
 		}
 		if (r == 0)
@@ -236,16 +320,28 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		n += r;
 	}
 	if (n > max) {
-		fed_errf(e, "%s: larger than %zu bytes", display_name(path), max);
+		fed_errf(e, "%s: larger than %zu bytes", name, max);
 		goto fail;
 	}
-	if (fd != 0)
-		close(fd);
 	*len = n;
 	return buf;
 fail:
-	if (fd != 0)
-		close(fd);
 	free(buf);
 	return NULL;
+}
+
+uint8_t *
+read_file(const char *path, size_t max, size_t *len, fed_err *e)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf;
+
+	if (fd < 0) {
+		fed_syserrf(e, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = fed_read_fd(fd, display_name(path), max, len, e);
+	if (fd != 0)
+		close(fd);
+	return buf;
 }

@@ -21,7 +21,9 @@
  */
 enum fed_errkind { FED_EREJECT, FED_EUSAGE, FED_ESYSTEM };
 
-/* A lib/ function that fails fills this and returns -1 or NULL. */
+/* A lib/ function that fails fills this and returns -1 or NULL.  Every
+ * message is kept to one line of printable ASCII: control and non-ASCII
+ * bytes that reach it from untrusted strings are escaped as \xNN. */
 typedef struct {
 	enum fed_errkind kind;
 	char msg[FED_ERRLEN];
@@ -42,6 +44,12 @@ int fed_errprefix(fed_err *e, const char *fmt, ...)
 int fed_status(const fed_err *e);
 /* cmd/ only: print "PROGRAM: MESSAGE" and exit with fed_status(e). */
 void fed_exit(const fed_err *e) __attribute__((noreturn));
+/* cmd/ only: warnx(3) and errx(3) with the message kept to one line of
+ * printable ASCII, as fed_err's are: for messages that carry a file
+ * operand's name or another untrusted string. */
+void fed_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fed_exitf(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -58,6 +66,19 @@ void hex_encode(char *out, const uint8_t *in, size_t n);
 /* Read a whole file ("-" is stdin) of at most max bytes into a new buffer.
  * Failing to open or read it is FED_ESYSTEM; a larger file is rejected. */
 uint8_t *read_file(const char *path, size_t max, size_t *len, fed_err *e);
+/* The same from an open descriptor, to its end; name is for messages. */
+uint8_t *fed_read_fd(int fd, const char *name, size_t max, size_t *len,
+    fed_err *e);
+
+/*
+ * Untrusted text (member names, manifest strings, file names) made safe for
+ * one line of a message or log: backslash, tab, newline and carriage return
+ * as \\ \t \n \r, every other byte outside printable ASCII (escape, C1
+ * controls, DEL) as \xNN, and the result cut to FED_ESCMAX characters with
+ * "..." marking the cut.  Returns dst, which holds dstlen bytes.
+ */
+#define FED_ESCMAX 160
+char *fed_escape(char *dst, size_t dstlen, const char *src);
 
 /* "stdin" for "-", the path otherwise: for messages. */
 const char *display_name(const char *path);

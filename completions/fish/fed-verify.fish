@@ -2,6 +2,7 @@
 
 complete -c fed-verify -s q -l quiet -d 'Print nothing but errors'
 complete -c fed-verify -l json -d 'One JSON object per bundle'
+complete -c fed-verify -s n -l integrity-only -d 'Check everything but signatures'
 complete -c fed-verify -s p -l public-key -r -F -d 'Trust a public key'
 complete -c fed-verify -s P -l key-dir -x -a '(__fish_complete_directories)' -d 'Trust every *.pub key in a directory'
 complete -c fed-verify -s R -l roster -r -F -d 'The holders of a roster the -p key signed'

@@ -25,8 +25,8 @@ best() { # best wall time of 3 runs, in seconds
 cat "$f" >/dev/null    # warm the page cache for all three
 t_ossl=$(best openssl dgst -sha256 "$f")
 t_sum=$(best sha256sum "$f")
-t_fed=$(best "$B/fed-verify" -q "$f")
-rss=$(/usr/bin/time -f %M "$B/fed-verify" -q "$f" 2>&1 >/dev/null | tail -1)
+t_fed=$(best "$B/fed-verify" -n -q "$f")
+rss=$(/usr/bin/time -f %M "$B/fed-verify" -n -q "$f" 2>&1 >/dev/null | tail -1)
 awk -v n="$size" -v o="$t_ossl" -v s="$t_sum" -v f="$t_fed" -v r="$rss" 'BEGIN {
 	mb = n / 1048576
 	printf "bundle           %.0f MiB\n", mb

@@ -23,7 +23,7 @@ check "dp: privacy record" sh -c 'tar xOf u.fed manifest.json | jq -e "
     (.privacy.accountant | test(\"rdp.*orders\"))"'
 check "dp: losses over private rows not released" sh -c \
     'tar xOf u.fed manifest.json | jq -e ".stats.loss_start == null and .stats.loss_end == null"'
-check "dp: fed-verify accepts the update" fed-verify -q u.fed
+check "dp: fed-verify accepts the update" fed-verify -n -q u.fed
 fed-train -m m.fed -d d-000.fed -e 2 --dp --noise 1.1 --clip 0.5 -o u2.fed
 check "dp: same seed, same bytes" cmp u.fed u2.fed
 fed-train -m m.fed -d d-000.fed -e 2 --dp --noise 1.1 --clip 0.5 -s 3 -o u3.fed

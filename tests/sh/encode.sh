@@ -20,7 +20,7 @@ for c in fp16 bf16 int8 topk:0.01; do
 	expect "train --encode $c" 0 fed-train -m m0.fed -d fm-000.fed -e 1 -s 3 \
 	    --encode $c -o u-$n.fed
 	check "$c recorded" test "$(field u-$n.fed .encoding.scheme)" = "\"$n\""
-	expect "$c verifies" 0 fed-verify -q u-$n.fed
+	expect "$c verifies" 0 fed-verify -n -q u-$n.fed
 	expect "fed-eval -u $c" 0 sh -c "fed-eval -m m0.fed -u u-$n.fed fm-000.test.fed >/dev/null"
 done
 full=$(tsize u-f32.fed)
@@ -106,16 +106,16 @@ with tarfile.open(dst, 'w', format=tarfile.USTAR_FORMAT) as o:
 PYEOF
 	}
 	evil u-topk.fed same.fed none
-	expect "rewriting keeps a valid bundle" 0 fed-verify -q same.fed
+	expect "rewriting keeps a valid bundle" 0 fed-verify -n -q same.fed
 	for w in unsorted range shape; do
 		evil u-topk.fed e-$w.fed $w
-		expect "topk $w: fed-verify" 1 fed-verify -q e-$w.fed
+		expect "topk $w: fed-verify" 1 fed-verify -n -q e-$w.fed
 		expect "topk $w: fed-merge" 1 fed-merge --unsigned -m m0.fed -o x.fed e-$w.fed
 		expect "topk $w: fed-eval" 1 sh -c "fed-eval -m m0.fed -u e-$w.fed fm-000.test.fed >/dev/null"
 	done
 	for w in nanscale negscale minus128; do
 		evil u-int8.fed e-$w.fed $w
-		expect "int8 $w: fed-verify" 1 fed-verify -q e-$w.fed
+		expect "int8 $w: fed-verify" 1 fed-verify -n -q e-$w.fed
 		expect "int8 $w: fed-merge" 1 fed-merge --unsigned -m m0.fed -o x.fed u-f32.fed e-$w.fed
 	done
 	check "no output on rejection" test ! -e x.fed

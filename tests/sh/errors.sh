@@ -109,8 +109,8 @@ each bundle fed-sign -s k.sec -o x.fed @
 expect "fed-sign: unknown option" 2 fed-sign --no-such-option -s k.sec m.fed
 
 # ---- fed-verify ----
-each bundle fed-verify @
-each bundle fed-verify --parent @ u.fed
+each bundle fed-verify -n @
+each bundle fed-verify -n --parent @ u.fed
 each key fed-verify -p @ m.fed
 one "fed-verify -P (missing folder)" 2 $MISS fed-verify -P $MISS m.fed
 expect "fed-verify: unknown option" 2 fed-verify --no-such-option m.fed

@@ -21,7 +21,7 @@ sums=$(sha256sum m.fed ms.fed d.csv d-000.fed s-000.fed s0.fed u.fed)
 # /dev/full: ENOSPC on standard output is exit 2 and one line.
 expect_err "full disk: fed-init" 2 "No space" sh -c 'fed-init -a softmax:50-3 > /dev/full'
 expect_err "full disk: fed-sign" 2 "No space" sh -c 'fed-sign -s k.sec m.fed > /dev/full'
-expect_err "full disk: fed-verify -o -" 2 "No space" sh -c 'fed-verify -q -o - ms.fed > /dev/full'
+expect_err "full disk: fed-verify -o -" 2 "No space" sh -c 'fed-verify -n -q -o - ms.fed > /dev/full'
 expect_err "full disk: fed-train" 2 "No space" sh -c 'fed-train -m s0.fed -d s-000.fed > /dev/full'
 expect_err "full disk: fed-merge" 2 "No space" sh -c 'fed-merge --unsigned -m s0.fed u.fed > /dev/full'
 
@@ -37,7 +37,7 @@ closed() { # closed STATUSFILE CMD...: run CMD into a pipe closed at once
 check "closed pipe: fed-init" closed st1 fed-init -a softmax:2000-1000
 fed-init -a softmax:2000-1000 -o pipe.fed
 check "closed pipe: fed-sign" closed st2 fed-sign -s k.sec pipe.fed
-check "closed pipe: fed-verify -o -" closed st3 fed-verify -q -o - pipe.fed
+check "closed pipe: fed-verify -o -" closed st3 fed-verify -n -q -o - pipe.fed
 
 # A signal in the middle of a write: no file, no temporary left behind.
 # A shell starts background jobs with SIGINT ignored; perl restores it.
@@ -63,7 +63,7 @@ if [ "$(id -u)" -eq 0 ]; then ro=/proc/self; else mkdir ro && chmod 555 ro; fi
 ro=${ro:-ro}
 expect "unwritable folder: fed-init" 2 fed-init -a softmax:4-2 -o $ro/x.fed
 expect "unwritable folder: fed-sign" 2 fed-sign -s k.sec -o $ro/x.fed m.fed
-expect "unwritable folder: fed-verify" 2 fed-verify -o $ro/x.fed ms.fed
+expect "unwritable folder: fed-verify" 2 fed-verify -n -o $ro/x.fed ms.fed
 expect "unwritable folder: fed-shard" 2 fed-shard -q -f csv -o $ro/x d.csv
 expect "unwritable folder: fed-train" 2 fed-train -m s0.fed -d s-000.fed -o $ro/x.fed
 expect "unwritable folder: fed-merge" 2 fed-merge --unsigned -m s0.fed -o $ro/x.fed u.fed

@@ -7,7 +7,7 @@ expect "init: mlp again" 0 fed-init --arch mlp:784-200-200-10 --seed 3 --output 
 check "init: same arguments, same bytes" cmp m1.fed m2.fed
 fed-init -a mlp:784-200-200-10 -s 4 -o m3.fed
 check "init: other seed, other bytes" sh -c '! cmp -s m1.fed m3.fed'
-expect "init: verifies" 0 fed-verify m1.fed
+expect "init: verifies" 0 fed-verify -n m1.fed
 check "init: manifest says round 0, no parent" sh -c \
     'tar xOf m1.fed manifest.json | jq -e ".round == 0 and .parent == null and .kind == \"model\" and .arch == \"mlp:784-200-200-10\""'
 check "init: mode 0644 members, owner 0, mtime 0" sh -c \

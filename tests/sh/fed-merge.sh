@@ -35,7 +35,7 @@ check "parent is the model" test "$(field o.fed .parent)" = \
 check "weights by samples" test "$(field o.fed '[.merge.updates[].weight] | add')" = 1
 check "contributors recorded" test "$(field o.fed '[.merge.updates[].contributor] | sort')" = \
     '["holder1","holder2"]'
-check "output verifies" fed-verify o.fed
+check "output verifies" fed-verify -n o.fed
 for r in fedavgm nesterov fedadam fedyogi fedadagrad krum:1 multi-krum:1:3; do
 	expect "merge $r" 0 fed-merge --unsigned -m m.fed -r "$r" --clip-norm 0.5 -o o.fed \
 	    u1.fed u2.fed u3.fed u4.fed u5.fed
@@ -165,7 +165,7 @@ fi
 check "dp: record" test "$(field dp.fed '.privacy | [.unit, .holders,
     .noise_std, .rounds, .seed, (.rdp | length)]')" = '["holder",5,0.2,1,"withheld",73]'
 check "dp: weights uniform" test "$(field dp.fed '[.merge.updates[].weight] | unique')" = '[0.2]'
-check "dp: output verifies" fed-verify dp.fed
+check "dp: output verifies" fed-verify -n dp.fed
 gen update dp.fed 21 0.01 100 h1 w1.fed
 gen update dp.fed 22 0.01 100 h2 w2.fed
 expect "dp round 2, fedavgm" 0 fed-merge --unsigned -m dp.fed -r fedavgm --clip-norm 0.5 \

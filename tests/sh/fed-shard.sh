@@ -70,7 +70,7 @@ check "idx: test part a fifth of each shard" sh -c '
         group_by(.shard.index) | all(.[]; (map(.samples) | add) as \$n |
         (map(select(.shard.part == \"test\").samples) | add) as \$t |
         (\$t - 0.2 * \$n | fabs) <= 0.5)"'
-expect "idx: bundles verify" 0 fed-verify -q a/s-000.fed a/s-009.test.fed
+expect "idx: bundles verify" 0 fed-verify -n -q a/s-000.fed a/s-009.test.fed
 
 expect "idx: same seed again" 0 fed-shard -q -n 10 -p dirichlet:0.5 -s 1 \
     -t 0.2 -o b/s "$IMG" "$LAB"

@@ -72,8 +72,10 @@ expect "sign: a secret key that is a directory" 2 \
 expect_err "sign: output into a missing folder" 2 "nowhere/x.fed" \
     fed-sign -s a.sec -o nowhere/x.fed m.fed
 printf 'not a key\n' > junk.sec
+# owner-only, or the permission check would speak first
+chmod 600 junk.sec && cp a.pub apub.sec && chmod 600 apub.sec
 expect_err "sign: not a key" 2 "not a PEM" sh -c 'fed-sign -s junk.sec m.fed > x.fed'
-expect_err "sign: public key as secret" 2 "not a PEM" sh -c 'fed-sign -s a.pub m.fed > x.fed'
+expect_err "sign: public key as secret" 2 "not a PEM" sh -c 'fed-sign -s apub.sec m.fed > x.fed'
 expect "sign: missing -s" 2 fed-sign m.fed
 expect "sign: -G without -p" 2 fed-sign -G -n -s e.sec
 expect "sign: two operands" 2 fed-sign -s a.sec m.fed m.fed

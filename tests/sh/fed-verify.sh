@@ -8,7 +8,7 @@ fed-init -a mlp:20-8-3 -s 2 | fed-sign -s a.sec > o.fed
 fed-sign -s b.sec v.fed > vab.fed
 mkdir roster && cp a.pub b.pub roster/
 
-expect "verify: integrity only" 0 fed-verify v.fed
+expect "verify: integrity only" 0 fed-verify -n v.fed
 check "verify: says integrity only" grep -q "integrity only" "$T/out"
 check "verify: prints the digest" grep -q \
     "sha256:$(tar xOf v.fed manifest.json | sha256sum | cut -c1-64)" "$T/out"
@@ -21,35 +21,35 @@ expect "verify: -k without keys" 2 fed-verify -k 1 v.fed
 expect "verify: several operands, worst status" 1 fed-verify -p b.pub vab.fed v.fed vab.fed
 check "verify: a line per good operand" test "$(wc -l < "$T/out")" = 2
 expect "verify: system error outranks rejection" 2 fed-verify -p b.pub v.fed missing.fed
-expect "verify: missing file is a system error" 2 fed-verify missing.fed
+expect "verify: missing file is a system error" 2 fed-verify -n missing.fed
 mkdir adir
 expect_err "verify: a directory is a system error" 2 \
-    "^fed-verify: adir: is a directory$" fed-verify adir
+    "^fed-verify: adir: is a directory$" fed-verify -n adir
 expect_err "verify: --parent a directory" 2 "adir: is a directory" \
-    fed-verify --parent adir v.fed
+    fed-verify -n --parent adir v.fed
 expect_err "verify: --parent missing" 2 "missing.fed: No such file" \
-    fed-verify --parent missing.fed v.fed
-expect "verify: -o, a directory operand" 2 fed-verify -o dirout.fed adir
+    fed-verify -n --parent missing.fed v.fed
+expect "verify: -o, a directory operand" 2 fed-verify -n -o dirout.fed adir
 check "verify: nothing written for a directory" sh -c '! ls dirout.fed* 2>/dev/null'
 expect "verify: system error outranks rejection, any order" 2 \
     fed-verify -p b.pub adir v.fed
 expect "verify: stdin" 0 sh -c 'fed-verify -p a.pub - < v.fed'
 expect "verify: json" 0 fed-verify --json -p a.pub v.fed
 check "verify: json fields" jq -e '.ok and .kind == "model" and .round == 0 and (.signers | length) == 1' "$T/out"
-expect "verify: quiet" 0 fed-verify -q v.fed
+expect "verify: quiet" 0 fed-verify -n -q v.fed
 check "verify: quiet prints nothing" test ! -s "$T/out"
 
 # lineage
 digest=$(tar xOf v.fed manifest.json | sha256sum | cut -c1-64)
-expect_err "verify: --parent mismatch" 1 "parent is none" fed-verify --parent v.fed o.fed
-expect_err "verify: --parent digest mismatch" 1 "parent" fed-verify --parent "sha256:$digest" v.fed
+expect_err "verify: --parent mismatch" 1 "parent is none" fed-verify -n --parent v.fed o.fed
+expect_err "verify: --parent digest mismatch" 1 "parent" fed-verify -n --parent "sha256:$digest" v.fed
 
 # -o passes the bundle on only once verified
 expect "verify: -o file" 0 fed-verify -p a.pub -o passed.fed v.fed
 check "verify: -o output is the input, byte for byte" cmp passed.fed v.fed
 expect "verify: -o - in a pipeline" 0 sh -c 'fed-verify -p a.pub -o - v.fed | fed-sign -s b.sec > piped.fed'
 check "verify: piped bundle intact" cmp piped.fed vab.fed
-expect "verify: -o with two operands" 2 fed-verify -o x.fed v.fed o.fed
+expect "verify: -o with two operands" 2 fed-verify -n -o x.fed v.fed o.fed
 
 # the hostile corpus: every one rejected with exit 1 and one line
 python3 "$FED_ROOT/tests/sh/hostile.py" v.fed o.fed corpus

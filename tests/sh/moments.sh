@@ -73,7 +73,7 @@ for i in range(P):
         struct.pack("<f", m[i] * m[i]))[0]))[0]
     assert x[P + i] == max(w, 0.0), i
 assert any(y > 0 for y in x[P:])'
-expect "verify: update with moments" 0 fed-verify -q u1-de.fed
+expect "verify: update with moments" 0 fed-verify -n -q u1-de.fed
 train m0.fed fr 3 1 u1-fr.fed --moments
 train m0.fed es 3 1 u1-es.fed --moments
 
@@ -98,7 +98,7 @@ for i in range(P):
     assert abs(out[i] - m) <= 1e-6 * abs(m) + 1e-12, i
     v = out[i] * out[i] + sum(ck * x[P + i] for ck, x in zip(c, xs))
     assert abs(out[P + i] - v) <= 1e-6 * v, i'
-expect "verify: model with moments" 0 fed-verify -q m1.fed
+expect "verify: model with moments" 0 fed-verify -n -q m1.fed
 fed-merge --unsigned -m m0.fed -o m1b.fed u1-es.fed u1-de.fed u1-fr.fed
 check "merge: same bytes in any order" cmp m1.fed m1b.fed
 expect "merge: moments under nesterov" 0 fed-merge --unsigned -m m0.fed -r nesterov \
@@ -180,20 +180,20 @@ done
 expect_err "merge: moments at the wrong step" 1 "not the model's 3 plus 2" \
     fed-merge --unsigned -m m1.fed -o e.fed bad-step.fed u2-fr.fed
 expect_err "verify: member without the manifest's moments" 1 \
-    "one without the other" fed-verify -q bad-nostep.fed
+    "one without the other" fed-verify -n -q bad-nostep.fed
 expect_err "merge: member without the manifest's moments" 1 \
     "carries no moments" fed-merge --unsigned -m m1.fed -o e.fed bad-nostep.fed u2-fr.fed
 expect_err "verify: negative spread" 1 "not finite and >= 0" \
-    fed-verify -q bad-negative.fed
+    fed-verify -n -q bad-negative.fed
 expect_err "merge: negative spread" 1 "spread not finite" \
     fed-merge --unsigned -m m1.fed -o e.fed u2-fr.fed bad-negative.fed
-expect "verify: NaN moment" 1 fed-verify -q bad-nan.fed
+expect "verify: NaN moment" 1 fed-verify -n -q bad-nan.fed
 expect "merge: NaN moment" 1 fed-merge --unsigned -m m1.fed -o e.fed bad-nan.fed u2-fr.fed
-expect "verify: short member" 1 fed-verify -q bad-short.fed
+expect "verify: short member" 1 fed-verify -n -q bad-short.fed
 expect_err "merge: short member" 1 "moments.safetensors" \
     fed-merge --unsigned -m m1.fed -o e.fed bad-short.fed u2-fr.fed
 expect_err "verify: misnamed tensor" 1 "w.wte.weight missing" \
-    fed-verify -q bad-renamed.fed
+    fed-verify -n -q bad-renamed.fed
 expect_err "merge: misnamed tensor" 1 "w.wte.weight missing" \
     fed-merge --unsigned -m m1.fed -o e.fed bad-renamed.fed u2-fr.fed
 check "merge: nothing written on rejection" test ! -e e.fed
@@ -201,7 +201,7 @@ check "merge: nothing written on rejection" test ! -e e.fed
 python3 tamper.py m1.fed mbad.fed lastneg
 expect_err "train: a model's negative second moment" 1 "not finite and >= 0" \
     train mbad.fed de 1 1 e.fed --moments
-expect "verify: a model's negative second moment" 1 fed-verify -q mbad.fed
+expect "verify: a model's negative second moment" 1 fed-verify -n -q mbad.fed
 check "train: nothing written on rejection" test ! -e e.fed
 
 # 5. --slices: k holders sharing moments, one step each, in one trainer.

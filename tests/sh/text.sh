@@ -28,7 +28,7 @@ check "shard: test and train hold all the bytes" sh -c \
      test $((a + b)) -eq $(cat de/*.txt | wc -c)'
 check "shard: tokens are the text" sh -c \
     'tar xOf l-de.fed data.safetensors | grep -q "Der Hund"'
-expect "verify: text data" 0 fed-verify -q l-de.fed
+expect "verify: text data" 0 fed-verify -n -q l-de.fed
 expect "shard: iid over documents" 0 fed-shard -q -f text -n 3 -s 5 -o i de fr
 check "shard: iid names" test -f i-000.fed -a -f i-002.fed
 fed-shard -q -f text -n 3 -s 5 -o j de fr
@@ -141,12 +141,12 @@ def norm(f):
     return sum(v * v for v in struct.unpack("<%df" % (len(x) // 4), x))
 a, b = norm("s1.fed"), norm("s2.fed")
 sys.exit(not 1.05 * a < b <= 7.0001 * a)'
-expect "verify: --v-batch update" 0 fed-verify -q u5.fed
+expect "verify: --v-batch update" 0 fed-verify -n -q u5.fed
 expect_err "train: --v-batch not above -b" 2 "more windows than -b" \
     fed-train -m m0.fed -d l-de.fed --steps 2 -b 8 --v-batch 8 -o e.fed
 expect_err "train: --v-batch with batches of 1" 2 "want -b 2 or more" \
     fed-train -m m0.fed -d l-de.fed --steps 2 -b 1 --v-batch 8 -o e.fed
-expect "verify: gpt update" 0 fed-verify -q u.fed
+expect "verify: gpt update" 0 fed-verify -n -q u.fed
 expect "merge: gpt update" 0 fed-merge --unsigned -m m0.fed -o m1.fed u.fed
 expect "eval: bits per byte" 0 fed-eval -m m1.fed l-de.test.fed l-fr.test.fed
 check "eval: header" grep -q "bits/byte" out
