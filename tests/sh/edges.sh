@@ -175,7 +175,7 @@ rewrite u8.fed u8same.fed same
 expect "finite: rewriting keeps a valid int8 update" 0 fed-verify -n u8same.fed
 rewrite u8.fed u8inf.fed bigscale
 expect_err "finite: an int8 scale of 3e38 decoding to Inf rejected" 1 "finite" fed-verify -n u8inf.fed
-expect "finite: fed-merge refuses it too" 1 fed-merge -m m2.fed -o x.fed u8inf.fed
+expect "finite: fed-merge refuses it too" 1 fed-merge --unsigned -m m2.fed -o x.fed u8inf.fed
 
 # ---- no bundle read from a terminal ----
 # ontty CMD...: CMD with a pseudo-terminal as its standard input (and
@@ -257,7 +257,7 @@ while [ $i -lt 40 ]; do
 done
 # at 20 descriptors fed-merge either manages (all 40 merged, none
 # skipped) or fails as the system's failure; at 6 it cannot open enough
-(ulimit -n 20 && fed-merge --skip-bad -m m2.fed -o fd20.fed ups/*.fed) 2>fd20.err
+(ulimit -n 20 && fed-merge --unsigned --skip-bad -m m2.fed -o fd20.fed ups/*.fed) 2>fd20.err
 st=$?
 if [ $st -eq 0 ]; then
 	check "fd: at 20 descriptors all 40 updates merged, none skipped" sh -c \
@@ -266,7 +266,7 @@ else
 	check "fd: at 20 descriptors, exit 2 ($st)" test $st -eq 2
 fi
 expect_err "fd: out of descriptors under --skip-bad is exit 2" 2 "Too many open files" \
-    sh -c 'ulimit -n 6 && fed-merge --skip-bad -m m2.fed -o fd6.fed ups/*.fed'
+    sh -c 'ulimit -n 6 && fed-merge --unsigned --skip-bad -m m2.fed -o fd6.fed ups/*.fed'
 check "fd: nothing written" test ! -e fd6.fed
 mkdir tiny
 if mount -t tmpfs -o size=16k tmpfs tiny 2>/dev/null; then
@@ -316,7 +316,7 @@ with tarfile.open(src, 'w', format=tarfile.USTAR_FORMAT) as o:
 PY
 expect "escape: member name and contributor both hostile" 1 fed-verify -n evil-both.fed
 oneline "escape: member name and contributor"
-expect "escape: fed-merge on the same" 1 fed-merge -m m2.fed -o x.fed evil-both.fed
+expect "escape: fed-merge on the same" 1 fed-merge --unsigned -m m2.fed -o x.fed evil-both.fed
 oneline "escape: fed-merge"
 expect "escape: fed-sign on the same" 1 fed-sign -s a.sec -o x.fed evil-both.fed
 oneline "escape: fed-sign"

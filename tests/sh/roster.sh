@@ -93,14 +93,14 @@ tar -xOf r1.fed manifest.json | jq '.holders[0].name = "in\u001bdia"' >ctl.json
 tar -xOf r1.fed manifest.json | jq '.version = 2' >noparent.json
 tar -xOf r1.fed manifest.json | jq '.holders = []' >empty.json
 for c in dupname dupkey badid ctl noparent empty; do bundle_of $c.json $c.fed; done
-expect_err "roster: hand-made, a name twice" 1 "listed twice" fed-verify dupname.fed
+expect_err "roster: hand-made, a name twice" 1 "listed twice" fed-verify -n dupname.fed
 expect_err "roster: hand-made, one key under two names" 1 "holder brazil's already" \
-    fed-verify dupkey.fed
-expect_err "roster: hand-made, keyid not the key's" 1 "keyid is not" fed-verify badid.fed
-expect_err "roster: hand-made, control character" 1 "printable" fed-verify ctl.fed
+    fed-verify -n dupkey.fed
+expect_err "roster: hand-made, keyid not the key's" 1 "keyid is not" fed-verify -n badid.fed
+expect_err "roster: hand-made, control character" 1 "printable" fed-verify -n ctl.fed
 check "roster: the control character is not echoed" sh -c "! grep -q \"$(printf '\033')\" '$T/err'"
-expect_err "roster: hand-made, version 2 without parent" 1 "parent" fed-verify noparent.fed
-expect_err "roster: hand-made, no holder" 1 "holders" fed-verify empty.fed
+expect_err "roster: hand-made, version 2 without parent" 1 "parent" fed-verify -n noparent.fed
+expect_err "roster: hand-made, no holder" 1 "holders" fed-verify -n empty.fed
 fed-sign -s coord.sec -o dupkeys.fed dupkey.fed 2>/dev/null
 gen model mlp:20-8-3 1 m.fed
 gen update m.fed 1 0.01 100 india ui.fed
