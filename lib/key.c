@@ -401,6 +401,11 @@ key_parse_public(const char *pem, struct key *k, fed_err *e)
 		return fed_errf(e, "key text is not canonical PEM");
 	}
 	free(canon);
+	if (key_check_point(k, "roster key", e) < 0) {
+		e->kind = FED_EREJECT;      /* inside a bundle: a verdict */
+		key_free(k);
+		return -1;
+	}
 	return key_set_id(k, e) < 0 ? (key_free(k), -1) : 0;
 }
 

@@ -92,7 +92,15 @@ tar -xOf r1.fed manifest.json | jq '.holders[0].keyid = "0000000000000000"' >bad
 tar -xOf r1.fed manifest.json | jq '.holders[0].name = "in\u001bdia"' >ctl.json
 tar -xOf r1.fed manifest.json | jq '.version = 2' >noparent.json
 tar -xOf r1.fed manifest.json | jq '.holders = []' >empty.json
-for c in dupname dupkey badid ctl noparent empty; do bundle_of $c.json $c.fed; done
+# the identity point, of small order: one fixed signature verifies any
+# manifest under it, so a roster must not carry it
+printf '302a300506032b6570032100%s' \
+    0100000000000000000000000000000000000000000000000000000000000000 |
+    xxd -r -p | openssl pkey -pubin -inform DER -out small.pub
+tar -xOf r1.fed manifest.json | jq --rawfile k small.pub \
+    '.holders[0].key = $k' >small.json
+for c in dupname dupkey badid ctl noparent empty small; do bundle_of $c.json $c.fed; done
+expect_err "roster: hand-made, a small-order key" 1 "small order" fed-verify -n small.fed
 expect_err "roster: hand-made, a name twice" 1 "listed twice" fed-verify -n dupname.fed
 expect_err "roster: hand-made, one key under two names" 1 "holder brazil's already" \
     fed-verify -n dupkey.fed
