@@ -97,8 +97,9 @@ tar -xOf r1.fed manifest.json | jq '.holders = []' >empty.json
 printf '302a300506032b6570032100%s' \
     0100000000000000000000000000000000000000000000000000000000000000 |
     xxd -r -p | openssl pkey -pubin -inform DER -out small.pub
-tar -xOf r1.fed manifest.json | jq --rawfile k small.pub \
-    '.holders[0].key = $k' >small.json
+sid=$(openssl pkey -pubin -in small.pub -outform DER | sha256sum | cut -c1-16)
+tar -xOf r1.fed manifest.json | jq --rawfile k small.pub --arg id "$sid" \
+    '.holders[0].key = $k | .holders[0].keyid = $id' >small.json
 for c in dupname dupkey badid ctl noparent empty small; do bundle_of $c.json $c.fed; done
 expect_err "roster: hand-made, a small-order key" 1 "small order" fed-verify -n small.fed
 expect_err "roster: hand-made, a name twice" 1 "listed twice" fed-verify -n dupname.fed
