@@ -3,7 +3,8 @@
 # keys, with and without fed-merge's roster checks (issue 19).
 #
 # A consortium of 10 holders on Fashion-MNIST (IID shares of the 60000
-# training images, 6000 each), softmax:784-10, R (5) rounds of one local
+# training images, 6000 each, or as PART deals them), softmax:784-10 (or
+# ARCH), R (5) rounds of one local
 # epoch each; holders 8 and 9 are attackers with keys on the roster.
 # Every round each attacker trains honestly, then sends K (4) different
 # updates, each its own delta negated and scaled (by 4, 6, 8, ...), each
@@ -35,6 +36,8 @@ FM=${FED_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 R=${R:-5}
 K=${K:-4}
 MARGIN=${MARGIN:-0.05}
+PART=${PART:-iid}               # how the training images are dealt
+ARCH=${ARCH:-softmax:784-10}
 [ -x "$B/fed-train" ] && [ -x "$B/tools/merge-gen" ] ||
 	{ echo "attacks.sh: build first (make all)" >&2; exit 2; }
 [ -r "$FM/train-images-idx3-ubyte.gz" ] ||
@@ -45,11 +48,11 @@ trap 'rm -rf "$T"' EXIT
 PATH=$B:$PATH
 cd "$T" || exit 2
 
-fed-shard -q -f idx -n 10 -p iid -s 1 -t 0.1 -o h "$FM/train-images-idx3-ubyte.gz" \
+fed-shard -q -f idx -n 10 -p "$PART" -s 1 -t 0.1 -o h "$FM/train-images-idx3-ubyte.gz" \
     "$FM/train-labels-idx1-ubyte.gz" || exit 2
 fed-shard -q -f idx -n 1 -p iid -o te "$FM/t10k-images-idx3-ubyte.gz" \
     "$FM/t10k-labels-idx1-ubyte.gz" || exit 2
-fed-init -a softmax:784-10 -s 1 -o init.fed || exit 2
+fed-init -a "$ARCH" -s 1 -o init.fed || exit 2
 fed-sign -G -n -p coord.pub -s coord.sec 2>/dev/null || exit 2
 holders=
 for i in 0 1 2 3 4 5 6 7 8 9; do
