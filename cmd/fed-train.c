@@ -3,7 +3,8 @@
  * output is an update bundle holding the weight delta (local minus
  * global), the parent's digest and every hyperparameter.  The training
  * itself is lib/train; this file reads options and bundles and writes
- * the result.
+ * the result.  Under mpirun every rank trains alike on its share of each
+ * batch (dist.h) and only rank 0 writes.
  */
 #include <err.h>
 #include <getopt.h>
@@ -18,6 +19,7 @@
 
 #include "bundle.h"
 #include "data.h"
+#include "dist.h"
 #include "encode.h"
 #include "moments.h"
 #include "model.h"
@@ -104,7 +106,8 @@ progress_start(struct progress *p, int64_t batch)
 
 /* -v: what the run did and how fast, for operators and benchmarks. */
 static void
-summary(const struct progress *p, const struct train_stats *st)
+summary(const struct progress *p, const struct train_stats *st,
+    const struct dist *d)
 {
 	struct timespec now;
 	const char *core = openblas_get_corename();
@@ -113,10 +116,11 @@ summary(const struct progress *p, const struct train_stats *st)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	el = since(&p->start, &now);
 	fprintf(stderr, "fed-train: %lld steps, %lld samples in %.3f s, "
-	    "%.0f samples/s, loss %.4f -> %.4f, blas %s %d threads\n",
-	    (long long)st->steps, (long long)st->rows, el,
+	    "%.0f samples/s, loss %.4f -> %.4f, blas %s %d threads, "
+	    "%d rank%s\n", (long long)st->steps, (long long)st->rows, el,
 	    el > 0 ? (double)st->rows / el : 0.0, st->loss_start,
-	    st->loss_end, core ? core : "?", openblas_get_num_threads());
+	    st->loss_end, core ? core : "?", openblas_get_num_threads(),
+	    d->size, d->size > 1 ? "s" : "");
 }
 
 /* The model's weights; with ms, its shared moments too (zero at step 0
@@ -264,13 +268,20 @@ train(struct opts *o)
 	prepare(o, &u, &d, &ts);
 	local = xmalloc(arch_nparams(&u.a) * sizeof(float));
 	progress_start(&pr, train_batch_units(&o->t, &u.a, &d));
-	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) ?
-	    show_progress : NULL, &pr, &st, &e) < 0) {
+	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) &&
+	    o->t.dist->rank == 0 ? show_progress : NULL, &pr, &st, &e) < 0) {
 		fed_errprefix(&e, "%s", display_name(o->data));
 		goto out;
 	}
+	/* every rank done before rank 0 writes the one update */
+	if (!dist_agree(o->t.dist, 1))
+		dist_abort(o->t.dist, 2);
+	if (o->t.dist->rank != 0) {
+		rc = 0;
+		goto out;
+	}
 	if (o->verbose)
-		summary(&pr, &st);
+		summary(&pr, &st, o->t.dist);
 	for (i = 0; i < arch_nparams(&u.a); i++)
 		local[i] -= global[i];
 	u.samples = d.n;
@@ -286,6 +297,7 @@ out:
 	free(local);
 	if (rc < 0)
 		fed_exit(&e);
+	dist_finish(o->t.dist);
 	return 0;
 }
 
@@ -530,14 +542,34 @@ parse(int argc, char *argv[], struct opts *o)
 	check_combinations(o);
 }
 
+/* Under mpirun: join the job, one BLAS thread per core of this rank's
+ * share, and files every rank can read. */
+static void
+join(struct opts *o, struct dist *d, int *argc, char ***argv)
+{
+	fed_err e;
+	int n;
+
+	if (dist_init(d, argc, argv, &e) < 0)
+		fed_exit(&e);
+	o->t.dist = d;
+	if ((n = dist_threads(d)) > 0)
+		openblas_set_num_threads(n);
+	if (d->size > 1 && (strcmp(o->model, "-") == 0 ||
+	    strcmp(o->data, "-") == 0))
+		errx(2, "under mpirun, -m and -d name files every rank reads");
+}
+
 int
 main(int argc, char *argv[])
 {
+	struct dist d;
 	struct opts o;
 
 	memset(&o, 0, sizeof(o));
 	train_defaults(&o.t);
 	parse(argc, argv, &o);
 	nn_blas_reexec(argv);
+	join(&o, &d, &argc, &argv);
 	return train(&o);
 }

@@ -2,12 +2,14 @@
  * train: the training loop over model.h, optim.h and schedule.h.  A run's
  * buffers are allocated by run_init; a step draws its batch, gets the
  * gradient (whole, as two halves for v-batch, or slice by slice), and
- * steps.  Losses are summed in double.
+ * steps.  Losses are summed in double.  Under MPI each gradient of part
+ * of a batch is the ranks' shares combined (part_grad).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "dpsgd.h"
 #include "model.h"
 #include "rng.h"
@@ -72,6 +74,8 @@ struct run {
 	int64_t *lossat;            /* (nloss) windows behind them */
 	int64_t nloss;
 	struct dpsgd dp;            /* when o->dp is set */
+	fed_err *e;
+	int failed;                 /* a collective failed: stop */
 };
 
 static void
@@ -139,6 +143,11 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 		run_free(r);
 		return -1;
 	}
+	if (o->dp != NULL && dist_parallel(o->dist)) {
+		r->dp.part = o->dist->rank;
+		r->dp.parts = o->dist->size;
+	}
+	r->e = e;
 	run_sample(r, rng);
 	return 0;
 }
@@ -189,7 +198,7 @@ draw(struct run *r, rng_t *rng, struct batch *b)
 
 /* The gradient of part of b, n samples from k, into g; the summed loss. */
 static double
-part_grad(struct run *r, const float *w, const struct batch *b, int k,
+local_grad(struct run *r, const float *w, const struct batch *b, int k,
     int n, float *g)
 {
 	struct batch p = *b;
@@ -202,6 +211,50 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 		p.start += k;
 	loss = model_forward(&r->m, w, r->d, &p);
 	model_backward(&r->m, g, w, &p);
+	return loss;
+}
+
+/* The same, the ranks of an MPI job each computing a contiguous share
+ * and weighting its mean gradient by the share's size; the losses
+ * summed. */
+static double
+part_grad(struct run *r, const float *w, const struct batch *b, int k,
+    int n, float *g)
+{
+	struct dist *d = r->o->dist;
+	int a, z;
+	double loss = 0;
+
+	if (!dist_parallel(d))
+		return local_grad(r, w, b, k, n, g);
+	a = (int)((int64_t)n * d->rank / d->size);
+	z = (int)((int64_t)n * (d->rank + 1) / d->size);
+	if (z > a)
+		loss = local_grad(r, w, b, k + a, z - a, g);
+	else
+		memset(g, 0, r->m.np * sizeof(float));
+	if (!r->failed && dist_sum(d, g, r->m.np, (double)(z - a) / n, &loss,
+	    r->e) < 0)
+		r->failed = 1;
+	return loss;
+}
+
+/* DP-SGD's step: the clipped sum of every rank's share, then the noise
+ * once, after the sum. */
+static double
+dp_grad(struct run *r, const float *w, rng_t *rng, int64_t *rows)
+{
+	struct dist *d = r->o->dist;
+	double loss;
+
+	if (!dist_parallel(d))
+		return dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
+		    rng, rows);
+	loss = dpsgd_sum(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y, rng,
+	    rows);
+	if (!r->failed && dist_sum(d, r->g, r->m.np, 1.0, &loss, r->e) < 0)
+		r->failed = 1;
+	dpsgd_noise(&r->dp, r->g, rng);
 	return loss;
 }
 
@@ -233,8 +286,7 @@ step(struct run *r, float *w, const float *w0, struct batch *b, rng_t *rng,
 	int h = b->n / 2;
 
 	if (r->o->dp != NULL) {
-		loss = dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
-		    rng, &rows);
+		loss = dp_grad(r, w, rng, &rows);
 		b->n = (int)rows;
 	} else if (o->slices > 1)
 		return slices_step(r, w, w0, b, lr);
@@ -259,7 +311,7 @@ loop(struct run *r, float *w, const float *w0, int64_t total,
 	double window = 0, loss;
 	struct batch b = { 0, 0, NULL, 0, NULL };
 
-	for (s = 0; s < total; s++) {
+	for (s = 0; s < total && !r->failed; s++) {
 		if (r->o->dp == NULL)
 			draw(r, rng, &b);
 		loss = step(r, w, w0, &b, rng, schedule_lr(&r->o->lr, s, total));
@@ -326,6 +378,7 @@ train_run(const struct arch *a, const float *global, float *local,
 	struct run r;
 	rng_t rng;
 	unsigned csr;
+	int failed;
 
 	memset(st, 0, sizeof(*st));
 	if (check(a, d, o, e) < 0)
@@ -344,7 +397,10 @@ train_run(const struct arch *a, const float *global, float *local,
 	if (o->state != NULL)
 		optim_state_put(&r.opt, o->state);
 	nn_denormals_restore(csr);
+	failed = r.failed;
 	run_free(&r);
+	if (failed)
+		return -1;
 	if (diverged(local, global, arch_nparams(a)))
 		return fed_errf(e, "training diverged (weights not finite); "
 		    "try a lower learning rate");
