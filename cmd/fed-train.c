@@ -558,6 +558,9 @@ join(struct opts *o, struct dist *d, int *argc, char ***argv)
 	if (d->size > 1 && (strcmp(o->model, "-") == 0 ||
 	    strcmp(o->data, "-") == 0))
 		errx(2, "under mpirun, -m and -d name files every rank reads");
+	/* mpirun relays standard output through a terminal, not bytes */
+	if (d->mpi && (o->out == NULL || strcmp(o->out, "-") == 0))
+		errx(2, "under mpirun, -o names a file");
 }
 
 int
