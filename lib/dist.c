@@ -2,7 +2,9 @@
  * dist: the MPI layer of data-parallel training.  One collective per
  * combined gradient (MPI_Allgather of bytes), then a sum in rank order
  * that every rank computes alike; see dist.h for why not MPI_Allreduce.
- * Buffers grow to the largest gradient once and are kept.
+ * Each rank computes its partial gradient straight into its slot of the
+ * gathered buffer (dist_part), which grows to the largest gradient once
+ * and is kept.
  */
 #define _GNU_SOURCE                 /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
@@ -49,6 +51,7 @@ dist_init(struct dist *d, int *argc, char ***argv, fed_err *e)
 		return fed_syserrf(e, "mpi: cannot learn this rank");
 	if ((d->local = env_count("OMPI_COMM_WORLD_LOCAL_SIZE")) == 0)
 		d->local = 1;
+	d->losses = xcalloc((size_t)d->size, sizeof(double));
 	return 0;
 }
 
@@ -58,7 +61,7 @@ dist_finish(struct dist *d)
 	if (d->mpi)
 		MPI_Finalize();
 	free(d->slots);
-	free(d->mine);
+	free(d->losses);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -70,20 +73,28 @@ dist_abort(const struct dist *d, int status)
 	exit(status);
 }
 
-static int
-reserve(struct dist *d, uint64_t n, fed_err *e)
+/* Bytes of a slot for n floats, a whole number of cache lines. */
+static size_t
+slot_size(uint64_t n)
 {
-	if (n <= d->cap && d->slots != NULL)
-		return 0;
-	if (n > (uint64_t)(INT_MAX - HEAD) / sizeof(float))
-		return fed_usagef(e, "mpi: %llu parameters are too many for "
-		    "one message", (unsigned long long)n);
-	free(d->slots);
-	free(d->mine);
-	d->cap = n;
-	d->mine = xmalloc(HEAD + n * sizeof(float));
-	d->slots = xcalloc((size_t)d->size, HEAD + n * sizeof(float));
-	return 0;
+	return (HEAD + n * sizeof(float) + 63) & ~(size_t)63;
+}
+
+float *
+dist_part(struct dist *d, uint64_t n, fed_err *e)
+{
+	if (n > d->cap || d->slots == NULL) {
+		if (n > (uint64_t)(INT_MAX - 64 - HEAD) / sizeof(float)) {
+			fed_usagef(e, "mpi: %llu parameters are too many for "
+			    "one message", (unsigned long long)n);
+			return NULL;
+		}
+		free(d->slots);
+		d->cap = n;
+		d->slots = xcalloc((size_t)d->size, slot_size(n));
+	}
+	return (float *)(d->slots + (size_t)d->rank * slot_size(d->cap) +
+	    HEAD);
 }
 
 /* g (n) = sum over ranks in order of w_r g_r, in double, a block at a
@@ -91,7 +102,7 @@ reserve(struct dist *d, uint64_t n, fed_err *e)
 static void
 combine(const struct dist *d, float *g, uint64_t n)
 {
-	size_t slot = HEAD + n * sizeof(float);
+	size_t slot = slot_size(d->cap);
 	double acc[BLOCK], w;
 	const float *gr;
 	uint64_t i, j, m;
@@ -114,21 +125,41 @@ combine(const struct dist *d, float *g, uint64_t n)
 	}
 }
 
+/* The losses alone: one double from every rank, added in rank order. */
+static int
+sum_losses(struct dist *d, double *loss, fed_err *e)
+{
+	double sum = 0;
+	int r;
+
+	if (MPI_Allgather(loss, 1, MPI_DOUBLE, d->losses, 1, MPI_DOUBLE,
+	    MPI_COMM_WORLD) != MPI_SUCCESS)
+		return fed_syserrf(e, "mpi: gathering the losses failed");
+	for (r = 0; r < d->size; r++)
+		sum += d->losses[r];
+	*loss = sum;
+	return 0;
+}
+
 int
 dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
     fed_err *e)
 {
-	size_t slot = HEAD + n * sizeof(float);
+	unsigned char *mine;
+	size_t slot;
 	double l, sum = 0;
 	int r;
 
-	if (reserve(d, n, e) < 0)
+	if (n == 0)
+		return sum_losses(d, loss, e);
+	if (dist_part(d, n, e) == NULL)
 		return -1;
-	memcpy(d->mine, &w, sizeof(double));
-	memcpy(d->mine + 8, loss, sizeof(double));
-	memcpy(d->mine + HEAD, g, n * sizeof(float));
-	if (MPI_Allgather(d->mine, (int)slot, MPI_BYTE, d->slots, (int)slot,
-	    MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+	slot = slot_size(d->cap);
+	mine = d->slots + (size_t)d->rank * slot;
+	memcpy(mine, &w, sizeof(double));
+	memcpy(mine + 8, loss, sizeof(double));
+	if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d->slots,
+	    (int)slot, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
 		return fed_syserrf(e, "mpi: gathering the gradients failed");
 	combine(d, g, n);
 	for (r = 0; r < d->size; r++) {

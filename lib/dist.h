@@ -22,10 +22,10 @@ struct dist {
 	int local;                  /* ranks on this machine */
 	int mpi;                    /* MPI_Init was called */
 	uint64_t cap;               /* floats a slot holds */
-	unsigned char *slots;       /* (size) slots of 16 + 4 cap bytes:
-	                             * weight and loss (double), then the
-	                             * partial gradient (float) */
-	unsigned char *mine;        /* this rank's slot */
+	unsigned char *slots;       /* (size) slots of 16 + 4 cap bytes
+	                             * rounded up to 64: weight and loss
+	                             * (double), the partial gradient */
+	double *losses;             /* (size) gathered losses */
 };
 
 /* Joins the job when mpirun started this process (OMPI_COMM_WORLD_SIZE
@@ -45,10 +45,15 @@ dist_parallel(const struct dist *d)
 	return d != NULL && d->size > 1;
 }
 
+/* Where this rank puts its partial gradient of n floats before
+ * dist_sum; the same place until n grows.  NULL if n is too large. */
+float *dist_part(struct dist *d, uint64_t n, fed_err *e);
 /*
- * Every rank's (w, g, loss) in: g (n floats) becomes, on every rank,
- * sum over ranks r in order of w_r g_r, added in double and rounded
- * once; *loss becomes the sum of the ranks' losses in rank order.
+ * Every rank's weight w, partial gradient g_r (n floats, in dist_part's
+ * buffer) and loss in: g (n floats) becomes, on every rank, the sum over
+ * ranks r in order of w_r g_r, added in double and rounded once; *loss
+ * becomes the sum of the ranks' losses in rank order.  With n 0 (g
+ * NULL), the losses alone.
  */
 int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
     fed_err *e);

@@ -74,6 +74,8 @@ struct run {
 	int64_t *lossat;            /* (nloss) windows behind them */
 	int64_t nloss;
 	struct dpsgd dp;            /* when o->dp is set */
+	float *part;                /* (np) under MPI: this rank's share of
+	                             * a gradient, in dist's buffer */
 	fed_err *e;
 	int failed;                 /* a collective failed: stop */
 };
@@ -143,6 +145,11 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 		run_free(r);
 		return -1;
 	}
+	if (dist_parallel(o->dist) &&
+	    (r->part = dist_part(o->dist, r->m.np, e)) == NULL) {
+		run_free(r);
+		return -1;
+	}
 	if (o->dp != NULL && dist_parallel(o->dist)) {
 		r->dp.part = o->dist->rank;
 		r->dp.parts = o->dist->size;
@@ -153,21 +160,29 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 }
 
 /* Mean loss per prediction of p over the loss sample, a batch at a
- * time. */
+ * time; under MPI each rank takes a contiguous share and the shares'
+ * sums are added in rank order. */
 static double
 run_loss(struct run *r, const float *p)
 {
 	struct batch b = { 0, r->T, NULL, 0, NULL };
+	struct dist *d = r->o->dist;
+	int64_t i, lo = 0, hi = r->nloss;
 	double sum = 0;
-	int64_t i;
 
-	for (i = 0; i < r->nloss; i += b.n) {
-		b.n = r->nloss - i < r->m.maxbatch ? (int)(r->nloss - i) :
-		    r->m.maxbatch;
+	if (dist_parallel(d)) {
+		lo = r->nloss * d->rank / d->size;
+		hi = r->nloss * (d->rank + 1) / d->size;
+	}
+	for (i = lo; i < hi; i += b.n) {
+		b.n = hi - i < r->m.maxbatch ? (int)(hi - i) : r->m.maxbatch;
 		b.rows = r->lossrows != NULL ? r->lossrows + i : NULL;
 		b.at = r->lossat != NULL ? r->lossat + i : NULL;
 		sum += model_forward(&r->m, p, r->d, &b);
 	}
+	if (dist_parallel(d) && !r->failed &&
+	    dist_sum(d, NULL, 0, 0, &sum, r->e) < 0)
+		r->failed = 1;
 	return sum / ((double)r->nloss * (r->T > 0 ? r->T : 1));
 }
 
@@ -230,9 +245,9 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 	a = (int)((int64_t)n * d->rank / d->size);
 	z = (int)((int64_t)n * (d->rank + 1) / d->size);
 	if (z > a)
-		loss = local_grad(r, w, b, k + a, z - a, g);
+		loss = local_grad(r, w, b, k + a, z - a, r->part);
 	else
-		memset(g, 0, r->m.np * sizeof(float));
+		memset(r->part, 0, r->m.np * sizeof(float));
 	if (!r->failed && dist_sum(d, g, r->m.np, (double)(z - a) / n, &loss,
 	    r->e) < 0)
 		r->failed = 1;
@@ -250,7 +265,7 @@ dp_grad(struct run *r, const float *w, rng_t *rng, int64_t *rows)
 	if (!dist_parallel(d))
 		return dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
 		    rng, rows);
-	loss = dpsgd_sum(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y, rng,
+	loss = dpsgd_sum(&r->dp, &r->m.u.net, r->part, w, r->d, r->m.y, rng,
 	    rows);
 	if (!r->failed && dist_sum(d, r->g, r->m.np, 1.0, &loss, r->e) < 0)
 		r->failed = 1;
