@@ -66,7 +66,8 @@ usage(FILE *f, int status)
 	    "                 [--encode fp16|bf16|int8|topk:F "
 	    "[--stochastic-rounding] [--residual file]]\n"
 	    "                 [--opt-state file | --moments] [--v-batch n] "
-	    "[--slices k]\n", f);
+	    "[--slices k]\n"
+	    "                 [--micro-batches k]\n", f);
 	exit(status);
 }
 
@@ -325,7 +326,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
     O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE, O_VBATCH,
-    O_MOMENTS, O_SLICES };
+    O_MOMENTS, O_SLICES, O_MICRO };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -355,6 +356,7 @@ static const struct option longopts[] = {
 	{ "v-batch", required_argument, NULL, O_VBATCH },
 	{ "moments", no_argument, NULL, O_MOMENTS },
 	{ "slices", required_argument, NULL, O_SLICES },
+	{ "micro-batches", required_argument, NULL, O_MICRO },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -529,6 +531,10 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_RESIDUAL: o->residual = optarg; break;
 		case O_OPTSTATE: o->optstate = optarg; break;
 		case O_MOMENTS: o->moments = 1; break;
+		case O_MICRO:
+			t->micro = (int)count("--micro-batches", optarg, 1,
+			    TRAIN_MAXMICRO);
+			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);

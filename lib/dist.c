@@ -16,6 +16,7 @@
 #include <mpi.h>
 
 #include "dist.h"
+#include "xsum.h"
 
 #define HEAD 16                     /* weight and loss, two doubles */
 #define BLOCK 512                   /* floats summed at a time */
@@ -73,28 +74,60 @@ dist_abort(const struct dist *d, int status)
 	exit(status);
 }
 
-/* Bytes of a slot for n floats, a whole number of cache lines. */
-static size_t
-slot_size(uint64_t n)
+/* This rank's slot of at least bytes bytes past the head; every slot
+ * is as large, a whole number of cache lines. */
+static unsigned char *
+slot(struct dist *d, uint64_t bytes, fed_err *e)
 {
-	return (HEAD + n * sizeof(float) + 63) & ~(size_t)63;
+	if (bytes > (uint64_t)INT_MAX - 64 - HEAD) {
+		fed_usagef(e, "mpi: a gradient of %llu bytes is too large for "
+		    "one message", (unsigned long long)bytes);
+		return NULL;
+	}
+	if (HEAD + bytes > d->slot) {
+		free(d->slots);
+		d->slot = (HEAD + bytes + 63) & ~(size_t)63;
+		d->slots = xcalloc((size_t)d->size, d->slot);
+	}
+	return d->slots + (size_t)d->rank * d->slot;
 }
 
 float *
 dist_part(struct dist *d, uint64_t n, fed_err *e)
 {
-	if (n > d->cap || d->slots == NULL) {
-		if (n > (uint64_t)(INT_MAX - 64 - HEAD) / sizeof(float)) {
-			fed_usagef(e, "mpi: %llu parameters are too many for "
-			    "one message", (unsigned long long)n);
-			return NULL;
-		}
-		free(d->slots);
-		d->cap = n;
-		d->slots = xcalloc((size_t)d->size, slot_size(n));
+	unsigned char *p = slot(d, n * sizeof(float), e);
+
+	return p != NULL ? (float *)(p + HEAD) : NULL;
+}
+
+xsum_t *
+dist_xpart(struct dist *d, uint64_t n, fed_err *e)
+{
+	unsigned char *p = slot(d, 2 * n * sizeof(xsum_t), e);
+
+	return p != NULL ? (xsum_t *)(p + HEAD) : NULL;
+}
+
+/* Every rank's slot (w, loss, part) to every rank; the losses added in
+ * rank order into *loss. */
+static int
+gather(struct dist *d, double w, double *loss, fed_err *e)
+{
+	unsigned char *mine = d->slots + (size_t)d->rank * d->slot;
+	double l, sum = 0;
+	int r;
+
+	memcpy(mine, &w, sizeof(double));
+	memcpy(mine + 8, loss, sizeof(double));
+	if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d->slots,
+	    (int)d->slot, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+		return fed_syserrf(e, "mpi: gathering the gradients failed");
+	for (r = 0; r < d->size; r++) {
+		memcpy(&l, d->slots + r * d->slot + 8, sizeof(double));
+		sum += l;
 	}
-	return (float *)(d->slots + (size_t)d->rank * slot_size(d->cap) +
-	    HEAD);
+	*loss = sum;
+	return 0;
 }
 
 /* g (n) = sum over ranks in order of w_r g_r, in double, a block at a
@@ -102,7 +135,7 @@ dist_part(struct dist *d, uint64_t n, fed_err *e)
 static void
 combine(const struct dist *d, float *g, uint64_t n)
 {
-	size_t slot = slot_size(d->cap);
+	size_t slot = d->slot;
 	double acc[BLOCK], w;
 	const float *gr;
 	uint64_t i, j, m;
@@ -145,28 +178,25 @@ int
 dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
     fed_err *e)
 {
-	unsigned char *mine;
-	size_t slot;
-	double l, sum = 0;
-	int r;
-
 	if (n == 0)
 		return sum_losses(d, loss, e);
-	if (dist_part(d, n, e) == NULL)
+	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
 		return -1;
-	slot = slot_size(d->cap);
-	mine = d->slots + (size_t)d->rank * slot;
-	memcpy(mine, &w, sizeof(double));
-	memcpy(mine + 8, loss, sizeof(double));
-	if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d->slots,
-	    (int)slot, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
-		return fed_syserrf(e, "mpi: gathering the gradients failed");
 	combine(d, g, n);
-	for (r = 0; r < d->size; r++) {
-		memcpy(&l, d->slots + r * slot + 8, sizeof(double));
-		sum += l;
-	}
-	*loss = sum;
+	return 0;
+}
+
+int
+dist_xsum(struct dist *d, xsum_t *acc, uint64_t n, double *loss, fed_err *e)
+{
+	int r;
+
+	if (dist_xpart(d, n, e) == NULL || gather(d, 1, loss, e) < 0)
+		return -1;
+	xsum_zero(acc, n);
+	for (r = 0; r < d->size; r++)
+		xsum_merge(acc, (const xsum_t *)(d->slots + r * d->slot +
+		    HEAD), n);
 	return 0;
 }
 

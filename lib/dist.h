@@ -16,15 +16,16 @@
 #include <stdint.h>
 
 #include "util.h"
+#include "xsum.h"
 
 struct dist {
 	int rank, size;             /* 0 and 1 outside a job */
 	int local;                  /* ranks on this machine */
 	int mpi;                    /* MPI_Init was called */
-	uint64_t cap;               /* floats a slot holds */
-	unsigned char *slots;       /* (size) slots of 16 + 4 cap bytes
-	                             * rounded up to 64: weight and loss
-	                             * (double), the partial gradient */
+	size_t slot;                /* bytes a rank's slot takes */
+	unsigned char *slots;       /* (size) slots: weight and loss
+	                             * (double), then the partial gradient
+	                             * (float, or xsum.h's fixed point) */
 	double *losses;             /* (size) gathered losses */
 };
 
@@ -56,6 +57,13 @@ float *dist_part(struct dist *d, uint64_t n, fed_err *e);
  * NULL), the losses alone.
  */
 int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
+    fed_err *e);
+/* The same for exact sums (xsum.h): this rank's partial sum of n
+ * elements goes into dist_xpart's buffer; dist_xsum puts the total of
+ * every rank's into acc (n elements), the same bits on every rank
+ * whatever the number of ranks. */
+xsum_t *dist_xpart(struct dist *d, uint64_t n, fed_err *e);
+int  dist_xsum(struct dist *d, xsum_t *acc, uint64_t n, double *loss,
     fed_err *e);
 /* 1 when every rank passes ok 1, else 0; a collective step that also
  * keeps rank 0 from writing before the others are done. */

@@ -214,7 +214,7 @@ dpsgd_sum(struct dpsgd *s, struct nn_net *net, float *g, const float *w,
 	while (pos < s->n) {
 		/* the k-th example drawn is part k mod parts's */
 		for (B = 0; B < s->chunk && pos < s->n; k++) {
-			if (s->parts < 2 || k % s->parts == s->part)
+			if (k % s->parts == s->part)
 				s->idx[B++] = (uint32_t)pos;
 			pos += 1 + skip(s, r);
 		}

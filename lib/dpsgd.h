@@ -71,7 +71,8 @@ double dpsgd_clipped_sum(struct dpsgd *s, struct nn_net *net, float *g,
  * Poisson batch with r (the same on every part, so every part draws the
  * same batch), and puts into g the clipped sum over the examples of
  * part `part` of `parts` (the k-th drawn goes to part k mod parts; set
- * the two fields after dpsgd_init, which leaves one part of one).  *rows
+ * the two fields after dpsgd_init, which leaves one part of one; a part
+ * past the last draws the batch and sums nothing).  *rows
  * gets the whole batch's size; returns the loss sum over the part.  The
  * caller sums g over the parts, then dpsgd_noise adds the noise, drawn
  * from r, once to that sum and divides by the expected batch size.

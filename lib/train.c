@@ -14,6 +14,7 @@
 #include "model.h"
 #include "rng.h"
 #include "train.h"
+#include "xsum.h"
 
 void
 train_defaults(struct train_opts *o)
@@ -76,6 +77,10 @@ struct run {
 	struct dpsgd dp;            /* when o->dp is set */
 	float *part;                /* (np) under MPI: this rank's share of
 	                             * a gradient, in dist's buffer */
+	float *mg;                  /* (np) with micro: a micro-batch's */
+	xsum_t *xmine, *xall;       /* (np) with micro: this process's
+	                             * exact sum (dist's buffer under MPI),
+	                             * and every rank's */
 	fed_err *e;
 	int failed;                 /* a collective failed: stop */
 };
@@ -90,6 +95,10 @@ run_free(struct run *r)
 	free(r->at);
 	free(r->lossrows);
 	free(r->lossat);
+	free(r->mg);
+	free(r->xall);
+	if (!dist_parallel(r->o != NULL ? r->o->dist : NULL))
+		free(r->xmine);
 	dpsgd_free(&r->dp);
 	memset(r, 0, sizeof(*r));
 }
@@ -120,6 +129,28 @@ run_sample(struct run *r, rng_t *rng)
 	memcpy(r->lossrows, r->perm, (size_t)r->nloss * sizeof(uint32_t));
 }
 
+/* The buffers of data parallelism and of micro-batches. */
+static int
+micro_init(struct run *r, fed_err *e)
+{
+	struct dist *d = r->o->dist;
+	uint64_t n = r->m.np ? r->m.np : 1;
+
+	if (r->o->micro == 0) {
+		if (dist_parallel(d) &&
+		    (r->part = dist_part(d, r->m.np, e)) == NULL)
+			return -1;
+		return 0;
+	}
+	r->mg = xcalloc(n, sizeof(float));
+	r->xall = xcalloc(2 * n, sizeof(xsum_t));
+	if (!dist_parallel(d))
+		r->xmine = xcalloc(2 * n, sizeof(xsum_t));
+	else if ((r->xmine = dist_xpart(d, n, e)) == NULL)
+		return -1;
+	return 0;
+}
+
 static int
 run_init(struct run *r, const struct arch *a, const struct dataset *d,
     const struct train_opts *o, rng_t *rng, fed_err *e)
@@ -145,8 +176,7 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 		run_free(r);
 		return -1;
 	}
-	if (dist_parallel(o->dist) &&
-	    (r->part = dist_part(o->dist, r->m.np, e)) == NULL) {
+	if (micro_init(r, e) < 0) {
 		run_free(r);
 		return -1;
 	}
@@ -170,7 +200,9 @@ run_loss(struct run *r, const float *p)
 	int64_t i, lo = 0, hi = r->nloss;
 	double sum = 0;
 
-	if (dist_parallel(d)) {
+	if (!dist_parallel(d) || r->o->micro > 0)
+		d = NULL;       /* every rank the whole, as one process does */
+	if (d != NULL) {
 		lo = r->nloss * d->rank / d->size;
 		hi = r->nloss * (d->rank + 1) / d->size;
 	}
@@ -180,8 +212,7 @@ run_loss(struct run *r, const float *p)
 		b.at = r->lossat != NULL ? r->lossat + i : NULL;
 		sum += model_forward(&r->m, p, r->d, &b);
 	}
-	if (dist_parallel(d) && !r->failed &&
-	    dist_sum(d, NULL, 0, 0, &sum, r->e) < 0)
+	if (d != NULL && !r->failed && dist_sum(d, NULL, 0, 0, &sum, r->e) < 0)
 		r->failed = 1;
 	return sum / ((double)r->nloss * (r->T > 0 ? r->T : 1));
 }
@@ -229,6 +260,55 @@ local_grad(struct run *r, const float *w, const struct batch *b, int k,
 	return loss;
 }
 
+/* The micro-batches [*j0, *j1) of J this process computes. */
+static void
+mine(const struct dist *d, int J, int *j0, int *j1)
+{
+	*j0 = 0;
+	*j1 = J;
+	if (dist_parallel(d)) {
+		*j0 = (int)((int64_t)J * d->rank / d->size);
+		*j1 = (int)((int64_t)J * (d->rank + 1) / d->size);
+	}
+}
+
+/* The exact sum of this process's and every rank's into g. */
+static void
+micro_total(struct run *r, float *g, double *loss)
+{
+	struct dist *d = r->o->dist;
+	xsum_t *t = r->xmine;
+
+	if (dist_parallel(d)) {
+		if (!r->failed && dist_xsum(d, r->xall, r->m.np, loss,
+		    r->e) < 0)
+			r->failed = 1;
+		t = r->xall;
+	}
+	xsum_get(g, t, r->m.np);
+}
+
+/* The gradient of part of b as micro-batches of it, each weighted by
+ * its share of the part and added exactly, whatever computed them. */
+static double
+micro_grad(struct run *r, const float *w, const struct batch *b, int k,
+    int n, float *g)
+{
+	int J = r->o->micro < n ? r->o->micro : n, j, j0, j1, a, z;
+	double loss = 0;
+
+	mine(r->o->dist, J, &j0, &j1);
+	xsum_zero(r->xmine, r->m.np);
+	for (j = j0; j < j1; j++) {
+		a = (int)((int64_t)n * j / J);
+		z = (int)((int64_t)n * (j + 1) / J);
+		loss += local_grad(r, w, b, k + a, z - a, r->mg);
+		xsum_add(r->xmine, r->mg, r->m.np, (double)(z - a) / n);
+	}
+	micro_total(r, g, &loss);
+	return loss;
+}
+
 /* The same, the ranks of an MPI job each computing a contiguous share
  * and weighting its mean gradient by the share's size; the losses
  * summed. */
@@ -240,6 +320,8 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 	int a, z;
 	double loss = 0;
 
+	if (r->o->micro > 0)
+		return micro_grad(r, w, b, k, n, g);
 	if (!dist_parallel(d))
 		return local_grad(r, w, b, k, n, g);
 	a = (int)((int64_t)n * d->rank / d->size);
@@ -254,6 +336,31 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 	return loss;
 }
 
+/* DP-SGD with micro-batches: every part of J drawn afresh from the
+ * same state of rng, this process's parts added exactly. */
+static double
+dp_micro(struct run *r, const float *w, rng_t *rng, int64_t *rows)
+{
+	int J = r->o->micro, j, j0, j1;
+	rng_t r0 = *rng;
+	double loss = 0;
+
+	mine(r->o->dist, J, &j0, &j1);
+	xsum_zero(r->xmine, r->m.np);
+	r->dp.parts = J;
+	for (j = j0; j < j1 || j == j0; j++) {
+		*rng = r0;
+		r->dp.part = j < j1 ? j : J;    /* past the last: draws only */
+		loss += dpsgd_sum(&r->dp, &r->m.u.net, r->mg, w, r->d,
+		    r->m.y, rng, rows);
+		if (j < j1)
+			xsum_add(r->xmine, r->mg, r->m.np, 1.0);
+	}
+	micro_total(r, r->g, &loss);
+	dpsgd_noise(&r->dp, r->g, rng);
+	return loss;
+}
+
 /* DP-SGD's step: the clipped sum of every rank's share, then the noise
  * once, after the sum. */
 static double
@@ -262,6 +369,8 @@ dp_grad(struct run *r, const float *w, rng_t *rng, int64_t *rows)
 	struct dist *d = r->o->dist;
 	double loss;
 
+	if (r->o->micro > 0)
+		return dp_micro(r, w, rng, rows);
 	if (!dist_parallel(d))
 		return dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
 		    rng, rows);
@@ -365,6 +474,9 @@ check(const struct arch *a, const struct dataset *d,
 	if ((p->slices > 1 || p->vbatch > 0 || o->state != NULL) &&
 	    p->kind == OPTIM_SGD)
 		return fed_errf(e, "slices, vbatch and moments need adam");
+	if (o->micro < 0 || o->micro > TRAIN_MAXMICRO)
+		return fed_usagef(e, "micro-batches out of range 1..%d",
+		    TRAIN_MAXMICRO);
 	if (o->lr.warmup >= train_total_steps(o, a, d))
 		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
 		    (long long)o->lr.warmup,

@@ -28,6 +28,7 @@ struct dpsgd_opts;
 #define TRAIN_MAXSTEPS  ((int64_t)1 << 40)
 #define TRAIN_LOSSROWS  1024    /* rows behind loss_start and loss_end */
 #define TRAIN_LOSSWINDOWS 64    /* windows of text behind them */
+#define TRAIN_MAXMICRO  64      /* XSUM_MAXTERMS */
 
 struct train_opts {
 	int64_t epochs;             /* used when steps is 0 */
@@ -50,6 +51,12 @@ struct train_opts {
 	 * takes the same step; DP-SGD's noise is drawn once per step from
 	 * the shared stream, after the sum.  NULL: one process */
 	struct dist *dist;
+	/* 0, or every gradient (of a batch, half or slice) taken as this
+	 * many micro-batches (DP-SGD: parts of the Poisson batch) whose
+	 * gradients are added exactly (xsum.h), so that the result has the
+	 * same bits on any number of ranks as in one process; up to
+	 * TRAIN_MAXMICRO */
+	int micro;
 };
 
 struct train_stats {

@@ -84,3 +84,28 @@ expect "a model from stdin under mpirun" 2 timeout 60 mpirun -np 2 \
 expect "standard output under mpirun" 2 timeout 60 mpirun -np 1 \
     fed-train -m mlp.fed -d c-000.fed -o -
 check "nothing left behind" test ! -e x.fed
+
+# --micro-batches: exact sums, so the same bytes for every number of
+# ranks, and for a plain run
+across() { # name args...: plain, then np 1, 2, 3 and 4
+	c=$1
+	shift
+	fed-train "$@" -o "$c-x.fed" 2>/dev/null || fail "$c" "plain fed-train failed"
+	for n in 1 2 3 4; do
+		run $n "$@" -o "$c-x$n.fed" || fail "$c" "mpirun -np $n failed"
+		check "$c: np $n gives the plain bytes" cmp "$c-x.fed" "$c-x$n.fed"
+	done
+}
+across micro-mlp -m mlp.fed $D -e 2 -b 16 --micro-batches 4
+across micro-dp -m mlp.fed $D -e 1 -b 20 --dp --noise 1.1 --clip 0.5 \
+    --micro-batches 6
+across micro-gpt -m gpt.fed $H --steps 4 -b 6 --micro-batches 6 -l 0.01
+across micro-slices -m gpt.fed $H --steps 3 -b 6 --micro-batches 3 --slices 2
+check "micro-batches are recorded" sh -c \
+    "tar -xOf micro-mlp-x.fed manifest.json | jq -e '.train.micro_batches == 4'"
+check "ranks are recorded without them" sh -c \
+    "tar -xOf mlp-2a.fed manifest.json | jq -e '.train.ranks == 2'"
+check "one rank is not recorded" sh -c \
+    "tar -xOf mlp-1.fed manifest.json | jq -e '.train.ranks == null'"
+expect "--micro-batches 0" 2 fed-train -m mlp.fed $D --micro-batches 0 -o x.fed
+expect "--micro-batches 65" 2 fed-train -m mlp.fed $D --micro-batches 65 -o x.fed
