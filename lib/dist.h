@@ -27,6 +27,7 @@ struct dist {
 	                             * (double), then the partial gradient
 	                             * (float, or xsum.h's fixed point) */
 	double *losses;             /* (size) gathered losses */
+	double *weights;            /* (size) gathered weights */
 };
 
 /* Joins the job when mpirun started this process (OMPI_COMM_WORLD_SIZE
