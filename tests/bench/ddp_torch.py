@@ -9,7 +9,6 @@ tokens/s (gpt).
 usage: ddp_torch.py WORLD mlp IMAGES.gz LABELS.gz WIDTHS BATCH
        ddp_torch.py WORLD gpt FILE L C H T BATCH STEPS
 """
-import gzip
 import os
 import socket
 import sys
@@ -22,11 +21,7 @@ import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-
-def idx(path, header):
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read()[header:], dtype=np.uint8)
+from torch_train import idx  # noqa: E402
 
 
 def mlp(rank, world, args):

@@ -60,11 +60,7 @@ check "rank 0 runs on 10.201.0.1" grep -qx 10.201.0.1 where
 check "rank 1 runs on 10.201.0.2" grep -qx 10.201.0.2 where
 check "the agent started the daemon on 10.201.0.2" grep -qx 10.201.0.2 agent.log
 
-awk 'BEGIN { s = 11; print "a,b,c,d,label";
-	for (i = 0; i < 200; i++) { line = "";
-		for (j = 0; j < 4; j++) { s = (s * 1103515245 + 12345) % 2147483648;
-			line = line sprintf("%.3f,", s / 2147483648) }
-		print line (i % 2) } }' >c.csv
+awk -v seed=11 -v rows=200 -v cols=4 -v classes=2 -f "$FED_ROOT/tests/sh/rows.awk" >c.csv
 fed-shard -q -f csv --label label -n 1 -o c c.csv
 fed-init -a mlp:4-8-2 -s 2 -o m.fed
 A2="-m m.fed -d c-000.fed -e 2 -b 10"

@@ -19,11 +19,7 @@ run() { # NP args...: fed-train on NP ranks, bounded in time
 	timeout 120 mpirun -np "$np" fed-train "$@" 2>>mpi.log
 }
 
-awk 'BEGIN { s = 7; print "a,b,c,d,e,f,label";
-	for (i = 0; i < 240; i++) { line = "";
-		for (j = 0; j < 6; j++) { s = (s * 1103515245 + 12345) % 2147483648;
-			line = line sprintf("%.3f,", s / 2147483648) }
-		print line (i % 3) } }' >c.csv
+awk -v seed=7 -v rows=240 -v cols=6 -v classes=3 -f "$FED_ROOT/tests/sh/rows.awk" >c.csv
 fed-shard -q -f csv --label label -n 1 -o c c.csv
 mkdir -p t
 for i in 1 2 3 4 5 6 7 8; do

@@ -64,11 +64,7 @@ until sinfo -h -o %T 2>/dev/null | grep -q idle; do
 	sleep 1
 done
 
-awk 'BEGIN { s = 7; print "a,b,c,d,e,f,label";
-	for (i = 0; i < 240; i++) { line = "";
-		for (j = 0; j < 6; j++) { s = (s * 1103515245 + 12345) % 2147483648;
-			line = line sprintf("%.3f,", s / 2147483648) }
-		print line (i % 3) } }' >c.csv
+awk -v seed=7 -v rows=240 -v cols=6 -v classes=3 -f "$FED_ROOT/tests/sh/rows.awk" >c.csv
 fed-shard -q -f csv --label label -n 1 -o c c.csv
 fed-init -a mlp:6-8-3 -s 2 -o m.fed
 cat >job.sh <<JOB
