@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mpi.h>
@@ -21,6 +22,9 @@
 
 #define HEAD 16                     /* weight and loss, two doubles */
 #define BLOCK 512                   /* floats summed at a time */
+#define SPINS 2000                  /* tests before await sleeps */
+#define WAITSTEP 10000              /* ns more each sleep */
+#define WAITMAX 200000              /* ns, the longest sleep */
 
 /* A count from the environment, or 0. */
 static int
@@ -111,19 +115,48 @@ dist_xpart(struct dist *d, uint64_t n, fed_err *e)
 	return p != NULL ? (xsum_t *)(p + HEAD) : NULL;
 }
 
+/*
+ * Until q completes: test it, at first in a tight loop, then sleeping
+ * between tests, longer and longer up to WAITMAX.  A rank that waits for
+ * a slower one then leaves its core to the work (another rank, OpenBLAS's
+ * threads, other jobs) instead of spinning as MPI's blocking calls do;
+ * balanced ranks on idle cores finish within the tight loop and lose
+ * nothing.
+ */
+static int
+await(MPI_Request *q)
+{
+	struct timespec ts = { 0, 0 };
+	int done = 0, tries = 0;
+
+	for (;;) {
+		if (MPI_Test(q, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+			return -1;
+		if (done)
+			return 0;
+		if (++tries < SPINS)
+			continue;
+		ts.tv_nsec = ts.tv_nsec < WAITMAX ? ts.tv_nsec + WAITSTEP :
+		    WAITMAX;
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Every rank's slot (w, loss, part) to every rank; the losses added in
  * rank order into *loss. */
 static int
 gather(struct dist *d, double w, double *loss, fed_err *e)
 {
 	unsigned char *mine = d->slots + (size_t)d->rank * d->slot;
+	MPI_Request q;
 	double l, sum = 0;
 	int r;
 
 	memcpy(mine, &w, sizeof(double));
 	memcpy(mine + 8, loss, sizeof(double));
-	if (MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d->slots,
-	    (int)d->slot, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+	if (MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d->slots,
+	    (int)d->slot, MPI_BYTE, MPI_COMM_WORLD, &q) != MPI_SUCCESS ||
+	    await(&q) < 0)
 		return fed_syserrf(e, "mpi: gathering the gradients failed");
 	for (r = 0; r < d->size; r++) {
 		memcpy(&l, d->slots + r * d->slot + 8, sizeof(double));
