@@ -1,7 +1,8 @@
 /*
  * dist: the MPI layer of data-parallel training.  One collective per
- * combined gradient (MPI_Allgather of bytes), then a sum in rank order
- * that every rank computes alike; see dist.h for why not MPI_Allreduce.
+ * combined gradient (MPI_Iallgather of bytes, awaited without spinning),
+ * then a sum in rank order that every rank computes alike; see dist.h
+ * for why not MPI_Allreduce.
  * Each rank computes its partial gradient straight into its slot of the
  * gathered buffer (dist_part), which grows to the largest gradient once
  * and is kept.

@@ -4,7 +4,7 @@
  * plain run never calls into MPI, needs no network and behaves as one
  * rank of one.  Gradients are combined with a reduction whose order is
  * fixed: every rank's partial gradient is gathered to every rank
- * (MPI_Allgather, which moves bytes and adds nothing) and summed there in
+ * (an all-gather, which moves bytes and adds nothing) and summed there in
  * double in rank order, so the sum never depends on timing or on the MPI
  * implementation, and every rank holds the same bits.  MPI_Allreduce,
  * whose order of additions is the implementation's, is used for integers
