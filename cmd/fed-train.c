@@ -124,8 +124,26 @@ summary(const struct progress *p, const struct train_stats *st,
 	    d->size, d->size > 1 ? "s" : "");
 }
 
-/* The model's weights; with ms, its shared moments too (zero at step 0
+/* The model's round and, with ms, its shared moments (zero at step 0
  * when it has none). */
+static int
+model_extras(const struct bundle *b, struct update *u,
+    struct optim_state *ms, fed_err *e)
+{
+	if ((u->round = manifest_int(b->manifest, "round")) < 0)
+		return fed_errf(e, "model lacks a round");
+	if (ms == NULL)
+		return 0;
+	if (u->a.kind != ARCH_GPT)
+		return fed_usagef(e, "--moments is for gpt models");
+	if (moments_load(b, &u->a, &ms->m, &ms->v, &ms->t, e) < 0)
+		return -1;
+	if (ms->m == NULL)
+		optstate_zero(ms, &u->a);
+	return 0;
+}
+
+/* The model's weights, round and moments (model_extras). */
 static float *
 load_model(const char *path, struct update *u, struct optim_state *ms)
 {
@@ -137,15 +155,13 @@ load_model(const char *path, struct update *u, struct optim_state *ms)
 		fed_errprefix(&e, "%s", display_name(path));
 		fed_exit(&e);
 	}
-	if ((u->round = manifest_int(b.manifest, "round")) < 0)
-		errx(1, "%s: model lacks a round", display_name(path));
-	if (ms != NULL) {
-		if (u->a.kind != ARCH_GPT)
-			errx(2, "--moments is for gpt models");
-		if (moments_load(&b, &u->a, &ms->m, &ms->v, &ms->t, &e) < 0)
-			errx(1, "%s: %s", display_name(path), e.msg);
-		if (ms->m == NULL)
-			optstate_zero(ms, &u->a);
+	if (model_extras(&b, u, ms, &e) < 0) {
+		/* freed so that leak checkers stay quiet */
+		free(w);
+		bundle_free(&b);
+		if (e.kind != FED_EUSAGE)
+			fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
 	}
 	memcpy(u->parent, b.digest, DIGEST_LEN + 1);
 	bundle_free(&b);
