@@ -10,7 +10,7 @@ ZSHCOMP   = $(PREFIX)/share/zsh/site-functions
 FISHCOMP  = $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION   = 0.1.0
-PKGS      = libarchive libcrypto jansson openblas
+PKGS      = libarchive libcrypto jansson openblas ompi
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 ifeq ($(CI),true)
@@ -19,7 +19,7 @@ endif
 FED_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DFED_VERSION='"$(VERSION)"' -Wall -Wextra $(WERROR) -Ilib \
 	$(shell pkg-config --cflags $(PKGS))
-FED_LIBS  = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+FED_LIBS  = -Wl,--as-needed $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 
 B         = build
 LIBSRC    = $(wildcard lib/*.c)

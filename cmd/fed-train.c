@@ -3,7 +3,8 @@
  * output is an update bundle holding the weight delta (local minus
  * global), the parent's digest and every hyperparameter.  The training
  * itself is lib/train; this file reads options and bundles and writes
- * the result.
+ * the result.  Under mpirun every rank trains alike on its share of each
+ * batch (dist.h) and only rank 0 writes.
  */
 #include <err.h>
 #include <getopt.h>
@@ -18,6 +19,7 @@
 
 #include "bundle.h"
 #include "data.h"
+#include "dist.h"
 #include "encode.h"
 #include "moments.h"
 #include "model.h"
@@ -64,7 +66,8 @@ usage(FILE *f, int status)
 	    "                 [--encode fp16|bf16|int8|topk:F "
 	    "[--stochastic-rounding] [--residual file]]\n"
 	    "                 [--opt-state file | --moments] [--v-batch n] "
-	    "[--slices k]\n", f);
+	    "[--slices k]\n"
+	    "                 [--micro-batches k]\n", f);
 	exit(status);
 }
 
@@ -104,7 +107,8 @@ progress_start(struct progress *p, int64_t batch)
 
 /* -v: what the run did and how fast, for operators and benchmarks. */
 static void
-summary(const struct progress *p, const struct train_stats *st)
+summary(const struct progress *p, const struct train_stats *st,
+    const struct dist *d)
 {
 	struct timespec now;
 	const char *core = openblas_get_corename();
@@ -113,14 +117,33 @@ summary(const struct progress *p, const struct train_stats *st)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	el = since(&p->start, &now);
 	fprintf(stderr, "fed-train: %lld steps, %lld samples in %.3f s, "
-	    "%.0f samples/s, loss %.4f -> %.4f, blas %s %d threads\n",
-	    (long long)st->steps, (long long)st->rows, el,
+	    "%.0f samples/s, loss %.4f -> %.4f, blas %s %d threads, "
+	    "%d rank%s\n", (long long)st->steps, (long long)st->rows, el,
 	    el > 0 ? (double)st->rows / el : 0.0, st->loss_start,
-	    st->loss_end, core ? core : "?", openblas_get_num_threads());
+	    st->loss_end, core ? core : "?", openblas_get_num_threads(),
+	    d->size, d->size > 1 ? "s" : "");
 }
 
-/* The model's weights; with ms, its shared moments too (zero at step 0
+/* The model's round and, with ms, its shared moments (zero at step 0
  * when it has none). */
+static int
+model_extras(const struct bundle *b, struct update *u,
+    struct optim_state *ms, fed_err *e)
+{
+	if ((u->round = manifest_int(b->manifest, "round")) < 0)
+		return fed_errf(e, "model lacks a round");
+	if (ms == NULL)
+		return 0;
+	if (u->a.kind != ARCH_GPT)
+		return fed_usagef(e, "--moments is for gpt models");
+	if (moments_load(b, &u->a, &ms->m, &ms->v, &ms->t, e) < 0)
+		return -1;
+	if (ms->m == NULL)
+		optstate_zero(ms, &u->a);
+	return 0;
+}
+
+/* The model's weights, round and moments (model_extras). */
 static float *
 load_model(const char *path, struct update *u, struct optim_state *ms)
 {
@@ -132,15 +155,13 @@ load_model(const char *path, struct update *u, struct optim_state *ms)
 		fed_errprefix(&e, "%s", display_name(path));
 		fed_exit(&e);
 	}
-	if ((u->round = manifest_int(b.manifest, "round")) < 0)
-		fed_exitf(1, "%s: model lacks a round", display_name(path));
-	if (ms != NULL) {
-		if (u->a.kind != ARCH_GPT)
-			errx(2, "--moments is for gpt models");
-		if (moments_load(&b, &u->a, &ms->m, &ms->v, &ms->t, &e) < 0)
-			fed_exitf(1, "%s: %s", display_name(path), e.msg);
-		if (ms->m == NULL)
-			optstate_zero(ms, &u->a);
+	if (model_extras(&b, u, ms, &e) < 0) {
+		/* freed so that leak checkers stay quiet */
+		free(w);
+		bundle_free(&b);
+		if (e.kind != FED_EUSAGE)
+			fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
 	}
 	memcpy(u->parent, b.digest, DIGEST_LEN + 1);
 	bundle_free(&b);
@@ -264,13 +285,20 @@ train(struct opts *o)
 	prepare(o, &u, &d, &ts);
 	local = xmalloc(arch_nparams(&u.a) * sizeof(float));
 	progress_start(&pr, train_batch_units(&o->t, &u.a, &d));
-	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) ?
-	    show_progress : NULL, &pr, &st, &e) < 0) {
+	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) &&
+	    o->t.dist->rank == 0 ? show_progress : NULL, &pr, &st, &e) < 0) {
 		fed_errprefix(&e, "%s", display_name(o->data));
 		goto out;
 	}
+	/* every rank done before rank 0 writes the one update */
+	if (!dist_agree(o->t.dist, 1))
+		dist_abort(o->t.dist, 2);
+	if (o->t.dist->rank != 0) {
+		rc = 0;
+		goto out;
+	}
 	if (o->verbose)
-		summary(&pr, &st);
+		summary(&pr, &st, o->t.dist);
 	for (i = 0; i < arch_nparams(&u.a); i++)
 		local[i] -= global[i];
 	u.samples = d.n;
@@ -286,6 +314,7 @@ out:
 	free(local);
 	if (rc < 0)
 		fed_exit(&e);
+	dist_finish(o->t.dist);
 	return 0;
 }
 
@@ -313,7 +342,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
     O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE, O_VBATCH,
-    O_MOMENTS, O_SLICES };
+    O_MOMENTS, O_SLICES, O_MICRO };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -343,6 +372,7 @@ static const struct option longopts[] = {
 	{ "v-batch", required_argument, NULL, O_VBATCH },
 	{ "moments", no_argument, NULL, O_MOMENTS },
 	{ "slices", required_argument, NULL, O_SLICES },
+	{ "micro-batches", required_argument, NULL, O_MICRO },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -517,6 +547,10 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_RESIDUAL: o->residual = optarg; break;
 		case O_OPTSTATE: o->optstate = optarg; break;
 		case O_MOMENTS: o->moments = 1; break;
+		case O_MICRO:
+			t->micro = (int)count("--micro-batches", optarg, 1,
+			    TRAIN_MAXMICRO);
+			break;
 		case 'h': usage(stdout, 0); break;
 		case 'V': puts("fed-train " FED_VERSION); exit(0);
 		default: usage(stderr, 2);
@@ -530,14 +564,37 @@ parse(int argc, char *argv[], struct opts *o)
 	check_combinations(o);
 }
 
+/* Under mpirun: join the job, one BLAS thread per core of this rank's
+ * share, and files every rank can read. */
+static void
+join(struct opts *o, struct dist *d, int *argc, char ***argv)
+{
+	fed_err e;
+	int n;
+
+	if (dist_init(d, argc, argv, &e) < 0)
+		fed_exit(&e);
+	o->t.dist = d;
+	if ((n = dist_threads(d)) > 0)
+		openblas_set_num_threads(n);
+	if (d->size > 1 && (strcmp(o->model, "-") == 0 ||
+	    strcmp(o->data, "-") == 0))
+		errx(2, "under mpirun, -m and -d name files every rank reads");
+	/* mpirun relays standard output through a terminal, not bytes */
+	if (d->mpi && (o->out == NULL || strcmp(o->out, "-") == 0))
+		errx(2, "under mpirun, -o names a file");
+}
+
 int
 main(int argc, char *argv[])
 {
+	struct dist d;
 	struct opts o;
 
 	memset(&o, 0, sizeof(o));
 	train_defaults(&o.t);
 	parse(argc, argv, &o);
 	nn_blas_reexec(argv);
+	join(&o, &d, &argc, &argv);
 	return train(&o);
 }

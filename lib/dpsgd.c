@@ -2,7 +2,9 @@
  * dpsgd: the DP-SGD gradient step.  Forward is nn's; the backward pass
  * here keeps each example's deltas separate until they are clipped, and
  * only then sums them with sgemm.  Noise comes from dp.h, sampling from
- * the caller's rng.  Nothing is allocated after dpsgd_init.
+ * the caller's rng.  Under data parallelism (train.h) every part draws
+ * the same batch and sums its share of it; the caller combines the sums
+ * before the noise.  Nothing is allocated after dpsgd_init.
  */
 #include <cblas.h>
 #include <math.h>
@@ -48,6 +50,7 @@ dpsgd_init(struct dpsgd *s, const struct arch *a, const struct dpsgd_opts *o,
 	s->clip = o->clip;
 	s->sigma = o->sigma;
 	s->n = n;
+	s->parts = 1;
 	s->q = dpsgd_rate(batch, n);
 	s->lq = s->q >= 1 ? -INFINITY : log1p(-s->q);
 	s->expected = s->q * (double)n;
@@ -199,27 +202,45 @@ skip(const struct dpsgd *s, rng_t *r)
 }
 
 double
-dpsgd_step(struct dpsgd *s, struct nn_net *net, float *g, const float *w,
+dpsgd_sum(struct dpsgd *s, struct nn_net *net, float *g, const float *w,
     const struct dataset *d, int32_t *y, rng_t *r, int64_t *rows)
 {
 	double loss = 0;
-	int64_t pos, got = 0;
+	int64_t pos, k = 0;
 	int B;
 
 	memset(g, 0, s->np * sizeof(float));
 	pos = skip(s, r);
 	while (pos < s->n) {
-		for (B = 0; B < s->chunk && pos < s->n; B++) {
-			s->idx[B] = (uint32_t)pos;
+		/* the k-th example drawn is part k mod parts's */
+		for (B = 0; B < s->chunk && pos < s->n; k++) {
+			if (k % s->parts == s->part)
+				s->idx[B++] = (uint32_t)pos;
 			pos += 1 + skip(s, r);
 		}
-		data_batch(d, net->act[0], y, s->idx, 0, B);
-		loss += dpsgd_clipped_sum(s, net, g, w, y, B);
-		got += B;
+		if (B > 0) {
+			data_batch(d, net->act[0], y, s->idx, 0, B);
+			loss += dpsgd_clipped_sum(s, net, g, w, y, B);
+		}
 	}
+	*rows = k;
+	return loss;
+}
+
+void
+dpsgd_noise(struct dpsgd *s, float *g, rng_t *r)
+{
 	if (s->sigma > 0)
 		dp_gaussian_noise(g, s->np, s->sigma * s->clip, r);
 	nn_scale(g, s->np, (float)(1 / s->expected));
-	*rows = got;
+}
+
+double
+dpsgd_step(struct dpsgd *s, struct nn_net *net, float *g, const float *w,
+    const struct dataset *d, int32_t *y, rng_t *r, int64_t *rows)
+{
+	double loss = dpsgd_sum(s, net, g, w, d, y, r, rows);
+
+	dpsgd_noise(s, g, r);
 	return loss;
 }

@@ -43,6 +43,7 @@ struct dpsgd {
 	double *norm2;              /* (chunk) squared gradient norms */
 	float *scale;               /* (chunk) clipping factors */
 	uint32_t *idx;              /* (chunk) rows of the batch */
+	int part, parts;            /* dpsgd_sum's share of each batch */
 };
 
 /* The rate for a nominal batch on n examples: min(batch, n) / n. */
@@ -64,6 +65,22 @@ void dpsgd_free(struct dpsgd *s);
  */
 double dpsgd_clipped_sum(struct dpsgd *s, struct nn_net *net, float *g,
     const float *w, const int32_t *y, int B);
+
+/*
+ * A step in two halves, for data parallelism: dpsgd_sum draws the
+ * Poisson batch with r (the same on every part, so every part draws the
+ * same batch), and puts into g the clipped sum over the examples of
+ * part `part` of `parts` (the k-th drawn goes to part k mod parts; set
+ * the two fields after dpsgd_init, which leaves one part of one; a part
+ * past the last draws the batch and sums nothing).  *rows
+ * gets the whole batch's size; returns the loss sum over the part.  The
+ * caller sums g over the parts, then dpsgd_noise adds the noise, drawn
+ * from r, once to that sum and divides by the expected batch size.
+ */
+double dpsgd_sum(struct dpsgd *s, struct nn_net *net, float *g,
+    const float *w, const struct dataset *d, int32_t *y, rng_t *r,
+    int64_t *rows);
+void dpsgd_noise(struct dpsgd *s, float *g, rng_t *r);
 
 /*
  * One step: g (np floats) gets the noisy clipped mean gradient of a

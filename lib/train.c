@@ -2,16 +2,19 @@
  * train: the training loop over model.h, optim.h and schedule.h.  A run's
  * buffers are allocated by run_init; a step draws its batch, gets the
  * gradient (whole, as two halves for v-batch, or slice by slice), and
- * steps.  Losses are summed in double.
+ * steps.  Losses are summed in double.  Under MPI each gradient of part
+ * of a batch is the ranks' shares combined (part_grad).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "dpsgd.h"
 #include "model.h"
 #include "rng.h"
 #include "train.h"
+#include "xsum.h"
 
 void
 train_defaults(struct train_opts *o)
@@ -72,6 +75,14 @@ struct run {
 	int64_t *lossat;            /* (nloss) windows behind them */
 	int64_t nloss;
 	struct dpsgd dp;            /* when o->dp is set */
+	float *part;                /* (np) under MPI: this rank's share of
+	                             * a gradient, in dist's buffer */
+	float *mg;                  /* (np) with micro: a micro-batch's */
+	xsum_t *xmine, *xall;       /* (np) with micro: this process's
+	                             * exact sum (dist's buffer under MPI),
+	                             * and every rank's */
+	fed_err *e;
+	int failed;                 /* a collective failed: stop */
 };
 
 static void
@@ -84,6 +95,10 @@ run_free(struct run *r)
 	free(r->at);
 	free(r->lossrows);
 	free(r->lossat);
+	free(r->mg);
+	free(r->xall);
+	if (!dist_parallel(r->o != NULL ? r->o->dist : NULL))
+		free(r->xmine);
 	dpsgd_free(&r->dp);
 	memset(r, 0, sizeof(*r));
 }
@@ -114,6 +129,28 @@ run_sample(struct run *r, rng_t *rng)
 	memcpy(r->lossrows, r->perm, (size_t)r->nloss * sizeof(uint32_t));
 }
 
+/* The buffers of data parallelism and of micro-batches. */
+static int
+micro_init(struct run *r, fed_err *e)
+{
+	struct dist *d = r->o->dist;
+	uint64_t n = r->m.np ? r->m.np : 1;
+
+	if (r->o->micro == 0) {
+		if (dist_parallel(d) &&
+		    (r->part = dist_part(d, r->m.np, e)) == NULL)
+			return -1;
+		return 0;
+	}
+	r->mg = xcalloc(n, sizeof(float));
+	r->xall = xcalloc(2 * n, sizeof(xsum_t));
+	if (!dist_parallel(d))
+		r->xmine = xcalloc(2 * n, sizeof(xsum_t));
+	else if ((r->xmine = dist_xpart(d, n, e)) == NULL)
+		return -1;
+	return 0;
+}
+
 static int
 run_init(struct run *r, const struct arch *a, const struct dataset *d,
     const struct train_opts *o, rng_t *rng, fed_err *e)
@@ -139,26 +176,44 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 		run_free(r);
 		return -1;
 	}
+	if (micro_init(r, e) < 0) {
+		run_free(r);
+		return -1;
+	}
+	if (o->dp != NULL && dist_parallel(o->dist)) {
+		r->dp.part = o->dist->rank;
+		r->dp.parts = o->dist->size;
+	}
+	r->e = e;
 	run_sample(r, rng);
 	return 0;
 }
 
 /* Mean loss per prediction of p over the loss sample, a batch at a
- * time. */
+ * time; under MPI each rank takes a contiguous share and the shares'
+ * sums are added in rank order. */
 static double
 run_loss(struct run *r, const float *p)
 {
 	struct batch b = { 0, r->T, NULL, 0, NULL };
+	struct dist *d = r->o->dist;
+	int64_t i, lo = 0, hi = r->nloss;
 	double sum = 0;
-	int64_t i;
 
-	for (i = 0; i < r->nloss; i += b.n) {
-		b.n = r->nloss - i < r->m.maxbatch ? (int)(r->nloss - i) :
-		    r->m.maxbatch;
+	if (!dist_parallel(d) || r->o->micro > 0)
+		d = NULL;       /* every rank the whole, as one process does */
+	if (d != NULL) {
+		lo = r->nloss * d->rank / d->size;
+		hi = r->nloss * (d->rank + 1) / d->size;
+	}
+	for (i = lo; i < hi; i += b.n) {
+		b.n = hi - i < r->m.maxbatch ? (int)(hi - i) : r->m.maxbatch;
 		b.rows = r->lossrows != NULL ? r->lossrows + i : NULL;
 		b.at = r->lossat != NULL ? r->lossat + i : NULL;
 		sum += model_forward(&r->m, p, r->d, &b);
 	}
+	if (d != NULL && !r->failed && dist_sum(d, NULL, 0, 0, &sum, r->e) < 0)
+		r->failed = 1;
 	return sum / ((double)r->nloss * (r->T > 0 ? r->T : 1));
 }
 
@@ -189,7 +244,7 @@ draw(struct run *r, rng_t *rng, struct batch *b)
 
 /* The gradient of part of b, n samples from k, into g; the summed loss. */
 static double
-part_grad(struct run *r, const float *w, const struct batch *b, int k,
+local_grad(struct run *r, const float *w, const struct batch *b, int k,
     int n, float *g)
 {
 	struct batch p = *b;
@@ -202,6 +257,128 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 		p.start += k;
 	loss = model_forward(&r->m, w, r->d, &p);
 	model_backward(&r->m, g, w, &p);
+	return loss;
+}
+
+/* The micro-batches [*j0, *j1) of J this process computes. */
+static void
+mine(const struct dist *d, int J, int *j0, int *j1)
+{
+	*j0 = 0;
+	*j1 = J;
+	if (dist_parallel(d)) {
+		*j0 = (int)((int64_t)J * d->rank / d->size);
+		*j1 = (int)((int64_t)J * (d->rank + 1) / d->size);
+	}
+}
+
+/* The exact sum of this process's and every rank's into g. */
+static void
+micro_total(struct run *r, float *g, double *loss)
+{
+	struct dist *d = r->o->dist;
+	xsum_t *t = r->xmine;
+
+	if (dist_parallel(d)) {
+		if (!r->failed && dist_xsum(d, r->xall, r->m.np, loss,
+		    r->e) < 0)
+			r->failed = 1;
+		t = r->xall;
+	}
+	xsum_get(g, t, r->m.np);
+}
+
+/* The gradient of part of b as micro-batches of it, each weighted by
+ * its share of the part and added exactly, whatever computed them. */
+static double
+micro_grad(struct run *r, const float *w, const struct batch *b, int k,
+    int n, float *g)
+{
+	int J = r->o->micro < n ? r->o->micro : n, j, j0, j1, a, z;
+	double loss = 0;
+
+	mine(r->o->dist, J, &j0, &j1);
+	xsum_zero(r->xmine, r->m.np);
+	for (j = j0; j < j1; j++) {
+		a = (int)((int64_t)n * j / J);
+		z = (int)((int64_t)n * (j + 1) / J);
+		loss += local_grad(r, w, b, k + a, z - a, r->mg);
+		xsum_add(r->xmine, r->mg, r->m.np, (double)(z - a) / n);
+	}
+	micro_total(r, g, &loss);
+	return loss;
+}
+
+/* The same, the ranks of an MPI job each computing a contiguous share
+ * and weighting its mean gradient by the share's size; the losses
+ * summed. */
+static double
+part_grad(struct run *r, const float *w, const struct batch *b, int k,
+    int n, float *g)
+{
+	struct dist *d = r->o->dist;
+	int a, z;
+	double loss = 0;
+
+	if (r->o->micro > 0)
+		return micro_grad(r, w, b, k, n, g);
+	if (!dist_parallel(d))
+		return local_grad(r, w, b, k, n, g);
+	a = (int)((int64_t)n * d->rank / d->size);
+	z = (int)((int64_t)n * (d->rank + 1) / d->size);
+	if (z > a)
+		loss = local_grad(r, w, b, k + a, z - a, r->part);
+	else
+		memset(r->part, 0, r->m.np * sizeof(float));
+	if (!r->failed && dist_sum(d, g, r->m.np, (double)(z - a) / n, &loss,
+	    r->e) < 0)
+		r->failed = 1;
+	return loss;
+}
+
+/* DP-SGD with micro-batches: every part of J drawn afresh from the
+ * same state of rng, this process's parts added exactly. */
+static double
+dp_micro(struct run *r, const float *w, rng_t *rng, int64_t *rows)
+{
+	int J = r->o->micro, j, j0, j1;
+	rng_t r0 = *rng;
+	double loss = 0;
+
+	mine(r->o->dist, J, &j0, &j1);
+	xsum_zero(r->xmine, r->m.np);
+	r->dp.parts = J;
+	for (j = j0; j < j1 || j == j0; j++) {
+		*rng = r0;
+		r->dp.part = j < j1 ? j : J;    /* past the last: draws only */
+		loss += dpsgd_sum(&r->dp, &r->m.u.net, r->mg, w, r->d,
+		    r->m.y, rng, rows);
+		if (j < j1)
+			xsum_add(r->xmine, r->mg, r->m.np, 1.0);
+	}
+	micro_total(r, r->g, &loss);
+	dpsgd_noise(&r->dp, r->g, rng);
+	return loss;
+}
+
+/* DP-SGD's step: the clipped sum of every rank's share, then the noise
+ * once, after the sum. */
+static double
+dp_grad(struct run *r, const float *w, rng_t *rng, int64_t *rows)
+{
+	struct dist *d = r->o->dist;
+	double loss;
+
+	if (r->o->micro > 0)
+		return dp_micro(r, w, rng, rows);
+	if (!dist_parallel(d))
+		return dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
+		    rng, rows);
+	loss = dpsgd_sum(&r->dp, &r->m.u.net, r->part, w, r->d, r->m.y, rng,
+	    rows);
+	if (!r->failed && dist_sum(d, r->g, r->m.np, 1.0, &loss, r->e) < 0)
+		r->failed = 1;
+	dpsgd_noise(&r->dp, r->g, rng);
 	return loss;
 }
 
@@ -233,8 +410,7 @@ step(struct run *r, float *w, const float *w0, struct batch *b, rng_t *rng,
 	int h = b->n / 2;
 
 	if (r->o->dp != NULL) {
-		loss = dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
-		    rng, &rows);
+		loss = dp_grad(r, w, rng, &rows);
 		b->n = (int)rows;
 	} else if (o->slices > 1)
 		return slices_step(r, w, w0, b, lr);
@@ -259,7 +435,7 @@ loop(struct run *r, float *w, const float *w0, int64_t total,
 	double window = 0, loss;
 	struct batch b = { 0, 0, NULL, 0, NULL };
 
-	for (s = 0; s < total; s++) {
+	for (s = 0; s < total && !r->failed; s++) {
 		if (r->o->dp == NULL)
 			draw(r, rng, &b);
 		loss = step(r, w, w0, &b, rng, schedule_lr(&r->o->lr, s, total));
@@ -298,6 +474,9 @@ check(const struct arch *a, const struct dataset *d,
 	if ((p->slices > 1 || p->vbatch > 0 || o->state != NULL) &&
 	    p->kind == OPTIM_SGD)
 		return fed_errf(e, "slices, vbatch and moments need adam");
+	if (o->micro < 0 || o->micro > TRAIN_MAXMICRO)
+		return fed_usagef(e, "micro-batches out of range 1..%d",
+		    TRAIN_MAXMICRO);
 	if (o->lr.warmup >= train_total_steps(o, a, d))
 		return fed_errf(e, "warmup of %lld steps leaves none of %lld",
 		    (long long)o->lr.warmup,
@@ -326,6 +505,7 @@ train_run(const struct arch *a, const float *global, float *local,
 	struct run r;
 	rng_t rng;
 	unsigned csr;
+	int failed;
 
 	memset(st, 0, sizeof(*st));
 	if (check(a, d, o, e) < 0)
@@ -344,7 +524,10 @@ train_run(const struct arch *a, const float *global, float *local,
 	if (o->state != NULL)
 		optim_state_put(&r.opt, o->state);
 	nn_denormals_restore(csr);
+	failed = r.failed;
 	run_free(&r);
+	if (failed)
+		return -1;
 	if (diverged(local, global, arch_nparams(a)))
 		return fed_errf(e, "training diverged (weights not finite); "
 		    "try a lower learning rate");

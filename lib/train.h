@@ -6,7 +6,8 @@
  * schedule (schedule.h).  Every buffer is allocated before the first step;
  * the loop itself only computes.  The order of samples comes from rng.h
  * seeded with the caller's seed, so the same inputs, seed and BLAS
- * thread count give the same weights, bit for bit.  Reading bundles and
+ * thread count give the same weights, bit for bit, and so do the same
+ * number of ranks of an MPI job (dist.h).  Reading bundles and
  * writing the update is cmd/'s glue.
  */
 #ifndef FED_TRAIN_H
@@ -19,6 +20,7 @@
 #include "optim.h"
 #include "schedule.h"
 
+struct dist;
 struct dpsgd_opts;
 
 #define TRAIN_MAXBATCH  65536
@@ -26,6 +28,7 @@ struct dpsgd_opts;
 #define TRAIN_MAXSTEPS  ((int64_t)1 << 40)
 #define TRAIN_LOSSROWS  1024    /* rows behind loss_start and loss_end */
 #define TRAIN_LOSSWINDOWS 64    /* windows of text behind them */
+#define TRAIN_MAXMICRO  64      /* XSUM_MAXTERMS */
 
 struct train_opts {
 	int64_t epochs;             /* used when steps is 0 */
@@ -41,6 +44,19 @@ struct train_opts {
 	 * holder's inner optimizer state), read before and written after
 	 * the run; NULL starts from zero moments */
 	struct optim_state *state;
+	/* data parallelism (dist.h) when it has more than one rank: every
+	 * rank draws the same batches from the same seed, computes the
+	 * gradient of its contiguous share of each (of every half or slice
+	 * of one), and the shares are summed in rank order, so every rank
+	 * takes the same step; DP-SGD's noise is drawn once per step from
+	 * the shared stream, after the sum.  NULL: one process */
+	struct dist *dist;
+	/* 0, or every gradient (of a batch, half or slice) taken as this
+	 * many micro-batches (DP-SGD: parts of the Poisson batch) whose
+	 * gradients are added exactly (xsum.h), so that the result has the
+	 * same bits on any number of ranks as in one process; up to
+	 * TRAIN_MAXMICRO */
+	int micro;
 };
 
 struct train_stats {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "dist.h"
 #include "moments.h"
 #include "optstate.h"
 #include "out.h"
@@ -52,6 +53,13 @@ train_json(const struct train_opts *t, int gpt)
 	json_object_set_new(j, "prox", json_real(t->opt.prox));
 	json_object_set_new(j, "seed", json_integer((json_int_t)t->seed));
 	json_object_set_new(j, "shuffle", json_string("xoshiro256**"));
+	/* what the bits depend on under MPI: the micro-batches, or else the
+	 * number of ranks (one rank is a plain run) */
+	if (t->micro > 0)
+		json_object_set_new(j, "micro_batches",
+		    json_integer(t->micro));
+	else if (dist_parallel(t->dist))
+		json_object_set_new(j, "ranks", json_integer(t->dist->size));
 	if (gpt)
 		gpt_json(j, t);
 	return j;

@@ -1,0 +1,78 @@
+/*
+ * dist: data-parallel training across the ranks of an Open MPI job
+ * (mpirun, srun).  Only a process that mpirun started joins a job: a
+ * plain run never calls into MPI, needs no network and behaves as one
+ * rank of one.  Gradients are combined with a reduction whose order is
+ * fixed: every rank's partial gradient is gathered to every rank
+ * (an all-gather, which moves bytes and adds nothing) and summed there in
+ * double in rank order, so the sum never depends on timing or on the MPI
+ * implementation, and every rank holds the same bits.  MPI_Allreduce,
+ * whose order of additions is the implementation's, is used for integers
+ * only.  Which rows each rank computes is train's business (train.h).
+ */
+#ifndef FED_DIST_H
+#define FED_DIST_H
+
+#include <stdint.h>
+
+#include "util.h"
+#include "xsum.h"
+
+struct dist {
+	int rank, size;             /* 0 and 1 outside a job */
+	int local;                  /* ranks on this machine */
+	int mpi;                    /* MPI_Init was called */
+	size_t slot;                /* bytes a rank's slot takes */
+	unsigned char *slots;       /* (size) slots: weight and loss
+	                             * (double), then the partial gradient
+	                             * (float, or xsum.h's fixed point) */
+	double *losses;             /* (size) gathered losses */
+	double *weights;            /* (size) gathered weights */
+};
+
+/* Joins the job when mpirun started this process (OMPI_COMM_WORLD_SIZE
+ * is set), else a rank of one without touching MPI. */
+int  dist_init(struct dist *d, int *argc, char ***argv, fed_err *e);
+/* Leaves the job (MPI_Finalize); nothing outside one. */
+void dist_finish(struct dist *d);
+/* Ends every rank of the job with status; an ordinary exit outside
+ * one. */
+void dist_abort(const struct dist *d, int status)
+    __attribute__((noreturn));
+
+/* More than one rank: the training loop must split its batches. */
+static inline int
+dist_parallel(const struct dist *d)
+{
+	return d != NULL && d->size > 1;
+}
+
+/* Where this rank puts its partial gradient of n floats before
+ * dist_sum; the same place until n grows.  NULL if n is too large. */
+float *dist_part(struct dist *d, uint64_t n, fed_err *e);
+/*
+ * Every rank's weight w, partial gradient g_r (n floats, in dist_part's
+ * buffer) and loss in: g (n floats) becomes, on every rank, the sum over
+ * ranks r in order of w_r g_r, added in double and rounded once; *loss
+ * becomes the sum of the ranks' losses in rank order.  With n 0 (g
+ * NULL), the losses alone.
+ */
+int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
+    fed_err *e);
+/* The same for exact sums (xsum.h): this rank's partial sum of n
+ * elements goes into dist_xpart's buffer; dist_xsum puts the total of
+ * every rank's into acc (n elements), the same bits on every rank
+ * whatever the number of ranks. */
+xsum_t *dist_xpart(struct dist *d, uint64_t n, fed_err *e);
+int  dist_xsum(struct dist *d, xsum_t *acc, uint64_t n, double *loss,
+    fed_err *e);
+/* 1 when every rank passes ok 1, else 0; a collective step that also
+ * keeps rank 0 from writing before the others are done. */
+int  dist_agree(struct dist *d, int ok);
+/* OpenBLAS threads for a rank: the cores this process may run on,
+ * shared among the job's ranks on this machine; 0 to leave OpenBLAS's
+ * own choice (outside a job, or OPENBLAS_NUM_THREADS or OMP_NUM_THREADS
+ * set). */
+int  dist_threads(const struct dist *d);
+
+#endif

@@ -1,0 +1,118 @@
+#!/bin/sh
+# Benchmark: fed-train under mpirun on the cores of this machine.  For
+# mlp:784-200-200-10 at batch 256 (Fashion-MNIST, one epoch) and
+# gpt:4-128-4-128 (batch 16 windows of 128 bytes): two ranks against one
+# (one OpenBLAS thread each), and against PyTorch DistributedDataParallel
+# (gloo, Debian's python3-torch) with the same processes, threads and
+# global batch.  Then the language model's best use of two cores (one
+# thread, two threads, two ranks) against its one-thread rate.  Runs
+# alternate and each keeps its best of REPEAT, since the machine may be
+# shared.  Exits 1 when a target of issue 22 is missed: 1.8x for two
+# ranks over one, 1.5x over PyTorch DDP, 1.8x for the best two-core
+# configuration of the language model.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+root=$(pwd)
+B=$root/${FED_BUILD:-build}
+PY=/usr/bin/python3
+FM=${FED_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+ARCH=${ARCH:-gpt:4-128-4-128}
+BATCH=${BATCH:-16}
+STEPS=${STEPS:-40}
+REPEAT=${REPEAT:-2}
+[ -x "$B/fed-train" ] || { echo "mpi.sh: build first (make all)" >&2; exit 2; }
+command -v mpirun >/dev/null || { echo "mpi.sh: needs openmpi-bin" >&2; exit 2; }
+$PY -c 'import torch, numpy' 2>/dev/null ||
+	{ echo "mpi.sh: needs python3-torch and python3-numpy" >&2; exit 2; }
+w=$(mktemp -d "${TMPDIR:-/tmp}/fedbench.XXXXXX")
+trap 'rm -rf "$w"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl=self,vader
+
+"$B/fed-shard" -q -f idx -n 1 -p iid -o "$w/tr" \
+    "$FM/train-images-idx3-ubyte.gz" "$FM/train-labels-idx1-ubyte.gz" || exit 2
+"$B/fed-init" -a mlp:784-200-200-10 -s 1 -o "$w/mlp.fed" || exit 2
+find /usr/share/man/man1 -name '*.gz' | LC_ALL=C sort | head -200 |
+	while read -r f; do zcat "$f" | mandoc -Tutf8 2>/dev/null | col -b; done |
+	head -c 2000000 >"$w/text.txt"
+"$B/fed-shard" -q -f text -o "$w/d" "$w/text.txt" || exit 2
+"$B/fed-init" -a "$ARCH" -o "$w/gpt.fed" || exit 2
+core=$("$B/fed-train" -v --steps 1 -b 2 -m "$w/gpt.fed" -d "$w/d-000.fed" \
+    -o "$w/u.fed" 2>&1 | sed -n 's/.* blas \([^ ]*\) .*/\1/p')
+export OPENBLAS_CORETYPE="$core"
+MLP="-m $w/mlp.fed -d $w/tr-000.fed -b 256 -e 1"
+GPT="-m $w/gpt.fed -d $w/d-000.fed -b $BATCH --steps $STEPS"
+set -- $(echo "${ARCH#gpt:}" | tr - ' ')
+L=$1 C=$2 H=$3 T=$4
+
+rate() { # ranks threads args...: fed-train's training rate (0: no mpirun)
+	n=$1 t=$2
+	shift 2
+	if [ "$n" -eq 0 ]; then
+		OPENBLAS_NUM_THREADS=$t "$B/fed-train" -v "$@" -o "$w/u.fed" 2>&1
+	else
+		OPENBLAS_NUM_THREADS=$t mpirun -np "$n" "$B/fed-train" -v "$@" \
+		    -o "$w/u.fed" 2>&1
+	fi | sed -n 's/.* s, \([0-9]*\) samples\/s.*/\1/p'
+}
+ddp() { # kind: PyTorch DDP's rate on two processes of one thread
+	if [ "$1" = mlp ]; then
+		set -- mlp "$FM/train-images-idx3-ubyte.gz" \
+		    "$FM/train-labels-idx1-ubyte.gz" 784-200-200-10 256
+	else
+		set -- gpt "$w/text.txt" "$L" "$C" "$H" "$T" "$BATCH" "$STEPS"
+	fi
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 timeout 900 \
+	    $PY tests/bench/ddp_torch.py 2 "$@" 2>/dev/null | tail -1
+}
+best() { # var value: var = max(var, value)
+	eval "[ \"\${2:-0}\" -gt \"\$$1\" ] && $1=\$2"
+}
+
+echo "fed-train under Open MPI $(mpirun --version | sed -n '1s/.* //p'),"\
+    "PyTorch $($PY -c 'import torch; print(torch.__version__)') DDP gloo;"\
+    "OpenBLAS core $core; best of $REPEAT"
+status=0
+printf '%-22s %10s %10s %7s %10s %7s\n' workload "np=1" "np=2" speedup \
+    "ddp np=2" "vs ddp"
+for kind in mlp gpt; do
+	if [ $kind = mlp ]; then args=$MLP; name="mlp batch 256"
+	else args=$GPT; name="$ARCH b$BATCH"; fi
+	r1=0 r2=0 rt=0 i=0
+	while [ $i -lt "$REPEAT" ]; do
+		# shellcheck disable=SC2086
+		best r1 "$(rate 1 1 $args)"
+		# shellcheck disable=SC2086
+		best r2 "$(rate 2 1 $args)"
+		best rt "$(ddp $kind)"
+		i=$((i + 1))
+	done
+	[ $kind = gpt ] && g1=$r1 g2=$r2
+	awk -v n="$name" -v a=$r1 -v b=$r2 -v t=$rt 'BEGIN {
+		s = a ? b / a : 0; d = t ? b / t : 0
+		printf "%-22s %10d %10d %6.2fx %10d %6.2fx\n", n, a, b, s, t, d
+		exit !(s >= 1.8 && d >= 1.5) }' || status=1
+done
+echo "targets: speedup >= 1.80x, vs ddp >= 1.50x (rates: samples/s, tokens/s)"
+
+# the language model on two cores: threads or ranks
+p1=0 p2=0 i=0
+while [ $i -lt "$REPEAT" ]; do
+	# shellcheck disable=SC2086
+	best p1 "$(rate 0 1 $GPT)"
+	# shellcheck disable=SC2086
+	best p2 "$(rate 0 2 $GPT)"
+	i=$((i + 1))
+done
+best p1 "$g1"
+echo
+echo "$ARCH on two cores, tokens/s (vs one thread; target >= 1.80x):"
+awk -v a=$p1 -v b=$p2 -v c=$g2 'BEGIN {
+	printf "  1 process, 1 thread     %8d\n", a
+	printf "  1 process, 2 threads    %8d  %5.2fx\n", b, b / a
+	printf "  mpirun -np 2, 1 thread  %8d  %5.2fx\n", c, c / a
+	m = b > c ? b : c
+	printf "  best                    %8d  %5.2fx (%s)\n", m, m / a,
+	    (b > c ? "threads" : "ranks")
+	exit !(m / a >= 1.8) }' || status=1
+exit $status
