@@ -1,6 +1,9 @@
 # fish completion for fed-merge(1)
 
-complete -c fed-merge -s m -l model -r -F -d 'The current global model'
+# Bundles: *.fed files, and directories to find them in.
+set -l bundles '(__fish_complete_path (commandline -ct | string replace -r -- "^-[^=]*=" "") | string match -er -- "(?:\.fed|/)\t")'
+complete -c fed-merge -f
+complete -c fed-merge -s m -l model -x -a $bundles -d 'The current global model'
 complete -c fed-merge -s r -l rule -x -a 'fedavg fedavgm nesterov fedadam fedyogi fedadagrad median trimmed-mean:0.1 krum:1 multi-krum:1:3' -d 'Aggregation rule'
 complete -c fed-merge -s o -l output -r -F -d 'Write the bundle to a file'
 complete -c fed-merge -s j -l threads -x -d 'Threads (same bytes for any count)'
@@ -19,3 +22,4 @@ complete -c fed-merge -l dp-sample-rate -x -d 'Rate the holders were sampled at'
 complete -c fed-merge -s s -l seed -x -d 'Secret seed of the DP noise'
 complete -c fed-merge -s h -l help -d 'Print usage and exit'
 complete -c fed-merge -l version -d 'Print the version and exit'
+complete -c fed-merge -a $bundles -d 'Update bundle'
