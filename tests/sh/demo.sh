@@ -56,6 +56,12 @@ if command -v gnuplot >/dev/null; then
 	check "svg plot" grep -q '<svg' run/accuracy.svg
 	check "png plot" sh -c "head -c 8 run/accuracy.png | od -An -c | grep -q 'P   N   G'"
 	check "demo says where the plot is" grep -q "plot in $T/run/accuracy.svg" demo.out
+	check "plot legend: the baselines trained rounds x epochs" \
+	    grep -q 'centralized, 2 epochs' run/accuracy.svg
+	check "plot has the loss panel" grep -q 'test loss' run/accuracy.svg
+	check "plot data: round, accuracy, loss for rounds 0 to 2" sh -c \
+	    "awk 'NF == 3 && \$2 > 0 && \$3 > 0 { print \$1 }' run/accuracy.dat |
+	    tr '\n' ' ' | grep -qx '0 1 2 '"
 else
 	echo "note: gnuplot is not installed (sh scripts/deps demo): plots not checked"
 fi
