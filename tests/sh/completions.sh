@@ -154,30 +154,21 @@ schemes=$(sed -n 's/^\.It Fl \\-encode Ns = Ns //p' "$FED_ROOT/man/fed-train.1" 
     sed -e 's/ Ns Ar [A-Z]*$//' -e 's/Cm //g' -e 's/ | / /g' -e 's/ :/:/g')
 check "fed-train(1) lists the schemes of --encode" test -n "$schemes"
 # shellcheck disable=SC2086
-{
-	bash_offers fed-train --encode = '' >"$T/offered"
-	check "bash: fed-train --encode= offers $schemes" has_only "$T/offered" $schemes
-	bash_offers fed-train --encode '' >"$T/offered"
-	check "bash: fed-train --encode offers $schemes" has_only "$T/offered" $schemes
-	zsh_offers 'fed-train --encode=' >"$T/offered"
-	check "zsh: fed-train --encode= offers $schemes" has_only "$T/offered" $schemes
-	fish_offers 'fed-train --encode ' >"$T/offered"
-	check "fish: fed-train --encode offers $schemes" has_only "$T/offered" $schemes
-}
+for sh in bash zsh fish; do
+	shell_offers $sh 'fed-train --encode ' >"$T/offered"
+	check "$sh: fed-train --encode offers $schemes" has_only "$T/offered" $schemes
+done
+bash_offers fed-train --encode = '' >"$T/offered"
+check "bash: fed-train --encode= offers $schemes" has_only "$T/offered" $schemes
 
 # Where a bundle goes (after OPTION, or as an operand), the shells offer
 # c.fed and the directory roster, not a.pub or b.sec.
-# shellcheck disable=SC2086
 while read -r tool opt; do
-	bash_offers "$tool" $opt '' | sed 's|/$||' >"$T/offered"
-	check "bash: $tool ${opt:-operand} offers *.fed" \
-	    has_only "$T/offered" c.fed roster -- a.pub b.sec
-	zsh_offers "$tool $opt " | sed 's|/$||' >"$T/offered"
-	check "zsh: $tool ${opt:-operand} offers *.fed" \
-	    has_only "$T/offered" c.fed roster -- a.pub b.sec
-	fish_offers "$tool $opt " | sed 's|/$||' >"$T/offered"
-	check "fish: $tool ${opt:-operand} offers *.fed" \
-	    has_only "$T/offered" c.fed roster -- a.pub b.sec
+	for sh in bash zsh fish; do
+		shell_offers $sh "$tool $opt " >"$T/offered"
+		check "$sh: $tool ${opt:-operand} offers *.fed" \
+		    has_only "$T/offered" c.fed roster -- a.pub b.sec
+	done
 done <<EOF
 fed-train -m
 fed-train --model

@@ -92,24 +92,14 @@ else
 	check "/usr/local/bin/fed-train in place" in_place test -x /usr/local/bin/fed-train
 	touch "$T/m.fed" "$T/n.txt"
 	mkdir "$T/dir"
-	in_place bash_offers fed-train --encode = '' >"$T/offered" 2>&1
-	check "bash loads fed-train's completion, --encode= offers its schemes" \
-	    has_only "$T/offered" fp16 bf16 int8 topk:
-	in_place bash_offers fed-train -m '' >"$T/offered" 2>&1
-	check "bash: fed-train -m offers *.fed and directories" \
-	    has_only "$T/offered" m.fed dir -- n.txt
-	in_place zsh_offers 'fed-train --encode ' >"$T/offered" 2>&1
-	check "zsh loads fed-train's completion, --encode offers its schemes" \
-	    has_only "$T/offered" fp16 bf16 int8 topk:
-	in_place zsh_offers 'fed-train -m ' >"$T/offered" 2>&1
-	check "zsh: fed-train -m offers *.fed and directories" \
-	    has_only "$T/offered" m.fed dir -- n.txt
-	in_place fish_offers 'fed-train --encode ' >"$T/offered" 2>&1
-	check "fish loads fed-train's completion, --encode offers its schemes" \
-	    has_only "$T/offered" fp16 bf16 int8 topk:
-	in_place fish_offers 'fed-train -m ' >"$T/offered" 2>&1
-	check "fish: fed-train -m offers *.fed and directories" \
-	    has_only "$T/offered" m.fed dir/ -- n.txt
+	for sh in bash zsh fish; do
+		in_place shell_offers $sh 'fed-train --encode ' >"$T/offered" 2>&1
+		check "$sh loads fed-train's completion, --encode offers its schemes" \
+		    has_only "$T/offered" fp16 bf16 int8 topk:
+		in_place shell_offers $sh 'fed-train -m ' >"$T/offered" 2>&1
+		check "$sh: fed-train -m offers *.fed and directories" \
+		    has_only "$T/offered" m.fed dir -- n.txt
+	done
 fi
 expect "make uninstall (default PREFIX)" 0 inst uninstall
 check "uninstall leaves no file" sh -c "find '$root' -type f | cmp - /dev/null"
