@@ -159,6 +159,7 @@ for sh in bash zsh fish; do
 	check "$sh: fed-train --encode offers $schemes" has_only "$T/offered" $schemes
 done
 bash_offers fed-train --encode = '' >"$T/offered"
+# shellcheck disable=SC2086
 check "bash: fed-train --encode= offers $schemes" has_only "$T/offered" $schemes
 
 # Where a bundle goes (after OPTION, or as an operand), the shells offer
