@@ -5,9 +5,39 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR    = $(PREFIX)/bin
 MANDIR    = $(PREFIX)/share/man
-BASHCOMP  = $(PREFIX)/share/bash-completion/completions
-ZSHCOMP   = $(PREFIX)/share/zsh/site-functions
-FISHCOMP  = $(PREFIX)/share/fish/vendor_completions.d
+# make install strips the tools; STRIP= keeps their debug information.
+STRIP    ?= strip
+
+# Completions go where each shell finds them with no setup by its user,
+# asked of the shell itself at install time (set BASHCOMP, ZSHCOMP or
+# FISHCOMP to override):
+# - bash-completion loads a command's completion from bash-completion/
+#   completions under $XDG_DATA_DIRS, by default /usr/local/share and
+#   /usr/share, and under ~/.local/share: PREFIX/share serves for these,
+#   and PREFIX=/usr takes the directory bash-completion's pkg-config file
+#   names.
+# - zsh (once compinit runs, as its recommended ~/.zshrc does) autoloads
+#   from $fpath: its site-functions under PREFIX if zsh searches it, else
+#   its vendor-completions (Debian's /usr/share/zsh has no site-functions).
+# - fish searches its own vendor_completions.d and, only when XDG_DATA_DIRS
+#   names them, those of other prefixes: fish 3.6 does not search
+#   /usr/local/share/fish/vendor_completions.d by default.  So the default
+#   prefix installs into the directory fish's pkg-config file names
+#   (/usr/share/fish/vendor_completions.d on Debian), outside PREFIX, and a
+#   PREFIX fish searches by default (/usr, ~/.local) into its own.  Without
+#   fish installed, PREFIX/share/fish/vendor_completions.d.
+BASHCOMP ?= $(strip $(or $(if $(filter /usr,$(PREFIX)),$(shell pkg-config \
+	--variable=completionsdir bash-completion 2>/dev/null)), \
+	$(PREFIX)/share/bash-completion/completions))
+ZSHCOMP  ?= $(firstword $(filter $(PREFIX)/share/zsh/site-functions \
+	$(PREFIX)/share/zsh/vendor-completions, \
+	$(shell zsh -fc 'print -l $$fpath' 2>/dev/null)) \
+	$(PREFIX)/share/zsh/site-functions)
+FISHCOMP ?= $(firstword $(filter $(PREFIX)/%, \
+	$(shell env -u XDG_DATA_DIRS fish -c \
+	'printf "%s\n" $$__fish_vendor_completionsdirs' 2>/dev/null)) \
+	$(shell pkg-config --variable=completionsdir fish 2>/dev/null) \
+	$(PREFIX)/share/fish/vendor_completions.d)
 
 VERSION   = 0.1.0
 PKGS      = libarchive libcrypto jansson openblas ompi
@@ -111,6 +141,7 @@ install: all
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(BASHCOMP) $(DESTDIR)$(ZSHCOMP) $(DESTDIR)$(FISHCOMP)
 	install -m 0755 $(CMDS) $(DESTDIR)$(BINDIR)
+	$(if $(STRIP),$(STRIP) $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(CMDS))))
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7

@@ -1,12 +1,15 @@
 # fish completion for fed-merge(1)
 
-complete -c fed-merge -s m -l model -r -F -d 'The current global model'
-complete -c fed-merge -s R -l roster -r -F -d 'Count votes against a signed roster'
+# Bundles: *.fed files, and directories to find them in.
+set -l bundles '(__fish_complete_path (commandline -ct | string replace -r -- "^-[^=]*=" "") | string match -er -- "(?:\.fed|/)\t")'
+complete -c fed-merge -f
+complete -c fed-merge -s m -l model -x -a $bundles -d 'The current global model'
+complete -c fed-merge -s R -l roster -x -a $bundles -d 'Count votes against a signed roster'
 complete -c fed-merge -s p -l public-key -r -F -d 'The coordinator key that signed the roster'
 complete -c fed-merge -s P -l key-dir -x -a '(__fish_complete_directories)' -d 'Holders from a directory of NAME.pub keys'
 complete -c fed-merge -s k -l quorum -x -d 'Roster signatures every update needs'
 complete -c fed-merge -l unsigned -d 'Merge without checking signatures'
-complete -c fed-merge -l admit -r -F -d 'Leave out updates that worsen the loss on held-out data'
+complete -c fed-merge -l admit -x -a $bundles -d 'Leave out updates that worsen the loss on held-out data'
 complete -c fed-merge -l margin -x -d 'Loss an update may add under --admit'
 complete -c fed-merge -s r -l rule -x -a 'fedavg fedavgm nesterov fedadam fedyogi fedadagrad median trimmed-mean:0.1 krum:1 multi-krum:1:3' -d 'Aggregation rule'
 complete -c fed-merge -s o -l output -r -F -d 'Write the bundle to a file'
@@ -26,3 +29,4 @@ complete -c fed-merge -l dp-sample-rate -x -d 'Rate the holders were sampled at'
 complete -c fed-merge -s s -l seed -x -d 'Secret seed of the DP noise'
 complete -c fed-merge -s h -l help -d 'Print usage and exit'
 complete -c fed-merge -l version -d 'Print the version and exit'
+complete -c fed-merge -a $bundles -d 'Update bundle'

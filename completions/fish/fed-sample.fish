@@ -1,7 +1,9 @@
 # fish completion for fed-sample(1)
 
+# Bundles: *.fed files, and directories to find them in.
+set -l bundles '(__fish_complete_path (commandline -ct | string replace -r -- "^-[^=]*=" "") | string match -er -- "(?:\.fed|/)\t")'
 complete -c fed-sample -f
-complete -c fed-sample -s m -l model -r -F -d 'Model bundle'
+complete -c fed-sample -s m -l model -x -a $bundles -d 'Model bundle'
 complete -c fed-sample -s p -l prompt -x -d 'Text to continue'
 complete -c fed-sample -s n -l bytes -x -d 'Bytes to generate (default 200)'
 complete -c fed-sample -s t -l temperature -x -d 'Sampling temperature (default 0.8)'

@@ -1,8 +1,10 @@
 # fish completion for fed-train(1)
 
+# Bundles: *.fed files, and directories to find them in.
+set -l bundles '(__fish_complete_path (commandline -ct | string replace -r -- "^-[^=]*=" "") | string match -er -- "(?:\.fed|/)\t")'
 complete -c fed-train -f
-complete -c fed-train -s m -l model -r -F -d 'Global model bundle'
-complete -c fed-train -s d -l data -r -F -d 'Data bundle to train on'
+complete -c fed-train -s m -l model -x -a $bundles -d 'Global model bundle'
+complete -c fed-train -s d -l data -x -a $bundles -d 'Data bundle to train on'
 complete -c fed-train -s e -l epochs -x -d 'Passes over the data (default 1)'
 complete -c fed-train -l steps -x -d 'Exact number of steps'
 complete -c fed-train -s b -l batch -x -d 'Samples per step (default 32)'
@@ -23,7 +25,7 @@ complete -c fed-train -l epsilon -x -d 'DP target epsilon'
 complete -c fed-train -l delta -x -d 'DP delta (default 1e-5)'
 complete -c fed-train -l ledger -r -F -d 'Privacy ledger file'
 complete -c fed-train -l budget -x -d 'Budget of a new ledger'
-complete -c fed-train -l encode -x -a 'fp16 bf16 int8 topk:0.01' -d 'Encode the update'
+complete -c fed-train -l encode -x -a 'fp16 bf16 int8 topk:' -d 'Encode the update'
 complete -c fed-train -l stochastic-rounding -d 'Stochastic rounding for int8'
 complete -c fed-train -l residual -r -F -d 'Top-k error feedback state'
 complete -c fed-train -l opt-state -r -F -d 'Keep AdamW state across rounds'

@@ -3,9 +3,12 @@
 # zsh and fish ones too; the bash one loads in a plain bash (no
 # bash-completion package needed) and completing "fed-X -" offers every
 # long option its man page lists, each of which the tool accepts.  The zsh
-# and fish files name the same options, and are syntax-checked when those
-# shells are installed (they are not by default: then a note, no PASS).
+# and fish files name the same options and pass each shell's syntax check.
+# Then in real bash (with bash-completion), zsh and fish (scripts/deps
+# installs them): --encode offers the schemes fed-train(1) lists, and every
+# option or operand that takes a bundle offers *.fed files and directories.
 . "$FED_ROOT/tests/sh/lib.sh"
+. "$FED_ROOT/tests/sh/complete.lib"
 
 C=$FED_ROOT/completions
 command -v bash >/dev/null 2>&1 || { fail "completions" "no bash"; exit 1; }
@@ -100,20 +103,16 @@ for f in "$C"/bash/fed-*; do
 	fi
 done
 
-if command -v zsh >/dev/null 2>&1; then
-	for f in "$C"/zsh/_fed-*; do
-		[ -f "$f" ] && check "$(basename "$f"): zsh -n" zsh -n "$f"
-	done
-else
-	echo "note: zsh not installed, zsh completions not syntax-checked"
-fi
-if command -v fish >/dev/null 2>&1; then
-	for f in "$C"/fish/fed-*.fish; do
-		[ -f "$f" ] && check "$(basename "$f"): fish -n" fish -n "$f"
-	done
-else
-	echo "note: fish not installed, fish completions not syntax-checked"
-fi
+for sh in zsh fish; do
+	command -v $sh >/dev/null 2>&1 ||
+	    fail "completions: $sh" "not installed (scripts/deps check installs it)"
+done
+for f in "$C"/zsh/_fed-*; do
+	[ -f "$f" ] && check "$(basename "$f"): zsh -n" zsh -n "$f"
+done
+for f in "$C"/fish/fed-*.fish; do
+	[ -f "$f" ] && check "$(basename "$f"): fish -n" fish -n "$f"
+done
 
 # Arguments of the integrity tools complete to the right kind of file.
 # offers YES [NO]: the last completion offered YES and not NO.
@@ -142,3 +141,47 @@ if [ -f "$C/bash/fed-init" ]; then
 	complete_words fed-init -a so >"$T/offered" 2>/dev/null
 	check "fed-init -a completes architectures" offers softmax:784-10
 fi
+
+# Each shell as its user has it, finding the completions of this tree:
+# bash-completion and fish through XDG_DATA_DIRS, zsh through fpath.
+mkdir -p xdg/bash-completion xdg/fish home
+ln -s "$C/bash" xdg/bash-completion/completions
+ln -s "$C/fish" xdg/fish/vendor_completions.d
+export XDG_DATA_DIRS="$T/xdg" ZFPATH="$C/zsh" HOME="$T/home"
+
+# The schemes of --encode, as man/fed-train.1 lists them.
+schemes=$(sed -n 's/^\.It Fl \\-encode Ns = Ns //p' "$FED_ROOT/man/fed-train.1" |
+    sed -e 's/ Ns Ar [A-Z]*$//' -e 's/Cm //g' -e 's/ | / /g' -e 's/ :/:/g')
+check "fed-train(1) lists the schemes of --encode" test -n "$schemes"
+# shellcheck disable=SC2086
+for sh in bash zsh fish; do
+	shell_offers $sh 'fed-train --encode ' >"$T/offered"
+	check "$sh: fed-train --encode offers $schemes" has_only "$T/offered" $schemes
+done
+bash_offers fed-train --encode = '' >"$T/offered"
+# shellcheck disable=SC2086
+check "bash: fed-train --encode= offers $schemes" has_only "$T/offered" $schemes
+
+# Where a bundle goes (after OPTION, or as an operand), the shells offer
+# c.fed and the directory roster, not a.pub or b.sec.
+while read -r tool opt; do
+	for sh in bash zsh fish; do
+		shell_offers $sh "$tool $opt " >"$T/offered"
+		check "$sh: $tool ${opt:-operand} offers *.fed" \
+		    has_only "$T/offered" c.fed roster -- a.pub b.sec
+	done
+done <<EOF
+fed-train -m
+fed-train --model
+fed-train -d
+fed-eval -m
+fed-eval -u
+fed-eval -d
+fed-eval
+fed-merge -m
+fed-merge
+fed-verify --parent
+fed-verify
+fed-sign
+fed-sample -m
+EOF

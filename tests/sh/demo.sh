@@ -1,7 +1,7 @@
 # A smoke test of scripts/demo: a tiny consortium (3 holders, 2 rounds, a
 # small model, the first 2000 Fashion-MNIST images) run end to end; the
 # table, the final line, the plots, the lineage audit, and a rerun that
-# gives the same models.
+# gives the same models.  Then the README's demo figures (see the end).
 . "$FED_ROOT/tests/sh/lib.sh"
 
 src=/usr/share/datasets/fashion-mnist
@@ -56,6 +56,12 @@ if command -v gnuplot >/dev/null; then
 	check "svg plot" grep -q '<svg' run/accuracy.svg
 	check "png plot" sh -c "head -c 8 run/accuracy.png | od -An -c | grep -q 'P   N   G'"
 	check "demo says where the plot is" grep -q "plot in $T/run/accuracy.svg" demo.out
+	check "plot legend: the baselines trained rounds x epochs" \
+	    grep -q 'centralized, 2 epochs' run/accuracy.svg
+	check "plot has the loss panel" grep -q 'test loss' run/accuracy.svg
+	check "plot data: round, accuracy, loss for rounds 0 to 2" sh -c \
+	    "awk 'NF == 3 && \$2 > 0 && \$3 > 0 { print \$1 }' run/accuracy.dat |
+	    tr '\n' ' ' | grep -qx '0 1 2 '"
 else
 	echo "note: gnuplot is not installed (sh scripts/deps demo): plots not checked"
 fi
@@ -90,3 +96,87 @@ expect_err "refuses a foreign directory" 1 'not a demo directory' \
     env FED_DEMO_DIR="$T/other" sh "$demo"
 check "foreign directory untouched" test -f other/precious
 expect_err "missing data" 1 'not found' env FED_DEMO_DATA="$T/nowhere" sh "$demo"
+
+# The README's demo figures against the demo's configuration (the defaults
+# in scripts/demo).  Always: round 0's row is the initial model on the test
+# set, and every row's bytes are what the holders download and upload, from
+# the sizes of a model, an update and a merged model of that configuration
+# made here from a little data, within one tar block (512 bytes) a file:
+# the numbers their manifests hold are as long as the real ones, give or
+# take a few digits.  When
+# `make demo` left its run in demo-run/: every row, the final line and the
+# disk space the README gives are that run's.
+readme=$FED_ROOT/README.md
+dflt() { sed -n "s/^$1=\${FED_DEMO_[A-Z]*:-\([^}]*\)}.*/\1/p" "$demo"; }
+nh=$(dflt nholders) nr=$(dflt rounds) ep=$(dflt epochs) arch=$(dflt arch)
+seed=$(sed -n 's/^seed=\([0-9]*\).*/\1/p' "$demo")
+check "demo defaults read from scripts/demo" test -n "$nh$nr$ep$arch$seed"
+# row N: the README's table row for round N, as the demo prints it.
+row() {
+	grep -E "^ {4} +$1 +[0-9]+ +[0-9]+ +[01]\.[0-9]{4} +[0-9.]+ +[0-9]+$" \
+	    "$readme" | cut -c5-
+}
+fmt_row() { printf '%5d %12d %8d %9.4f %7.4f %10d' "$@"; }
+total() { fed-eval --json -m "$@" | jq -r '.total | "\(.accuracy) \(.loss)"'; }
+size() { wc -c <"$1"; }
+
+fed-shard -q -n 1 -p iid -o test "$src/t10k-images-idx3-ubyte.gz" \
+    "$src/t10k-labels-idx1-ubyte.gz"
+# shellcheck disable=SC2046
+check "README: round 0 row is fed-init -a $arch -s $seed on the test set" \
+    test "$(row 0)" = "$(fmt_row 0 0 0 $(fed-init -a "$arch" -s "$seed" |
+    total - test-000.fed) 0)"
+
+fed-sign -G -n -p k.pub -s k.sec 2>/dev/null
+fed-init -a "$arch" -s "$seed" | fed-sign -s k.sec -o m0.fed
+fed-shard -q -n "$nh" -p iid -o sh data/train-images-idx3-ubyte.gz \
+    data/train-labels-idx1-ubyte.gz
+ups=0
+for h in $(seq -f %03g 0 $((nh - 1))); do
+	fed-train -m m0.fed -d "sh-$h.fed" -e "$ep" -b 32 -l 0.05 -s 0 \
+	    --name "holder-$h" | fed-sign -s k.sec -o "u-$h.fed"
+	ups=$((ups + $(size "u-$h.fed")))
+done
+fed-merge -m m0.fed -r fedavg u-*.fed | fed-sign -s k.sec -o m1.fed
+for r in 1 2 "$nr"; do
+	m=m1.fed
+	[ "$r" -gt 1 ] || m=m0.fed
+	bytes=$(($(size "$m") * nh + ups))
+	check "README: round $r row, $nh contributors, about $bytes bytes" \
+	    sh -c "echo '$(row "$r")' | awk '\$2 == $nh &&
+	    \$6 - $bytes <= 1024 * $nh && $bytes - \$6 <= 1024 * $nh' | grep -q ."
+done
+
+run=$FED_ROOT/demo-run
+last=$run/public/rounds/round-$(printf %03d "$nr").fed
+if ! [ -f "$run/.fed-demo" ] || ! [ -f "$last" ] ||
+    [ "$(ls "$run/public/roster" | wc -l)" -ne "$nh" ] ||
+    [ "$(ls "$run"/baseline/*.fed 2>/dev/null | wc -l)" -ne $((nh + 1)) ] ||
+    [ "$(tar -xOf "$last" manifest.json | jq -r .arch)" != "$arch" ]; then
+	echo "note: no finished run of make demo in demo-run/: README's figures after round 0 not checked against one"
+	exit 0
+fi
+cd "$run" || exit 2
+for r in 1 2 "$nr"; do
+	m=public/rounds/round-$(printf %03d "$r").fed
+	p=public/rounds/round-$(printf %03d $((r - 1))).fed
+	c=public/contrib/round-$(printf %03d $((r - 1)))
+	samples=$(tar -xOf "$m" manifest.json | jq '[.merge.updates[].samples] | add')
+	# shellcheck disable=SC2046
+	check "README: round $r row is demo-run's" test "$(row "$r")" = \
+	    "$(fmt_row "$r" "$(ls "$c" | wc -l)" "$samples" \
+	    $(total "$m" public/test.fed) \
+	    $(($(size "$p") * nh + $(cat "$c"/*.fed | wc -c))))"
+done
+start=public/rounds/round-000.fed
+acc() { fed-eval --json -m "$start" -u "$1" public/test.fed | jq .total.accuracy; }
+alone=$(for b in baseline/holder-*.fed; do acc "$b"; done)
+result=$(printf 'federated %.4f | centralized %.4f | best holder alone %.4f | mean holder alone %.4f' \
+    "$(total "$last" public/test.fed | cut -d' ' -f1)" \
+    "$(acc baseline/centralized.fed)" "$(echo "$alone" | sort -g | tail -n 1)" \
+    "$(echo "$alone" | awk '{ s += $1 } END { print s / NR }')")
+check "README: the final line is demo-run's" grep -qxF "    $result" "$readme"
+mb=$(du -sm . | cut -f1)
+said=$(tr '\n' ' ' <"$readme" | sed -n 's/.*leaves about \([0-9]*\) MB in.*/\1/p')
+check "README: demo-run's $mb MB, within 5% of the ${said:-?} MB it says" \
+    test -n "$said" -a $((mb * 100)) -ge $((said * 95)) -a $((mb * 100)) -le $((said * 105))
