@@ -137,7 +137,7 @@ for h in $(seq -f %03g 0 $((nh - 1))); do
 	    --name "holder-$h" | fed-sign -s k.sec -o "u-$h.fed"
 	ups=$((ups + $(size "u-$h.fed")))
 done
-fed-merge -m m0.fed -r fedavg u-*.fed | fed-sign -s k.sec -o m1.fed
+fed-merge --unsigned -m m0.fed -r fedavg u-*.fed | fed-sign -s k.sec -o m1.fed
 for r in 1 2 "$nr"; do
 	m=m1.fed
 	[ "$r" -gt 1 ] || m=m0.fed
