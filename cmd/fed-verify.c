@@ -482,6 +482,28 @@ load_roster(struct opts *o, const char *path, uint64_t k)
 	return k;
 }
 
+/* The key set: -p/-P keys or a roster, a quorum that fits, or -n. */
+static void
+check_keys(struct opts *o, const char *roster, uint64_t k)
+{
+	if (roster && o->chain)
+		errx(2, "--chain takes the roster as -P keydir, not -R");
+	if (roster)
+		k = load_roster(o, roster, k);
+	else if (k > 0 && o->nkeys == 0)
+		errx(2, "-k needs trusted keys (-p or -P)");
+	if (!roster && k > (uint64_t)o->nkeys && o->nkeys > 0)
+		errx(2, "-k %llu: only %d trusted keys given",
+		    (unsigned long long)k, o->nkeys);
+	/* a pipeline that forgot -p must not pass unsigned bundles */
+	if (o->nkeys == 0 && !o->integrity_only)
+		errx(2, "no trusted keys: give -p or -P, or -n to check "
+		    "integrity only");
+	if (o->nkeys > 0 && o->integrity_only)
+		errx(2, "-n checks no signatures: drop it or the keys");
+	o->quorum = k ? (int)k : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -542,22 +564,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0 || (o.out && argc != 1))
 		usage(stderr, 2);
-	if (roster && o.chain)
-		errx(2, "--chain takes the roster as -P keydir, not -R");
-	if (roster)
-		k = load_roster(&o, roster, k);
-	else if (k > 0 && o.nkeys == 0)
-		errx(2, "-k needs trusted keys (-p or -P)");
-	if (!roster && k > (uint64_t)o.nkeys && o.nkeys > 0)
-		errx(2, "-k %llu: only %d trusted keys given",
-		    (unsigned long long)k, o.nkeys);
-	/* a pipeline that forgot -p must not pass unsigned bundles */
-	if (o.nkeys == 0 && !o.integrity_only)
-		errx(2, "no trusted keys: give -p or -P, or -n to check "
-		    "integrity only");
-	if (o.nkeys > 0 && o.integrity_only)
-		errx(2, "-n checks no signatures: drop it or the keys");
-	o.quorum = k ? (int)k : 1;
+	check_keys(&o, roster, k);
 	check_lineage_opts(&o, parent);
 	if (o.chain)
 		return save_state(&o, verify_chain(&o, argv, argc));
