@@ -74,16 +74,6 @@ list_dir(const char *dir, int missing_ok, char ***out, fed_err *e)
 	return n;
 }
 
-static void
-free_paths(char **p, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		free(p[i]);
-	free(p);
-}
-
 /* The operands as paths: one folder's bundles, or the files given. */
 static int
 model_paths(char *const *args, int nargs, char ***out, fed_err *e)
@@ -358,7 +348,7 @@ chain_walk(struct chain *c, char *const *args, int nargs,
 	if (n == 0)
 		return fed_usagef(e, "%s: no *.fed bundles", args[0]);
 	i = load_models(c, paths, n, o, e);
-	free_paths(paths, n);
+	fed_freev(paths, n);
 	if (i < 0)
 		return -1;
 	qsort(c->links, (size_t)c->n, sizeof(*c->links), by_round);

@@ -240,16 +240,6 @@ part_path(const struct shard_plan *p, const char *prefix, uint32_t g)
 	return path;
 }
 
-static void
-free_paths(char **paths, uint32_t n)
-{
-	uint32_t g;
-
-	for (g = 0; g < n; g++)
-		free(paths[g]);
-	free(paths);
-}
-
 /* Every part to a temporary file; then all renamed, or none. */
 int
 shard_write(const struct shard_plan *p, const struct shard_src *s,
@@ -300,7 +290,7 @@ shard_write(const struct shard_plan *p, const struct shard_src *s,
 				unlink(paths[g]);
 			r = -1;
 		}
-	free_paths(paths, p->nout);
+	fed_freev(paths, p->nout);
 	free(buf);
 	free(outs);
 	return r;

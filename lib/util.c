@@ -345,3 +345,13 @@ read_file(const char *path, size_t max, size_t *len, fed_err *e)
 		close(fd);
 	return buf;
 }
+
+void
+fed_freev(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -80,6 +80,9 @@ uint8_t *fed_read_fd(int fd, const char *name, size_t max, size_t *len,
 #define FED_ESCMAX 160
 char *fed_escape(char *dst, size_t dstlen, const char *src);
 
+/* Free n strings and the array that holds them. */
+void fed_freev(char **v, size_t n);
+
 /* "stdin" for "-", the path otherwise: for messages. */
 const char *display_name(const char *path);
 
