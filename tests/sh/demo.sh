@@ -132,12 +132,16 @@ fed-init -a "$arch" -s "$seed" | fed-sign -s k.sec -o m0.fed
 fed-shard -q -n "$nh" -p iid -o sh data/train-images-idx3-ubyte.gz \
     data/train-labels-idx1-ubyte.gz
 ups=0
+mkdir roster
 for h in $(seq -f %03g 0 $((nh - 1))); do
+	# each holder its own key, as the demo's roster has it: the merge
+	# records every signer by key id and name
+	fed-sign -G -n -p "roster/holder-$h.pub" -s "h-$h.sec" 2>/dev/null
 	fed-train -m m0.fed -d "sh-$h.fed" -e "$ep" -b 32 -l 0.05 -s 0 \
-	    --name "holder-$h" | fed-sign -s k.sec -o "u-$h.fed"
+	    --name "holder-$h" | fed-sign -s "h-$h.sec" -o "u-$h.fed"
 	ups=$((ups + $(size "u-$h.fed")))
 done
-fed-merge --unsigned -m m0.fed -r fedavg u-*.fed | fed-sign -s k.sec -o m1.fed
+fed-merge -P roster -m m0.fed -r fedavg u-*.fed | fed-sign -s k.sec -o m1.fed
 for r in 1 2 "$nr"; do
 	m=m1.fed
 	[ "$r" -gt 1 ] || m=m0.fed
