@@ -301,14 +301,25 @@ close_all(struct job *j)
 
 /* How many updates a pass reads at once: the linear passes a few, in
  * windows one after another, so that memory does not grow with their
- * number; the robust ones all. */
+ * number; the robust ones all.  A window of one would read and write
+ * the whole float64 accumulator once per update, eight times the
+ * update's own bytes: memory bandwidth, not arithmetic, would set the
+ * pace, so a window holds at least MERGE_WINDOW updates, and more for
+ * a large model, up to MERGE_MAXWINDOW. */
 static int
 window(const struct job *j)
 {
-	int w = j->o->threads;
+	/* an open update holds about 1 MiB of buffers: let them take up
+	 * to half the model's size, so peak memory stays under 3 models */
+	uint64_t fit = j->mi->np * sizeof(float) / (2u << 20);
+	int w = fit > MERGE_MAXWINDOW ? MERGE_MAXWINDOW : (int)fit;
 
+	if (w < MERGE_WINDOW)
+		w = MERGE_WINDOW;
+	if (w < j->o->threads)
+		w = j->o->threads;
 	if (j->pass == PASS_NORM || j->pass == PASS_SUM)
-		return w < 1 ? 1 : w;
+		return w;
 	return j->na > 0 ? j->na : 1;
 }
 

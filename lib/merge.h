@@ -35,6 +35,8 @@
 #include "util.h"
 
 #define MERGE_CHUNK (64 * 1024)         /* most floats per update per step */
+#define MERGE_WINDOW 8                  /* fewest updates a linear pass reads at once */
+#define MERGE_MAXWINDOW 64              /* most */
 
 /* Merge the updates (paths; "-" at most once, model included) into the
  * next model bundle, written to out; its digest goes to digest
