@@ -273,8 +273,10 @@ main(int argc, char *argv[])
 	}
 	for (i = optind; i < argc; i++)
 		add_data(&o, argv[i]);
-	if (o.model == NULL || o.ndata == 0)
-		usage(stderr, 2);
+	if (o.model == NULL)
+		errx(2, "-m model is required");
+	if (o.ndata == 0)
+		errx(2, "-d data is required");
 	stdins = strcmp(o.model, "-") == 0 ||
 	    (o.update != NULL && strcmp(o.update, "-") == 0);
 	for (i = 0; i < o.ndata; i++)

@@ -101,7 +101,9 @@ main(int argc, char *argv[])
 			usage(stderr, 2);
 		}
 	}
-	if (archstr == NULL || optind != argc)
+	if (archstr == NULL)
+		errx(2, "-a arch is required");
+	if (optind != argc)
 		usage(stderr, 2);
 	if (arch_parse(archstr, &a, &e) < 0)
 		errx(2, "%s", e.msg);

@@ -270,8 +270,10 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "m:r:o:j:s:R:p:P:k:h", longopts,
 	    NULL)) != -1)
 		option(c, optarg, &a);
-	if (a.model == NULL || optind == argc)
-		usage(stderr, 2);
+	if (a.model == NULL)
+		errx(2, "-m model is required");
+	if (optind == argc)
+		errx(2, "an update is required");
 	operands(&a, argv + optind, argc - optind);
 	voters(&a, &ro);
 	if (mopt_finish(&a.o, &e) < 0)

@@ -106,7 +106,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (prev == NULL && dir == NULL && argc == 0)
-		usage(stderr, 2);
+		errx(2, "a holder is required (-p, -P or name=pubkey)");
 	if (prev == NULL && nrm > 0)
 		errx(2, "-d needs a previous roster (-p)");
 	roster_init(&r);

@@ -139,7 +139,9 @@ main(int argc, char *argv[])
 		default: usage(stderr, 2);
 		}
 	}
-	if (model == NULL || optind != argc)
+	if (model == NULL)
+		errx(2, "-m model is required");
+	if (optind != argc)
 		usage(stderr, 2);
 	nn_blas_reexec(argv);
 	sample(model, prompt, (int)n, temp, seed, outpath);

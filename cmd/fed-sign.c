@@ -5,6 +5,7 @@
  * failure exits through fed_exit: a bundle that is not valid is 1, a key,
  * a file that cannot be read or written, a usage error 2.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,9 +186,11 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (o.sec == NULL)
-		usage(stderr, 2);
+		errx(2, "-s seckey is required");
 	if (o.generate) {
-		if (o.pub == NULL || argc != 0 || o.out || o.detached ||
+		if (o.pub == NULL)
+			errx(2, "-G needs -p pubkey");
+		if (argc != 0 || o.out || o.detached ||
 		    (o.nopass && o.passfile))
 			usage(stderr, 2);
 		return generate(&o);

@@ -556,7 +556,11 @@ parse(int argc, char *argv[], struct opts *o)
 		default: usage(stderr, 2);
 		}
 	}
-	if (o->model == NULL || o->data == NULL || optind != argc)
+	if (o->model == NULL)
+		errx(2, "-m model is required");
+	if (o->data == NULL)
+		errx(2, "-d data is required");
+	if (optind != argc)
 		usage(stderr, 2);
 	if (epochs && t->steps > 0)
 		errx(2, "-e and --steps exclude each other");

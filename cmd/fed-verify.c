@@ -562,7 +562,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0 || (o.out && argc != 1))
+	if (argc == 0)
+		errx(2, "a bundle is required");
+	if (o.out && argc != 1)
 		usage(stderr, 2);
 	check_keys(&o, roster, k);
 	check_lineage_opts(&o, parent);
