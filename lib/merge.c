@@ -503,6 +503,20 @@ krum_select(struct job *j, fed_err *e)
 	return 0;
 }
 
+static const struct upd *first_bad(const struct job *);
+
+/* --skip-bad left nothing: how many, and the first reason. */
+static int
+all_skipped(const struct job *j, fed_err *e)
+{
+	const struct upd *b = first_bad(j);
+
+	if (b == NULL)
+		return fed_errf(e, "no update left to merge");
+	return fed_errf(e, "no update left to merge: all %d were skipped "
+	    "(%s: %s)", j->nu, display_name(b->path), b->why);
+}
+
 /* Reset the updates of a new attempt; -1 when there are too few. */
 static int
 passes_start(struct job *j, fed_err *e)
@@ -513,7 +527,7 @@ passes_start(struct job *j, fed_err *e)
 
 	set_act(j, 0);
 	if (j->na == 0)
-		return fed_errf(e, "no update left to merge");
+		return all_skipped(j, e);
 	for (k = 0; k < j->na; k++) {
 		u = &j->u[j->act[k]];
 		u->sumsq = 0;
@@ -756,7 +770,7 @@ job_free(struct job *j)
 static int
 job_merge(struct job *j, int out, char *digest, fed_err *e)
 {
-	int r;
+	int i, r;
 
 	if (first_open(j, e) < 0 || (j->o->admit && madmit_run(&j->ad, j->u,
 	    j->nu, j->mi, &j->want, j->o, j->spool, e) < 0) ||
@@ -766,7 +780,14 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 		while ((r = passes(j, e)) == 1)
 			;
 	} while (r == 0 && j->moments && (r = moments_pass(j, e)) == 1);
-	return r < 0 ? -1 : write_out(j, out, digest, e);
+	if (r < 0 || write_out(j, out, digest, e) < 0)
+		return -1;
+	/* dropped input is a warning, not progress: always said */
+	for (i = 0; i < j->nu; i++)
+		if (j->u[i].bad)
+			fed_warnf("skipped %s: %s", display_name(j->u[i].path),
+			    j->u[i].why);
+	return 0;
 }
 
 int
