@@ -27,11 +27,23 @@ struct opts {
 	int json;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -m, --model=MODEL         the model bundle to evaluate (- for standard input)\n"
+	"  -u, --update=UPDATE       apply this update to the model first\n"
+	"  -d, --data=DATA           a data bundle to evaluate on (repeatable)\n"
+	"      --json                print the results as JSON\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-eval -m model [-u update] [--json] [-d data ...] "
 	    "[data ...]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 

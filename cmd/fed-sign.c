@@ -22,6 +22,20 @@ struct opts {
 	const char *pub, *sec, *passfile, *out, *detached, *bundle;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -G, --generate            make a key pair\n"
+	"  -n, --no-passphrase       with -G: do not protect the secret key\n"
+	"      --passphrase-file=FILE\n"
+	"                            read the passphrase from FILE\n"
+	"  -p, --public-key=PUBKEY   with -G: write the public key here\n"
+	"  -s, --secret-key=SECKEY   the secret key to sign with (or to make)\n"
+	"  -o, --output=OUT          write the signed bundle here\n"
+	"  -x, --detached=SIGFILE    write a detached signature, not a bundle\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
@@ -29,6 +43,8 @@ usage(FILE *f, int status)
 	    "-s seckey\n"
 	    "       fed-sign -s seckey [--passphrase-file file] [-o out] "
 	    "[-x sigfile] [bundle]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 

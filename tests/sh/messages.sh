@@ -94,3 +94,24 @@ one "skip-bad: all skipped, count and first reason" 1 \
     "^fed-merge: no update left to merge: all 2 were skipped (u3.fed: not a valid bundle" \
     fed-merge --unsigned --skip-bad -m mm.fed -o sk.fed u3.fed u4.fed
 check "skip-bad: nothing written" test ! -e sk.fed
+
+# ---- --help: the usage, then one line per option of the man page ----
+for t in fed-eval fed-init fed-merge fed-roster fed-sample fed-shard fed-sign \
+    fed-train fed-verify; do
+	man=$FED_ROOT/man/$t.1
+	expect "help: $t --help exits 0" 0 $t --help
+	check "help: $t --help on stdout" grep -q "^usage: $t" "$T/out"
+	check "help: $t --help, nothing on stderr" test ! -s "$T/err"
+	missing=
+	for o in $(grep '^\.It Fl' "$man" | grep -o 'Fl \\-[a-z0-9-]*' |
+	    sed 's/Fl \\-/--/' | sort -u); do
+		grep -q -- "$o" "$T/out" || missing="$missing $o"
+	done
+	check "help: $t --help describes every long option of $t(1)${missing:+ (lacks$missing)}" \
+	    test -z "$missing"
+	check "help: $t --help options fit 80 columns" \
+	    sh -c "! awk '/^  -/ && length > 80' '$T/out' | grep -q ."
+	check "help: $t --help has option lines" grep -q '^  -h, --help' "$T/out"
+	expect "help: $t usage error exits 2" 2 $t --no-such-option
+	check "help: $t usage error shows no option list" sh -c "! grep -q -- '--help' '$T/err'"
+done
