@@ -503,20 +503,6 @@ krum_select(struct job *j, fed_err *e)
 	return 0;
 }
 
-static const struct upd *first_bad(const struct job *);
-
-/* --skip-bad left nothing: how many, and the first reason. */
-static int
-all_skipped(const struct job *j, fed_err *e)
-{
-	const struct upd *b = first_bad(j);
-
-	if (b == NULL)
-		return fed_errf(e, "no update left to merge");
-	return fed_errf(e, "no update left to merge: all %d were skipped "
-	    "(%s: %s)", j->nu, display_name(b->path), b->why);
-}
-
 /* Reset the updates of a new attempt; -1 when there are too few. */
 static int
 passes_start(struct job *j, fed_err *e)
@@ -527,7 +513,7 @@ passes_start(struct job *j, fed_err *e)
 
 	set_act(j, 0);
 	if (j->na == 0)
-		return all_skipped(j, e);
+		return upd_none_left(j->u, j->nu, e);
 	for (k = 0; k < j->na; k++) {
 		u = &j->u[j->act[k]];
 		u->sumsq = 0;
@@ -591,19 +577,6 @@ moments_pass(struct job *j, fed_err *e)
 	return r == 1 ? pass_failed(j, e) : r;
 }
 
-/* The first bad operand in operand order. */
-static const struct upd *
-first_bad(const struct job *j)
-{
-	const struct upd *b = NULL;
-	int k;
-
-	for (k = 0; k < j->nu; k++)
-		if (j->u[k].bad && (b == NULL || j->u[k].order < b->order))
-			b = &j->u[k];
-	return b;
-}
-
 /* Operands once, whole: sorted by digest, signed, bad ones marked. */
 static int
 first_open(struct job *j, fed_err *e)
@@ -630,7 +603,7 @@ first_open(struct job *j, fed_err *e)
 	if (mmom_plan(u, n, j->o, j->mi, &j->moments, e) < 0)
 		return -1;
 	if ((b = sys_bad(j)) != NULL ||
-	    (!j->o->skip_bad && (b = first_bad(j)) != NULL))
+	    (!j->o->skip_bad && (b = upd_first_bad(j->u, j->nu)) != NULL))
 		return upd_error(b, e);
 	return mvote_check(j->u, j->nu, j->o, e);
 }
@@ -770,7 +743,7 @@ job_free(struct job *j)
 static int
 job_merge(struct job *j, int out, char *digest, fed_err *e)
 {
-	int i, r;
+	int r;
 
 	if (first_open(j, e) < 0 || (j->o->admit && madmit_run(&j->ad, j->u,
 	    j->nu, j->mi, &j->want, j->o, j->spool, e) < 0) ||
@@ -782,11 +755,7 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 	} while (r == 0 && j->moments && (r = moments_pass(j, e)) == 1);
 	if (r < 0 || write_out(j, out, digest, e) < 0)
 		return -1;
-	/* dropped input is a warning, not progress: always said */
-	for (i = 0; i < j->nu; i++)
-		if (j->u[i].bad)
-			fed_warnf("skipped %s: %s", display_name(j->u[i].path),
-			    j->u[i].why);
+	upd_warn_skipped(j->u, j->nu);
 	return 0;
 }
 
