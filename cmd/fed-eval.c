@@ -27,11 +27,23 @@ struct opts {
 	int json;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -m, --model=MODEL         the model bundle to evaluate (- for standard input)\n"
+	"  -u, --update=UPDATE       apply this update to the model first\n"
+	"  -d, --data=DATA           a data bundle to evaluate on (repeatable)\n"
+	"      --json                print the results as JSON\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-eval -m model [-u update] [--json] [-d data ...] "
 	    "[data ...]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -273,8 +285,10 @@ main(int argc, char *argv[])
 	}
 	for (i = optind; i < argc; i++)
 		add_data(&o, argv[i]);
-	if (o.model == NULL || o.ndata == 0)
-		usage(stderr, 2);
+	if (o.model == NULL)
+		errx(2, "-m model is required");
+	if (o.ndata == 0)
+		errx(2, "-d data is required");
 	stdins = strcmp(o.model, "-") == 0 ||
 	    (o.update != NULL && strcmp(o.update, "-") == 0);
 	for (i = 0; i < o.ndata; i++)

@@ -12,10 +12,21 @@
 #include "out.h"
 #include "weights.h"
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -a, --arch=ARCH           softmax:IN-OUT, mlp:IN-H1-...-OUT or gpt:L-D-H-T\n"
+	"  -s, --seed=SEED           seed of the initial weights (0 to 2^63-1)\n"
+	"  -o, --output=OUT          write the model here, not to standard output\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-init -a arch [-s seed] [-o out]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -101,7 +112,9 @@ main(int argc, char *argv[])
 			usage(stderr, 2);
 		}
 	}
-	if (archstr == NULL || optind != argc)
+	if (archstr == NULL)
+		errx(2, "-a arch is required");
+	if (optind != argc)
 		usage(stderr, 2);
 	if (arch_parse(archstr, &a, &e) < 0)
 		errx(2, "%s", e.msg);

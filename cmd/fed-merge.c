@@ -81,6 +81,36 @@ struct args {
 	struct mopt o;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -m, --model=MODEL         the model the updates were trained from\n"
+	"  -R, --roster=ROSTER       the roster of key holders whose votes count\n"
+	"  -p, --public-key=PUBKEY   the coordinator's key, which signed the roster\n"
+	"  -P, --key-dir=KEYDIR      holders: the NAME.pub keys in this folder\n"
+	"  -k, --quorum=QUORUM       holders that must sign each update (default 1)\n"
+	"      --unsigned            merge updates without checking signatures\n"
+	"  -r, --rule=RULE           fedavg, median, trimmed-mean:B, krum:F, fedadam...\n"
+	"  -o, --output=OUT          write the new model here, not to standard output\n"
+	"  -j, --threads=THREADS     worker threads\n"
+	"      --clip-norm=C         scale each update to an L2 norm of at most C\n"
+	"      --uniform             weigh updates equally, not by samples\n"
+	"      --max-samples=N       count at most N samples per update\n"
+	"      --server-lr=LR        server learning rate of the stateful rules\n"
+	"      --momentum=B          server momentum (fedavgm, nesterov)\n"
+	"      --beta1=B1            first moment decay (fedadam, fedyogi)\n"
+	"      --beta2=B2            second moment decay (fedadam, fedyogi)\n"
+	"      --tau=T               adaptivity (fedadam, fedyogi, fedadagrad)\n"
+	"      --skip-bad            leave out bad updates, with a warning each\n"
+	"      --dp-noise=Z          central DP: Gaussian noise of Z times the clip\n"
+	"  -s, --seed=SEED           seed of the DP noise\n"
+	"      --dp-delta=D          DP delta for the epsilon reported\n"
+	"      --dp-sample-rate=Q    fraction of clients sampled per round\n"
+	"      --admit=DATA          admit only updates that do not hurt loss on DATA\n"
+	"      --margin=M            loss margin of --admit\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
@@ -96,6 +126,8 @@ usage(FILE *f, int status)
 	    "[--dp-sample-rate Q]]\n"
 	    "                 [--admit data [--margin M]]\n"
 	    "                 update ...\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -270,8 +302,10 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "m:r:o:j:s:R:p:P:k:h", longopts,
 	    NULL)) != -1)
 		option(c, optarg, &a);
-	if (a.model == NULL || optind == argc)
-		usage(stderr, 2);
+	if (a.model == NULL)
+		errx(2, "-m model is required");
+	if (optind == argc)
+		errx(2, "an update is required");
 	operands(&a, argv + optind, argc - optind);
 	voters(&a, &ro);
 	if (mopt_finish(&a.o, &e) < 0)

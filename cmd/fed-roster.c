@@ -14,12 +14,24 @@
 #include "out.h"
 #include "roster.h"
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -p, --previous=PREVIOUS   start from this roster, one version on\n"
+	"  -P, --key-dir=KEYDIR      add a holder per public key in this folder\n"
+	"  -d, --remove=NAME         remove this holder (repeatable)\n"
+	"  -o, --output=OUT          write the roster here, not to standard output\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-roster [-p previous] [-P keydir] [-d name]... "
 	    "[-o out]\n"
 	    "                  [name=pubkey[:max-samples]]...\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -106,7 +118,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (prev == NULL && dir == NULL && argc == 0)
-		usage(stderr, 2);
+		errx(2, "a holder is required (-p, -P or name=pubkey)");
 	if (prev == NULL && nrm > 0)
 		errx(2, "-d needs a previous roster (-p)");
 	roster_init(&r);

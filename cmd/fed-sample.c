@@ -19,11 +19,25 @@
 #define SAMPLE_MAXBYTES 1000000
 #define SAMPLE_MAXPROMPT 65536
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -m, --model=MODEL         the gpt model bundle\n"
+	"  -p, --prompt=PROMPT       text to continue\n"
+	"  -n, --bytes=BYTES         bytes to generate\n"
+	"  -t, --temperature=T       sampling temperature (0 is greedy)\n"
+	"  -s, --seed=SEED           seed of the sampling\n"
+	"  -o, --output=OUT          write the text here, not to standard output\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-sample -m model [-p prompt] [-n bytes] "
 	    "[-t temperature] [-s seed] [-o out]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -139,7 +153,9 @@ main(int argc, char *argv[])
 		default: usage(stderr, 2);
 		}
 	}
-	if (model == NULL || optind != argc)
+	if (model == NULL)
+		errx(2, "-m model is required");
+	if (optind != argc)
 		usage(stderr, 2);
 	nn_blas_reexec(argv);
 	sample(model, prompt, (int)n, temp, seed, outpath);

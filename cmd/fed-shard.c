@@ -30,6 +30,24 @@ struct opts {
 	const char *prefix;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -f, --format=FORMAT       input format: idx, csv or text\n"
+	"  -n, --shards=SHARDS       number of shards\n"
+	"  -p, --partition=PART      the partition (default iid); see fed-shard(1)\n"
+	"  -s, --seed=SEED           seed of the partition\n"
+	"  -t, --test=FRACTION       hold this fraction out as a test set\n"
+	"  -o, --output=PREFIX       write PREFIX-000.fed, PREFIX-001.fed, ...\n"
+	"      --label=NAME          csv: the label column\n"
+	"      --key=NAME            csv: the column that names each row's holder\n"
+	"      --skip-bad            csv: leave out bad rows, and say how many\n"
+	"      --min-size=N          at least N examples per shard\n"
+	"      --quantity=LAW        shard sizes: lognormal:SIGMA or power:ALPHA\n"
+	"  -q, --quiet               print no summary\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void __attribute__((noreturn))
 usage(FILE *f, int status)
 {
@@ -39,6 +57,8 @@ usage(FILE *f, int status)
 	    "[labels]\n"
 	    "       fed-shard [-q] -f text [-n shards] [-p iid|file] [-s seed] "
 	    "[-t test-fraction] -o prefix input ...\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 

@@ -5,6 +5,7 @@
  * failure exits through fed_exit: a bundle that is not valid is 1, a key,
  * a file that cannot be read or written, a usage error 2.
  */
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,20 @@ struct opts {
 	const char *pub, *sec, *passfile, *out, *detached, *bundle;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -G, --generate            make a key pair\n"
+	"  -n, --no-passphrase       with -G: do not protect the secret key\n"
+	"      --passphrase-file=FILE\n"
+	"                            read the passphrase from FILE\n"
+	"  -p, --public-key=PUBKEY   with -G: write the public key here\n"
+	"  -s, --secret-key=SECKEY   the secret key to sign with (or to make)\n"
+	"  -o, --output=OUT          write the signed bundle here\n"
+	"  -x, --detached=SIGFILE    write a detached signature, not a bundle\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
@@ -28,6 +43,8 @@ usage(FILE *f, int status)
 	    "-s seckey\n"
 	    "       fed-sign -s seckey [--passphrase-file file] [-o out] "
 	    "[-x sigfile] [bundle]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -185,9 +202,11 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (o.sec == NULL)
-		usage(stderr, 2);
+		errx(2, "-s seckey is required");
 	if (o.generate) {
-		if (o.pub == NULL || argc != 0 || o.out || o.detached ||
+		if (o.pub == NULL)
+			errx(2, "-G needs -p pubkey");
+		if (argc != 0 || o.out || o.detached ||
 		    (o.nopass && o.passfile))
 			usage(stderr, 2);
 		return generate(&o);

@@ -49,6 +49,44 @@ struct progress {
 	int64_t batch;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -m, --model=MODEL         the model bundle to train from\n"
+	"  -d, --data=DATA           the data bundle to train on\n"
+	"  -e, --epochs=EPOCHS       passes over the data\n"
+	"      --steps=N             optimizer steps, instead of -e\n"
+	"  -b, --batch=BATCH         examples per step\n"
+	"  -l, --lr=LR               learning rate\n"
+	"      --optimizer=OPT       sgd, adam or adamw\n"
+	"      --momentum=M          sgd momentum\n"
+	"      --weight-decay=WD     weight decay\n"
+	"      --schedule=S          learning rate schedule: constant, cosine or linear\n"
+	"      --prox=MU             FedProx proximal term\n"
+	"      --warmup=N            steps of linear learning rate warmup\n"
+	"      --clip=NORM           clip the gradient to this L2 norm\n"
+	"      --eps=E               adam epsilon\n"
+	"  -s, --seed=SEED           seed of shuffling, dropout and noise\n"
+	"      --name=NAME           contributor name recorded in the update\n"
+	"  -v, --verbose             print a summary line at the end\n"
+	"  -o, --output=OUT          write the update here, not to standard output\n"
+	"      --dp                  train with DP-SGD\n"
+	"      --noise=SIGMA         DP noise multiplier\n"
+	"      --epsilon=EPS         DP target epsilon, instead of --noise\n"
+	"      --delta=DELTA         DP delta\n"
+	"      --ledger=FILE         privacy ledger spent across rounds\n"
+	"      --budget=EPS          refuse to train past this epsilon in the ledger\n"
+	"      --encode=ENC          compress the update: fp16, bf16, int8 or topk:F\n"
+	"      --stochastic-rounding round the encoding stochastically\n"
+	"      --residual=FILE       keep the encoding error for the next round\n"
+	"      --opt-state=FILE      keep AdamW state from round to round (gpt)\n"
+	"      --moments             ship the optimizer moments in the update (gpt)\n"
+	"      --v-batch=N           size Adam's second moment for batches of N (gpt)\n"
+	"      --slices=K            split every batch into K slices (gpt)\n"
+	"      --micro-batches=K     split each batch into K micro-batches\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
@@ -68,6 +106,8 @@ usage(FILE *f, int status)
 	    "                 [--opt-state file | --moments] [--v-batch n] "
 	    "[--slices k]\n"
 	    "                 [--micro-batches k]\n", f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -556,7 +596,11 @@ parse(int argc, char *argv[], struct opts *o)
 		default: usage(stderr, 2);
 		}
 	}
-	if (o->model == NULL || o->data == NULL || optind != argc)
+	if (o->model == NULL)
+		errx(2, "-m model is required");
+	if (o->data == NULL)
+		errx(2, "-d data is required");
+	if (optind != argc)
 		usage(stderr, 2);
 	if (epochs && t->steps > 0)
 		errx(2, "-e and --steps exclude each other");

@@ -48,6 +48,25 @@ struct ballot {
 	const char *path;
 };
 
+/* -h: what each option does, one line each, after the usage. */
+static const char help[] =
+	"\n"
+	"  -p, --public-key=PUBKEY   trust signatures by this key (repeatable)\n"
+	"  -P, --key-dir=KEYDIR      trust the public keys in this folder\n"
+	"  -R, --roster=ROSTER       trust the keys of this roster\n"
+	"  -n, --integrity-only      check digests only, no signatures\n"
+	"  -k, --quorum=QUORUM       signatures a bundle needs\n"
+	"      --parent=P            the bundle must descend from this bundle or digest\n"
+	"      --min-round=N         refuse bundles of an earlier round\n"
+	"      --lineage=FILE        keep the newest accepted model here; refuse older\n"
+	"      --chain               verify a chain of models, round after round\n"
+	"      --updates=DIR         with --chain: check each merge's updates in DIR\n"
+	"  -o, --output=OUT          copy the verified bundle here (- for stdout)\n"
+	"  -q, --quiet               print nothing on success\n"
+	"      --json                print the verdicts as JSON\n"
+	"  -h, --help                print this help and exit\n"
+	"      --version             print the version and exit\n";
+
 static void
 usage(FILE *f, int status)
 {
@@ -61,6 +80,8 @@ usage(FILE *f, int status)
 	    "                  [-P keydir --updates dir] [--min-round n]\n"
 	    "                  [--lineage file] folder | model...\n",
 	    f);
+	if (status == 0)
+		fputs(help, f);
 	exit(status);
 }
 
@@ -562,7 +583,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0 || (o.out && argc != 1))
+	if (argc == 0)
+		errx(2, "a bundle is required");
+	if (o.out && argc != 1)
 		usage(stderr, 2);
 	check_keys(&o, roster, k);
 	check_lineage_opts(&o, parent);

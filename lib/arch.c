@@ -10,10 +10,11 @@
 
 #include "arch.h"
 
+/* The widths after the prefix of s, which messages quote whole. */
 static int
-parse_dims(const char *s, struct arch *a, fed_err *e)
+parse_dims(const char *s, size_t off, struct arch *a, fed_err *e)
 {
-	const char *p = s;
+	const char *p = s + off;
 	char *end;
 	long v;
 	int n = 0;
@@ -46,7 +47,7 @@ parse_gpt(const char *s, struct arch *a, fed_err *e)
 {
 	int L, C, H, T;
 
-	if (parse_dims(s + 4, a, e) < 0)
+	if (parse_dims(s, 4, a, e) < 0)
 		return -1;
 	if (a->nlayers != 3)
 		return fed_errf(e, "architecture %s: gpt takes "
@@ -91,14 +92,14 @@ arch_parse(const char *s, struct arch *a, fed_err *e)
 	memset(a, 0, sizeof(*a));
 	if (strncmp(s, "softmax:", 8) == 0) {
 		a->kind = ARCH_SOFTMAX;
-		if (parse_dims(s + 8, a, e) < 0)
+		if (parse_dims(s, 8, a, e) < 0)
 			return -1;
 		if (a->nlayers != 1)
 			return fed_errf(e, "architecture %s: softmax takes "
 			    "IN-OUT", s);
 	} else if (strncmp(s, "mlp:", 4) == 0) {
 		a->kind = ARCH_MLP;
-		if (parse_dims(s + 4, a, e) < 0)
+		if (parse_dims(s, 4, a, e) < 0)
 			return -1;
 		if (a->nlayers < 2)
 			return fed_errf(e, "architecture %s: mlp takes "

@@ -524,7 +524,7 @@ passes_start(struct job *j, fed_err *e)
 
 	set_act(j, 0);
 	if (j->na == 0)
-		return fed_errf(e, "no update left to merge");
+		return upd_none_left(j->u, j->nu, e);
 	for (k = 0; k < j->na; k++) {
 		u = &j->u[j->act[k]];
 		u->sumsq = 0;
@@ -588,19 +588,6 @@ moments_pass(struct job *j, fed_err *e)
 	return r == 1 ? pass_failed(j, e) : r;
 }
 
-/* The first bad operand in operand order. */
-static const struct upd *
-first_bad(const struct job *j)
-{
-	const struct upd *b = NULL;
-	int k;
-
-	for (k = 0; k < j->nu; k++)
-		if (j->u[k].bad && (b == NULL || j->u[k].order < b->order))
-			b = &j->u[k];
-	return b;
-}
-
 /* Operands once, whole: sorted by digest, signed, bad ones marked. */
 static int
 first_open(struct job *j, fed_err *e)
@@ -627,7 +614,7 @@ first_open(struct job *j, fed_err *e)
 	if (mmom_plan(u, n, j->o, j->mi, &j->moments, e) < 0)
 		return -1;
 	if ((b = sys_bad(j)) != NULL ||
-	    (!j->o->skip_bad && (b = first_bad(j)) != NULL))
+	    (!j->o->skip_bad && (b = upd_first_bad(j->u, j->nu)) != NULL))
 		return upd_error(b, e);
 	return mvote_check(j->u, j->nu, j->o, e);
 }
@@ -777,7 +764,10 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 		while ((r = passes(j, e)) == 1)
 			;
 	} while (r == 0 && j->moments && (r = moments_pass(j, e)) == 1);
-	return r < 0 ? -1 : write_out(j, out, digest, e);
+	if (r < 0 || write_out(j, out, digest, e) < 0)
+		return -1;
+	upd_warn_skipped(j->u, j->nu);
+	return 0;
 }
 
 int

@@ -117,8 +117,8 @@ out_open(struct out *o, const char *path, fed_err *e)
 		if (isatty(1))
 			return fed_usagef(e, "will not write a bundle to a "
 			    "terminal; use -o or a pipe");
-		/* a reader that goes away is an error to report (EPIPE),
-		 * not a silent death */
+		/* EPIPE, not SIGPIPE, so that out_write_all removes our
+		 * temporary files before it ends quietly */
 		signal(SIGPIPE, SIG_IGN);
 		o->fd = 1;
 		return 0;
@@ -162,6 +162,11 @@ out_write_all(int fd, const void *p, size_t n, fed_err *e)
 		w = write(fd, b, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		/* the reader of our standard output is gone, and has said
+		 * why: end as a writer in a pipeline does, without a second
+		 * message, our temporary files removed */
+		if (w < 0 && errno == EPIPE && fd == STDOUT_FILENO)
+			on_signal(SIGPIPE);
 		if (w < 0)
 			return fed_syserrf(e, "write: %s", strerror(errno));
 		b += w;

@@ -6,6 +6,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,15 +66,57 @@ read_cb(struct archive *a, void *arg, const void **out)
 	return n;
 }
 
+static int raw_byte(const struct tar_reader *, uint64_t, uint8_t *);
+
+/* The compressor whose magic opens the input, if one does. */
+static const char *
+compressed(const struct tar_reader *t, const char **undo)
+{
+	static const struct {
+		const char *name, *undo;
+		uint8_t magic[6];
+		int n;
+	} z[] = {
+		{ "gzip", "gzip -d", { 0x1f, 0x8b }, 2 },
+		{ "zstd", "zstd -d", { 0x28, 0xb5, 0x2f, 0xfd }, 4 },
+		{ "xz", "xz -d", { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6 },
+		{ "bzip2", "bzip2 -d", { 'B', 'Z', 'h' }, 3 },
+	};
+	size_t i;
+	uint8_t c;
+	int j;
+
+	for (i = 0; i < sizeof(z) / sizeof(z[0]); i++) {
+		for (j = 0; j < z[i].n; j++)
+			if (raw_byte(t, (uint64_t)j, &c) < 0 ||
+			    c != z[i].magic[j])
+				break;
+		if (j == z[i].n) {
+			*undo = z[i].undo;
+			return z[i].name;
+		}
+	}
+	return NULL;
+}
+
 /* A failure inside libarchive: our callback's (the system's) when it had
- * one, else the archive is not valid. */
+ * one, else the archive is not valid; before the first member, say so
+ * plainly when the input is empty or compressed. */
 static int
 arc_err(struct tar_reader *t, fed_err *e)
 {
-	const char *s = archive_error_string(t->a);
+	const char *s = archive_error_string(t->a), *z, *undo;
+	struct stat st;
 
 	if (t->cberr[0])
 		return fed_syserrf(e, "%s", t->cberr);
+	if (archive_file_count(t->a) == 0 && t->delivered == 0)
+		return fed_errf(e, "empty input%s", fstat(t->fd, &st) == 0 &&
+		    !S_ISREG(st.st_mode) ? " (did the command before it "
+		    "fail?)" : "");
+	if (archive_file_count(t->a) == 0 && (z = compressed(t, &undo)))
+		return fed_errf(e, "not a bundle: %s-compressed data "
+		    "(decompress it first: %s)", z, undo);
 	return fed_errf(e, "not a valid bundle: %s", s ? s : "unreadable tar");
 }
 

@@ -187,6 +187,40 @@ upd_init(struct upd *u, const char *path, int order, size_t chunk,
 	u->admit_loss = NAN;
 }
 
+const struct upd *
+upd_first_bad(const struct upd *u, int n)
+{
+	const struct upd *b = NULL;
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (u[k].bad && (b == NULL || u[k].order < b->order))
+			b = &u[k];
+	return b;
+}
+
+int
+upd_none_left(const struct upd *u, int n, fed_err *e)
+{
+	const struct upd *b = upd_first_bad(u, n);
+
+	if (b == NULL)
+		return fed_errf(e, "no update left to merge");
+	return fed_errf(e, "no update left to merge: all %d were skipped "
+	    "(%s: %s)", n, display_name(b->path), b->why);
+}
+
+void
+upd_warn_skipped(const struct upd *u, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (u[k].bad)
+			fed_warnf("skipped %s: %s", display_name(u[k].path),
+			    u[k].why);
+}
+
 void
 upd_mark(struct upd *u, const fed_err *e)
 {

@@ -123,6 +123,13 @@ void upd_close(struct upd *u, int spool);
 /* Leave u out for e (the first reason stays). */
 void upd_mark(struct upd *u, const fed_err *e);
 void upd_free(struct upd *u);
+/* The first of n left out, in operand order, or NULL. */
+const struct upd *upd_first_bad(const struct upd *u, int n);
+/* When all n were left out (--skip-bad): how many, the first reason. */
+int  upd_none_left(const struct upd *u, int n, fed_err *e);
+/* One warning on standard error per update left out: dropped input is
+ * said whatever the verbosity, not progress. */
+void upd_warn_skipped(const struct upd *u, int n);
 /* qsort order: by digest, then path, then operand position. */
 int  upd_cmp(const void *a, const void *b);
 

@@ -295,7 +295,7 @@ expect_err "escape: manifest kind with a newline" 1 'kind model\\nround-42.fed' 
     fed-verify -p "$H/a.pub" "$H/control-kind.fed"
 oneline "escape: kind"
 rewrite u8.fed evil-arch.fed arch "softmax:2-3$fake"
-expect_err "escape: manifest arch with a newline and ESC" 1 'architecture 2-3\\nround-42' \
+expect_err "escape: manifest arch with a newline and ESC" 1 'architecture softmax:2-3\\nround-42' \
     fed-verify -n evil-arch.fed
 oneline "escape: arch"
 rewrite u8.fed evil-contrib.fed contributor "india$fake"
