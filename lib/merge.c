@@ -309,8 +309,7 @@ close_all(struct job *j)
 static int
 window(const struct job *j)
 {
-	/* an open update holds about 1 MiB of buffers: let them take up
-	 * to half the model's size, so peak memory stays under 3 models */
+	/* ~1 MiB of buffers an open update: at most half the model's size */
 	uint64_t fit = j->mi->np * sizeof(float) / (2u << 20);
 	int w = fit > MERGE_MAXWINDOW ? MERGE_MAXWINDOW : (int)fit;
 
