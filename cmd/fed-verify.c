@@ -136,7 +136,7 @@ add_keydir(struct opts *o, const char *dir)
 static void
 set_parent(struct opts *o, const char *arg)
 {
-	struct verify_opts vo = { NULL, 0, 0, NULL, -1, -1, 0, NULL, NULL };
+	struct verify_opts vo = { .spool_fd = -1, .parent_round = -1 };
 	struct verify_result res;
 	fed_err e;
 
@@ -262,9 +262,11 @@ one_vote(struct opts *o, const char *path, const struct verify_result *r,
 static int
 verify_one(struct opts *o, const char *path, int spool_fd, FILE *rep)
 {
-	struct verify_opts vo = { o->keys, o->nkeys, o->quorum,
-	    o->parent[0] ? o->parent : NULL, spool_fd, o->parent_round,
-	    o->min_round, o->lineage ? &o->seen : NULL, o->roster };
+	struct verify_opts vo = { .keys = o->keys, .nkeys = o->nkeys,
+	    .quorum = o->quorum, .parent = o->parent[0] ? o->parent : NULL,
+	    .spool_fd = spool_fd, .parent_round = o->parent_round,
+	    .min_round = o->min_round, .seen = o->lineage ? &o->seen : NULL,
+	    .roster = o->roster };
 	struct verify_result res;
 	fed_err e;
 

@@ -5,7 +5,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-	struct verify_opts o = { NULL, 0, 1, NULL, -1 };
+	struct verify_opts o = { .quorum = 1, .spool_fd = -1,
+	    .parent_round = -1 };
 	struct verify_result r;
 	struct bundle b;
 	char path[64];
