@@ -21,7 +21,7 @@ import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train import idx  # noqa: E402
+from torch_train import idx, mlp_layers  # noqa: E402
 
 
 def mlp(rank, world, args):
@@ -30,12 +30,7 @@ def mlp(rank, world, args):
     batch = int(batch)
     x = torch.from_numpy(idx(xs, 16).reshape(-1, dims[0]).astype(np.float32) / 255)
     y = torch.from_numpy(idx(ys, 8).astype(np.int64))
-    layers = []
-    for i in range(len(dims) - 1):
-        layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
-        if i < len(dims) - 2:
-            layers.append(torch.nn.ReLU())
-    model = DDP(torch.nn.Sequential(*layers))
+    model = DDP(mlp_layers(dims))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     lossf = torch.nn.CrossEntropyLoss()
     n = x.shape[0]
@@ -59,7 +54,7 @@ def mlp(rank, world, args):
 
 
 def gpt(rank, world, args):
-    from gpt_torch import GPT
+    from gpt_torch import GPT, make_step
     path, L, C, H, T, B, steps = args
     L, C, H, T, B, steps = map(int, (L, C, H, T, B, steps))
     data = torch.from_numpy(np.fromfile(path, dtype=np.uint8).astype(np.int64))
@@ -73,14 +68,7 @@ def gpt(rank, world, args):
     g = torch.Generator().manual_seed(1)
     lo, hi = B * rank // world, B * (rank + 1) // world
 
-    def step():
-        s = torch.randint(0, len(data) - T - 1, (B,), generator=g)[lo:hi]
-        w = torch.stack([data[i:i + T + 1] for i in s])
-        loss = m(w[:, :-1], w[:, 1:])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-        opt.step()
+    step = make_step(m, opt, data, B, T, g, lo, hi)
     for _ in range(3):
         step()
     dist.barrier()

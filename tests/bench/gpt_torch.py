@@ -59,6 +59,20 @@ class GPT(nn.Module):
         return F.cross_entropy(z.view(-1, 256), tgt.reshape(-1))
 
 
+def make_step(m, opt, data, B, T, g, lo=0, hi=None):
+    """One AdamW step on B random windows of T + 1 bytes drawn from g;
+    only windows lo..hi of them when a process holds a share."""
+    def step():
+        s = torch.randint(0, len(data) - T - 1, (B,), generator=g)[lo:hi]
+        w = torch.stack([data[i:i + T + 1] for i in s])
+        loss = m(w[:, :-1], w[:, 1:])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
+    return step
+
+
 def main():
     path, L, C, H, T, B, steps, threads = sys.argv[1:9]
     L, C, H, T, B, steps, threads = map(int, (L, C, H, T, B, steps,
@@ -71,14 +85,7 @@ def main():
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
     g = torch.Generator().manual_seed(1)
 
-    def step():
-        s = torch.randint(0, len(data) - T - 1, (B,), generator=g)
-        w = torch.stack([data[i:i + T + 1] for i in s])
-        loss = m(w[:, :-1], w[:, 1:])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
-        opt.step()
+    step = make_step(m, opt, data, B, T, g)
     for _ in range(5):
         step()
     t0 = time.perf_counter()

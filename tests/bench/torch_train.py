@@ -18,6 +18,16 @@ def idx(path, header):
         return np.frombuffer(f.read()[header:], dtype=np.uint8)
 
 
+def mlp_layers(dims):
+    """nn.Linear layers of dims with ReLU between them, as fed's mlp."""
+    layers = []
+    for i in range(len(dims) - 1):
+        layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
+        if i < len(dims) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
 def main():
     xs, ys, txs, tys, widths, batch, threads = sys.argv[1:8]
     epochs = int(sys.argv[8]) if len(sys.argv) > 8 else 1
@@ -29,12 +39,7 @@ def main():
     y = torch.from_numpy(idx(ys, 8).astype(np.int64))
     tx = torch.from_numpy(idx(txs, 16).reshape(-1, dims[0]).astype(np.float32) / 255)
     ty = torch.from_numpy(idx(tys, 8).astype(np.int64))
-    layers = []
-    for i in range(len(dims) - 1):
-        layers.append(torch.nn.Linear(dims[i], dims[i + 1]))
-        if i < len(dims) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
+    model = mlp_layers(dims)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     lossf = torch.nn.CrossEntropyLoss()
     n = x.shape[0]

@@ -413,11 +413,8 @@ expect_err "quorum: one signature, -k 2" 1 "1 roster key, 2 required" \
 
 # the moments pass checks signatures too: updates with Adam's moments
 # (a small gpt), merged under a key directory
-mkdir -p mt/de mt/fr gk
-for i in 1 2 3; do
-	printf 'Der Hund %d schläft unter dem Tisch.\n' "$i" >mt/de/p$i.txt
-	printf 'Le chien %d dort sous la table.\n' "$i" >mt/fr/p$i.txt
-done
+pages mt
+mkdir -p gk
 fed-shard -q -f text -p file -o mh mt/de mt/fr
 fed-init -a gpt:1-16-2-16 -s 1 -o g0.fed
 for h in de fr; do

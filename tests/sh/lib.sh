@@ -49,3 +49,13 @@ check() {
 	shift
 	if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name" "$*"; fi
 }
+
+# pages DIR: three short pages each of German (DIR/de) and French
+# (DIR/fr), for a tiny language model's data set.
+pages() {
+	mkdir -p "$1/de" "$1/fr"
+	for i in 1 2 3; do
+		printf 'Der Hund %d schläft unter dem Tisch.\n' "$i" >"$1/de/p$i.txt"
+		printf 'Le chien %d dort sous la table.\n' "$i" >"$1/fr/p$i.txt"
+	done
+}

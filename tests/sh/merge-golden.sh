@@ -113,11 +113,7 @@ echo "stdin-adam $(fed-merge --unsigned -m m.fed -r fedadam --clip-norm 1 u1.fed
     - <u2.fed | sha256sum | cut -c1-64)" >>got
 
 # ---- Adam's moments (fed-train --moments on a tiny gpt) ----
-mkdir -p t/de t/fr
-for i in 1 2 3; do
-	printf 'Der Hund %d schläft unter dem Tisch.\n' "$i" >t/de/p$i.txt
-	printf 'Le chien %d dort sous la table.\n' "$i" >t/fr/p$i.txt
-done
+pages t
 fed-shard -q -f text -p file -o h t/de t/fr
 fed-init -a gpt:1-16-2-16 -s 1 -o g0.fed
 for h in de fr; do
