@@ -288,6 +288,13 @@ voters(struct args *a, struct roster *ro)
 	a->o.quorum = a->quorum ? (int)a->quorum : 1;
 }
 
+/* --skip-bad left an update out: said on standard error, one line. */
+static void
+warn_skipped(const char *path, const char *why)
+{
+	fed_warnf("skipped %s: %s", display_name(path), why);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -299,6 +306,7 @@ main(int argc, char *argv[])
 
 	mopt_init(&a.o);
 	a.o.threads = default_threads();
+	a.o.skipped = warn_skipped;
 	while ((c = getopt_long(argc, argv, "m:r:o:j:s:R:p:P:k:h", longopts,
 	    NULL)) != -1)
 		option(c, optarg, &a);

@@ -765,7 +765,7 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 	} while (r == 0 && j->moments && (r = moments_pass(j, e)) == 1);
 	if (r < 0 || write_out(j, out, digest, e) < 0)
 		return -1;
-	upd_warn_skipped(j->u, j->nu);
+	upd_each_skipped(j->u, j->nu, j->o->skipped);
 	return 0;
 }
 

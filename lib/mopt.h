@@ -36,6 +36,9 @@ struct mopt {
 	double momentum;        /* fedavgm, nesterov */
 	double beta1, beta2, tau;   /* fedadam, fedyogi, fedadagrad */
 	int skip_bad;           /* leave out bad updates instead of failing */
+	/* told of each update left out, once the merge is written: dropped
+	 * input is cmd/'s to say, whatever the verbosity; may be NULL */
+	void (*skipped)(const char *path, const char *why);
 	/* Who may vote: every update must be signed by quorum holders of
 	 * the roster, checked as it is read; NULL only with unsigned_ok,
 	 * when signatures are not looked at. */

@@ -211,14 +211,14 @@ upd_none_left(const struct upd *u, int n, fed_err *e)
 }
 
 void
-upd_warn_skipped(const struct upd *u, int n)
+upd_each_skipped(const struct upd *u, int n,
+    void (*fn)(const char *path, const char *why))
 {
 	int k;
 
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n && fn != NULL; k++)
 		if (u[k].bad)
-			fed_warnf("skipped %s: %s", display_name(u[k].path),
-			    u[k].why);
+			fn(u[k].path, u[k].why);
 }
 
 void

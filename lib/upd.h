@@ -127,9 +127,9 @@ void upd_free(struct upd *u);
 const struct upd *upd_first_bad(const struct upd *u, int n);
 /* When all n were left out (--skip-bad): how many, the first reason. */
 int  upd_none_left(const struct upd *u, int n, fed_err *e);
-/* One warning on standard error per update left out: dropped input is
- * said whatever the verbosity, not progress. */
-void upd_warn_skipped(const struct upd *u, int n);
+/* fn(path, why) once per update of n left out, in operand order. */
+void upd_each_skipped(const struct upd *u, int n,
+    void (*fn)(const char *path, const char *why));
 /* qsort order: by digest, then path, then operand position. */
 int  upd_cmp(const void *a, const void *b);
 
