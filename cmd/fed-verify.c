@@ -35,7 +35,7 @@ struct rel {
 	const char *testers_path;
 	struct roster *testers;
 	char *reports[MAXREPORTS];
-	int nreports;
+	int nreports, given;                /* given: --reports was */
 	struct report_req req[REPORT_MAXREQ];
 	int nreq;
 	uint64_t quorum;
@@ -630,6 +630,7 @@ load_testers(struct opts *o, const char *path)
 	int i, rc = -1;
 
 	rl->testers = xmalloc(sizeof(*rl->testers));
+	roster_init(rl->testers);
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		rc = roster_from_dir(rl->testers, path, &e);
 	else if (o->nkeys == 0)
@@ -648,14 +649,14 @@ static void
 check_release(struct opts *o)
 {
 	struct rel *rl = &o->rel;
-	int any = rl->testers_path || rl->nreports || rl->nreq;
+	int any = rl->testers_path || rl->given || rl->nreq;
 
 	if (any && rl->quorum == 0)
 		errx(2, "--testers, --reports and --require go with "
 		    "--release-quorum");
 	if (rl->quorum == 0)
 		return;
-	if (!rl->testers_path || rl->nreports == 0)
+	if (!rl->testers_path || !rl->given)
 		errx(2, "--release-quorum needs --testers and --reports");
 	if (o->chain || o->integrity_only)
 		errx(2, "--release-quorum: verify the model itself, without "
@@ -674,7 +675,7 @@ parse_release(struct rel *rl, int c, const char *arg)
 
 	switch (c) {
 	case OPT_TESTERS: rl->testers_path = arg; return 1;
-	case OPT_REPORTS: add_reports(rl, arg); return 1;
+	case OPT_REPORTS: add_reports(rl, arg); rl->given = 1; return 1;
 	case OPT_RELEASE:
 		if (parse_u64(arg, 1, ROSTER_MAXHOLDERS, &rl->quorum) < 0)
 			errx(2, "--release-quorum %s: not a number of testers "

@@ -1,5 +1,5 @@
 /*
- * release: the reports read whole (a report has no payload), their
+ * release: the reports read through (a report has no payload), their
  * signers found on the tester roster, the votes counted once per key,
  * and why each report that did not count was passed over, for the one
  * line that says what is missing.
@@ -28,17 +28,17 @@ pass_over(struct tally *t, const char *path, const char *why)
 	    t->nnotes++ ? "; " : "", display_name(path), why);
 }
 
-/* Count the signers of a report b on this model; -1 when a signer's
+/* Count the signers of a report on this model; -1 when a signer's
  * report misses a requirement. */
 static int
-count(struct tally *t, const char *path, const struct bundle *b,
-    const int *who, int n, fed_err *e)
+count(struct tally *t, const char *path, const json_t *m, const int *who,
+    int n, fed_err *e)
 {
 	const struct roster *ro = t->o->testers;
 	int i, k, fresh = 0;
 
 	for (i = 0; i < t->o->nreq; i++)
-		if (report_req_test(&t->o->req[i], b->manifest, e) < 0)
+		if (report_req_test(&t->o->req[i], m, e) < 0)
 			return fed_errprefix(e, "%s by %s", display_name(path),
 			    ro->h[who[0]].name);
 	for (i = 0; i < n; i++) {
@@ -54,36 +54,52 @@ count(struct tally *t, const char *path, const struct bundle *b,
 	return 0;
 }
 
+/* A report read through (it has no payload) and its signers on the
+ * tester roster: their number, -1 with le set when it does not count. */
+static int
+signers(struct tally *t, struct bundle_reader *r, int *who, fed_err *le)
+{
+	const struct manifest *m = bundle_meta(r);
+	const struct bundle_sig *sigs;
+	const uint8_t *mb;
+	size_t ml;
+	int n;
+
+	if (strcmp(m->kind, "report") != 0)
+		return fed_errf(le, "a %s, not a report", m->kind);
+	if (bundle_drain(r, le) < 0)
+		return -1;
+	n = bundle_sigs(r, &sigs);
+	mb = bundle_manifest_bytes(r, &ml);
+	if ((n = roster_signers(t->o->testers, mb, ml, sigs, n, who, le)) < 0)
+		return -1;
+	if (n == 0)
+		return fed_errf(le, "not signed by a tester");
+	if (strcmp(manifest_str(m->json, "model"), t->model) != 0)
+		return fed_errf(le, "a report on another model");
+	return n;
+}
+
 /* One report: counted, passed over, or a refusal (-1). */
 static int
 tally_one(struct tally *t, const char *path, fed_err *e)
 {
 	int who[ROSTER_MAXHOLDERS], n, rc = 0;
-	const char *model;
-	struct bundle b;
+	struct bundle_reader *r;
 	fed_err le;
 
-	if (bundle_load(path, 0, &b, &le) < 0) {
-		if (fed_status(&le) != 1) {
-			*e = le;
-			return fed_errprefix(e, "%s", display_name(path));
-		}
-		pass_over(t, path, le.msg);
-		return 0;
+	if ((r = bundle_open(path, -1, &le)) == NULL &&
+	    fed_status(&le) != 1) {
+		*e = le;
+		return fed_errprefix(e, "%s", display_name(path));
 	}
-	model = manifest_str(b.manifest, "model");
-	if (strcmp(b.meta.kind, "report") != 0)
-		pass_over(t, path, "not a report");
-	else if ((n = roster_signers(t->o->testers, b.mbytes, b.mlen, b.sigs,
-	    b.nsigs, who, &le)) < 0)
+	if (r == NULL)
 		pass_over(t, path, le.msg);
-	else if (n == 0)
-		pass_over(t, path, "not signed by a tester");
-	else if (strcmp(model, t->model) != 0)
-		pass_over(t, path, "a report on another model");
+	else if ((n = signers(t, r, who, &le)) < 0)
+		pass_over(t, path, le.msg);
 	else
-		rc = count(t, path, &b, who, n, e);
-	bundle_free(&b);
+		rc = count(t, path, bundle_manifest(r), who, n, e);
+	bundle_close(r);
 	return rc;
 }
 
