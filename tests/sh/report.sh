@@ -111,6 +111,26 @@ expect "release: junk beside enough good reports does not block" 0 rq --release-
     --reports reports --reports off.fed --reports tampered.fed --reports for-other.fed m.fed
 check "release: the tester counted once" grep -q 'reports by t1,t2,t3 (3 testers' "$T/out"
 
+# ---- a language model: bits per byte, per data set (language) ----
+printf 'Der Hund schläft unter dem Tisch, die Katze auf dem Sofa.\n' >de.txt
+printf 'Le chien dort sous la table, le chat sur le canapé.\n' >fr.txt
+fed-shard -q -f text -o de de.txt
+fed-shard -q -f text -o fr fr.txt
+fed-init -a gpt:1-8-2-8 -s 3 | fed-sign -s coord.sec -o g.fed 2>/dev/null
+expect "report: a language model" 0 fed-eval --report -m g.fed -o g-r.fed de-000.fed fr-000.fed
+check "report: bits per byte per language, the window" test \
+    "$(field g-r.fed '[.eval.unit, .eval.context, (.data | length), (.data[0] | has("bits_per_byte")), (.figures | has("accuracy"))]')" = \
+    '["byte",8,2,true,false]'
+fed-eval --json -m g.fed de-000.fed fr-000.fed >g.json
+check "report: the figures fed-eval prints (to its 9 digits)" jq -e --argjson r \
+    "$(field g-r.fed .figures.bits_per_byte)" '(.total.bits_per_byte - $r) | fabs < 1e-8' g.json
+mkdir g-reports
+fed-sign -s t2.sec -o g-reports/t2.fed g-r.fed 2>/dev/null
+expect "release: bits per byte under a ceiling" 0 rq --release-quorum 1 \
+    --reports g-reports --require 'bits_per_byte<=9' g.fed
+expect_err "release: bits per byte above the ceiling" 1 'bits_per_byte [0-9.]* misses bits_per_byte<=2$' \
+    rq --release-quorum 1 --reports g-reports --require 'bits_per_byte<=2' g.fed
+
 # ---- usage ----
 expect "release usage: --release-quorum alone" 2 fed-verify -p coord.pub --release-quorum 1 m.fed
 expect "release usage: --reports without the quorum" 2 rq --reports reports m.fed
