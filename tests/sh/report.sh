@@ -8,19 +8,22 @@
 
 field() { tar -xOf "$1" manifest.json | jq -c "$2"; }
 digest() { echo "sha256:$(tar -xOf "$1" manifest.json | sha256sum | cut -c1-64)"; }
-# bundle_of MANIFEST.json OUT: a bundle with only that manifest, made by
-# hand (ustar, owner 0, mode 0644, mtime 0), for reports fed would refuse
-# to write.
-bundle_of() {
-	/usr/bin/python3 - "$1" "$2" <<'PY'
+# tar_of OUT NAME=FILE...: a bundle of those members in that order, made
+# by hand (ustar, owner 0, mode 0644, mtime 0), for reports fed would
+# refuse to write or sign.
+tar_of() {
+	/usr/bin/python3 - "$@" <<'PY'
 import io, sys, tarfile
-data = open(sys.argv[1], "rb").read()
-with tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as t:
-    ti = tarfile.TarInfo("manifest.json")
-    ti.size, ti.mode, ti.mtime = len(data), 0o644, 0
-    t.addfile(ti, io.BytesIO(data))
+with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+    for arg in sys.argv[2:]:
+        name, path = arg.split("=", 1)
+        data = open(path, "rb").read()
+        ti = tarfile.TarInfo(name)
+        ti.size, ti.mode, ti.mtime = len(data), 0o644, 0
+        t.addfile(ti, io.BytesIO(data))
 PY
 }
+bundle_of() { tar_of "$2" manifest.json="$1"; }
 
 printf 'a,b,label\n0.5,1,0\n1,0.2,1\n0.3,0.3,2\n1,1,1\n0,0,0\n0.1,0.9,2\n' >t.csv
 printf 'a,b,label\n0.4,1,0\n1,0.1,1\n0.2,0.3,2\n0.9,1,1\n' >u.csv
@@ -153,15 +156,7 @@ tar -xOf r.fed manifest.json >good.json
 keyid() { openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -c1-16; }
 signed_of() {
 	openssl pkeyutl -sign -inkey t1.sec -rawin -in "$1" -out h.sig
-	/usr/bin/python3 - "$1" "$2" "signatures/$(keyid t1.pub).sig" <<'PY'
-import io, sys, tarfile
-with tarfile.open(sys.argv[2], "w", format=tarfile.USTAR_FORMAT) as t:
-    for name, path in (("manifest.json", sys.argv[1]), (sys.argv[3], "h.sig")):
-        data = open(path, "rb").read()
-        ti = tarfile.TarInfo(name)
-        ti.size, ti.mode, ti.mtime = len(data), 0o644, 0
-        t.addfile(ti, io.BytesIO(data))
-PY
+	tar_of "$2" manifest.json="$1" "signatures/$(keyid t1.pub).sig=h.sig"
 }
 hostile() {
 	jq "$2" good.json >h.json && bundle_of h.json "h-$1.fed"
