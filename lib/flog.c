@@ -175,23 +175,40 @@ missing(const char *path, const json_t *merge, json_t **out, fed_err *e)
 	return 0;
 }
 
-/* The merged updates: who contributed, and how many samples. */
+/* Names before nulls, in byte order. */
+static int
+by_string(const void *a, const void *b)
+{
+	const char *x = json_string_value(*(json_t *const *)a);
+	const char *y = json_string_value(*(json_t *const *)b);
+
+	if (x == NULL || y == NULL)
+		return (x == NULL) - (y == NULL);
+	return strcmp(x, y);
+}
+
+/* The merged updates: who contributed, by name, and how many samples. */
 static json_t *
 contributors(const json_t *merge, int64_t *samples)
 {
-	json_t *who = json_array(), *u, *c, *n;
-	size_t i;
+	const json_t *ups = json_object_get(merge, "updates");
+	size_t i, n = json_array_size(ups);
+	json_t **v = xcalloc(n ? n : 1, sizeof(*v)), *who, *u, *k;
 
 	*samples = 0;
-	json_array_foreach(json_object_get(merge, "updates"), i, u) {
-		c = json_object_get(u, "contributor");
-		n = json_object_get(u, "samples");
-		json_array_append_new(who, json_is_string(c) ? json_copy(c) :
-		    json_null());
-		if (json_is_integer(n) && json_integer_value(n) > 0 &&
-		    json_integer_value(n) <= INT64_MAX / 2 - *samples)
-			*samples += json_integer_value(n);
+	json_array_foreach(ups, i, u) {
+		v[i] = json_object_get(u, "contributor");
+		k = json_object_get(u, "samples");
+		if (json_is_integer(k) && json_integer_value(k) > 0 &&
+		    json_integer_value(k) <= INT64_MAX / 2 - *samples)
+			*samples += json_integer_value(k);
 	}
+	qsort(v, n, sizeof(*v), by_string);
+	who = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(who, json_is_string(v[i]) ?
+		    json_copy(v[i]) : json_null());
+	free(v);
 	return who;
 }
 

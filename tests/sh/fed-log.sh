@@ -56,9 +56,9 @@ check "log: a row per model" test "$(grep -Ec '^ +[0-9]+  [0-9a-f]{12}  ' table.
 check "log: round 0 has no parent, rule or contributors" grep -Eq \
     '^ +0  [0-9a-f]{12}  - +- +0 +- +0 +- +- +-$' table.out
 check "log: round 1: fedavg, 6 samples, a and b, no record of missing" grep -Eq \
-    '^ +1  [0-9a-f]{12}  [0-9a-f]{12}  fedavg +6 +- +0 +- +- +(a,b|b,a)$' table.out
+    '^ +1  [0-9a-f]{12}  [0-9a-f]{12}  fedavg +6 +- +0 +- +- +a,b$' table.out
 check "log: round 2: its report's accuracy, c missing" grep -Eq \
-    "^ +2  $d2  [0-9a-f]{12}  fedavg +6 +- +1 +0\.[0-9]{4}  c +(a,b|b,a)\$" table.out
+    "^ +2  $d2  [0-9a-f]{12}  fedavg +6 +- +1 +0\.[0-9]{4}  c +a,b\$" table.out
 check "log: the report's line, signers by KEYID" grep -Eq \
     '^round 2: report [0-9a-f]{12} by [0-9a-f]{16},[0-9a-f]{16}: accuracy 0\.[0-9]{4}, loss [0-9.]+ on 6 samples \(pub/reports/t1\.fed\)$' table.out
 expect "log: -T names the testers" 0 fed-log -T testers pub
@@ -74,7 +74,7 @@ expect "log: json" 0 fed-log --json -T testers pub
 cp "$T/out" log.json
 check "log json: three rows by round" jq -e '[.[].round] == [0,1,2]' log.json
 check "log json: round 0" jq -e '.[0] | .parent == null and .rule == null and .samples == 0 and .missing == null' log.json
-check "log json: contributors" jq -e '(.[1].contributors | sort) == ["a","b"]' log.json
+check "log json: contributors by name" jq -e '.[1].contributors == ["a","b"]' log.json
 check "log json: parent links" jq -e '.[2].parent == .[1].digest and .[1].parent == .[0].digest' log.json
 check "log json: missing" jq -e '.[2].missing == ["c"] and .[1].missing == null' log.json
 check "log json: the report" jq -e '.[2].reports | length == 1 and
