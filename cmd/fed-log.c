@@ -40,7 +40,7 @@ static const char help[] =
 	"\n"
 	"      --json                print the rows as JSON\n"
 	"      --plot=FIGURE         print a gnuplot script plotting FIGURE per round\n"
-	"  -T, --testers=ROSTER      name the testers who signed reports (roster or folder of keys)\n"
+	"  -T, --testers=TESTERS     name report signers: a roster or a folder of keys\n"
 	"  -h, --help                print this help and exit\n"
 	"      --version             print the version and exit\n";
 

@@ -132,5 +132,13 @@ expect "log usage: unknown figure" 2 fed-log --plot speed pub
 expect "log usage: unknown option" 2 fed-log --frobnicate pub
 expect "log usage: standard input" 2 fed-log -
 expect "log usage: missing testers" 2 fed-log -T nowhere pub
-expect "log: --help" 0 fed-log --help
 expect "log: --version" 0 fed-log --version
+expect "log: --help" 0 fed-log --help
+check "log: --help on stdout" grep -q '^usage: fed-log' "$T/out"
+missing=
+for o in $(grep '^\.It Fl' "$FED_ROOT/man/fed-log.1" | grep -o 'Fl \\-[a-z0-9-]*' |
+    sed 's/Fl \\-/--/' | sort -u); do
+	fed-log --help | grep -q -- "$o" || missing="$missing $o"
+done
+check "log: --help describes every long option of fed-log(1)${missing:+ (lacks$missing)}" test -z "$missing"
+check "log: --help fits 80 columns" sh -c "! fed-log --help | awk 'length > 80' | grep -q ."
