@@ -41,7 +41,8 @@ int  flog_files(const char *path, char ***files, size_t *n, fed_err *e);
 /* Read one bundle's manifest into the history: models and reports
  * count, other kinds are passed over. */
 int  flog_add(struct flog *l, const char *path, fed_err *e);
-/* The rows, by round then digest, each with its reports. */
+/* The rows, by round then digest, each with its reports; called once,
+ * when every bundle is in (it attaches the reports to their rows). */
 json_t *flog_rows(const struct flog *l);
 
 #endif
