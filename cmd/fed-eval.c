@@ -1,8 +1,10 @@
 /*
  * fed-eval: loss and accuracy of a model (optionally with an update
  * applied) on data bundles, per bundle, in total and per class, as a
- * table or as JSON; of a gpt model, bits per byte.  The arithmetic is
- * lib/eval's eval_run; this file loads, applies and prints.
+ * table or as JSON; of a gpt model, bits per byte.  With --report, the
+ * same figures as a report bundle (lib/report) for a tester to sign.
+ * The arithmetic is lib/eval's eval_run; this file loads, applies and
+ * prints.
  */
 #include <err.h>
 #include <getopt.h>
@@ -16,6 +18,8 @@
 #include "eval.h"
 #include "model.h"
 #include "nn.h"
+#include "out.h"
+#include "report.h"
 #include "weights.h"
 
 #define EVAL_MAXDATA   4096
@@ -25,6 +29,15 @@ struct opts {
 	const char *data[EVAL_MAXDATA];
 	int ndata;
 	int json;
+	int report;                 /* --report: write a report bundle */
+	const char *out;            /* its -o, or NULL for stdout */
+};
+
+/* The evaluated model: its digest, round and architecture string. */
+struct evaluated {
+	char digest[DIGEST_LEN + 1], udigest[DIGEST_LEN + 1];
+	int64_t round;
+	char arch[256];
 };
 
 /* -h: what each option does, one line each, after the usage. */
@@ -34,6 +47,8 @@ static const char help[] =
 	"  -u, --update=UPDATE       apply this update to the model first\n"
 	"  -d, --data=DATA           a data bundle to evaluate on (repeatable)\n"
 	"      --json                print the results as JSON\n"
+	"      --report              write a report bundle of the results\n"
+	"  -o, --output=OUT          write the report here, not to standard output\n"
 	"  -h, --help                print this help and exit\n"
 	"      --version             print the version and exit\n";
 
@@ -41,6 +56,8 @@ static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-eval -m model [-u update] [--json] [-d data ...] "
+	    "[data ...]\n"
+	    "       fed-eval --report -m model [-o out] [-d data ...] "
 	    "[data ...]\n", f);
 	if (status == 0)
 		fputs(help, f);
@@ -64,9 +81,9 @@ load_weights(const char *path, const char *want, struct arch *a,
 
 /* The model, with the update added when there is one. */
 static float *
-load_model(const struct opts *o, struct arch *a, char *digest,
-    char *udigest)
+load_model(const struct opts *o, struct arch *a, struct evaluated *ev)
 {
+	char *digest = ev->digest, *udigest = ev->udigest;
 	struct bundle mb, ub;
 	struct arch ua;
 	const char *parent, *bad;
@@ -75,6 +92,8 @@ load_model(const struct opts *o, struct arch *a, char *digest,
 
 	w = load_weights(o->model, "model", a, &mb);
 	memcpy(digest, mb.digest, DIGEST_LEN + 1);
+	ev->round = mb.meta.round;
+	snprintf(ev->arch, sizeof(ev->arch), "%s", mb.meta.arch);
 	bundle_free(&mb);
 	*udigest = '\0';
 	if (o->update == NULL)
@@ -104,30 +123,14 @@ static json_t *
 result_json(const char *name, const char *digest,
     const struct eval_result *r)
 {
-	json_t *j = json_object(), *pc = json_array();
-	int c;
+	json_t *j = json_object(), *f = eval_json(r, 1);
 
 	if (name != NULL)
 		json_object_set_new(j, "name", json_string(name));
 	if (digest != NULL)
 		json_object_set_new(j, "digest", json_string(digest));
-	json_object_set_new(j, "samples", json_integer(r->n));
-	json_object_set_new(j, "loss", json_real(r->loss_sum / r->n));
-	if (r->classes == 0) {
-		/* gpt on text: mean loss per byte in nats and in bits */
-		json_object_set_new(j, "bits_per_byte",
-		    json_real(r->loss_sum / r->n / M_LN2));
-		json_decref(pc);
-		return j;
-	}
-	json_object_set_new(j, "accuracy",
-	    json_real((double)r->correct / r->n));
-	for (c = 0; c < r->classes; c++)
-		json_array_append_new(pc, json_pack("{s:i,s:I,s:o}", "class",
-		    c, "samples", (json_int_t)r->class_n[c], "accuracy",
-		    r->class_n[c] ? json_real((double)r->class_correct[c] /
-		    r->class_n[c]) : json_null()));
-	json_object_set_new(j, "per_class", pc);
+	json_object_update(j, f);
+	json_decref(f);
 	return j;
 }
 
@@ -176,7 +179,9 @@ eval_one(const struct opts *o, const char *path, const struct arch *a,
 	eval_init(&r, eval_classes(a));
 	if (eval_run(a, w, &d, &r, &e) < 0)
 		fed_exitf(2, "%s: %s", display_name(path), e.msg);
-	if (o->json)
+	if (o->report)
+		report_add(list, d.b.digest, &r);
+	else if (o->json)
 		json_array_append_new(list, result_json(display_name(path),
 		    d.b.digest, &r));
 	else
@@ -210,30 +215,78 @@ print_total(const struct opts *o, const struct eval_result *t,
 	json_decref(list);
 }
 
+/* --report: the report bundle, whole or not at all, only when every
+ * data bundle was evaluated. */
+static void
+write_report(const struct opts *o, json_t *rep, const struct eval_result *t)
+{
+	struct out out;
+	fed_err e;
+
+	report_finish(rep, t);
+	if (out_open(&out, o->out, &e) < 0)
+		fed_exit(&e);
+	if (bundle_write(out.fd, rep, NULL, 0, NULL, &e) < 0 ||
+	    out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		fed_errprefix(&e, "%s", o->out ? display_name(o->out) :
+		    "stdout");
+		fed_exit(&e);
+	}
+	json_decref(rep);
+}
+
+static json_t *
+start_report(const struct evaluated *ev, const struct arch *a)
+{
+	struct report_model rm = { ev->digest, ev->round, ev->arch,
+	    a->kind == ARCH_GPT ? a->dims[2] : 0 };
+
+	return report_new(&rm);
+}
+
 static int
 evaluate(const struct opts *o)
 {
-	char digest[DIGEST_LEN + 1], udigest[DIGEST_LEN + 1];
+	struct evaluated ev;
 	struct eval_result total;
 	struct arch a;
-	json_t *list = json_array();
+	json_t *list;
 	float *w;
 	int i, status = 0;
 
-	w = load_model(o, &a, digest, udigest);
+	w = load_model(o, &a, &ev);
+	list = o->report ? start_report(&ev, &a) : json_array();
 	eval_init(&total, eval_classes(&a));
-	if (!o->json)
+	if (!o->json && !o->report)
 		printf("%-32s %9s %9s %9s\n", "data", total.classes ?
 		    "samples" : "bytes", "loss", total.classes ? "accuracy" :
 		    "bits/byte");
 	for (i = 0; i < o->ndata; i++)
 		status |= eval_one(o, o->data[i], &a, w, &total, list);
-	print_total(o, &total, digest, udigest, list);
+	if (o->report && status == 0)
+		write_report(o, list, &total);
+	else if (o->report)
+		json_decref(list);
+	else
+		print_total(o, &total, ev.digest, ev.udigest, list);
 	eval_free(&total);
 	free(w);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(2, "stdout");
 	return status;
+}
+
+/* A report is of one model as published: no update, no table. */
+static void
+check_report_opts(const struct opts *o)
+{
+	if (o->out && !o->report)
+		errx(2, "-o writes a report: give --report");
+	if (o->report && o->json)
+		errx(2, "--report and --json: choose one");
+	if (o->report && o->update)
+		errx(2, "--report is of a published model: no -u");
 }
 
 static void
@@ -252,6 +305,8 @@ main(int argc, char *argv[])
 		{ "update", required_argument, NULL, 'u' },
 		{ "data", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "report", no_argument, NULL, 'R' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -259,7 +314,8 @@ main(int argc, char *argv[])
 	static struct opts o;
 	int c, i, stdins = 0;
 
-	while ((c = getopt_long(argc, argv, "m:u:d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:u:d:o:h", longopts, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'm':
 			o.model = optarg;
@@ -272,6 +328,12 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			o.json = 1;
+			break;
+		case 'R':
+			o.report = 1;
+			break;
+		case 'o':
+			o.out = optarg;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -289,6 +351,7 @@ main(int argc, char *argv[])
 		errx(2, "-m model is required");
 	if (o.ndata == 0)
 		errx(2, "-d data is required");
+	check_report_opts(&o);
 	stdins = strcmp(o.model, "-") == 0 ||
 	    (o.update != NULL && strcmp(o.update, "-") == 0);
 	for (i = 0; i < o.ndata; i++)

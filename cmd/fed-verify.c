@@ -3,8 +3,11 @@
  * With -o the one bundle is passed on only once all of it has verified:
  * its bytes are spooled to a temporary file as they are checked.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 
 #include "chain.h"
 #include "out.h"
+#include "release.h"
 #include "verify.h"
 
 /* Where a key came from: in a chain, -p keys sign models and -P keys
@@ -21,6 +25,22 @@
 #define FROM_DIR 2
 
 enum { OPT_CHAIN = 256, OPT_UPDATES, OPT_MIN_ROUND, OPT_LINEAGE };
+enum { OPT_TESTERS = 320, OPT_REPORTS, OPT_RELEASE, OPT_REQUIRE };
+
+#define MAXREPORTS 4096
+
+/* --release-quorum: the testers, their reports, what a report must
+ * show, and the testers counted for the model last verified. */
+struct rel {
+	const char *testers_path;
+	struct roster *testers;
+	char *reports[MAXREPORTS];
+	int nreports, given;                /* given: --reports was */
+	struct report_req req[REPORT_MAXREQ];
+	int nreq;
+	uint64_t quorum;
+	struct release_result last;
+};
 
 struct opts {
 	struct key keys[VERIFY_MAXKEYS];
@@ -38,6 +58,7 @@ struct opts {
 	struct roster *roster;      /* -R: the key set, checked with -p */
 	struct ballot *votes;       /* every update's signers so far */
 	int nvotes;
+	struct rel rel;             /* --release-quorum */
 };
 
 /* One roster key's signature on one update: one key, one vote. */
@@ -61,6 +82,10 @@ static const char help[] =
 	"      --lineage=FILE        keep the newest accepted model here; refuse older\n"
 	"      --chain               verify a chain of models, round after round\n"
 	"      --updates=DIR         with --chain: check each merge's updates in DIR\n"
+	"      --release-quorum=K    a model needs reports by K testers\n"
+	"      --testers=ROSTER      the testers: a roster bundle or a folder of keys\n"
+	"      --reports=REPORTS     report bundles, or a folder of them (repeatable)\n"
+	"      --require=EXPR        every report meets this, e.g. 'accuracy>=0.85'\n"
 	"  -o, --output=OUT          copy the verified bundle here (- for stdout)\n"
 	"  -q, --quiet               print nothing on success\n"
 	"      --json                print the verdicts as JSON\n"
@@ -73,7 +98,8 @@ usage(FILE *f, int status)
 	fputs("usage: fed-verify [-q] [--json] [-p pubkey]... [-P keydir] "
 	    "[-R roster] [-k quorum]\n"
 	    "                  [--parent bundle|digest] [-o out] [--min-round n]\n"
-	    "                  [--lineage file] bundle...\n"
+	    "                  [--lineage file] [--release-quorum k --testers roster\n"
+	    "                  --reports reports... [--require expr]...] bundle...\n"
 	    "       fed-verify -n [-q] [--json] [--parent bundle|digest] "
 	    "[-o out] bundle...\n"
 	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
@@ -110,6 +136,14 @@ is_pub(const struct dirent *d)
 	size_t n = strlen(d->d_name);
 
 	return n > 4 && strcmp(d->d_name + n - 4, ".pub") == 0;
+}
+
+static int
+is_fed(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 4 && strcmp(d->d_name + n - 4, ".fed") == 0;
 }
 
 static void
@@ -153,6 +187,36 @@ set_parent(struct opts *o, const char *arg)
 	o->parent_round = res.round;
 }
 
+/* The testers whose reports released the model last verified. */
+static json_t *
+testers_json(const struct opts *o)
+{
+	const struct rel *rl = &o->rel;
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < rl->last.n; i++)
+		json_array_append_new(a, json_string(
+		    rl->testers->h[rl->last.who[i]].name));
+	return a;
+}
+
+static void
+released_line(const struct opts *o, const char *path, FILE *f)
+{
+	const struct rel *rl = &o->rel;
+	char name[FED_ESCMAX + 1];
+	int i;
+
+	fprintf(f, "%s: released: reports by ", fed_escape(name,
+	    sizeof(name), display_name(path)));
+	for (i = 0; i < rl->last.n; i++)
+		fprintf(f, "%s%s", i ? "," : "",
+		    rl->testers->h[rl->last.who[i]].name);
+	fprintf(f, " (%d testers, release quorum %llu)\n", rl->last.n,
+	    (unsigned long long)rl->quorum);
+}
+
 static void
 report(const struct opts *o, const char *path, const struct verify_result *r,
     FILE *f)
@@ -175,6 +239,8 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		if (r->contributor >= 0)
 			json_object_set_new(j, "contributor", json_string(
 			    o->roster->h[r->contributor].name));
+		if (o->rel.quorum > 0)
+			json_object_set_new(j, "testers", testers_json(o));
 		line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 		fprintf(f, "%s\n", line);
 		free(line);
@@ -196,6 +262,8 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		fprintf(f, " as contributor %s",
 		    o->roster->h[r->contributor].name);
 	fprintf(f, " (%d trusted, quorum %d)\n", r->nsigners, o->quorum);
+	if (o->rel.quorum > 0)
+		released_line(o, path, f);
 }
 
 static void
@@ -257,6 +325,22 @@ one_vote(struct opts *o, const char *path, const struct verify_result *r,
 	return 0;
 }
 
+/* --release-quorum: a verified model, and its testers' reports. */
+static int
+release(struct opts *o, const struct verify_result *r, fed_err *e)
+{
+	struct rel *rl = &o->rel;
+	struct release_opts ro = { rl->testers, (int)rl->quorum, rl->req,
+	    rl->nreq, rl->reports, rl->nreports };
+
+	if (rl->quorum == 0)
+		return 0;
+	if (strcmp(r->kind, "model") != 0)
+		return fed_errf(e, "a release quorum is of models, not of a %s",
+		    r->kind);
+	return release_check(r->digest, &ro, &rl->last, e);
+}
+
 /* Verify path; its exit status: 0 verified, 1 rejected, 2 system
  * failure. */
 static int
@@ -271,7 +355,7 @@ verify_one(struct opts *o, const char *path, int spool_fd, FILE *rep)
 	fed_err e;
 
 	if (verify_bundle(path, &vo, &res, &e) < 0 ||
-	    one_vote(o, path, &res, &e) < 0) {
+	    one_vote(o, path, &res, &e) < 0 || release(o, &res, &e) < 0) {
 		report_fail(o, path, e.msg);
 		return fed_status(&e);
 	}
@@ -505,6 +589,110 @@ load_roster(struct opts *o, const char *path, uint64_t k)
 	return k;
 }
 
+/* --reports: a report bundle, or every *.fed in a folder. */
+static void
+add_reports(struct rel *rl, const char *path)
+{
+	struct dirent **ents;
+	char p[4096];
+	int i, n;
+
+	if ((n = scandir(path, &ents, is_fed, alphasort)) < 0 &&
+	    errno != ENOTDIR)
+		err(2, "%s", path);
+	if (n < 0) {
+		n = 0;
+		ents = NULL;
+		if (rl->nreports < MAXREPORTS)
+			rl->reports[rl->nreports++] = xstrdup(path);
+	}
+	for (i = 0; i < n; i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", path,
+		    ents[i]->d_name) >= sizeof(p))
+			fed_exitf(2, "%s: path too long", path);
+		if (rl->nreports < MAXREPORTS)
+			rl->reports[rl->nreports++] = xstrdup(p);
+		free(ents[i]);
+	}
+	free(ents);
+	if (rl->nreports == MAXREPORTS)
+		errx(2, "--reports: more than %d reports", MAXREPORTS - 1);
+}
+
+/* --testers: a folder of NAME.pub, or a roster bundle signed by a key
+ * given with -p. */
+static void
+load_testers(struct opts *o, const char *path)
+{
+	struct rel *rl = &o->rel;
+	struct stat st;
+	fed_err e;
+	int i, rc = -1;
+
+	rl->testers = xmalloc(sizeof(*rl->testers));
+	roster_init(rl->testers);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = roster_from_dir(rl->testers, path, &e);
+	else if (o->nkeys == 0)
+		errx(2, "--testers: a roster bundle is checked against the "
+		    "coordinator's key (-p)");
+	for (i = 0; rc < 0 && i < o->nkeys; i++)
+		rc = roster_load(rl->testers, path, &o->keys[i], &e);
+	if (rc < 0) {
+		fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
+	}
+}
+
+/* The release quorum's options, used together and as they must be. */
+static void
+check_release(struct opts *o)
+{
+	struct rel *rl = &o->rel;
+	int any = rl->testers_path || rl->given || rl->nreq;
+
+	if (any && rl->quorum == 0)
+		errx(2, "--testers, --reports and --require go with "
+		    "--release-quorum");
+	if (rl->quorum == 0)
+		return;
+	if (!rl->testers_path || !rl->given)
+		errx(2, "--release-quorum needs --testers and --reports");
+	if (o->chain || o->integrity_only)
+		errx(2, "--release-quorum: verify the model itself, without "
+		    "--chain or -n");
+	load_testers(o, rl->testers_path);
+	if (rl->quorum > (uint64_t)rl->testers->n)
+		errx(2, "--release-quorum %llu: the testers are %d",
+		    (unsigned long long)rl->quorum, rl->testers->n);
+}
+
+/* A --release-quorum option: 1 when c was one. */
+static int
+parse_release(struct rel *rl, int c, const char *arg)
+{
+	fed_err e;
+
+	switch (c) {
+	case OPT_TESTERS: rl->testers_path = arg; return 1;
+	case OPT_REPORTS: add_reports(rl, arg); rl->given = 1; return 1;
+	case OPT_RELEASE:
+		if (parse_u64(arg, 1, ROSTER_MAXHOLDERS, &rl->quorum) < 0)
+			errx(2, "--release-quorum %s: not a number of testers "
+			    "(1 to %d)", arg, ROSTER_MAXHOLDERS);
+		return 1;
+	case OPT_REQUIRE:
+		if (rl->nreq == REPORT_MAXREQ)
+			errx(2, "more than %d --require", REPORT_MAXREQ);
+		if (report_req_parse(arg, &rl->req[rl->nreq++], &e) < 0) {
+			fed_errprefix(&e, "--require");
+			fed_exit(&e);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 /* The key set: -p/-P keys or a roster, a quorum that fits, or -n. */
 static void
 check_keys(struct opts *o, const char *roster, uint64_t k)
@@ -546,6 +734,10 @@ main(int argc, char *argv[])
 		{ "updates", required_argument, NULL, OPT_UPDATES },
 		{ "min-round", required_argument, NULL, OPT_MIN_ROUND },
 		{ "lineage", required_argument, NULL, OPT_LINEAGE },
+		{ "testers", required_argument, NULL, OPT_TESTERS },
+		{ "reports", required_argument, NULL, OPT_REPORTS },
+		{ "release-quorum", required_argument, NULL, OPT_RELEASE },
+		{ "require", required_argument, NULL, OPT_REQUIRE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct opts o;
@@ -580,7 +772,9 @@ main(int argc, char *argv[])
 			o.min_round = (int64_t)mr;
 			break;
 		case OPT_LINEAGE: o.lineage = optarg; break;
-		default: usage(stderr, 2);
+		default:
+			if (!parse_release(&o.rel, c, optarg))
+				usage(stderr, 2);
 		}
 	}
 	argc -= optind;
@@ -591,6 +785,7 @@ main(int argc, char *argv[])
 		usage(stderr, 2);
 	check_keys(&o, roster, k);
 	check_lineage_opts(&o, parent);
+	check_release(&o);
 	if (o.chain)
 		return save_state(&o, verify_chain(&o, argv, argc));
 	if (parent)

@@ -3,6 +3,7 @@
  * EVAL_WINDOWS windows of text; the model's buffers are allocated once
  * per call.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,4 +111,32 @@ eval_run(const struct arch *a, const float *params, const struct dataset *d,
 		eval_rows(&m, params, d, r);
 	model_free(&m);
 	return 0;
+}
+
+json_t *
+eval_json(const struct eval_result *r, int classes)
+{
+	json_t *j = json_object(), *pc;
+	int c;
+
+	json_object_set_new(j, "samples", json_integer(r->n));
+	json_object_set_new(j, "loss", json_real(r->loss_sum / r->n));
+	if (r->classes == 0) {
+		/* gpt on text: mean loss per byte in nats and in bits */
+		json_object_set_new(j, "bits_per_byte",
+		    json_real(r->loss_sum / r->n / M_LN2));
+		return j;
+	}
+	json_object_set_new(j, "accuracy",
+	    json_real((double)r->correct / r->n));
+	if (!classes)
+		return j;
+	pc = json_array();
+	for (c = 0; c < r->classes; c++)
+		json_array_append_new(pc, json_pack("{s:i,s:I,s:o}", "class",
+		    c, "samples", (json_int_t)r->class_n[c], "accuracy",
+		    r->class_n[c] ? json_real((double)r->class_correct[c] /
+		    r->class_n[c]) : json_null()));
+	json_object_set_new(j, "per_class", pc);
+	return j;
 }

@@ -8,6 +8,7 @@
 #ifndef FED_EVAL_H
 #define FED_EVAL_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "arch.h"
@@ -32,5 +33,8 @@ int  eval_run(const struct arch *a, const float *params,
     const struct dataset *d, struct eval_result *r, fed_err *e);
 /* Add r's counters to t's (same classes). */
 void eval_add(struct eval_result *t, const struct eval_result *r);
+/* r's figures as fed-eval --json prints them: samples, loss, and
+ * accuracy (with per_class when classes is set) or bits_per_byte. */
+json_t *eval_json(const struct eval_result *r, int classes);
 
 #endif

@@ -210,6 +210,136 @@ check_roster(const json_t *m, fed_err *e)
 	return 0;
 }
 
+/*
+ * A report (fed-bundle(5), Reports): a tester's figures on one model, in
+ * the manifest alone.  Every figure is a finite number in its range,
+ * every table bounded, each total the sum of its parts, so that readers
+ * (fed-verify's release quorum, fed-log) use them without checks of
+ * their own.
+ */
+static int
+want_num(const json_t *o, const char *where, const char *key, double max,
+    fed_err *e)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+	    json_number_value(v) < 0 || json_number_value(v) > max)
+		return fed_errf(e, "manifest.json: %s.%s must be a number from "
+		    "0 to %g", where, key, max);
+	return 0;
+}
+
+/* One set of figures: samples, loss, and accuracy or bits per byte. */
+static int
+check_figures(const json_t *f, const char *where, int64_t *samples,
+    fed_err *e)
+{
+	json_t *n = json_object_get(f, "samples");
+	int acc = json_object_get(f, "accuracy") != NULL;
+
+	if (!json_is_object(f))
+		return fed_errf(e, "manifest.json: %s is not an object", where);
+	if (!json_is_integer(n) || json_integer_value(n) < 1)
+		return fed_errf(e, "manifest.json: %s.samples must be an "
+		    "integer >= 1", where);
+	*samples = json_integer_value(n);
+	if (acc == (json_object_get(f, "bits_per_byte") != NULL))
+		return fed_errf(e, "manifest.json: %s wants accuracy or "
+		    "bits_per_byte, not both or neither", where);
+	if (want_num(f, where, "loss", MANIFEST_MAXFIGURE, e) < 0)
+		return -1;
+	return acc ? want_num(f, where, "accuracy", 1, e) :
+	    want_num(f, where, "bits_per_byte", MANIFEST_MAXFIGURE, e);
+}
+
+/* figures.per_class: class i at index i, its samples summing to n, an
+ * accuracy for every class that has samples and null for the others. */
+static int
+check_classes(const json_t *pc, int64_t n, fed_err *e)
+{
+	int64_t sum = 0, k;
+	json_t *c, *a;
+	size_t i;
+
+	if (!json_is_array(pc) || json_array_size(pc) > MANIFEST_MAXCLASSES)
+		return fed_errf(e, "manifest.json: figures.per_class must be "
+		    "an array of at most %d classes", MANIFEST_MAXCLASSES);
+	json_array_foreach(pc, i, c) {
+		k = manifest_int(c, "samples");
+		a = json_object_get(c, "accuracy");
+		if (!json_is_object(c) || json_object_size(c) != 3 ||
+		    manifest_int(c, "class") != (int64_t)i || k < 0 ||
+		    k > n - sum || (k == 0) != json_is_null(a) || (k > 0 &&
+		    want_num(c, "figures.per_class[]", "accuracy", 1, e) < 0))
+			return fed_errf(e, "manifest.json: figures.per_class[%zu]"
+			    " wants class %zu, samples and an accuracy (null "
+			    "without samples)", i, i);
+		sum += k;
+	}
+	if (json_array_size(pc) > 0 && sum != n)
+		return fed_errf(e, "manifest.json: figures.per_class counts "
+		    "%lld samples, figures %lld", (long long)sum, (long long)n);
+	return 0;
+}
+
+/* data: the evaluated data sets by digest, each with its figures. */
+static int
+check_report_data(const json_t *d, int64_t n, fed_err *e)
+{
+	int64_t sum = 0, k;
+	char where[32];
+	json_t *o;
+	size_t i;
+
+	if (!json_is_array(d) || json_array_size(d) == 0 ||
+	    json_array_size(d) > MANIFEST_MAXDATA)
+		return fed_errf(e, "manifest.json: data must be an array of 1 "
+		    "to %d data sets", MANIFEST_MAXDATA);
+	json_array_foreach(d, i, o) {
+		snprintf(where, sizeof(where), "data[%zu]", i);
+		if (check_figures(o, where, &k, e) < 0)
+			return -1;
+		if (manifest_digest_valid(manifest_str(o, "digest")) < 0)
+			return fed_errf(e, "manifest.json: %s.digest must be a "
+			    "digest sha256:<64 hex>", where);
+		if (k > n - sum)
+			break;
+		sum += k;
+	}
+	if (sum != n)
+		return fed_errf(e, "manifest.json: data counts more or fewer "
+		    "samples than figures");
+	return 0;
+}
+
+static int
+check_report(const json_t *m, fed_err *e)
+{
+	const json_t *f = json_object_get(m, "figures");
+	struct arch a;
+	fed_err ae;
+	int64_t n;
+
+	if (json_array_size(json_object_get(m, "members")) != 0)
+		return fed_errf(e, "manifest.json: a report has no members");
+	if (manifest_digest_valid(manifest_str(m, "model")) < 0)
+		return fed_errf(e, "manifest.json: model must be a digest "
+		    "sha256:<64 hex>");
+	if (want_int(m, "round", 0, e) < 0)
+		return -1;
+	if (manifest_str(m, "arch") == NULL)
+		return fed_errf(e, "manifest.json: arch missing");
+	if (arch_parse(manifest_str(m, "arch"), &a, &ae) < 0)
+		return fed_errf(e, "manifest.json: %s", ae.msg);
+	if (check_figures(f, "figures", &n, e) < 0)
+		return -1;
+	if (json_object_get(f, "accuracy") != NULL &&
+	    check_classes(json_object_get(f, "per_class"), n, e) < 0)
+		return -1;
+	return check_report_data(json_object_get(m, "data"), n, e);
+}
+
 int
 manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 {
@@ -229,6 +359,8 @@ manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 		return check_data(m, e);
 	if (strcmp(kind, "roster") == 0)
 		return check_roster(m, e);
+	if (strcmp(kind, "report") == 0)
+		return check_report(m, e);
 	return fed_errf(e, "manifest.json: kind %.32s is not model, update or "
 	    "data", kind);
 }

@@ -25,6 +25,12 @@
 #define MANIFEST_FORMAT   "fed-bundle/1"
 #define DIGEST_LEN        (7 + 64)    /* "sha256:" + hex */
 
+/* A report's tables (fed-bundle(5), Reports): data sets, classes, and
+ * the largest loss or bits per byte it may state. */
+#define MANIFEST_MAXDATA    256
+#define MANIFEST_MAXCLASSES 4096
+#define MANIFEST_MAXFIGURE  1e9
+
 /* What the container allows in "members"; given by its owner. */
 struct manifest_rules {
 	int maxmembers;
@@ -43,7 +49,8 @@ struct manifest_member {
 struct manifest {
 	json_t *json;               /* the whole object, owned */
 	const char *format;         /* MANIFEST_FORMAT */
-	const char *kind;           /* "model", "update" or "data" */
+	const char *kind;           /* "model", "update", "data", "roster"
+	                             * or "report" */
 	const char *arch;           /* architecture string; NULL for data */
 	const char *parent;         /* digest, or NULL when none */
 	int64_t round;              /* -1 when absent (data) */

@@ -20,7 +20,7 @@ check_required(const struct manifest *m, fed_err *e)
 	int64_t step;
 	int i, found = 0, moments = 0;
 
-	if (strcmp(kind, "roster") == 0)
+	if (strcmp(kind, "roster") == 0 || strcmp(kind, "report") == 0)
 		return 0;       /* no members: manifest.c's rule */
 	for (i = 0; i < m->nmembers; i++) {
 		const char *n = m->members[i].name;

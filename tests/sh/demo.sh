@@ -32,6 +32,9 @@ FED_DEMO_DATA=$T/data FED_DEMO_HOLDERS=3 FED_DEMO_ROUNDS=2 FED_DEMO_EPOCHS=1
 FED_DEMO_ARCH=mlp:784-16-10 FED_DEMO_JOBS=2 FED_DEMO_DIR=$T/run
 export FED_DEMO_DATA FED_DEMO_HOLDERS FED_DEMO_ROUNDS FED_DEMO_EPOCHS \
     FED_DEMO_ARCH FED_DEMO_JOBS FED_DEMO_DIR
+# the tiny model is far from the demo's accuracy: a floor it clears
+FED_DEMO_REQUIRE='accuracy>=0.2'
+export FED_DEMO_REQUIRE
 demo=$FED_ROOT/scripts/demo
 
 expect "demo runs" 0 sh "$demo"
@@ -73,6 +76,13 @@ check "audit rounds" test "$(grep -c '^round [12]: .*, parent round [01], 3 merg
 check "audit chain verdict" grep -q '^chain verified: rounds 0 to 2, head rounds/round-002.fed sha256:' demo.out
 check "audit merge again" grep -q '^round 2 merged again: sha256:[0-9a-f]\{64\}, the published digest$' demo.out
 check "lineage verified" grep -qx 'lineage verified' demo.out
+
+# The testers: a signed report each on the final model, on disjoint
+# slices of the test set, shown by fed-log; the release quorum met.
+check "testers' reports shown" test "$(grep -Ec '^round 2: report [0-9a-f]{12} by tester-[012]: accuracy [01]\.[0-9]{4}, loss [0-9.]+ on 16[67] samples \(reports/tester-[012]\.fed\)$' demo.out)" -eq 3
+check "release quorum met" grep -qx 'rounds/round-002.fed: released: reports by tester-0,tester-1,tester-2 (3 testers, release quorum 3)' demo.out
+check "reports signed by the testers" fed-verify -q -P run/public/testers run/public/reports/*.fed
+check "held-out slices stay private" sh -c '! ls -R run/public | grep -q heldout'
 
 # What was published, signed as the demo says.
 check "published models" test -f run/public/rounds/round-002.fed
@@ -180,6 +190,16 @@ result=$(printf 'federated %.4f | centralized %.4f | best holder alone %.4f | me
     "$(acc baseline/centralized.fed)" "$(echo "$alone" | sort -g | tail -n 1)" \
     "$(echo "$alone" | awk '{ s += $1 } END { print s / NR }')")
 check "README: the final line is demo-run's" grep -qxF "    $result" "$readme"
+# the testers' reports: each tester's figures on its slice, when the run
+# has testers (runs before they joined the demo have none)
+for t in 0 1 2; do
+	[ -f "tester-$t/heldout.fed" ] || continue
+	f=$(fed-eval --json -m "$last" "tester-$t/heldout.fed" |
+	    jq -r '.total | "\(.accuracy) \(.loss) \(.samples)"')
+	# shellcheck disable=SC2086
+	line=$(printf 'by tester-%d: accuracy %.4f, loss %.4f on %d samples' "$t" $f)
+	check "README: tester-$t's report is demo-run's" grep -qF "$line" "$readme"
+done
 mb=$(du -sm . | cut -f1)
 said=$(tr '\n' ' ' <"$readme" | sed -n 's/.*leaves about \([0-9]*\) MB in.*/\1/p')
 check "README: demo-run's $mb MB, within 5% of the ${said:-?} MB it says" \
