@@ -104,7 +104,7 @@ spool_weights(const struct stfile *f, uint64_t *size, fed_err *e)
 	size_t hl;
 	int fd, i;
 
-	if ((h = weights_header(&f->a, NULL, &hl, e)) == NULL)
+	if ((h = weights_header(&f->a, 1, NULL, &hl, e)) == NULL)
 		return -1;
 	if ((fd = out_spool_open(e)) < 0 || out_write_all(fd, h, hl, e) < 0)
 		goto fail;

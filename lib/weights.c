@@ -192,8 +192,8 @@ weights_encode(const struct arch *a, const float *p, size_t *len, fed_err *e)
 /* The safetensors header of a's weights as a model stores them, with
  * __metadata__ meta (or NULL). */
 uint8_t *
-weights_header(const struct arch *a, const json_t *meta, size_t *len,
-    fed_err *e)
+weights_header(const struct arch *a, int stored, const json_t *meta,
+    size_t *len, fed_err *e)
 {
 	struct tensor_spec *t = xcalloc(ARCH_MAXTENSORS, sizeof(*t));
 	struct st_spec *s = xcalloc(ARCH_MAXTENSORS, sizeof(*s));
@@ -201,7 +201,8 @@ weights_header(const struct arch *a, const json_t *meta, size_t *len,
 	uint8_t *h;
 
 	for (i = 0; i < n; i++)
-		arch_st_spec(&t[i], t[i].name, t[i].dtype, &s[i]);
+		arch_st_spec(&t[i], t[i].name, stored ? t[i].dtype : ST_F32,
+		    &s[i]);
 	h = st_header_meta(s, n, meta, len, e);
 	free(t);
 	free(s);
