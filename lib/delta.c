@@ -11,13 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "bstream.h"
 #include "bundle.h"
 #include "delta.h"
 #include "mmodel.h"
-#include "out.h"
-#include "sha256.h"
 #include "stfile.h"
 #include "tset.h"
 #include "update.h"
@@ -112,26 +110,13 @@ delta_manifest(const struct update *u, const char *parent, json_t *meta)
 	return m;
 }
 
-/* Where the delta goes: a spool, hashed (float32), or memory (all). */
+/* Where the delta goes: into the output as it is made (bstream.h), or
+ * into memory (all, for an encoding, which needs it whole). */
 struct sink {
-	int fd;
-	struct sha256 *h;
-	float *all;             /* (np) for an encoding, else NULL */
+	struct bstream bs;
+	float *all;             /* (np), or NULL */
 	float *d;               /* (DELTA_CHUNK) otherwise */
-	uint64_t size;
 };
-
-static int
-sink_put(struct sink *k, const void *p, size_t n, fed_err *e)
-{
-	sha256_update(k->h, p, n);
-	k->size += n;
-	if (out_write_all(k->fd, p, n, e) < 0) {
-		e->kind = FED_ESYSTEM;
-		return -1;
-	}
-	return 0;
-}
 
 /* Coordinates [off, off + c) of tensor t: trained (at p) minus model. */
 static int
@@ -152,7 +137,7 @@ chunk(struct mmodel *mi, const struct tensor_spec *t, const uint8_t *p,
 	if (bad)
 		return fed_errf(e, "tensor %s: the difference overflows "
 		    "float32", t->name);
-	return k->all ? 0 : sink_put(k, d, c * sizeof(float), e);
+	return k->all ? 0 : bstream_data(&k->bs, d, c * sizeof(float), e);
 }
 
 /* The whole delta into k, tensor by tensor in the flat order. */
@@ -179,58 +164,23 @@ stream(struct mmodel *mi, const struct stfile *f, struct sink *k,
 	return rc;
 }
 
-/* The sink for u's delta: the spool with the header in it, or memory. */
+/* The float32 delta's bundle begun, its header written. */
 static int
-sink_open(struct sink *k, const struct update *u, fed_err *e)
+sink_plain(struct sink *k, const struct update *u, json_t *m,
+    const char *out, fed_err *e)
 {
 	uint8_t *h;
 	size_t hl;
-	int rc;
+	int r = -1;
 
-	memset(k, 0, sizeof(*k));
-	k->fd = -1;
-	if (u->enc != NULL) {
-		k->all = xcalloc(arch_nparams(&u->a), sizeof(float));
-		return 0;
-	}
-	k->d = xmalloc(DELTA_CHUNK * sizeof(float));
-	k->h = sha256_new();
-	if ((k->fd = out_spool_open(e)) < 0) {
-		e->kind = FED_ESYSTEM;
-		return -1;
-	}
 	if ((h = weights_header(&u->a, 0, NULL, &hl, e)) == NULL)
 		return -1;
-	rc = sink_put(k, h, hl, e);
+	k->d = xmalloc(DELTA_CHUNK * sizeof(float));
+	if (bstream_open(&k->bs, out, m, WEIGHTS_MEMBER,
+	    hl + arch_nparams(&u->a) * sizeof(float), e) == 0)
+		r = bstream_data(&k->bs, h, hl, e);
 	free(h);
-	return rc;
-}
-
-static int
-sink_write(struct sink *k, const struct update *u, json_t *m,
-    const char *out, fed_err *e)
-{
-	uint8_t md[SHA256_LEN];
-	char hex[2 * SHA256_LEN + 1];
-
-	if (k->all != NULL)
-		return update_write(u, m, k->all, NULL, out, e);
-	sha256_final(k->h, md);
-	sha256_free(k->h);
-	k->h = NULL;
-	hex_encode(hex, md, SHA256_LEN);
-	return update_write_spool(m, k->fd, k->size, hex, out, e);
-}
-
-static void
-sink_free(struct sink *k)
-{
-	if (k->fd >= 0)
-		close(k->fd);
-	if (k->h != NULL)
-		sha256_free(k->h);
-	free(k->all);
-	free(k->d);
+	return r;
 }
 
 /* The update of mi and f, whose sets match, to o->out. */
@@ -242,7 +192,7 @@ write_delta(const struct delta_opts *o, struct mmodel *mi,
 	static struct update u;
 	struct sink k;
 	json_t *m;
-	int rc = -1;
+	int rc;
 
 	u.a = mi->a;
 	u.round = mi->round;
@@ -250,9 +200,19 @@ write_delta(const struct delta_opts *o, struct mmodel *mi,
 	u.t = &t0;
 	u.enc = o->enc;
 	m = delta_manifest(&u, mi->digest, json_incref(meta));
-	if (sink_open(&k, &u, e) == 0 && stream(mi, f, &k, e) == 0)
-		rc = sink_write(&k, &u, m, o->out, e);
-	sink_free(&k);
+	memset(&k, 0, sizeof(k));
+	k.bs.spool = -1;
+	if (o->enc != NULL) {
+		k.all = xcalloc(arch_nparams(&u.a), sizeof(float));
+		rc = 0;
+	} else
+		rc = sink_plain(&k, &u, m, o->out, e);
+	if (rc == 0 && (rc = stream(mi, f, &k, e)) == 0)
+		rc = k.all != NULL ? update_write(&u, m, k.all, NULL, o->out,
+		    e) : bstream_close(&k.bs, e);
+	bstream_abort(&k.bs);
+	free(k.all);
+	free(k.d);
 	json_decref(m);
 	return rc;
 }

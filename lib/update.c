@@ -154,15 +154,6 @@ write_bundle(const char *path, json_t *m, struct bundle_payload *pl, int n,
 }
 
 int
-update_write_spool(json_t *m, int fd, uint64_t size, const char *sha256,
-    const char *out, fed_err *e)
-{
-	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, fd, size, sha256 };
-
-	return write_bundle(out, m, &pl, 1, e);
-}
-
-int
 update_write(const struct update *u, json_t *m, const float *delta,
     float *residual, const char *out, fed_err *e)
 {

@@ -34,9 +34,5 @@ json_t *update_manifest(const struct update *u);
  * back, residual (np) is used and updated.  m gets the encoding. */
 int  update_write(const struct update *u, json_t *m, const float *delta,
     float *residual, const char *out, fed_err *e);
-/* The bundle of manifest m and a plain tensors.safetensors already in
- * spool fd (size bytes, its SHA-256 in hex), to out. */
-int  update_write_spool(json_t *m, int fd, uint64_t size, const char *sha256,
-    const char *out, fed_err *e);
 
 #endif

@@ -100,3 +100,12 @@ fed-delta -m b0.fed -n 1 -o bu.fed b1.st
 expect "delta: F16 at its limit merges" 0 fed-merge --unsigned -m b0.fed -o b1.fed bu.fed
 expect_err "delta: a merge past F16's range is refused" 1 "do not fit F16" fed-merge --unsigned -m b0.fed -r fedavgm --server-lr 3 -o b2.fed bu.fed
 check "delta: and writes nothing" test ! -e b2.fed
+python3 -c '
+import sys
+b = bytearray(open("f0.fed", "rb").read())
+b[-1100] ^= 1
+open("dam.fed", "wb").write(b)'
+expect_err "delta: a damaged model is refused" 1 "sha256\|digest\|hash\|does not match" fed-delta -m dam.fed -n 1 -o bad2.fed f1.st
+check "delta: nothing written from a damaged model" test ! -e bad2.fed
+expect_err "delta: not on stdout either" 1 "sha256\|digest\|hash\|does not match" sh -c 'fed-delta -m dam.fed -n 1 f1.st > bad3.fed'
+check "delta: stdout got nothing" test ! -s bad3.fed
