@@ -13,12 +13,17 @@
 int
 weights_meta_arch(const struct manifest *m, struct arch *a, fed_err *e)
 {
+	const json_t *meta;
+
 	if (m->arch == NULL)
 		return fed_errf(e, "manifest.json: arch missing");
 	if (arch_parse(m->arch, a, e) < 0)
 		return -1;
 	if (a->kind != ARCH_TENSORS)
 		return 0;
+	meta = json_object_get(m->json, "metadata");
+	if (meta != NULL && tset_meta_check(meta, e) < 0)
+		return fed_errprefix(e, "manifest.json: metadata");
 	return tset_load(a, json_object_get(m->json, "tensors"), e);
 }
 
