@@ -69,10 +69,13 @@ all: $(CMDS) $(UNITS) $(TOOLS)
 
 all: $(JOBS)
 
+# A new file renamed over the old, never the old rewritten: a shell
+# running the job reads it as it goes.
 $(JOBS): $(B)/%: jobs/%
 	@mkdir -p $(@D)
-	cp $< $@
-	chmod 0755 $@
+	cp $< $@.tmp
+	chmod 0755 $@.tmp
+	mv -f $@.tmp $@
 
 $(B)/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
