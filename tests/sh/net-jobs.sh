@@ -69,10 +69,14 @@ expect "c's job" 0 hold c -d "$(data c)"
 cp "$S/inbox/round-000/a.fed" keep-c.fed
 cp "$S/inbox/round-000/c.fed" real-c.fed
 cp "$S/inbox/round-000/a.fed" "$S/inbox/round-000/c.fed"
+# and a file whose name is no holder's, with an escape in it
+cp "$S/inbox/round-000/b.fed" "$S/inbox/round-000/$(printf 'x\033[2Jy').fed"
 expect "the round closes on those that verify" 0 coord
 said "the round closes on those that verify" 'round 0: merged a,b; missing: c; rejected: c (signed by a, uploaded as c)'
 check "c's misnamed upload set aside with its reason" \
     grep -qx 'signed by a, uploaded as c' "$S/rejected/round-000/c.why"
+check "the file with an escape in its name: left out, never printed" sh -c \
+    "! grep -q \"\$(printf '\033')\" '$T/out' && ! ls '$S/rejected/round-000' | grep -q x"
 check "c recorded missing" test "$(cat "$S/public/contrib/round-000.missing")" = c
 check "the merged updates published" test "$(ls "$S/public/contrib/round-000")" = "a.fed
 b.fed"
