@@ -86,17 +86,21 @@ round_ok 4 "$(all)"
 check "round 4 merged 5 updates, not 6" test "$(merged 4 | wc -l)" -eq 5
 
 echo "# round 5: nginx restarted during the uploads"
-for i in 1 2 3 4 5; do hold "$i" -a 8 -b 1 >/dev/null 2>>"$T/jobs.log" & done
-# stopped at once (TERM) when the first update is in
+# holder-1 sends at once; the others a second later, while nginx is down
+slow='sleep 1; fed-train -m "$FED_MODEL" -d "$FED_DATA" -s "$FED_ROUND" --name "$FED_NAME"'
+hold 1 -a 8 -b 1 >/dev/null 2>>"$T/r5.log" &
+for i in 2 3 4 5; do hold "$i" -a 8 -b 1 -t "$slow" >/dev/null 2>>"$T/r5.log" & done
+# stopped at once (TERM) when the first update is in, started 2 s later
 i=0
 while [ -z "$(ls "$S/inbox/round-005")" ] && [ "$i" -lt 200 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
 check "nginx stopped with uploads going on" net_nginx_stop "$S/run" TERM
-sleep 1
+sleep 2
 net_nginx_start "$S/run"
 wait
+check "the jobs met the server down, and tried again" grep -q 'attempt 1 of 8 failed' "$T/r5.log"
 check "every job got its update acknowledged" test "$(ls "$T"/st-*/sent/round-005.fed | wc -l)" -eq 5
 expect "round 5 closes" 0 coord -t 'now + 20 seconds'
 round_ok 5 "$(all)"

@@ -120,7 +120,9 @@ echo 1 >"$S/public/rounds/current"
 expect_err "c refuses a rollback" 1 'round' hold c -d "$(data c)"
 check "nothing sent for round 1" test ! -e st-c/sent/round-001.fed
 echo 2 >"$S/public/rounds/current"
-expect "round 2 closes" 0 coord
+expect "round 2 closes, with a rule and options of fed-merge" 0 coord -r median -M '--clip-norm 5'
+check "round 3 merged by that rule" test "$(tar -xOf "$S/public/rounds/round-003.fed" \
+    manifest.json | jq -r '"\(.merge.rule) \(.merge.params.clip_norm)"')" = "median 5"
 expect "the lineage verifies" 0 fed-verify --chain -p "$S/public/coordinator.pub" -P . \
     --updates "$S/public/contrib" "$S/public/rounds"
 
