@@ -21,6 +21,27 @@ expect "round 0 closes on every holder" 0 coord
 round_ok 0 "$(all)"
 check "round 0: nobody missing" test -z "$(missing 0)"
 
+echo "# the server: one line of defence"
+# web I ARGS...: curl from holder-I's namespace; prints the HTTP status.
+web() {
+	_i=$1
+	shift
+	net_exec "$_i" curl -sS -o /dev/null -w '%{http_code}' --cacert "$S/tls/ca.pem" "$@"
+}
+u=https://$NET_COORD/inbox/round-001
+mine="--cert $S/tls/holder-2.pem --key $S/tls/holder-2.key"
+check "a holder may not PUT into another's path (403)" \
+    test "$(web 2 $mine -T "$T/st-2/sent/round-000.fed" "$u/holder-1.fed")" = 403
+check "no client certificate, no PUT (403)" \
+    test "$(web 2 -T "$T/st-2/sent/round-000.fed" "$u/holder-2.fed")" = 403
+head -c 1100000 /dev/zero >big.fed
+check "an upload over the size limit (413)" test "$(web 2 $mine -T big.fed "$u/holder-2.fed")" = 413
+check "nobody reads the inbox (403)" test "$(web 2 $mine "$u/holder-2.fed")" = 403
+check "nothing written by those" test -z "$(ls "$S/inbox/round-001")"
+check "anyone reads the published site" test "$(web 2 "https://$NET_COORD/rounds/current")" = 200
+check "no PUT into the published site (403)" \
+    test "$(web 2 $mine -T "$T/st-2/sent/round-000.fed" "https://$NET_COORD/rounds/round-009.fed")" = 403
+
 echo "# round 1: holder-5 offline; the round closes on its quorum"
 h 1 2 3 4
 expect "round 1 closes on a quorum of 4" 0 coord -k 4 -t 'now + 60 seconds'
