@@ -58,10 +58,24 @@ CMDS      = $(patsubst cmd/%.c,$(B)/%,$(wildcard cmd/fed-*.c))
 UNITS     = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOLS     = $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 HDRS      = $(wildcard lib/*.h)
+# The holder's and the coordinator's jobs (fed-holder, fed-coord) and the
+# web server's configuration (fed-nginx-conf): shell scripts, copied beside
+# the tools so that the tests find them where they find the tools.
+JOBS      = $(patsubst jobs/%,$(B)/%,$(wildcard jobs/fed-*))
 
-.PHONY: all check test deps demo demo-lang bench install uninstall clean lint sanitize fuzz
+.PHONY: all check test deps demo demo-net demo-lang bench install uninstall clean lint sanitize fuzz
 
 all: $(CMDS) $(UNITS) $(TOOLS)
+
+all: $(JOBS)
+
+# A new file renamed over the old, never the old rewritten: a shell
+# running the job reads it as it goes.
+$(JOBS): $(B)/%: jobs/%
+	@mkdir -p $(@D)
+	cp $< $@.tmp
+	chmod 0755 $@.tmp
+	mv -f $@.tmp $@
 
 $(B)/lib/%.o: lib/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -123,6 +137,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo
 
+# The coordinator and holders in network namespaces of their own, nginx
+# between them (scripts/demo-net; root).
+demo-net: deps
+	@sh scripts/deps demo
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo-net
+
 demo-lang: deps
 	@sh scripts/deps demo-lang
 	@$(MAKE) --no-print-directory all
@@ -148,9 +169,10 @@ install: all
 	install -m 0644 completions/bash/* $(DESTDIR)$(BASHCOMP)
 	install -m 0644 completions/zsh/* $(DESTDIR)$(ZSHCOMP)
 	install -m 0644 completions/fish/* $(DESTDIR)$(FISHCOMP)
+	install -m 0755 $(JOBS) $(DESTDIR)$(BINDIR)
 
 uninstall:
-	for c in $(notdir $(CMDS)); do \
+	for c in $(notdir $(CMDS) $(JOBS)); do \
 		rm -f $(DESTDIR)$(BINDIR)/$$c $(DESTDIR)$(MANDIR)/man1/$$c.1 \
 		$(DESTDIR)$(BASHCOMP)/$$c $(DESTDIR)$(ZSHCOMP)/_$$c \
 		$(DESTDIR)$(FISHCOMP)/$$c.fish; done

@@ -38,6 +38,16 @@ for c in "$FED_ROOT"/cmd/fed-*.c; do
 	check "$t: zsh completion" test -f "$root$zdir/_$t"
 	check "$t: fish completion" test -f "$root$fdir/$t.fish"
 done
+# The jobs (jobs/fed-*), shell scripts installed as they are.
+for j in "$FED_ROOT"/jobs/fed-*; do
+	t=$(basename "$j")
+	check "$t: script mode 0755" test "$(stat -c %a "$usr/bin/$t")" = 755
+	check "$t: runs" "$usr/bin/$t" --version
+	check "$t: man page" test -f "$usr/share/man/man1/$t.1"
+	check "$t: bash completion" test -f "$root$bdir/$t"
+	check "$t: zsh completion" test -f "$root$zdir/_$t"
+	check "$t: fish completion" test -f "$root$fdir/$t.fish"
+done
 check "fed-bundle(5)" test -f "$usr/share/man/man5/fed-bundle.5"
 check "fed(7)" test -f "$usr/share/man/man7/fed.7"
 check "installed fed(7) reads" mandoc -Tlint -W warning "$usr/share/man/man7/fed.7"
