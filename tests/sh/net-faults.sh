@@ -152,7 +152,7 @@ check "the same digest as a run never killed" test \
     "$(dig "$S/public/rounds/round-007.fed")" = "$(dig ref/public/rounds/round-007.fed)"
 round_ok 6 "$(all)"
 expect "run again once published: the next round's, nothing new" 1 coord -t now
-check "one model for round 7" test "$(ls "$S/public/rounds" | grep -c 'round-007')" -eq 1
+check "one model for round 7" test "$(ls "$S/public/rounds" | grep -c 'round-007\.fed')" -eq 1
 
 echo "# round 7: the inbox's disk full"
 dd if=/dev/zero of="$S/inbox/filler" bs=4k 2>/dev/null
