@@ -5,7 +5,13 @@
  * for why not MPI_Allreduce.
  * Each rank computes its partial gradient straight into its slot of the
  * gathered buffer (dist_part), which grows to the largest gradient once
- * and is kept.
+ * and is kept.  When the job is one machine the slots live in a shared
+ * window (MPI_Win_allocate_shared) and the collective is a barrier: no
+ * bytes move, each rank reads the others' slots where they were
+ * written.  A rank then has two slots and writes them in turn, so that
+ * it may start its next part while a slower rank still reads its last:
+ * that rank has passed the barrier of this sum, so it is done with the
+ * sum before.
  */
 #define _GNU_SOURCE                 /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
@@ -27,6 +33,14 @@
 #define WAITSTEP 10000              /* ns more each sleep */
 #define WAITMAX 200000              /* ns, the longest sleep */
 
+/* The slots of a job on one machine. */
+struct dist_shm {
+	MPI_Comm node;              /* the ranks, in world order */
+	MPI_Win win;                /* MPI_WIN_NULL until a slot */
+	unsigned char **base;       /* (size) each rank's two slots */
+	int turn;                   /* which of the two this sum uses */
+};
+
 /* A count from the environment, or 0. */
 static int
 env_count(const char *name)
@@ -37,6 +51,77 @@ env_count(const char *name)
 	if (s == NULL || parse_u64(s, 1, INT_MAX, &v) < 0)
 		return 0;
 	return (int)v;
+}
+
+/* Shared slots when every rank of the job is on this machine; else
+ * the gathered ones. */
+static void
+shm_init(struct dist *d)
+{
+	MPI_Comm node;
+	int n = 0;
+
+	if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED,
+	    d->rank, MPI_INFO_NULL, &node) != MPI_SUCCESS)
+		return;
+	if (MPI_Comm_size(node, &n) != MPI_SUCCESS || n != d->size) {
+		MPI_Comm_free(&node);
+		return;
+	}
+	d->shm = xcalloc(1, sizeof(*d->shm));
+	d->shm->node = node;
+	d->shm->win = MPI_WIN_NULL;
+	d->shm->base = xcalloc((size_t)d->size, sizeof(*d->shm->base));
+}
+
+static void
+shm_free(struct dist_shm *s)
+{
+	if (s->win == MPI_WIN_NULL)
+		return;
+	MPI_Win_unlock_all(s->win);
+	MPI_Win_free(&s->win);
+	s->win = MPI_WIN_NULL;
+}
+
+/* Two slots of d->slot bytes for every rank, each rank's in its own
+ * pages; a passive epoch open on all for the run (MPI_Win_sync orders
+ * the loads and stores around each barrier). */
+static int
+shm_grow(struct dist *d, fed_err *e)
+{
+	struct dist_shm *s = d->shm;
+	MPI_Info info;
+	MPI_Aint size;
+	int r, u, ok;
+
+	shm_free(s);
+	MPI_Info_create(&info);
+	MPI_Info_set(info, "alloc_shared_noncontig", "true");
+	ok = MPI_Win_allocate_shared((MPI_Aint)(2 * d->slot), 1, info,
+	    s->node, &s->base[d->rank], &s->win) == MPI_SUCCESS;
+	MPI_Info_free(&info);
+	for (r = 0; ok && r < d->size; r++)
+		ok = MPI_Win_shared_query(s->win, r, &size, &u,
+		    &s->base[r]) == MPI_SUCCESS;
+	if (!ok || MPI_Win_lock_all(MPI_MODE_NOCHECK, s->win) !=
+	    MPI_SUCCESS)
+		return fed_syserrf(e, "mpi: cannot share the gradients' "
+		    "memory");
+	memset(s->base[d->rank], 0, 2 * d->slot);
+	return 0;
+}
+
+/* Every rank's slot for this sum into d->at. */
+static void
+place(struct dist *d)
+{
+	int r;
+
+	for (r = 0; r < d->size; r++)
+		d->at[r] = d->shm != NULL ? d->shm->base[r] +
+		    (size_t)d->shm->turn * d->slot : d->slots +
+		    (size_t)r * d->slot;
 }
 
 int
@@ -60,17 +145,27 @@ dist_init(struct dist *d, int *argc, char ***argv, fed_err *e)
 		d->local = 1;
 	d->losses = xcalloc((size_t)d->size, sizeof(double));
 	d->weights = xcalloc((size_t)d->size, sizeof(double));
+	d->at = xcalloc((size_t)d->size, sizeof(*d->at));
+	if (d->size > 1)
+		shm_init(d);
 	return 0;
 }
 
 void
 dist_finish(struct dist *d)
 {
+	if (d->shm != NULL) {
+		shm_free(d->shm);
+		MPI_Comm_free(&d->shm->node);
+		free(d->shm->base);
+		free(d->shm);
+	}
 	if (d->mpi)
 		MPI_Finalize();
 	free(d->slots);
 	free(d->losses);
 	free(d->weights);
+	free(d->at);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -93,11 +188,17 @@ slot(struct dist *d, uint64_t bytes, fed_err *e)
 		return NULL;
 	}
 	if (HEAD + bytes > d->slot) {
-		free(d->slots);
 		d->slot = (HEAD + bytes + 63) & ~(size_t)63;
-		d->slots = xcalloc((size_t)d->size, d->slot);
+		if (d->shm != NULL) {
+			if (shm_grow(d, e) < 0)
+				return NULL;
+		} else {
+			free(d->slots);
+			d->slots = xcalloc((size_t)d->size, d->slot);
+		}
 	}
-	return d->slots + (size_t)d->rank * d->slot;
+	place(d);
+	return d->at[d->rank];
 }
 
 float *
@@ -143,28 +244,51 @@ await(MPI_Request *q)
 	}
 }
 
+/* Every rank's slot in reach: gathered, or shared once every rank has
+ * written its own. */
+static int
+exchange(struct dist *d)
+{
+	MPI_Request q;
+
+	if (d->shm == NULL)
+		return MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL,
+		    d->slots, (int)d->slot, MPI_BYTE, MPI_COMM_WORLD, &q) !=
+		    MPI_SUCCESS || await(&q) < 0 ? -1 : 0;
+	if (MPI_Win_sync(d->shm->win) != MPI_SUCCESS ||
+	    MPI_Ibarrier(d->shm->node, &q) != MPI_SUCCESS || await(&q) < 0 ||
+	    MPI_Win_sync(d->shm->win) != MPI_SUCCESS)
+		return -1;
+	return 0;
+}
+
 /* Every rank's slot (w, loss, part) to every rank; the losses added in
  * rank order into *loss. */
 static int
 gather(struct dist *d, double w, double *loss, fed_err *e)
 {
-	unsigned char *mine = d->slots + (size_t)d->rank * d->slot;
-	MPI_Request q;
+	unsigned char *mine = d->at[d->rank];
 	double l, sum = 0;
 	int r;
 
 	memcpy(mine, &w, sizeof(double));
 	memcpy(mine + 8, loss, sizeof(double));
-	if (MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, d->slots,
-	    (int)d->slot, MPI_BYTE, MPI_COMM_WORLD, &q) != MPI_SUCCESS ||
-	    await(&q) < 0)
+	if (exchange(d) < 0)
 		return fed_syserrf(e, "mpi: gathering the gradients failed");
 	for (r = 0; r < d->size; r++) {
-		memcpy(&l, d->slots + r * d->slot + 8, sizeof(double));
+		memcpy(&l, d->at[r] + 8, sizeof(double));
 		sum += l;
 	}
 	*loss = sum;
 	return 0;
+}
+
+/* The next sum's slots: with shared ones, this rank's other. */
+static void
+turn(struct dist *d)
+{
+	if (d->shm != NULL)
+		d->shm->turn ^= 1;
 }
 
 /* g (n) = sum over ranks in order of w_r g_r, in double, a block at a
@@ -174,21 +298,20 @@ gather(struct dist *d, double w, double *loss, fed_err *e)
 static NN_HOT void
 combine(const struct dist *d, float *g, uint64_t n)
 {
-	size_t slot = d->slot;
 	double acc[BLOCK];
 	const float *gr;
 	uint64_t i, j, m;
 	int r;
 
 	for (r = 0; r < d->size; r++)
-		memcpy(&d->weights[r], d->slots + r * slot, sizeof(double));
+		memcpy(&d->weights[r], d->at[r], sizeof(double));
 	for (i = 0; i < n; i += m) {
 		m = n - i < BLOCK ? n - i : BLOCK;
-		gr = (const float *)(d->slots + HEAD) + i;
+		gr = (const float *)(d->at[0] + HEAD) + i;
 		for (j = 0; j < m; j++)
 			acc[j] = d->weights[0] * (double)gr[j];
 		for (r = 1; r < d->size; r++) {
-			gr = (const float *)(d->slots + r * slot + HEAD) + i;
+			gr = (const float *)(d->at[r] + HEAD) + i;
 			for (j = 0; j < m; j++)
 				acc[j] += d->weights[r] * (double)gr[j];
 		}
@@ -222,6 +345,7 @@ dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
 	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
 		return -1;
 	combine(d, g, n);
+	turn(d);
 	return 0;
 }
 
@@ -234,8 +358,8 @@ dist_xsum(struct dist *d, xsum_t *acc, uint64_t n, double *loss, fed_err *e)
 		return -1;
 	xsum_zero(acc, n);
 	for (r = 0; r < d->size; r++)
-		xsum_merge(acc, (const xsum_t *)(d->slots + r * d->slot +
-		    HEAD), n);
+		xsum_merge(acc, (const xsum_t *)(d->at[r] + HEAD), n);
+	turn(d);
 	return 0;
 }
 

@@ -6,7 +6,11 @@
  * fixed: every rank's partial gradient is gathered to every rank
  * (an all-gather, which moves bytes and adds nothing) and summed there in
  * double in rank order, so the sum never depends on timing or on the MPI
- * implementation, and every rank holds the same bits.  MPI_Allreduce,
+ * implementation, and every rank holds the same bits.  When every rank
+ * runs on one machine the slots are an MPI shared-memory window instead:
+ * each rank computes into its own slot and reads the others' in place,
+ * after a barrier, so nothing is copied; the sum is the same.
+ * MPI_Allreduce,
  * whose order of additions is the implementation's, is used for integers
  * only.  Which rows each rank computes is train's business (train.h).
  */
@@ -18,6 +22,8 @@
 #include "util.h"
 #include "xsum.h"
 
+struct dist_shm;
+
 struct dist {
 	int rank, size;             /* 0 and 1 outside a job */
 	int local;                  /* ranks on this machine */
@@ -26,6 +32,9 @@ struct dist {
 	unsigned char *slots;       /* (size) slots: weight and loss
 	                             * (double), then the partial gradient
 	                             * (float, or xsum.h's fixed point) */
+	struct dist_shm *shm;       /* all ranks on one machine: the slots
+	                             * shared, two a rank, used in turn */
+	unsigned char **at;         /* (size) every rank's slot this sum */
 	double *losses;             /* (size) gathered losses */
 	double *weights;            /* (size) gathered weights */
 };
@@ -47,8 +56,10 @@ dist_parallel(const struct dist *d)
 	return d != NULL && d->size > 1;
 }
 
-/* Where this rank puts its partial gradient of n floats before
- * dist_sum; the same place until n grows.  NULL if n is too large. */
+/* Where this rank puts its partial gradient of n floats before the
+ * next dist_sum (ask again for each sum: with shared slots it changes
+ * from one to the next).  Collective when n grows past the largest
+ * yet, so every rank must ask alike.  NULL if n is too large. */
 float *dist_part(struct dist *d, uint64_t n, fed_err *e);
 /*
  * Every rank's weight w, partial gradient g_r (n floats, in dist_part's
@@ -60,7 +71,7 @@ float *dist_part(struct dist *d, uint64_t n, fed_err *e);
 int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
     fed_err *e);
 /* The same for exact sums (xsum.h): this rank's partial sum of n
- * elements goes into dist_xpart's buffer; dist_xsum puts the total of
+ * elements goes into dist_xpart's buffer (asked for before each sum); dist_xsum puts the total of
  * every rank's into acc (n elements), the same bits on every rank
  * whatever the number of ranks. */
 xsum_t *dist_xpart(struct dist *d, uint64_t n, fed_err *e);

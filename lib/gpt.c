@@ -242,12 +242,37 @@ causal_softmax(float *a, int T)
 	}
 }
 
+/*
+ * Attention's products are small (T by T by C/H, one head of one window
+ * at a time): OpenBLAS's threads cost more to wake and join there than
+ * they save, so they run on one; the large products keep all.  A
+ * product's bits do not depend on its threads.
+ */
+static int
+blas_one(void)
+{
+	int n = openblas_get_num_threads();
+
+	if (n > 1)
+		openblas_set_num_threads(1);
+	return n;
+}
+
+static void
+blas_back(int n)
+{
+	if (n > 1)
+		openblas_set_num_threads(n);
+}
+
 void
 gpt_attention_forward(float *out, float *att, const float *qkv, int B, int T,
     int C, int H)
 {
 	int b, h, hs = C / H, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hs);
+
+	int nt = blas_one();
 
 	for (b = 0; b < B; b++)
 		for (h = 0; h < H; h++) {
@@ -263,6 +288,7 @@ gpt_attention_forward(float *out, float *att, const float *qkv, int B, int T,
 			    T, hs, T, 1.0f, a, T, q + 2 * C, C3, 0.0f,
 			    out + (size_t)b * T * C + h * hs, C);
 		}
+	blas_back(nt);
 }
 
 /* The softmax's backward in place on da: a * (da - sum(a * da)). */
@@ -291,6 +317,8 @@ gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
 	int b, h, hs = C / H, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hs);
 
+	int nt = blas_one();
+
 	for (b = 0; b < B; b++)
 		for (h = 0; h < H; h++) {
 			size_t o = (size_t)b * T * C3 + h * hs;
@@ -313,6 +341,7 @@ gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T,
 			    hs, T, scale, scratch, T, q, C3, 0.0f, dq + C, C3);
 		}
+	blas_back(nt);
 }
 
 /* 0.5 x (1 + tanh(u)) is x sigmoid(2u), u = k (x + 0.044715 x^3) */

@@ -76,7 +76,9 @@ struct run {
 	int64_t nloss;
 	struct dpsgd dp;            /* when o->dp is set */
 	float *part;                /* (np) under MPI: this rank's share of
-	                             * a gradient, in dist's buffer */
+	                             * a gradient, in dist's buffer (which
+	                             * may move from one sum to the next:
+	                             * shares()) */
 	float *mg;                  /* (np) with micro: a micro-batch's */
 	xsum_t *xmine, *xall;       /* (np) with micro: this process's
 	                             * exact sum (dist's buffer under MPI),
@@ -242,6 +244,21 @@ draw(struct run *r, rng_t *rng, struct batch *b)
 	r->pos += b->n;
 }
 
+/* Under MPI, where this rank's share of the next sum goes: dist's
+ * buffers, of a size reached in micro_init, so never NULL. */
+static void
+shares(struct run *r)
+{
+	struct dist *d = r->o->dist;
+
+	if (!dist_parallel(d))
+		return;
+	if (r->o->micro > 0)
+		r->xmine = dist_xpart(d, r->m.np, r->e);
+	else
+		r->part = dist_part(d, r->m.np, r->e);
+}
+
 /* The gradient of part of b, n samples from k, into g; the summed loss. */
 static double
 local_grad(struct run *r, const float *w, const struct batch *b, int k,
@@ -298,6 +315,7 @@ micro_grad(struct run *r, const float *w, const struct batch *b, int k,
 	double loss = 0;
 
 	mine(r->o->dist, J, &j0, &j1);
+	shares(r);
 	xsum_zero(r->xmine, r->m.np);
 	for (j = j0; j < j1; j++) {
 		a = (int)((int64_t)n * j / J);
@@ -326,6 +344,7 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 		return local_grad(r, w, b, k, n, g);
 	a = (int)((int64_t)n * d->rank / d->size);
 	z = (int)((int64_t)n * (d->rank + 1) / d->size);
+	shares(r);
 	if (z > a)
 		loss = local_grad(r, w, b, k + a, z - a, r->part);
 	else
@@ -346,6 +365,7 @@ dp_micro(struct run *r, const float *w, rng_t *rng, int64_t *rows)
 	double loss = 0;
 
 	mine(r->o->dist, J, &j0, &j1);
+	shares(r);
 	xsum_zero(r->xmine, r->m.np);
 	r->dp.parts = J;
 	for (j = j0; j < j1 || j == j0; j++) {
@@ -374,6 +394,7 @@ dp_grad(struct run *r, const float *w, rng_t *rng, int64_t *rows)
 	if (!dist_parallel(d))
 		return dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
 		    rng, rows);
+	shares(r);
 	loss = dpsgd_sum(&r->dp, &r->m.u.net, r->part, w, r->d, r->m.y, rng,
 	    rows);
 	if (!r->failed && dist_sum(d, r->g, r->m.np, 1.0, &loss, r->e) < 0)
