@@ -112,6 +112,10 @@ printf '\377' | dd of=bad.fed bs=1 seek=$((size - 3000)) conv=notrunc 2>/dev/nul
 expect_err "corrupted update" 1 "bad.fed" fed-merge --unsigned -m m.fed u1.fed bad.fed u2.fed
 expect_err "corrupted update, krum" 1 "bad.fed" fed-merge --unsigned -m m.fed -r krum:0 u1.fed bad.fed u2.fed
 expect_err "krum needs 2f+3" 1 "at least 7" fed-merge --unsigned -m m.fed -r krum:2 u1.fed u2.fed u3.fed
+expect_err "krum: too few left after --skip-bad, and why" 1 \
+    "krum with f=1 needs at least 5 updates, got 4: 1 of 5 updates were left out, the first bad.fed" \
+    fed-merge --unsigned --skip-bad -m m.fed -r krum:1 -o x.fed u1.fed bad.fed u2.fed u3.fed u5.fed
+check "krum: nothing written when too few are left" test ! -e x.fed
 # a file that cannot be read is a failure of the system, not a rejection
 expect_err "missing file" 2 "nosuch.fed: No such file" fed-merge --unsigned -m m.fed u1.fed nosuch.fed
 expect_err "missing model" 2 "nosuch.fed" fed-merge --unsigned -m nosuch.fed u1.fed
