@@ -475,6 +475,13 @@ if [ -r "$FM/train-images-idx3-ubyte.gz" ] && [ -x "$FED_BIN/fed-train" ] &&
 	    "$(field adm.fed '[.merge.skipped[].file] | sort')" = '["a8.fed","a9.fed"]'
 	check "admit: the record says on what" test \
 	    "$(field adm.fed '.merge.admission | [.margin, (.predictions > 0), (.loss > 0)]')" = '[0.05,true,true]'
+	check "admit: leave-one-out, the merge better than the model" test \
+	    "$(field adm.fed '.merge.admission | [.method, (.merged_loss < .loss)]')" = '["leave-one-out",true]'
+	expect "admit: krum:3 keeps the 9 it needs" 0 fed-merge --unsigned \
+	    --admit fm-019.fed --margin 0.05 -r krum:3 -m fm0.fed -o adk.fed \
+	    h[0-7].fed a8.fed a9.fed
+	check "admit: krum:3, at most one left out" test \
+	    "$(field adk.fed '.merge.updates | length >= 9')" = true
 	check "admit: every merged update's loss" test \
 	    "$(field adm.fed '[.merge.updates[].admission_loss | select(. > 0)] | length')" = 8
 	check "admit: the same weights as the honest merge" test \
