@@ -119,7 +119,7 @@ round() {
 	dir=$1 model=$2 attack=$3
 	rm -rf "$dir" && mkdir "$dir"
 	for i in 0 1 2 3 4 5 6 7 8 9; do
-		fed-train -m "$model" -d h-00$i.fed -e 1 -s "$i" 2>/dev/null |
+		fed-train -m "$model" -d h-00$i.fed -e 1 -s "$i" 2>train.err |
 		    fed-sign -s k$i.sec -o "$dir/u$i.fed" 2>/dev/null || return 2
 	done
 	if [ "$attack" = alie ]; then
@@ -156,7 +156,11 @@ round() {
 lineage() {
 	rule=$1 attack=$2 check=$3 m=init.fed r=0
 	while [ $r -lt "$R" ]; do
-		round "rd" "$m" "$attack" || return 2
+		round "rd" "$m" "$attack" || {
+			echo "$rule, $attack, $check, round $r: training:" \
+			    "$(tail -n 1 train.err)" >>failures
+			return 2
+		}
 		case $check in
 		admit)	set -- -R roster.fed -p coord.pub --skip-bad \
 			    --admit te-000.test.fed --margin "$MARGIN" ;;
