@@ -14,6 +14,7 @@
 #include "eval.h"
 #include "madmit.h"
 #include "model.h"
+#include "nn.h"
 #include "rule.h"
 
 /* The candidates: every update not yet left out, read whole. */
@@ -294,7 +295,7 @@ madmit_run(struct madmit *ad, struct upd *u, int n, struct mmodel *mi,
 {
 	struct dataset d;
 	struct cand c;
-	int rc = -1;
+	int rc = -1, threads;
 
 	if (data_load(o->admit, &d, e) < 0)
 		return fed_errprefix(e, "%s", display_name(o->admit));
@@ -306,9 +307,14 @@ madmit_run(struct madmit *ad, struct upd *u, int n, struct mmodel *mi,
 		fed_errprefix(e, "%s", display_name(o->admit));
 	else if (read_model(mi, c.x, u[0].chunk, e) < 0)
 		fed_errprefix(e, "%s", display_name(mi->path));
-	else if (loss(&mi->a, c.x, &d, &ad->base, &ad->n, e) == 0 &&
-	    cand_read(&c, u, n, mi, w, o, spool, e) == 0)
-		rc = judge(ad, &c, u, mi, &d, o, e);
+	else {
+		/* the losses are recorded: the same on any thread count */
+		threads = nn_blas_threads(1);
+		if (loss(&mi->a, c.x, &d, &ad->base, &ad->n, e) == 0 &&
+		    cand_read(&c, u, n, mi, w, o, spool, e) == 0)
+			rc = judge(ad, &c, u, mi, &d, o, e);
+		nn_blas_threads(threads);
+	}
 	cand_free(&c);
 	data_free(&d);
 	return rc;

@@ -477,6 +477,10 @@ if [ -r "$FM/train-images-idx3-ubyte.gz" ] && [ -x "$FED_BIN/fed-train" ] &&
 	    "$(field adm.fed '.merge.admission | [.margin, (.predictions > 0), (.loss > 0)]')" = '[0.05,true,true]'
 	check "admit: leave-one-out, the merge better than the model" test \
 	    "$(field adm.fed '.merge.admission | [.method, (.merged_loss < .loss)]')" = '["leave-one-out",true]'
+	OPENBLAS_NUM_THREADS=2 fed-merge --unsigned --admit fm-019.fed \
+	    --margin 0.05 -j 2 -m fm0.fed -o adm2.fed h[0-7].fed a8.fed a9.fed
+	check "admit: the same record on any thread count" test \
+	    "$(sha256sum <adm2.fed)" = "$(sha256sum <adm.fed)"
 	expect "admit: krum:3 keeps the 9 it needs" 0 fed-merge --unsigned \
 	    --admit fm-019.fed --margin 0.05 -r krum:3 -m fm0.fed -o adk.fed \
 	    h[0-7].fed a8.fed a9.fed
