@@ -420,7 +420,8 @@ roster_lineage(const struct rosters *rs, const char *digest, fed_err *e)
 
 		if (q == NULL || q->version != p->version - 1) {
 			fed_errf(e, "roster version %" PRId64 " %.19s...: its "
-			    "parent %.19s... (version %" PRId64 ") is not in %s",
+			    "parent %.19s... (version %" PRId64 ") is not in "
+			    "%s",
 			    p->version, p->digest, p->parent, p->version - 1,
 			    rs->from);
 			return NULL;

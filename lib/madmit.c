@@ -28,8 +28,10 @@ struct cand {
 	uint64_t *samples;      /* (n) as weighed */
 	const float **p;        /* (n) the set's deltas */
 	double *c, *ps, *score, *dist, *tmp;
+	double *full;           /* (n * n) krum: squared distances between
+	                         * all candidates, upper triangle */
 	uint64_t *pn;
-	int *sel;
+	int *sel, *ix;          /* ix[k]: the set's k-th candidate */
 	float *x, *y;           /* (np) the model, the model plus D */
 	double *D;              /* (np) the aggregate */
 };
@@ -100,6 +102,7 @@ cand_free(struct cand *c)
 	free(c->at), free(c->out), free(c->d), free(c->s), free(c->samples);
 	free(c->p), free(c->c), free(c->ps), free(c->score), free(c->dist);
 	free(c->tmp), free(c->pn), free(c->sel), free(c->x), free(c->y);
+	free(c->full), free(c->ix);
 	free(c->D);
 }
 
@@ -118,6 +121,8 @@ cand_alloc(struct cand *c, int n, uint64_t np)
 	c->ps = xcalloc(z, sizeof(*c->ps));
 	c->score = xcalloc(z, sizeof(*c->score));
 	c->dist = xcalloc(z * z, sizeof(*c->dist));
+	c->full = xcalloc(z * z, sizeof(*c->full));
+	c->ix = xcalloc(z, sizeof(*c->ix));
 	c->tmp = xcalloc(z, sizeof(*c->tmp));
 	c->pn = xcalloc(z, sizeof(*c->pn));
 	c->sel = xcalloc(z, sizeof(*c->sel));
@@ -154,6 +159,9 @@ cand_read(struct cand *c, struct upd *u, int n, struct mmodel *mi,
 		c->at[c->n++] = i;
 	}
 	c->in = c->n;
+	if (o->rule == MOPT_KRUM || o->rule == MOPT_MULTIKRUM)
+		rule_pairdist(c->full, (const float *const *)c->d, c->s, c->n,
+		    mi->np, 0, c->n * (c->n - 1) / 2);
 	return 0;
 }
 
@@ -169,15 +177,16 @@ least(const struct mopt *o)
 }
 
 /* Krum's or multi-krum's choice among the k deltas of the set into the
- * coefficients c->c. */
+ * coefficients c->c, from the distances taken once. */
 static int
-krum_coef(struct cand *c, int k, const struct mopt *o, uint64_t np,
-    fed_err *e)
+krum_coef(struct cand *c, int k, const struct mopt *o, fed_err *e)
 {
-	int m = o->rule == MOPT_KRUM ? 1 : o->m, i;
+	int m = o->rule == MOPT_KRUM ? 1 : o->m, i, j;
 
-	memset(c->dist, 0, (size_t)k * k * sizeof(*c->dist));
-	rule_pairdist(c->dist, (const float *const *)c->p, c->ps, k, np, 0, k * (k - 1) / 2);
+	for (i = 0; i < k; i++)
+		for (j = i + 1; j < k; j++)
+			c->dist[i * k + j] =
+			    c->full[c->ix[i] * c->n + c->ix[j]];
 	if (rule_krum_select(c->dist, k, o->f, m, c->score, c->sel, e) < 0)
 		return -1;
 	for (i = 0; i < k; i++)
@@ -189,29 +198,32 @@ krum_coef(struct cand *c, int k, const struct mopt *o, uint64_t np,
 static int
 aggregate(struct cand *c, const struct mopt *o, uint64_t np, fed_err *e)
 {
+	const float *const *p = (const float *const *)c->p;
 	int i, k = 0;
 
 	for (i = 0; i < c->n; i++)
 		if (!c->out[i]) {
+			c->ix[k] = i;
 			c->p[k] = c->d[i];
 			c->ps[k] = c->s[i];
 			c->pn[k++] = c->samples[i];
 		}
 	if (o->rule == MOPT_MEDIAN)
-		rule_median(c->D, (const float *const *)c->p, c->ps, k, np, c->tmp);
+		rule_median(c->D, p, c->ps, k, np, c->tmp);
 	else if (o->rule == MOPT_TRIMMED)
-		rule_trimmed(c->D, (const float *const *)c->p, c->ps, k, rule_trim_count(o->beta, k),
-		    np, c->tmp);
+		rule_trimmed(c->D, p, c->ps, k,
+		    rule_trim_count(o->beta, k), np, c->tmp);
 	else if (o->rule == MOPT_KRUM || o->rule == MOPT_MULTIKRUM) {
-		if (krum_coef(c, k, o, np, e) < 0)
+		if (krum_coef(c, k, o, e) < 0)
 			return -1;
-		rule_wsum(c->D, (const float *const *)c->p, c->c, k, np);
+		rule_wsum(c->D, p, c->c, k, np);
 	} else {
-		if (rule_weights(c->c, c->pn, k, o->uniform, o->max_samples) < 0)
+		if (rule_weights(c->c, c->pn, k, o->uniform,
+		    o->max_samples) < 0)
 			return fed_errf(e, "no samples to weight by");
 		for (i = 0; i < k; i++)
 			c->c[i] *= c->ps[i];
-		rule_wsum(c->D, (const float *const *)c->p, c->c, k, np);
+		rule_wsum(c->D, p, c->c, k, np);
 	}
 	return 0;
 }
