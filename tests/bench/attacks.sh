@@ -194,10 +194,9 @@ for h in "no attack" "1 unchecked" "1 roster" "1 admit" "2 unchecked" \
 	printf ' %11s' "$h"
 done
 echo
-ok=1
 # within WHAT ACC BASE: is ACC no more than 3 points below BASE?
 within() { awk -v b="$2" -v h="$3" 'BEGIN { exit !(b + 0 > h - 0.03) }' ||
-	{ echo "attacks.sh: $1 lost more than 3 points" >&2; ok=0; }; }
+	echo "attacks.sh: $1 lost more than 3 points" >>lost; }
 for rule in fedavg median trimmed-mean:0.2 krum:2 multi-krum:2:5; do
 	printf '%-16s' "$rule"
 	own=$honest
@@ -221,4 +220,5 @@ for rule in fedavg median trimmed-mean:0.2 krum:2 multi-krum:2:5; do
 	echo
 done
 [ -s failures ] && { echo; echo "failed:"; cat failures; }
-[ $ok = 1 ] || exit 1
+[ -s lost ] && { cat lost >&2; exit 1; }
+exit 0
