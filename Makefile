@@ -86,7 +86,7 @@ $(B)/libfed.a: $(LIBOBJ)
 	ar rcs $@ $(LIBOBJ)
 
 $(B)/fed-%: cmd/fed-%.c $(B)/libfed.a $(HDRS)
-	$(CC) $(FED_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfed.a $(FED_LIBS)
+	$(CC) $(FED_CFLAGS) -DFED_CMD $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libfed.a $(FED_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(B)/libfed.a $(HDRS)
 	@mkdir -p $(@D)

@@ -59,6 +59,7 @@ struct opts {
 	struct lineage_state seen;
 	int accepted;                           /* seen moved on */
 	struct roster *roster;      /* -R: the key set, checked with -p */
+	const char *rosters;        /* --chain -R: each round's roster */
 	struct ballot *votes;       /* every update's signers so far */
 	int nvotes;
 	struct rel rel;             /* --release-quorum */
@@ -107,7 +108,7 @@ usage(FILE *f, int status)
 	    "       fed-verify -n [-q] [--json] [--parent bundle|digest] "
 	    "[-o out] bundle...\n"
 	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
-	    "                  [-P keydir --updates dir] [--min-round n]\n"
+	    "                  [-P keydir | -R rosters] [--updates dir] [--min-round n]\n"
 	    "                  [--lineage file] folder | model...\n"
 	    "       fed-verify [-p pubkey... | -n] [--parent bundle|digest]\n"
 	    "                  --weights out model\n",
@@ -540,7 +541,8 @@ static int
 verify_chain(struct opts *o, char **args, int nargs)
 {
 	static struct key coord[VERIFY_MAXKEYS], roster[VERIFY_MAXKEYS];
-	struct chain_opts co = { coord, 0, o->quorum, roster, 0, o->updates };
+	struct chain_opts co = { coord, 0, o->quorum, roster, 0, o->updates,
+	    o->rosters };
 	struct chain c;
 	fed_err e;
 	int i, rc;
@@ -584,8 +586,12 @@ check_lineage_opts(struct opts *o, const char *parent)
 		errx(2, "--chain needs the coordinator's key (-p)");
 	if (o->chain && dir && !o->updates)
 		errx(2, "--chain: -P is the roster of --updates; give --updates");
-	if (o->updates && !dir)
-		errx(2, "--updates needs the roster (-P)");
+	if (o->rosters && !o->updates)
+		errx(2, "--chain: -R is the rosters of --updates; give --updates");
+	if (o->rosters && dir)
+		errx(2, "--chain: the roster is -P keydir or -R rosters, not both");
+	if (o->updates && !dir && !o->rosters)
+		errx(2, "--updates needs the roster (-P or -R)");
 	if (o->lineage && strcmp(o->lineage, "-") == 0)
 		errx(2, "--lineage: a file, not standard input");
 	if (o->lineage && lineage_state_load(o->lineage, &o->seen, &e) < 0)
@@ -726,8 +732,8 @@ static void
 check_keys(struct opts *o, const char *roster, uint64_t k)
 {
 	if (roster && o->chain)
-		errx(2, "--chain takes the roster as -P keydir, not -R");
-	if (roster)
+		o->rosters = roster;
+	else if (roster)
 		k = load_roster(o, roster, k);
 	else if (k > 0 && o->nkeys == 0)
 		errx(2, "-k needs trusted keys (-p or -P)");

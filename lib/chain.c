@@ -13,10 +13,13 @@
 #include <sys/stat.h>
 
 #include "chain.h"
+#include "roster.h"
 
 /* Models in a chain, updates in a round: each is held as a verify_result
  * of about 4 KiB while the chain is walked. */
 #define CHAIN_MAXFILES 20000
+/* Versions of a roster: each is held whole (about 40 KiB). */
+#define CHAIN_MAXROSTERS 1000
 
 /* A published update of a round. */
 struct pub {
@@ -24,6 +27,21 @@ struct pub {
 	struct verify_result res;
 	int bad;
 	fed_err err;
+};
+
+/* The roster bundles given with the chain (-R), every version. */
+struct rosters {
+	const char *from;           /* the file or folder, for messages */
+	struct roster *r;
+	int n;
+	int64_t last;               /* the version the round before used */
+};
+
+/* What a model's merge record says of its updates. */
+struct record {
+	json_t *updates;            /* merge.updates */
+	char roster[DIGEST_LEN + 1];/* merge.roster.digest, "" when none */
+	int quorum;                 /* merge.roster.quorum, at least 1 */
 };
 
 static char *
@@ -170,26 +188,41 @@ check_link(const struct chain *c, int i, fed_err *e)
 	return 0;
 }
 
-/* The digests the model's merge record lists, read again from the file
- * that was verified (the same digest, or it changed meanwhile). */
-static json_t *
-merged_list(const struct chain_link *l, fed_err *e)
+/* The model's merge record, read again from the file that was verified
+ * (the same digest, or it changed meanwhile). */
+static int
+read_record(const struct chain_link *l, struct record *rec, fed_err *e)
 {
 	struct bundle_reader *r = bundle_open(l->path, -1, e);
-	json_t *u = NULL;
+	json_t *mg, *ro;
+	const char *d;
+	int rc = -1;
 
+	memset(rec, 0, sizeof(*rec));
 	if (r == NULL)
-		return NULL;
+		return -1;
+	mg = json_object_get(bundle_meta(r)->json, "merge");
+	ro = json_object_get(mg, "roster");
+	d = json_string_value(json_object_get(ro, "digest"));
 	if (strcmp(bundle_digest(r), l->res.digest) != 0)
 		fed_syserrf(e, "changed while the chain was walked");
-	else if (!json_is_array(u = json_object_get(json_object_get(
-	    bundle_meta(r)->json, "merge"), "updates")))
+	else if (!json_is_array(json_object_get(mg, "updates")))
 		fed_errf(e, "round %" PRId64 ": no merge record of its "
 		    "updates", l->res.round);
-	else
-		json_incref(u);
+	else if (d != NULL && manifest_digest_valid(d) < 0)
+		fed_errf(e, "round %" PRId64 ": merge record: a roster digest "
+		    "that is not one", l->res.round);
+	else {
+		rec->updates = json_incref(json_object_get(mg, "updates"));
+		snprintf(rec->roster, sizeof(rec->roster), "%s", d ? d : "");
+		rec->quorum = (int)json_integer_value(json_object_get(ro,
+		    "quorum"));
+		if (rec->quorum < 1 || rec->quorum > VERIFY_MAXKEYS)
+			rec->quorum = 1;
+		rc = 0;
+	}
 	bundle_close(r);
-	return json_is_array(u) ? u : NULL;
+	return rc;
 }
 
 /* Every update published for the round after p, verified as its child
@@ -197,11 +230,12 @@ merged_list(const struct chain_link *l, fed_err *e)
  * is kept, anything else ends the walk. */
 static int
 load_pubs(const struct chain_link *p, const struct chain_opts *o,
-    struct pub **out, int *np, fed_err *e)
+    const struct roster *ro, int quorum, struct pub **out, int *np,
+    fed_err *e)
 {
 	struct verify_opts vo = { .keys = o->roster, .nkeys = o->nroster,
-	    .quorum = 1, .parent = p->res.digest, .spool_fd = -1,
-	    .parent_round = p->res.round };
+	    .quorum = ro ? quorum : 1, .parent = p->res.digest,
+	    .spool_fd = -1, .parent_round = p->res.round, .roster = ro };
 	char dir[4096], **paths;
 	struct pub *u;
 	int i, n;
@@ -304,39 +338,183 @@ match(json_t *list, const struct pub *u, int n, const char *dir,
 	return one_vote(m, (int)k, e);
 }
 
-/* The updates of link l, the child of p. */
+/* One roster bundle signed by one of the coordinator's keys. */
+static int
+roster_one(struct roster *r, const char *path, const struct chain_opts *o,
+    fed_err *e)
+{
+	int k;
+
+	for (k = 0; k < o->ncoord; k++) {
+		if (roster_load(r, path, &o->coord[k], e) == 0)
+			return 0;
+		roster_free(r);
+		if (e->kind != FED_EREJECT)
+			break;
+	}
+	return fed_errprefix(e, "%s", display_name(path));
+}
+
+/* -R: a roster bundle, or every *.fed of a folder, each a roster. */
+static int
+rosters_load(struct rosters *rs, const struct chain_opts *o, fed_err *e)
+{
+	struct stat st;
+	char **paths;
+	int i, n, rc = 0;
+
+	rs->from = o->rosters;
+	rs->last = 0;
+	if (stat(o->rosters, &st) < 0)
+		return fed_syserrf(e, "%s: %s", o->rosters, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		paths = xcalloc(1, sizeof(*paths));
+		paths[0] = xstrdup(o->rosters);
+		n = 1;
+	} else if ((n = list_dir(o->rosters, 0, &paths, e)) < 0)
+		return -1;
+	if (n > CHAIN_MAXROSTERS)
+		rc = fed_usagef(e, "%s: more than %d rosters", o->rosters,
+		    CHAIN_MAXROSTERS);
+	rs->r = xcalloc(n ? (size_t)n : 1, sizeof(*rs->r));
+	for (i = 0; rc == 0 && i < n; i++, rs->n++)
+		rc = roster_one(&rs->r[i], paths[i], o, e);
+	fed_freev(paths, n);
+	return rc;
+}
+
+static void
+rosters_free(struct rosters *rs)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++)
+		roster_free(&rs->r[i]);
+	free(rs->r);
+}
+
+static const struct roster *
+roster_by_digest(const struct rosters *rs, const char *digest)
+{
+	int i;
+
+	for (i = 0; i < rs->n; i++)
+		if (strcmp(rs->r[i].digest, digest) == 0)
+			return &rs->r[i];
+	return NULL;
+}
+
+/* The roster that digest names, and its versions back to version 1. */
+static const struct roster *
+roster_lineage(const struct rosters *rs, const char *digest, fed_err *e)
+{
+	const struct roster *r, *p;
+	int k;
+
+	if ((r = roster_by_digest(rs, digest)) == NULL) {
+		fed_errf(e, "roster %.19s... is not in %s", digest, rs->from);
+		return NULL;
+	}
+	for (p = r, k = 0; p->version > 1 && k < rs->n; k++) {
+		const struct roster *q = roster_by_digest(rs, p->parent);
+
+		if (q == NULL || q->version != p->version - 1) {
+			fed_errf(e, "roster version %" PRId64 " %.19s...: its "
+			    "parent %.19s... (version %" PRId64 ") is not in "
+			    "%s",
+			    p->version, p->digest, p->parent, p->version - 1,
+			    rs->from);
+			return NULL;
+		}
+		p = q;
+	}
+	if (p->version != 1 || p->parent[0]) {
+		fed_errf(e, "roster %.19s...: version %" PRId64 " does not go "
+		    "back to a version 1 without a parent", p->digest,
+		    p->version);
+		return NULL;
+	}
+	return r;
+}
+
+/* The roster the record names, checked; NULL with e when it is not. */
+static const struct roster *
+round_roster(struct rosters *rs, const struct record *rec, fed_err *e)
+{
+	const struct roster *r;
+
+	if (!rec->roster[0]) {
+		fed_errf(e, "merged without a roster bundle");
+		return NULL;
+	}
+	if ((r = roster_lineage(rs, rec->roster, e)) == NULL)
+		return NULL;
+	if (r->version < rs->last) {
+		fed_errf(e, "merged under roster version %" PRId64 ", older "
+		    "than the round before's %" PRId64, r->version, rs->last);
+		return NULL;
+	}
+	rs->last = r->version;
+	return r;
+}
+
+/* The updates of link l, the child of p, under the roster its record
+ * names (rs not NULL) or o's keys. */
 static int
 check_updates(struct chain_link *l, const struct chain_link *p,
-    const struct chain_opts *o, fed_err *e)
+    const struct chain_opts *o, struct rosters *rs, fed_err *e)
 {
+	const struct roster *ro = NULL;
 	const struct pub **m;
-	struct pub *u;
-	json_t *list;
+	struct record rec;
+	struct pub *u = NULL;
 	char dir[4096];
-	int n, rc;
+	int n = 0, rc;
 
-	if ((list = merged_list(l, e)) == NULL)
+	if (read_record(l, &rec, e) < 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/round-%03" PRId64, o->updates,
 	    p->res.round);
-	if ((rc = load_pubs(p, o, &u, &n, e)) == 0) {
-		m = xcalloc(json_array_size(list) + 1, sizeof(*m));
-		rc = match(list, u, n, dir, m, e);
+	rc = rs && (ro = round_roster(rs, &rec, e)) == NULL ?
+	    -1 : load_pubs(p, o, ro, rec.quorum, &u, &n, e);
+	if (rc == 0) {
+		m = xcalloc(json_array_size(rec.updates) + 1, sizeof(*m));
+		rc = match(rec.updates, u, n, dir, m, e);
 		free(m);
-		if (rc < 0 && e->kind == FED_EREJECT)
-			fed_errprefix(e, "round %" PRId64, l->res.round);
 	}
+	if (rc < 0 && e->kind == FED_EREJECT)
+		fed_errprefix(e, "round %" PRId64, l->res.round);
 	if (rc == 0)
-		l->nupdates = (int)json_array_size(list);
+		l->nupdates = (int)json_array_size(rec.updates);
 	pubs_free(u, n);
-	json_decref(list);
+	json_decref(rec.updates);
 	return rc;
+}
+
+/* Walk the links sorted by round. */
+static int
+walk(struct chain *c, const struct chain_opts *o, struct rosters *rs,
+    fed_err *e)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->links[i].bad)
+			*e = c->links[i].err;
+		if (c->links[i].bad || check_link(c, i, e) < 0 ||
+		    (i > 0 && o->updates != NULL && check_updates(&c->links[i],
+		    &c->links[i - 1], o, rs, e) < 0))
+			return fed_errprefix(e, "%s", c->links[i].path);
+		c->nok = i + 1;
+	}
+	return 0;
 }
 
 int
 chain_walk(struct chain *c, char *const *args, int nargs,
     const struct chain_opts *o, fed_err *e)
 {
+	struct rosters rs;
 	char **paths;
 	int i, n;
 
@@ -352,16 +530,13 @@ chain_walk(struct chain *c, char *const *args, int nargs,
 	if (i < 0)
 		return -1;
 	qsort(c->links, (size_t)c->n, sizeof(*c->links), by_round);
-	for (i = 0; i < c->n; i++) {
-		if (c->links[i].bad)
-			*e = c->links[i].err;
-		if (c->links[i].bad || check_link(c, i, e) < 0 ||
-		    (i > 0 && o->updates != NULL && check_updates(&c->links[i],
-		    &c->links[i - 1], o, e) < 0))
-			return fed_errprefix(e, "%s", c->links[i].path);
-		c->nok = i + 1;
-	}
-	return 0;
+	memset(&rs, 0, sizeof(rs));
+	if (o->rosters && o->updates && rosters_load(&rs, o, e) < 0)
+		i = -1;
+	else
+		i = walk(c, o, o->rosters && o->updates ? &rs : NULL, e);
+	rosters_free(&rs);
+	return i;
 }
 
 void

@@ -5,7 +5,8 @@
  * lineage.h's rules (round 0 first with no parent, each next round the
  * child of the one before).  When the published updates are given, every
  * update a model's merge record lists must be there, with the digest
- * recorded, trained from the model before, signed by a roster key, and no
+ * recorded, trained from the model before, signed by a roster key (of the
+ * roster bundle that round's merge names, when rosters are given), and no
  * roster key may have signed two of them.  It returns one link per round;
  * printing them is cmd/'s business.
  */
@@ -21,6 +22,14 @@ struct chain_opts {
 	const struct key *roster;   /* who may sign an update */
 	int nroster;
 	const char *updates;        /* DIR/round-NNN/ *.fed, or NULL */
+	/* A roster bundle, or a folder of them (every version), or NULL:
+	 * each round's updates are then checked against the roster its
+	 * merge record names (merge.roster.digest), not against roster[],
+	 * and that roster's versions back to version 1 must all be there,
+	 * each signed by a coordinator key, each the child of the one
+	 * before; a round may not use an older version than the round
+	 * before it. */
+	const char *rosters;
 };
 
 struct chain_link {

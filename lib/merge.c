@@ -531,12 +531,9 @@ passes_start(struct job *j, fed_err *e)
 		u->selected = 1;
 		u->weight = u->score = NAN;
 	}
-	if (krum && j->na < 2 * o->f + 3)
-		return fed_errf(e, "krum with f=%d needs at least %d updates, "
-		    "got %d", o->f, 2 * o->f + 3, j->na);
-	if (o->rule == MOPT_MULTIKRUM && o->m > j->na - o->f)
-		return fed_errf(e, "multi-krum cannot average %d of %d updates "
-		    "with f=%d", o->m, j->na, o->f);
+	if (krum && rule_krum_fits(j->na, o->f, o->m,
+	    o->rule == MOPT_MULTIKRUM, e) < 0)
+		return upd_left_out(j->u, j->nu, e);
 	return 0;
 }
 

@@ -45,8 +45,9 @@ struct mopt {
 	const struct roster *roster;
 	int quorum;
 	int unsigned_ok;
-	/* Admission by evaluation: an update whose addition makes the mean
-	 * loss on this data set worse by more than margin is left out. */
+	/* Admission by evaluation (lib/madmit): an update without which the
+	 * merge's mean loss on this data set is lower by more than margin
+	 * is left out. */
 	const char *admit;
 	double margin;
 	int threads;

@@ -166,10 +166,11 @@ mrec_manifest(const struct mrec *r)
 	if (o->roster != NULL)
 		json_object_set_new(mg, "roster", roster_json(o));
 	if (r->admit != NULL)
-		json_object_set_new(mg, "admission", json_pack("{s:s,s:I,s:o,"
-		    "s:f}", "data", r->admit->digest, "predictions",
-		    (json_int_t)r->admit->n, "loss", real(r->admit->base),
-		    "margin", o->margin));
+		json_object_set_new(mg, "admission", json_pack("{s:s,s:s,s:I,"
+		    "s:o,s:o,s:f}", "method", "leave-one-out", "data",
+		    r->admit->digest, "predictions", (json_int_t)r->admit->n,
+		    "loss", real(r->admit->base), "merged_loss",
+		    real(r->admit->merged), "margin", o->margin));
 	json_object_set_new(m, "arch", json_string(mi->arch));
 	if (mi->keep != NULL)
 		json_object_update(m, mi->keep);

@@ -263,6 +263,15 @@ nn_blas_coretype_hint(void)
 	return NULL;
 }
 
+int
+nn_blas_threads(int n)
+{
+	int old = openblas_get_num_threads();
+
+	openblas_set_num_threads(n);
+	return old;
+}
+
 void
 nn_blas_reexec(char *argv[])
 {

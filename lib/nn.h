@@ -104,6 +104,10 @@ const char *nn_blas_coretype_hint(void);
 /* Re-execute the program with that core type; returns when there is
  * nothing to change, or when exec fails (the program then runs as is). */
 void nn_blas_reexec(char *argv[]);
+/* Run the matrix work on n threads from now on; returns how many it ran
+ * on.  Sums split across threads round differently, so a result that
+ * must not depend on OPENBLAS_NUM_THREADS is computed on one. */
+int  nn_blas_threads(int n);
 
 /* x (n) *= f, vectorized. */
 void nn_scale(float *x, uint64_t n, float f);

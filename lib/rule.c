@@ -446,15 +446,26 @@ rule_pairdist(double *d, const float *const *u, const double *s, int n,
 }
 
 int
+rule_krum_fits(int n, int f, int m, int multi, fed_err *e)
+{
+	if (n < 2 * f + 3)
+		return fed_errf(e, "%s with f=%d needs at least %d updates, "
+		    "got %d", multi ? "multi-krum" : "krum", f, 2 * f + 3, n);
+	if (multi && m > n - f)
+		return fed_errf(e, "multi-krum cannot average %d of %d updates "
+		    "with f=%d", m, n, f);
+	return 0;
+}
+
+int
 rule_krum_select(const double *d, int n, int f, int m, double *score,
     int *sel, fed_err *e)
 {
 	int i, j, k, c, best, keep = n - f - 2;
 	double *tmp;
 
-	if (n < 2 * f + 3)      /* Blanchard et al.: n > 2f + 2 */
-		return fed_errf(e, "krum with f=%d needs at least %d updates, "
-		    "got %d", f, 2 * f + 3, n);
+	if (rule_krum_fits(n, f, 1, 0, e) < 0)
+		return -1;
 	if (m < 1 || m > n)
 		return fed_errf(e, "multi-krum selects %d of %d updates", m, n);
 	tmp = xcalloc((size_t)n, sizeof(*tmp));

@@ -60,6 +60,10 @@ int  rule_trim_count(double beta, int n);
  * in row-major order of the upper triangle. */
 void rule_pairdist(double *d, const float *const *u, const double *s, int n,
     size_t len, int p0, int p1);
+/* Can Krum pick m of n updates when f may be Byzantine (Blanchard et
+ * al.: n > 2f + 2; multi-krum averages m <= n - f)?  0, or -1 saying
+ * why not. */
+int  rule_krum_fits(int n, int f, int m, int multi, fed_err *e);
 /* Krum scores (sum of the n - f - 2 smallest distances to others) into
  * score, and the m updates with the lowest scores (ties: lower index) into
  * sel[i] = 1.  d is the full symmetric matrix (upper triangle filled). */

@@ -210,6 +210,22 @@ upd_none_left(const struct upd *u, int n, fed_err *e)
 	    "(%s: %s)", n, display_name(b->path), b->why);
 }
 
+int
+upd_left_out(const struct upd *u, int n, fed_err *e)
+{
+	const struct upd *b = upd_first_bad(u, n);
+	char was[sizeof(e->msg)];
+	int k, out = 0;
+
+	if (b == NULL)
+		return -1;
+	for (k = 0; k < n; k++)
+		out += u[k].bad != 0;
+	memcpy(was, e->msg, sizeof(was));
+	return fed_errf(e, "%s: %d of %d updates were left out, the first "
+	    "%s: %s", was, out, n, display_name(b->path), b->why);
+}
+
 void
 upd_each_skipped(const struct upd *u, int n,
     void (*fn)(const char *path, const char *why))

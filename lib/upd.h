@@ -127,6 +127,9 @@ void upd_free(struct upd *u);
 const struct upd *upd_first_bad(const struct upd *u, int n);
 /* When all n were left out (--skip-bad): how many, the first reason. */
 int  upd_none_left(const struct upd *u, int n, fed_err *e);
+/* e's message (a rule that cannot work with the updates left) followed by
+ * how many of the n were left out and why the first was; -1. */
+int  upd_left_out(const struct upd *u, int n, fed_err *e);
 /* fn(path, why) once per update of n left out, in operand order. */
 void upd_each_skipped(const struct upd *u, int n,
     void (*fn)(const char *path, const char *why));

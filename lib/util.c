@@ -6,6 +6,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -191,6 +192,34 @@ fed_exitf(int status, const char *fmt, ...)
 	vwarn_line(fmt, ap);
 	va_end(ap);
 	exit(status);
+}
+
+int
+fed_getopt_long(int argc, char *const argv[], const char *optstring,
+    const struct option *longopts, int *longindex)
+{
+	const char *arg;
+	int c, quiet = optstring[optstring[0] == '+' ||
+	    optstring[0] == '-'] == ':';
+
+	opterr = 0;
+	c = getopt_long(argc, argv, optstring, longopts, longindex);
+	if (c != '?' || quiet)
+		return c;
+	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	if (strncmp(arg, "--", 2) != 0 && (optopt == ':' || optopt >= 256 ||
+	    strchr(optstring, optopt) == NULL))
+		fed_warnf("invalid option -- '%c'", optopt);
+	else if (strncmp(arg, "--", 2) != 0)
+		fed_warnf("option requires an argument -- '%c'", optopt);
+	else if (optopt == 0)
+		fed_warnf("unrecognized option '%s'", arg);
+	else if (strchr(arg, '=') != NULL)
+		fed_warnf("option '%.*s' doesn't allow an argument",
+		    (int)(strchr(arg, '=') - arg), arg);
+	else
+		fed_warnf("option '%s' requires an argument", arg);
+	return c;
 }
 
 static void

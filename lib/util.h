@@ -50,6 +50,21 @@ void fed_exit(const fed_err *e) __attribute__((noreturn));
 void fed_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fed_exitf(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+/* cmd/ only: getopt_long(3), whose own messages (an unknown option, a
+ * missing value) quote the command line, with those messages printed
+ * through fed_warnf.  An optstring starting with ':' prints none. */
+struct option;
+int fed_getopt_long(int argc, char *const argv[], const char *optstring,
+    const struct option *longopts, int *longindex);
+/* cmd/ is built with FED_CMD: there errx(3), warnx(3) and getopt_long(3)
+ * are the three above, so every message a tool prints, with whatever
+ * option value or operand it quotes, is one line of printable ASCII,
+ * without each call having to say so. */
+#ifdef FED_CMD
+#define errx fed_exitf
+#define warnx fed_warnf
+#define getopt_long fed_getopt_long
+#endif
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

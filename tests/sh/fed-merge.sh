@@ -112,6 +112,10 @@ printf '\377' | dd of=bad.fed bs=1 seek=$((size - 3000)) conv=notrunc 2>/dev/nul
 expect_err "corrupted update" 1 "bad.fed" fed-merge --unsigned -m m.fed u1.fed bad.fed u2.fed
 expect_err "corrupted update, krum" 1 "bad.fed" fed-merge --unsigned -m m.fed -r krum:0 u1.fed bad.fed u2.fed
 expect_err "krum needs 2f+3" 1 "at least 7" fed-merge --unsigned -m m.fed -r krum:2 u1.fed u2.fed u3.fed
+expect_err "krum: too few left after --skip-bad, and why" 1 \
+    "krum with f=1 needs at least 5 updates, got 4: 1 of 5 updates were left out, the first bad.fed" \
+    fed-merge --unsigned --skip-bad -m m.fed -r krum:1 -o x.fed u1.fed bad.fed u2.fed u3.fed u5.fed
+check "krum: nothing written when too few are left" test ! -e x.fed
 # a file that cannot be read is a failure of the system, not a rejection
 expect_err "missing file" 2 "nosuch.fed: No such file" fed-merge --unsigned -m m.fed u1.fed nosuch.fed
 expect_err "missing model" 2 "nosuch.fed" fed-merge --unsigned -m nosuch.fed u1.fed
@@ -471,6 +475,17 @@ if [ -r "$FM/train-images-idx3-ubyte.gz" ] && [ -x "$FED_BIN/fed-train" ] &&
 	    "$(field adm.fed '[.merge.skipped[].file] | sort')" = '["a8.fed","a9.fed"]'
 	check "admit: the record says on what" test \
 	    "$(field adm.fed '.merge.admission | [.margin, (.predictions > 0), (.loss > 0)]')" = '[0.05,true,true]'
+	check "admit: leave-one-out, the merge better than the model" test \
+	    "$(field adm.fed '.merge.admission | [.method, (.merged_loss < .loss)]')" = '["leave-one-out",true]'
+	OPENBLAS_NUM_THREADS=2 fed-merge --unsigned --admit fm-019.fed \
+	    --margin 0.05 -j 2 -m fm0.fed -o adm2.fed h[0-7].fed a8.fed a9.fed
+	check "admit: the same record on any thread count" test \
+	    "$(sha256sum <adm2.fed)" = "$(sha256sum <adm.fed)"
+	expect "admit: krum:3 keeps the 9 it needs" 0 fed-merge --unsigned \
+	    --admit fm-019.fed --margin 0.05 -r krum:3 -m fm0.fed -o adk.fed \
+	    h[0-7].fed a8.fed a9.fed
+	check "admit: krum:3, at most one left out" test \
+	    "$(field adk.fed '.merge.updates | length >= 9')" = true
 	check "admit: every merged update's loss" test \
 	    "$(field adm.fed '[.merge.updates[].admission_loss | select(. > 0)] | length')" = 8
 	check "admit: the same weights as the honest merge" test \

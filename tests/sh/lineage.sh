@@ -190,6 +190,94 @@ fed-sign -s coord.sec -o eq/rounds/round-001.fed m.tmp
 expect_err "two merged updates signed by one roster key" 1 'are both signed by' \
     fed-verify --chain -p coord.pub -P roster --updates eq/contrib eq/rounds
 
+# ---- each round under its own roster bundle (--chain -R) ----
+# Roster version 1 holds a, b and c; version 2 rotates c's key to c2.
+# Round 0 -> 1 is merged under version 1, round 1 -> 2 under version 2.
+fed-sign -G -n -p c2.pub -s c2.sec 2>/dev/null
+mkdir -p rr/rosters rr/rounds
+fed-roster a=roster/a.pub b=roster/b.pub c=roster/c.pub |
+    fed-sign -s coord.sec -o rr/rosters/v1.fed
+fed-roster -p rr/rosters/v1.fed c=c2.pub | fed-sign -s coord.sec -o rr/rosters/v2.fed
+cp rounds/round-000.fed rr/rounds/
+# rrround R V KEYOFC: round R's updates (c signing with KEYOFC), merged
+# under roster version V into round R + 1
+rrround() {
+	R=$(r3 $1) N=$(r3 $(($1 + 1)))
+	mkdir -p "rr/contrib/round-$R"
+	for h in a b c; do
+		gen update "rr/rounds/round-$R.fed" $(($1 * 10 + ${#h})) 0.01 100 "$h" u.tmp
+		k=$h.sec
+		[ $h = c ] && k=$3
+		fed-sign -s "$k" -o "rr/contrib/round-$R/$h.fed" u.tmp
+	done
+	fed-merge -R "rr/rosters/v$2.fed" -p coord.pub -m "rr/rounds/round-$R.fed" \
+	    -o m.tmp "rr/contrib/round-$R"/*.fed &&
+	    fed-sign -s coord.sec -o "rr/rounds/round-$N.fed" m.tmp
+	rm -f u.tmp m.tmp
+}
+rrround 0 1 c.sec
+rrround 1 2 c2.sec
+expect "-R: each round against the roster its merge names" 0 \
+    fed-verify --chain -p coord.pub -R rr/rosters --updates rr/contrib rr/rounds
+check "-R: round 2's updates found and signed" \
+    grep -q '^round 2: .*, 3 merged updates found and signed by the roster$' "$T/out"
+expect_err "-P: one key folder for every round misses the rotated key" 1 'round 2' \
+    fed-verify --chain -p coord.pub -P roster --updates rr/contrib rr/rounds
+expect "-R: one roster file, while every round used it" 0 \
+    fed-verify --chain -p coord.pub -R rr/rosters/v1.fed --updates rr/contrib \
+    rr/rounds/round-000.fed rr/rounds/round-001.fed
+v2=$(digest rr/rosters/v2.fed)
+expect_err "-R: the roster a round names is missing" 1 \
+    "round-002.fed: round 2: roster ${v2%"${v2#???????????????????}"}... is not in rr/rosters/v1.fed" \
+    fed-verify --chain -p coord.pub -R rr/rosters/v1.fed --updates rr/contrib rr/rounds
+mkdir -p rn && cp rr/rosters/v2.fed rn/
+mkdir -p rm && cp rr/rosters/*.fed rm/
+fed-roster c=roster/c.pub | fed-sign -s mallory.sec -o rm/mallory.fed
+expect_err "-R: a roster not signed by the coordinator" 1 'rm/mallory.fed' \
+    fed-verify --chain -p coord.pub -R rm --updates rr/contrib rr/rounds
+expect_err "-R: a round merged under a key folder, not a roster" 1 \
+    'round-001.fed: round 1: merged without a roster bundle' \
+    fed-verify --chain -p coord.pub -R rr/rosters --updates contrib rounds
+# The coordinator's record names version 2, but c signed with its old key.
+mkdir -p rw/rounds rw/contrib && cp -R rr/contrib/round-000 rw/contrib/
+cp rr/rounds/round-000.fed rr/rounds/round-001.fed rw/rounds/
+mkdir -p rw/contrib/round-001
+for h in a b c; do
+	gen update rr/rounds/round-001.fed $((10 + ${#h})) 0.01 100 "$h" u.tmp
+	fed-sign -s "$h.sec" -o "rw/contrib/round-001/$h.fed" u.tmp
+done
+fed-merge -R rr/rosters/v1.fed -p coord.pub -m rr/rounds/round-001.fed \
+    -o m.tmp rw/contrib/round-001/*.fed
+forge m.tmp rw/rounds/round-002.fed coord.sec \
+    "merge=$(tar -xOf m.tmp manifest.json | jq -c --arg d "$v2" '.merge.roster.digest = $d | .merge')"
+rm -f u.tmp m.tmp
+expect_err "-R: an update signed by a key its round's roster dropped" 1 \
+    'round-002.fed: round 2: merged update rw/contrib/round-001/c.fed' \
+    fed-verify --chain -p coord.pub -R rr/rosters --updates rw/contrib rw/rounds
+# Round 2 under version 1 after round 1 under version 2: a roster rollback.
+mkdir -p rb/rounds && cp rr/rounds/round-000.fed rb/rounds/
+cp -R rr/contrib rb/
+fed-merge -R rr/rosters/v2.fed -p coord.pub -m rr/rounds/round-000.fed \
+    -o m.tmp rr/contrib/round-000/a.fed rr/contrib/round-000/b.fed
+fed-sign -s coord.sec -o rb/rounds/round-001.fed m.tmp
+rm -rf rb/contrib/round-000 rb/contrib/round-001
+mkdir -p rb/contrib/round-000 rb/contrib/round-001
+cp rr/contrib/round-000/a.fed rr/contrib/round-000/b.fed rb/contrib/round-000/
+for h in a b; do
+	gen update rb/rounds/round-001.fed $((20 + ${#h})) 0.01 100 "$h" u.tmp
+	fed-sign -s "$h.sec" -o "rb/contrib/round-001/$h.fed" u.tmp
+done
+fed-merge -R rr/rosters/v1.fed -p coord.pub -m rb/rounds/round-001.fed \
+    -o m.tmp rb/contrib/round-001/*.fed
+fed-sign -s coord.sec -o rb/rounds/round-002.fed m.tmp
+rm -f u.tmp m.tmp
+expect_err "-R: a round under an older roster than the round before" 1 \
+    'round-002.fed: round 2: merged under roster version 1, older than the round before.s 2' \
+    fed-verify --chain -p coord.pub -R rr/rosters --updates rb/contrib rb/rounds
+expect_err "-R: a roster whose parent version is missing" 1 \
+    'round-001.fed: round 1: roster version 2 .*: its parent .* (version 1) is not in rn' \
+    fed-verify --chain -p coord.pub -R rn --updates rb/contrib rb/rounds
+
 # ---- a holder refuses a rolled-back model ----
 expect "--min-round: a model at it passes" 0 \
     fed-verify -q -p coord.pub --min-round 3 rounds/round-003.fed
@@ -237,6 +325,11 @@ expect "--chain without -p" 2 fed-verify --chain -P roster --updates contrib rou
 expect "--updates without --chain" 2 fed-verify -p coord.pub --updates contrib rounds/round-001.fed
 expect "--updates without -P" 2 fed-verify --chain -p coord.pub --updates contrib rounds
 expect "--chain -P without --updates" 2 fed-verify --chain -p coord.pub -P roster rounds
+expect "--chain -R without --updates" 2 fed-verify --chain -p coord.pub -R rr/rosters rounds
+expect "--chain with both -P and -R" 2 \
+    fed-verify --chain -p coord.pub -P roster -R rr/rosters --updates contrib rounds
+expect "--chain -R: a missing folder" 2 \
+    fed-verify --chain -p coord.pub -R nosuch --updates contrib rounds
 expect "--chain with -o" 2 fed-verify --chain -p coord.pub -o x.fed rounds
 expect "--chain with --parent" 2 fed-verify --chain -p coord.pub --parent rounds/round-000.fed rounds
 expect "--chain on standard input" 2 fed-verify --chain -p coord.pub - <rounds/round-000.fed
