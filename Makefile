@@ -128,6 +128,12 @@ demo-lang: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo-lang
 
+.PHONY: demo-torch
+demo-torch: deps
+	@sh scripts/deps demo-torch
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo-torch
+
 bench: deps
 	@sh scripts/deps bench
 	@$(MAKE) --no-print-directory all
