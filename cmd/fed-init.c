@@ -1,5 +1,6 @@
 /*
- * fed-init: the round-0 model bundle for an architecture, from a seed.
+ * fed-init: the round-0 model bundle for an architecture, from a seed, or
+ * of the tensors of a safetensors file (--from).
  */
 #include <err.h>
 #include <getopt.h>
@@ -10,12 +11,14 @@
 #include "bundle.h"
 #include "arch.h"
 #include "out.h"
+#include "stfile.h"
 #include "weights.h"
 
 /* -h: what each option does, one line each, after the usage. */
 static const char help[] =
 	"\n"
 	"  -a, --arch=ARCH           softmax:IN-OUT, mlp:IN-H1-...-OUT or gpt:L-D-H-T\n"
+	"  -f, --from=FILE           import the tensors of a safetensors file (- for stdin)\n"
 	"  -s, --seed=SEED           seed of the initial weights (0 to 2^63-1)\n"
 	"  -o, --output=OUT          write the model here, not to standard output\n"
 	"  -h, --help                print this help and exit\n"
@@ -24,7 +27,8 @@ static const char help[] =
 static void
 usage(FILE *f, int status)
 {
-	fputs("usage: fed-init -a arch [-s seed] [-o out]\n", f);
+	fputs("usage: fed-init -a arch [-s seed] [-o out]\n"
+	    "       fed-init -f file.safetensors [-o out]\n", f);
 	if (status == 0)
 		fputs(help, f);
 	exit(status);
@@ -72,32 +76,54 @@ init_model(const struct arch *a, uint64_t seed, const char *outpath)
 	return 0;
 }
 
+static int
+init_from(const char *path, const char *outpath)
+{
+	static struct stfile f;
+	fed_err e;
+	int rc;
+
+	if (stfile_read(path, &f, &e) < 0)
+		fed_exit(&e);
+	rc = stfile_model(&f, outpath, &e);
+	stfile_close(&f);
+	if (rc < 0)
+		fed_exit(&e);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "arch", required_argument, NULL, 'a' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *archstr = NULL, *outpath = NULL;
+	const char *archstr = NULL, *outpath = NULL, *from = NULL;
 	uint64_t seed = 0;
+	int seeded = 0;
 	struct arch a;
 	fed_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "a:s:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:f:s:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			archstr = optarg;
+			break;
+		case 'f':
+			from = optarg;
 			break;
 		case 's':
 			if (parse_u64(optarg, 0, INT64_MAX, &seed) < 0)
 				errx(2, "-s %s: not a seed (0 to 2^63-1)",
 				    optarg);
+			seeded = 1;
 			break;
 		case 'o':
 			outpath = optarg;
@@ -112,11 +138,19 @@ main(int argc, char *argv[])
 			usage(stderr, 2);
 		}
 	}
-	if (archstr == NULL)
-		errx(2, "-a arch is required");
 	if (optind != argc)
 		usage(stderr, 2);
+	if (from != NULL && (archstr != NULL || seeded))
+		errx(2, "--from takes its architecture and weights from the "
+		    "file: no -a or -s");
+	if (from != NULL)
+		return init_from(from, outpath);
+	if (archstr == NULL)
+		errx(2, "-a arch is required");
 	if (arch_parse(archstr, &a, &e) < 0)
 		errx(2, "%s", e.msg);
+	if (a.kind == ARCH_TENSORS)
+		errx(2, "-a %.16s...: a tensor set is imported with --from",
+		    archstr);
 	return init_model(&a, seed, outpath);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "export.h"
 #include "out.h"
 #include "verify.h"
 
@@ -21,12 +22,14 @@
 #define FROM_DIR 2
 
 enum { OPT_CHAIN = 256, OPT_UPDATES, OPT_MIN_ROUND, OPT_LINEAGE };
+#define OPT_WEIGHTS 320
 
 struct opts {
 	struct key keys[VERIFY_MAXKEYS];
 	int nkeys, quorum, quiet, json, integrity_only;
 	char parent[DIGEST_LEN + 1];
 	const char *out;
+	const char *weights;        /* --weights: the model's weights here */
 	unsigned char from[VERIFY_MAXKEYS];     /* FROM_* of each key */
 	int64_t parent_round;                   /* -1: a digest was given */
 	int chain;
@@ -62,6 +65,7 @@ static const char help[] =
 	"      --chain               verify a chain of models, round after round\n"
 	"      --updates=DIR         with --chain: check each merge's updates in DIR\n"
 	"  -o, --output=OUT          copy the verified bundle here (- for stdout)\n"
+	"      --weights=OUT         write the verified model's weights as safetensors\n"
 	"  -q, --quiet               print nothing on success\n"
 	"      --json                print the verdicts as JSON\n"
 	"  -h, --help                print this help and exit\n"
@@ -78,7 +82,9 @@ usage(FILE *f, int status)
 	    "[-o out] bundle...\n"
 	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
 	    "                  [-P keydir --updates dir] [--min-round n]\n"
-	    "                  [--lineage file] folder | model...\n",
+	    "                  [--lineage file] folder | model...\n"
+	    "       fed-verify [-p pubkey... | -n] [--parent bundle|digest] "
+	    "--weights out model\n",
 	    f);
 	if (status == 0)
 		fputs(help, f);
@@ -329,6 +335,28 @@ verify_to(struct opts *o, const char *path)
 	return 0;
 }
 
+/* --weights: the model verified into a spool, then its weights out. */
+static int
+verify_weights(struct opts *o, const char *path)
+{
+	char src[32];
+	int spool, s;
+	fed_err e;
+
+	if ((spool = out_spool_open(&e)) < 0)
+		fed_exit(&e);
+	if ((s = verify_one(o, path, spool, strcmp(o->weights, "-") == 0 ?
+	    stderr : stdout)) != 0)
+		return s;
+	snprintf(src, sizeof(src), "/dev/fd/%d", spool);
+	if (export_weights(src, o->weights, &e) < 0) {
+		fed_errprefix(&e, "%s", display_name(path));
+		fed_exit(&e);
+	}
+	close(spool);
+	return 0;
+}
+
 /* Write the lineage state when a model moved it on; status passed. */
 static int
 save_state(const struct opts *o, int status)
@@ -546,6 +574,7 @@ main(int argc, char *argv[])
 		{ "updates", required_argument, NULL, OPT_UPDATES },
 		{ "min-round", required_argument, NULL, OPT_MIN_ROUND },
 		{ "lineage", required_argument, NULL, OPT_LINEAGE },
+		{ "weights", required_argument, NULL, OPT_WEIGHTS },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct opts o;
@@ -580,6 +609,7 @@ main(int argc, char *argv[])
 			o.min_round = (int64_t)mr;
 			break;
 		case OPT_LINEAGE: o.lineage = optarg; break;
+		case OPT_WEIGHTS: o.weights = optarg; break;
 		default: usage(stderr, 2);
 		}
 	}
@@ -595,6 +625,10 @@ main(int argc, char *argv[])
 		return save_state(&o, verify_chain(&o, argv, argc));
 	if (parent)
 		set_parent(&o, parent);
+	if (o.weights && (argc != 1 || o.out || o.chain))
+		errx(2, "--weights takes one model, and no -o or --chain");
+	if (o.weights)
+		return save_state(&o, verify_weights(&o, argv[0]));
 	if (o.out)
 		return save_state(&o, verify_to(&o, argv[0]));
 	for (i = 0; i < argc; i++)

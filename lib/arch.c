@@ -71,6 +71,25 @@ parse_gpt(const char *s, struct arch *a, fed_err *e)
 	return 0;
 }
 
+/* tensors:HEX, the table's digest in 64 lowercase hex digits; the table
+ * itself is tset's to load. */
+static int
+parse_tensors(const char *s, struct arch *a, fed_err *e)
+{
+	size_t i;
+
+	for (i = 8; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')) || i >= 8 + 64)
+			break;
+	if (i != 8 + 64 || s[i] != '\0')
+		return fed_errf(e, "architecture %.80s: tensors takes the "
+		    "table's SHA-256 in 64 lowercase hex digits", s);
+	a->kind = ARCH_TENSORS;
+	memcpy(a->id, s + 8, 65);
+	return 0;
+}
+
 /* One architecture, one spelling: "mlp:784-032-10" is refused, since two
  * strings for one model would let two manifests that mean the same model
  * differ, and a comparison of strings say they are different. */
@@ -107,9 +126,12 @@ arch_parse(const char *s, struct arch *a, fed_err *e)
 	} else if (strncmp(s, "gpt:", 4) == 0) {
 		if (parse_gpt(s, a, e) < 0)
 			return -1;
-	} else
-		return fed_errf(e, "architecture %s: unknown (softmax:IN-OUT, "
-		    "mlp:IN-H1-...-OUT or gpt:LAYERS-DIM-HEADS-CONTEXT)", s);
+	} else if (strncmp(s, "tensors:", 8) == 0)
+		return parse_tensors(s, a, e);
+	else
+		return fed_errf(e, "architecture %.64s: unknown (softmax:IN-OUT, "
+		    "mlp:IN-H1-...-OUT, gpt:LAYERS-DIM-HEADS-CONTEXT or "
+		    "tensors:SHA256)", s);
 	if (a->kind != ARCH_GPT && a->dims[a->nlayers] < 2)
 		return fed_errf(e, "architecture %s: needs at least 2 classes",
 		    s);
@@ -130,6 +152,10 @@ arch_format(const struct arch *a, char *buf, size_t len)
 		    a->dims[1], a->dims[2]);
 		return;
 	}
+	if (a->kind == ARCH_TENSORS) {
+		snprintf(buf, len, "tensors:%s", a->id);
+		return;
+	}
 	n = (size_t)snprintf(buf, len, "%s:",
 	    a->kind == ARCH_SOFTMAX ? "softmax" : "mlp");
 	for (i = 0; i <= a->nlayers && n < len; i++)
@@ -146,6 +172,9 @@ arch_nparams(const struct arch *a)
 	if (a->kind == ARCH_GPT)
 		return (2 * 256 + (uint64_t)a->dims[2]) * C + 2 * C +
 		    (uint64_t)a->nlayers * (12 * C * C + 13 * C);
+	if (a->kind == ARCH_TENSORS)
+		return a->nt > 0 ? a->t[a->nt - 1].offset +
+		    a->t[a->nt - 1].count : 0;
 	for (i = 0; i < a->nlayers; i++)
 		n += (uint64_t)a->dims[i] * a->dims[i + 1] + a->dims[i + 1];
 	return n;
@@ -156,12 +185,15 @@ static int
 add_tensor(struct tensor_spec *t, uint64_t *off, const char *name,
     int64_t d0, int64_t d1)
 {
+	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->ndim = d1 > 0 ? 2 : 1;
+	t->dtype = ST_F32;
 	t->shape[0] = d0;
 	t->shape[1] = d1 > 0 ? d1 : 0;
 	t->count = (uint64_t)d0 * (d1 > 0 ? (uint64_t)d1 : 1);
 	t->offset = *off;
+	t->boff = *off * sizeof(float);
 	*off += t->count;
 	return 1;
 }
@@ -202,27 +234,32 @@ arch_tensors(const struct arch *a, struct tensor_spec *t)
 {
 	uint64_t off = 0;
 	int i, n = 0;
+	char name[32];
 
 	if (a->kind == ARCH_GPT)
 		return gpt_tensors(a, t);
-
+	if (a->kind == ARCH_TENSORS) {
+		memcpy(t, a->t, (size_t)a->nt * sizeof(*t));
+		return a->nt;
+	}
 	for (i = 0; i < a->nlayers; i++) {
-		snprintf(t[n].name, sizeof(t[n].name), "dense.%d.weight", i);
-		t[n].ndim = 2;
-		t[n].shape[0] = a->dims[i + 1];
-		t[n].shape[1] = a->dims[i];
-		t[n].count = (uint64_t)a->dims[i + 1] * a->dims[i];
-		t[n].offset = off;
-		off += t[n++].count;
-		snprintf(t[n].name, sizeof(t[n].name), "dense.%d.bias", i);
-		t[n].ndim = 1;
-		t[n].shape[0] = a->dims[i + 1];
-		t[n].shape[1] = 0;
-		t[n].count = a->dims[i + 1];
-		t[n].offset = off;
-		off += t[n++].count;
+		snprintf(name, sizeof(name), "dense.%d.weight", i);
+		n += add_tensor(t + n, &off, name, a->dims[i + 1], a->dims[i]);
+		snprintf(name, sizeof(name), "dense.%d.bias", i);
+		n += add_tensor(t + n, &off, name, a->dims[i + 1], 0);
 	}
 	return n;
+}
+
+void
+arch_st_spec(const struct tensor_spec *t, const char *name, enum st_dtype d,
+    struct st_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = name;
+	s->dtype = d;
+	s->ndim = t->ndim;
+	memcpy(s->shape, t->shape, sizeof(s->shape));
 }
 
 /*

@@ -139,13 +139,14 @@ encode_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
 	}
 	if (c->scheme == ENC_INT8)
 		for (i = 0; i < n; i++) {
-			snprintf(nm[k], ST_MAXNAME, "%.31s.scale", t[i].name);
+			snprintf(nm[k], ST_MAXNAME, "%.128s.scale", t[i].name);
 			spec(&s[k], nm[k], ST_F32, 1, nblocks(t[i].count), 0);
 			k++;
 		}
 	for (i = 0; i < n; i++, k++) {
-		snprintf(nm[k], ST_MAXNAME, "%.31s", t[i].name);
+		snprintf(nm[k], ST_MAXNAME, "%.128s", t[i].name);
 		spec(&s[k], nm[k], d, t[i].ndim, t[i].shape[0], t[i].shape[1]);
+		memcpy(s[k].shape, t[i].shape, sizeof(s[k].shape));
 	}
 	return k;
 }
@@ -482,7 +483,7 @@ encode_stream_check(struct encode_stream *s, fed_err *e)
 			for (i = s->sbase[k]; i < (k + 1 < s->nt ?
 			    s->sbase[k + 1] : s->nblocks); i++)
 				if (!(sc[i] >= 0) || !isfinite(sc[i]))
-					return fed_errf(e, "%.31s.scale: scale "
+					return fed_errf(e, "%s.scale: scale "
 					    "not finite and >= 0",
 					    s->t[k].name);
 	} else if (s->c.scheme == ENC_TOPK) {

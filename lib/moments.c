@@ -54,7 +54,7 @@ moments_layout(const struct arch *a, const struct st_file *st,
 		return fed_errf(e, "%d tensors, want %d", st->n, 2 * n);
 	for (h = 0; h < 2; h++)
 		for (i = 0; i < n; i++) {
-			snprintf(name, sizeof(name), "%s%.31s", h ? second[k] :
+			snprintf(name, sizeof(name), "%s%.128s", h ? second[k] :
 			    "m.", t[i].name);
 			if ((x = st_find(st, name)) == NULL)
 				return fed_errf(e, "tensor %s missing", name);
@@ -115,13 +115,12 @@ moments_encode(const struct arch *a, const float *m, const float *s,
 		for (i = 0; i < n; i++) {
 			struct st_spec *p = &sp[h * n + i];
 
-			snprintf(names[h * n + i], ST_MAXNAME, "%s%.31s",
+			snprintf(names[h * n + i], ST_MAXNAME, "%s%.128s",
 			    h ? second[k] : "m.", t[i].name);
 			p->name = names[h * n + i];
 			p->dtype = ST_F32;
 			p->ndim = t[i].ndim;
-			p->shape[0] = t[i].shape[0];
-			p->shape[1] = t[i].shape[1];
+			memcpy(p->shape, t[i].shape, sizeof(p->shape));
 			p->data = (h ? s : m) + t[i].offset;
 		}
 	return st_write(sp, 2 * n, len, e);

@@ -195,13 +195,13 @@ mrec_header(const struct arch *a, const char *const *prefix, int np,
 	memset(s, 0, sizeof(s));
 	for (k = 0; k < np; k++)
 		for (i = 0; i < n; i++) {
-			snprintf(names[k * n + i], ST_MAXNAME, "%.8s%.31s",
+			snprintf(names[k * n + i], ST_MAXNAME, "%.8s%.128s",
 			    prefix[k], t[i].name);
 			s[k * n + i].name = names[k * n + i];
 			s[k * n + i].dtype = ST_F32;
 			s[k * n + i].ndim = t[i].ndim;
-			s[k * n + i].shape[0] = t[i].shape[0];
-			s[k * n + i].shape[1] = t[i].shape[1];
+			memcpy(s[k * n + i].shape, t[i].shape,
+			    sizeof(s[k * n + i].shape));
 		}
 	return st_header(s, np * n, len, e);
 }

@@ -81,7 +81,9 @@ void
 st_file_free(struct st_file *f)
 {
 	free(f->t);
+	json_decref(f->meta);
 	f->t = NULL;
+	f->meta = NULL;
 	f->n = 0;
 }
 
@@ -224,6 +226,7 @@ parse_header(struct st_check *c, fed_err *e)
 				fed_errf(e, "__metadata__ is not an object");
 				goto out;
 			}
+			c->f.meta = json_incref(v);
 			continue;
 		}
 		if (c->f.n == ST_MAXTENSORS) {
@@ -422,6 +425,7 @@ st_parse(const uint8_t *buf, size_t len, struct st_file *f, fed_err *e)
 	}
 	*f = c->f;
 	c->f.t = NULL;
+	c->f.meta = NULL;
 	c->f.n = 0;
 	st_check_free(c);
 	for (i = 0; i < f->n; i++)
@@ -443,6 +447,13 @@ st_find(const struct st_file *f, const char *name)
 uint8_t *
 st_header(const struct st_spec *s, int n, size_t *len, fed_err *e)
 {
+	return st_header_meta(s, n, NULL, len, e);
+}
+
+uint8_t *
+st_header_meta(const struct st_spec *s, int n, const json_t *meta,
+    size_t *len, fed_err *e)
+{
 	json_t *h = json_object();
 	uint64_t off = 0, cnt;
 	char *js;
@@ -450,6 +461,8 @@ st_header(const struct st_spec *s, int n, size_t *len, fed_err *e)
 	size_t jl, padded;
 	int i, k;
 
+	if (meta != NULL)
+		json_object_set(h, "__metadata__", (json_t *)meta);
 	for (i = 0; i < n; i++) {
 		json_t *shape = json_array();
 

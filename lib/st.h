@@ -15,12 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util.h"
 
 #define ST_MAXHEADER  (1u << 20)   /* bytes of JSON header */
 #define ST_MAXTENSORS 4096
 #define ST_MAXNDIM    4
-#define ST_MAXNAME    128
+#define ST_MAXNAME    160   /* an imported name (ARCH_MAXNAME) and a prefix */
 
 enum st_dtype { ST_F32, ST_F16, ST_BF16, ST_I8, ST_U8, ST_I32, ST_I64 };
 
@@ -37,6 +39,7 @@ struct st_file {
 	int n;
 	struct st_tensor *t;        /* in header order, n entries */
 	uint64_t data_start;        /* 8 + N: where the data section begins */
+	json_t *meta;               /* __metadata__, or NULL */
 };
 
 /* Streaming validation of a member of known total size. */
@@ -67,6 +70,9 @@ struct st_spec {
 	const void *data;           /* used by st_write only */
 };
 uint8_t *st_header(const struct st_spec *s, int n, size_t *len, fed_err *e);
+/* The same with __metadata__ meta (an object, or NULL) first. */
+uint8_t *st_header_meta(const struct st_spec *s, int n, const json_t *meta,
+    size_t *len, fed_err *e);
 /* Header and data in one new buffer. */
 uint8_t *st_write(const struct st_spec *s, int n, size_t *len, fed_err *e);
 

@@ -161,7 +161,7 @@ upd_layout(const struct arch *a, const struct st_file *st, uint64_t base,
 	int i, n = arch_tensors(a, t);
 
 	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "%.8s%.31s", prefix, t[i].name);
+		snprintf(name, sizeof(name), "%.8s%.128s", prefix, t[i].name);
 		if ((x = st_find(st, name)) == NULL)
 			return fed_errf(e, "tensor %s missing", name);
 		if (x->dtype != ST_F32 ||

@@ -34,3 +34,41 @@ expect_err "init: unwritable output" 2 "No such file" fed-init -a softmax:4-2 -o
 check "init: no temporary left behind" sh -c '! ls /nonexistent/dir 2>/dev/null'
 expect "init: --help" 0 fed-init --help
 check "init: --version" sh -c 'fed-init --version | grep -q "^fed-init "'
+
+# --from: any safetensors file, whatever its writer's layout
+MKST="python3 $FED_ROOT/tests/tools/mkst.py"
+TORCH=/usr/bin/python3
+$MKST lib lib.safetensors
+$MKST rev rev.safetensors
+expect "from: the safetensors library's layout" 0 fed-init --from lib.safetensors -o imp.fed
+expect "from: another layout, stdin" 0 sh -c 'fed-init -f - < rev.safetensors > imp2.fed'
+check "from: same tensors, same bundle" cmp imp.fed imp2.fed
+expect "from: verifies" 0 fed-verify -n imp.fed
+check "from: arch names the table's digest" sh -c '
+    tar xOf imp.fed manifest.json > man.json
+    d=$(jq -r ".tensors[] | \"\(.name)\t\(.dtype)\t\(.shape|map(tostring)|join(\",\"))\"" man.json | sha256sum | cut -c1-64)
+    jq -e --arg a "tensors:$d" ".arch == \$a and .metadata.format == \"pt\" and (.tensors|length) == 5" man.json'
+expect "from: weights out again" 0 fed-verify -n --weights out.safetensors imp.fed
+check "from: PyTorch loads bit-identical tensors" $TORCH "$FED_ROOT/tests/tools/stsame.py" lib.safetensors out.safetensors
+check "from: the other layout too" $TORCH "$FED_ROOT/tests/tools/stsame.py" rev.safetensors out.safetensors
+for k in nan i8 long ctrl dup; do $MKST $k $k.safetensors; done
+expect_err "from: non-finite refused" 1 "not finite\|non-finite\|finite" fed-init -f nan.safetensors -o bad.fed
+expect_err "from: integer tensor refused" 1 "dtype I8" fed-init -f i8.safetensors -o bad.fed
+expect_err "from: overlong name refused" 1 "over 128 bytes" fed-init -f long.safetensors -o bad.fed
+expect_err "from: control character refused" 1 "printable" fed-init -f ctrl.safetensors -o bad.fed
+expect_err "from: duplicate refused" 1 "duplicate" fed-init -f dup.safetensors -o bad.fed
+check "from: nothing written when refused" test ! -e bad.fed
+check "from: one-line messages" sh -c 'for k in nan i8 long ctrl dup; do fed-init -f $k.safetensors -o bad.fed 2>&1 | wc -l | grep -qx 1 || exit 1; done'
+expect_err "from: missing file" 2 "No such file" fed-init -f nosuch.safetensors
+expect_err "from: not with -a" 2 "no -a" fed-init -f lib.safetensors -a softmax:4-2
+expect_err "from: -a tensors refused" 2 "imported with --from" fed-init -a tensors:$(printf %064d 0)
+expect_err "weights: not a bundle" 1 "not a valid bundle" fed-verify -n --weights w.st lib.safetensors
+check "weights: nothing written" test ! -e w.st
+expect "weights: one model only" 2 fed-verify -n --weights w.st imp.fed imp2.fed
+expect "weights: not with -o" 2 fed-verify -n --weights w.st -o x.fed imp.fed
+fed-init -a mlp:4-3-2 -o mlp.fed
+expect "weights: fed's own architectures too" 0 fed-verify -n -q --weights mlp.st mlp.fed
+check "weights: the same tensors as the bundle" sh -c 'tar xOf mlp.fed tensors.safetensors | cmp - mlp.st'
+expect_err "from: fed-eval refuses imported tensors" 1 "own architectures" fed-eval -m imp.fed -d imp.fed
+expect_err "from: fed-train refuses imported tensors" 1 "own architectures" fed-train -m imp.fed -d imp.fed -o t.fed
+expect_err "from: fed-sample refuses imported tensors" 1 "own architectures" fed-sample -m imp.fed

@@ -1,0 +1,175 @@
+/*
+ * stfile: reading a user's safetensors file whole.  A regular file is
+ * mapped, so a large model costs page cache rather than a copy; a pipe is
+ * read into memory up to STFILE_MAXBYTES.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "out.h"
+#include "stfile.h"
+#include "tset.h"
+#include "weights.h"
+
+static int
+read_pipe(int fd, struct stfile *f, fed_err *e)
+{
+	size_t cap = 1 << 20;
+	ssize_t n;
+
+	f->buf = xmalloc(cap);
+	for (;;) {
+		if (f->len == cap) {
+			if (cap >= STFILE_MAXBYTES)
+				return fed_errf(e, "larger than %llu bytes",
+				    (unsigned long long)STFILE_MAXBYTES);
+			cap *= 2;
+			f->buf = xreallocarray(f->buf, cap, 1);
+		}
+		n = read(fd, f->buf + f->len, cap - f->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fed_syserrf(e, "%s", strerror(errno));
+		if (n == 0)
+			return 0;
+		f->len += (size_t)n;
+	}
+}
+
+static int
+read_fd(int fd, struct stfile *f, fed_err *e)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return fed_syserrf(e, "%s", strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		return fed_syserrf(e, "is a directory");
+	if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
+		return read_pipe(fd, f, e);
+	if ((uint64_t)sb.st_size > STFILE_MAXBYTES)
+		return fed_errf(e, "larger than %llu bytes",
+		    (unsigned long long)STFILE_MAXBYTES);
+	f->len = (size_t)sb.st_size;
+	f->buf = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (f->buf == MAP_FAILED) {
+		f->buf = NULL;
+		return fed_syserrf(e, "%s", strerror(errno));
+	}
+	f->mapped = 1;
+	return 0;
+}
+
+int
+stfile_read(const char *path, struct stfile *f, fed_err *e)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY);
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (fd < 0)
+		return fed_syserrf(e, "%s: %s", display_name(path),
+		    strerror(errno));
+	rc = read_fd(fd, f, e);
+	if (fd != 0)
+		close(fd);
+	if (rc == 0 && st_parse(f->buf, f->len, &f->st, e) == 0 &&
+	    tset_from_st(&f->st, &f->a, e) == 0 &&
+	    (f->st.meta == NULL || tset_meta_check(f->st.meta, e) == 0))
+		return 0;
+	stfile_close(f);
+	return fed_errprefix(e, "%s", display_name(path));
+}
+
+const uint8_t *
+stfile_data(const struct stfile *f, int i)
+{
+	return st_find(&f->st, f->a.t[i].name)->data;
+}
+
+/* The weights member, canonical, into a new spool: its fd, or -1. */
+static int
+spool_weights(const struct stfile *f, uint64_t *size, fed_err *e)
+{
+	const struct tensor_spec *t = f->a.t;
+	uint8_t *h;
+	size_t hl;
+	int fd, i;
+
+	if ((h = weights_header(&f->a, NULL, &hl, e)) == NULL)
+		return -1;
+	if ((fd = out_spool_open(e)) < 0 || out_write_all(fd, h, hl, e) < 0)
+		goto fail;
+	*size = hl;
+	for (i = 0; i < f->a.nt; i++) {
+		if (out_write_all(fd, stfile_data(f, i), t[i].count *
+		    st_dtype_size(t[i].dtype), e) < 0)
+			goto fail;
+		*size += t[i].count * st_dtype_size(t[i].dtype);
+	}
+	free(h);
+	return fd;
+fail:
+	free(h);
+	if (fd >= 0)
+		close(fd);
+	e->kind = FED_ESYSTEM;
+	return -1;
+}
+
+int
+stfile_model(const struct stfile *f, const char *out, fed_err *e)
+{
+	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
+	char arch[ARCH_STRLEN];
+	json_t *m = manifest_new("model", "fed-init");
+	struct out o;
+	int rc = -1;
+
+	arch_format(&f->a, arch, sizeof(arch));
+	json_object_set_new(m, "arch", json_string(arch));
+	json_object_set_new(m, "tensors", tset_json(&f->a));
+	if (f->st.meta != NULL)
+		json_object_set(m, "metadata", f->st.meta);
+	json_object_set_new(m, "round", json_integer(0));
+	json_object_set_new(m, "parent", json_null());
+	json_object_set_new(m, "init", json_pack("{s:s}", "scheme",
+	    "imported from safetensors"));
+	if ((pl.fd = spool_weights(f, &pl.size, e)) < 0)
+		goto out;
+	if (out_open(&o, out, e) < 0)
+		goto out;
+	if (bundle_write(o.fd, m, &pl, 1, NULL, e) < 0 ||
+	    out_commit(&o, e) < 0) {
+		out_abort(&o);
+		fed_errprefix(e, "%s", out && strcmp(out, "-") ? out : "stdout");
+		e->kind = FED_ESYSTEM;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (pl.fd >= 0)
+		close(pl.fd);
+	json_decref(m);
+	return rc;
+}
+
+void
+stfile_close(struct stfile *f)
+{
+	st_file_free(&f->st);
+	if (f->mapped)
+		munmap(f->buf, f->len);
+	else
+		free(f->buf);
+	f->buf = NULL;
+	f->mapped = 0;
+}
