@@ -18,7 +18,7 @@
 static const char help[] =
 	"\n"
 	"  -a, --arch=ARCH           softmax:IN-OUT, mlp:IN-H1-...-OUT or gpt:L-D-H-T\n"
-	"  -f, --from=FILE           import the tensors of a safetensors file (- for stdin)\n"
+	"  -f, --from=FILE           import the tensors of a safetensors file\n"
 	"  -s, --seed=SEED           seed of the initial weights (0 to 2^63-1)\n"
 	"  -o, --output=OUT          write the model here, not to standard output\n"
 	"  -h, --help                print this help and exit\n"

@@ -102,8 +102,8 @@ out_chunk(struct job *j)
 	uint64_t np = j->mi->np, at = j->at;
 	size_t n = j->len * 4;
 
-	sha256_update(j->th, j->x, n);
-	if (mrec_pwrite(j->tfd, j->x, n, j->thdr + at * 4) < 0 ||
+	if (mmodel_put(j->mi, j->x, j->len, at, j->th, mrec_pwrite, j->tfd,
+	    j->thdr) < 0 ||
 	    (j->m && mrec_pwrite(j->sfd, j->m, n, j->shdr + at * 4) < 0) ||
 	    (j->v && mrec_pwrite(j->sfd, j->v, n, j->shdr + (np + at) * 4) < 0)) {
 		fed_syserrf(&j->err, "spool: %s", strerror(errno));
@@ -672,7 +672,7 @@ write_out(struct job *j, int out, char *digest, fed_err *e)
 	memset(p, 0, sizeof(p));
 	p[0].name = WEIGHTS_MEMBER;
 	p[0].fd = j->tfd;
-	p[0].size = j->thdr + j->mi->np * 4;
+	p[0].size = j->thdr + j->mi->nbytes;
 	p[0].sha256 = hex;
 	if (j->m) {
 		p[1].name = MMODEL_STATE;

@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+
 #include "lineage.h"
 #include "mmodel.h"
 #include "moments.h"
+#include "tset.h"
 #include "weights.h"
 
 #define MODEL_MAX ((uint64_t)5 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
@@ -51,6 +54,28 @@ dp_parent(struct mmodel *mi, const json_t *m, fed_err *e)
 	return 0;
 }
 
+/* An imported set: its table and metadata go on to the next model; its
+ * size in the types it stores. */
+static void
+model_table(struct mmodel *mi, const json_t *m)
+{
+	const json_t *meta = json_object_get(m, "metadata");
+	const struct tensor_spec *t;
+	int i;
+
+	mi->nbytes = mi->np * 4;
+	if (mi->a.kind != ARCH_TENSORS)
+		return;
+	t = &mi->a.t[mi->a.nt - 1];
+	mi->nbytes = t->boff + t->count * st_dtype_size(t->dtype);
+	for (i = 0; i < mi->a.nt; i++)
+		mi->half |= mi->a.t[i].dtype != ST_F32;
+	mi->keep = json_pack("{s:O}", "tensors", json_object_get(m,
+	    "tensors"));
+	if (meta != NULL)
+		json_object_set(mi->keep, "metadata", (json_t *)meta);
+}
+
 /* Everything the merge takes from the model's manifest, read here only.
  * *keep: the state member is to be continued (the same rule made it). */
 static int
@@ -69,6 +94,7 @@ model_manifest(struct mmodel *mi, const struct mopt *o, int *keep,
 		return -1;
 	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
 	mi->np = arch_nparams(&mi->a);
+	model_table(mi, m->json);
 	mi->round = m->round;
 	/* the record's round is mi->round + 1: checked here, done there */
 	if (lineage_check_self(m->kind, m->round, m->parent, e) < 0 ||
@@ -101,8 +127,7 @@ check_weights(struct mmodel *mi, fed_err *e)
 		return -1;
 	if ((st = bundle_member_st(mi->s.r)) == NULL)
 		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
-	if (weights_check(&mi->a, st, e) < 0 ||
-	    upd_layout(&mi->a, st, 0, "", e) < 0)
+	if (weights_check_as(&mi->a, st, 1, e) < 0)
 		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 	return 0;
 }
@@ -191,19 +216,91 @@ mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e)
 	upd_src_close(&mi->s);
 	if (mi->buf == NULL)
 		mi->buf = xcalloc(chunk, sizeof(float));
+	if (mi->half && mi->hbuf == NULL)
+		mi->hbuf = xcalloc(chunk, sizeof(float));
+	mi->at = 0;
 	if (upd_src_open(&mi->s, mi->src[0] ? mi->src : mi->path, -1,
 	    mi->digest, e) < 0 ||
 	    upd_src_member(&mi->s, WEIGHTS_MEMBER, &size, &hl, e) < 0)
 		return -1;
-	if (size != 8 + hl + mi->np * 4)
+	if (size != 8 + hl + mi->nbytes)
 		return fed_errf(e, "changed while being merged");
+	return 0;
+}
+
+/* The tensor that holds coordinate at. */
+static const struct tensor_spec *
+tensor_at(const struct arch *a, uint64_t at)
+{
+	int lo = 0, hi = a->nt - 1, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi + 1) / 2;
+		if (a->t[mid].offset <= at)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return &a->t[lo];
+}
+
+/* Coordinates [mi->at, + len) of a model with F16 or BF16 tensors. */
+static const float *
+half_x(struct mmodel *mi, size_t len, fed_err *e)
+{
+	const struct tensor_spec *t;
+	uint64_t at = mi->at, end = at + len, c;
+
+	while (at < end) {
+		t = tensor_at(&mi->a, at);
+		c = t->offset + t->count - at;
+		c = c < end - at ? c : end - at;
+		if (upd_src_take(&mi->s, mi->hbuf, (size_t)c *
+		    st_dtype_size(t->dtype), e) < 0)
+			return NULL;
+		tset_to_float(t->dtype, mi->hbuf, mi->buf + (at - mi->at),
+		    (size_t)c);
+		at += c;
+	}
+	return mi->buf;
+}
+
+int
+mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
+    struct sha256 *th, mmodel_pwrite *wr, int fd, uint64_t hdr)
+{
+	const struct tensor_spec *t;
+	uint64_t end = at + len, c;
+	size_t n;
+
+	if (!mi->half) {
+		sha256_update(th, x, len * 4);
+		return wr(fd, x, len * 4, hdr + at * 4);
+	}
+	for (; at < end; x += c, at += c) {
+		t = tensor_at(&mi->a, at);
+		c = t->offset + t->count - at;
+		c = c < end - at ? c : end - at;
+		n = (size_t)c * st_dtype_size(t->dtype);
+		if (tset_from_float(t->dtype, x, mi->hbuf, (size_t)c) > 0) {
+			errno = ERANGE;
+			return -1;
+		}
+		sha256_update(th, mi->hbuf, n);
+		if (wr(fd, mi->hbuf, n, hdr + t->boff +
+		    (at - t->offset) * st_dtype_size(t->dtype)) < 0)
+			return -1;
+	}
 	return 0;
 }
 
 const float *
 mmodel_x(struct mmodel *mi, size_t len, fed_err *e)
 {
-	const float *x = upd_src_floats(&mi->s, mi->buf, len, e);
+	const float *x = mi->half ? half_x(mi, len, e) :
+	    upd_src_floats(&mi->s, mi->buf, len, e);
+
+	mi->at += len;
 
 	if (x == NULL)
 		fed_errprefix(e, "%s", WEIGHTS_MEMBER);
@@ -225,4 +322,6 @@ mmodel_free(struct mmodel *mi)
 	upd_src_close(&mi->s);
 	free(mi->sbuf);
 	free(mi->buf);
+	free(mi->hbuf);
+	json_decref(mi->keep);
 }

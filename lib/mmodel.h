@@ -10,8 +10,11 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "arch.h"
 #include "dp.h"
+#include "sha256.h"
 #include "mopt.h"
 #include "upd.h"
 
@@ -35,6 +38,12 @@ struct mmodel {
 	int64_t dp_since;               /* the round accounting starts at */
 	struct upd_src s;               /* its weights, while streamed */
 	float *buf;
+	json_t *keep;                   /* imported: its "tensors" and
+	                                 * "metadata", for the next model */
+	uint64_t nbytes;                /* its weights' data section */
+	int half;                       /* some tensors are F16 or BF16 */
+	uint8_t *hbuf;                  /* (4 * chunk) bytes, with half */
+	uint64_t at;                    /* the next coordinate streamed */
 };
 
 /* Read and check the model at path ("-": stdin, copied to spool). */
@@ -44,6 +53,13 @@ int  mmodel_open(struct mmodel *mi, const char *path, const struct mopt *o,
 int  mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e);
 /* The next len floats of its weights, or NULL. */
 const float *mmodel_x(struct mmodel *mi, size_t len, fed_err *e);
+/* The next model's floats x, coordinates [at, at + len), in the types
+ * the model stores (F16 and BF16 rounded to nearest even), hashed into
+ * th and written by wr (a pwrite) at data offset hdr of fd; -1 with errno
+ * set (ERANGE: a value that does not fit its type). */
+typedef int mmodel_pwrite(int fd, const void *p, size_t n, uint64_t off);
+int  mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
+    struct sha256 *th, mmodel_pwrite *wr, int fd, uint64_t hdr);
 /* After the last: the weights' end, their hash verified. */
 int  mmodel_end(struct mmodel *mi, fed_err *e);
 void mmodel_free(struct mmodel *mi);

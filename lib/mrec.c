@@ -171,6 +171,8 @@ mrec_manifest(const struct mrec *r)
 		    (json_int_t)r->admit->n, "loss", real(r->admit->base),
 		    "margin", o->margin));
 	json_object_set_new(m, "arch", json_string(mi->arch));
+	if (mi->keep != NULL)
+		json_object_update(m, mi->keep);
 	json_object_set_new(m, "round", json_integer(mi->round + 1));
 	json_object_set_new(m, "parent", json_string(mi->digest));
 	json_object_set_new(m, "merge", mg);
@@ -198,7 +200,7 @@ mrec_header(const struct arch *a, const char *const *prefix, int np,
 			snprintf(names[k * n + i], ST_MAXNAME, "%.8s%.128s",
 			    prefix[k], t[i].name);
 			s[k * n + i].name = names[k * n + i];
-			s[k * n + i].dtype = ST_F32;
+			s[k * n + i].dtype = prefix[k][0] ? ST_F32 : t[i].dtype;
 			s[k * n + i].ndim = t[i].ndim;
 			memcpy(s[k * n + i].shape, t[i].shape,
 			    sizeof(s[k * n + i].shape));

@@ -253,20 +253,22 @@ tset_to_float(enum st_dtype d, const void *src, float *dst, size_t n)
 	}
 }
 
-void
+size_t
 tset_from_float(enum st_dtype d, const float *src, void *dst, size_t n)
 {
+	uint16_t h, mask = d == ST_F16 ? 0x7c00 : 0x7f80;
 	uint8_t *p = dst;
-	uint16_t h;
-	size_t i;
+	size_t i, bad = 0;
 
 	if (d == ST_F32) {
 		memcpy(dst, src, n * sizeof(float));
-		return;
+		return 0;
 	}
 	for (i = 0; i < n; i++) {
 		h = d == ST_F16 ? encode_f16(src[i]) : encode_bf16(src[i]);
+		bad += (h & mask) == mask;
 		p[2 * i] = (uint8_t)h;
 		p[2 * i + 1] = (uint8_t)(h >> 8);
 	}
+	return bad;
 }

@@ -32,6 +32,8 @@ json_t *tset_json(const struct arch *a);
 int  tset_meta_check(const json_t *meta, fed_err *e);
 /* n values stored as d at src into floats, and back (nearest even). */
 void tset_to_float(enum st_dtype d, const void *src, float *dst, size_t n);
-void tset_from_float(enum st_dtype d, const float *src, void *dst, size_t n);
+/* Returns how many values did not fit the type (became infinite). */
+size_t tset_from_float(enum st_dtype d, const float *src, void *dst,
+    size_t n);
 
 #endif

@@ -12,6 +12,7 @@ complete -c fed-verify -s R -l roster -r -F -d 'The holders of a roster the -p k
 complete -c fed-verify -s k -l quorum -x -d 'Number of distinct trusted signers required'
 complete -c fed-verify -l parent -x -a $bundles -d 'Required parent: a bundle or a sha256 digest'
 complete -c fed-verify -s o -l output -r -F -d 'Write the bundle once verified'
+complete -c fed-verify -l weights -r -F -d 'Write the verified model\'s weights as safetensors'
 complete -c fed-verify -l chain -d 'Walk the models given from round 0 to their head'
 complete -c fed-verify -l updates -x -a '(__fish_complete_directories)' -d 'With --chain: the published updates, DIR/round-NNN/'
 complete -c fed-verify -l min-round -x -d 'Refuse a model below this round'

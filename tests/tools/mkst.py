@@ -34,6 +34,7 @@ def tensors(scale):
 
 def write(path, t, order, meta=None, extra=b""):
     hdr, data, off = {}, b"", 0
+    order = order or sorted(t)
     if meta is not None:
         hdr["__metadata__"] = meta
     for n in order:
@@ -56,6 +57,8 @@ def main():
         return sorted(t, key=lambda n: (-size[t[n][0]], n))
     if kind == "lib":
         write(out, t, lib(), {"format": "pt"})
+    elif kind == "f32":
+        write(out, {n: v for n, v in t.items() if v[0] == "F32"}, None)
     elif kind == "rev":
         write(out, t, sorted(t, reverse=True), {"format": "pt"})
     elif kind == "nan":
