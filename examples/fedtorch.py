@@ -5,6 +5,7 @@ the small CNN the examples train on Fashion-MNIST.  The scripts beside it
 (torch-init.py, torch-holder.py, torch-eval.py) import it.
 """
 import json
+import math
 import struct
 import sys
 import tarfile
@@ -162,14 +163,25 @@ def setup(threads):
     torch.use_deterministic_algorithms(True)
 
 
-def train(model, x, y, epochs, batch, lr, momentum, seed):
-    """SGD with momentum over shuffled minibatches; the mean loss of the
-    last epoch."""
+def cosine(lr, epoch, total):
+    """The learning rate of epoch (from 0) of total under cosine decay to
+    zero, one value per epoch; lr itself when total is 0 (no decay)."""
+    if total <= 0:
+        return lr
+    return lr * 0.5 * (1 + math.cos(math.pi * min(epoch, total) / total))
+
+
+def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0):
+    """SGD with momentum over shuffled minibatches, for epochs first to
+    first + epochs - 1 of a cosine schedule over total (see cosine); the
+    mean loss of the last epoch."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     model.train()
     loss_sum, seen = 0.0, 0
-    for _ in range(epochs):
+    for e in range(epochs):
+        for group in opt.param_groups:
+            group["lr"] = cosine(lr, first + e, total)
         loss_sum, seen = 0.0, 0
         perm = torch.randperm(len(y), generator=g)
         for i in range(0, len(y), batch):

@@ -5,14 +5,17 @@ CNN on the holder's own shard (a fed-shard data bundle), and write the
 trained weights as safetensors, for fed-delta to turn into an update.
 
 usage: torch-holder.py -m WEIGHTS -d SHARD [-e EPOCHS] [-b BATCH] [-l LR]
-                       [--momentum M] [-s SEED] [-t THREADS] [-j META]
-                       [-o OUT]
+                       [--momentum M] [--cosine TOTAL [--first-epoch K]]
+                       [-s SEED] [-t THREADS] [-j META] [-o OUT]
 
 WEIGHTS and OUT may be '-' (standard input and output; OUT is standard
-output by default).  META, when given, receives the trainer's own account
-of the run as JSON (for fed-delta --meta): the samples, epochs, batch,
-learning rate, momentum, seed, the last epoch's mean loss and the torch
-version.  The same inputs, seed and thread count give the same bytes.
+output by default).  With --cosine, the learning rate decays from LR to
+zero over TOTAL epochs along a cosine, one value per epoch, and this run
+trains epochs K to K + EPOCHS - 1 of that schedule: a federation's round
+R of E local epochs passes --first-epoch R*E.  META, when given,
+receives the trainer's own account of the run as JSON (for fed-delta
+--meta): the samples, the options, the last epoch's mean loss and the
+torch version.  The same inputs, seed and thread count give the same bytes.
 Exit status: 0 done, 1 an input was rejected, 2 usage error.
 """
 import argparse
@@ -34,14 +37,19 @@ def args():
     p.add_argument("-b", "--batch", type=int, default=64)
     p.add_argument("-l", "--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--cosine", type=int, default=0, metavar="TOTAL",
+                   help="decay the learning rate to 0 over TOTAL epochs")
+    p.add_argument("--first-epoch", type=int, default=0, metavar="K",
+                   help="the first epoch's place in the --cosine schedule")
     p.add_argument("-s", "--seed", type=int, default=1)
     p.add_argument("-t", "--threads", type=int, default=1)
     p.add_argument("-j", "--meta", help="write the run's description (JSON) here")
     p.add_argument("-o", "--output", default="-")
     a = p.parse_args()
     if a.epochs < 1 or a.batch < 1 or a.lr <= 0 or a.threads < 1 \
-            or not 0 <= a.momentum < 1:
-        p.error("epochs, batch and threads must be positive, lr > 0, 0 <= momentum < 1")
+            or not 0 <= a.momentum < 1 or a.cosine < 0 or a.first_epoch < 0:
+        p.error("epochs, batch and threads must be positive, lr > 0, "
+                "0 <= momentum < 1, --cosine and --first-epoch not negative")
     if a.output == "-" and sys.stdout.isatty():
         p.error("will not write weights to a terminal; use -o")
     return a
@@ -58,7 +66,8 @@ def main():
         ft.die(PROG, str(e))
     except (OSError, KeyError, ValueError) as e:
         ft.die(PROG, f"{e}", 2)
-    loss = ft.train(model, x, y, a.epochs, a.batch, a.lr, a.momentum, a.seed)
+    loss = ft.train(model, x, y, a.epochs, a.batch, a.lr, a.momentum, a.seed,
+                    a.first_epoch, a.cosine)
     ft.st_write(a.output, model.state_dict(), meta)
     if a.meta:
         with open(a.meta, "w") as f:
@@ -66,6 +75,7 @@ def main():
                        "torch": ft.torch.__version__, "samples": len(y),
                        "epochs": a.epochs, "batch": a.batch, "lr": a.lr,
                        "momentum": a.momentum, "seed": a.seed,
+                       "cosine": a.cosine, "first_epoch": a.first_epoch,
                        "threads": a.threads, "loss": round(loss, 6)},
                       f, sort_keys=True)
             f.write("\n")
