@@ -123,8 +123,9 @@ check "same accuracy as the table" test "$(jq .accuracy "$T/out" | xargs printf 
 
 # Merging again, twice, the operands in another order: the published digest.
 digest() { fed-verify -n --json "$1" | jq -r .digest; }
+rule=$(tar -xOf $m2 manifest.json | jq -r .merge.rule)
 for i in 1 2; do
-	fed-merge -R $pub/roster.fed -p $pub/coordinator.pub -m $m1 -o again$i.fed \
+	fed-merge -R $pub/roster.fed -p $pub/coordinator.pub -m $m1 -r "$rule" -o again$i.fed \
 	    $(ls -r $pub/contrib/round-001/*.fed)
 done
 check "merge again: same digest twice" test "$(digest again1.fed)" = "$(digest again2.fed)"
