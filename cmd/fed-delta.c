@@ -17,8 +17,8 @@ enum { OPT_ENCODE = 256, OPT_META };
 /* -h: what each option does, one line each, after the usage. */
 static const char help[] =
 	"\n"
-	"  -m, --model=MODEL         the model the weights were trained from (- for stdin)\n"
-	"  -n, --samples=N           training samples behind the weights (the merge weight)\n"
+	"  -m, --model=MODEL         the model the weights were trained from\n"
+	"  -n, --samples=N           training samples behind the weights\n"
 	"      --encode=ENC          compress the update: fp16, bf16, int8 or topk:F\n"
 	"      --meta=FILE           the trainer's description, a JSON object\n"
 	"  -o, --output=OUT          write the update here, not to standard output\n"

@@ -83,8 +83,8 @@ usage(FILE *f, int status)
 	    "       fed-verify --chain [-q] [--json] -p pubkey... [-k quorum]\n"
 	    "                  [-P keydir --updates dir] [--min-round n]\n"
 	    "                  [--lineage file] folder | model...\n"
-	    "       fed-verify [-p pubkey... | -n] [--parent bundle|digest] "
-	    "--weights out model\n",
+	    "       fed-verify [-p pubkey... | -n] [--parent bundle|digest]\n"
+	    "                  --weights out model\n",
 	    f);
 	if (status == 0)
 		fputs(help, f);

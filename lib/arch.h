@@ -35,7 +35,9 @@ enum arch_kind { ARCH_SOFTMAX, ARCH_MLP, ARCH_GPT, ARCH_TENSORS };
  * dims[2] CONTEXT.  tensors:SHA256 is a set of named tensors fed did not
  * define (tset.h): the string names the table by its digest, and the
  * table itself, which manifests carry beside the string, is loaded into
- * t by tset_load; until then nt is 0.
+ * t by tset_load; until then nt is 0.  The table is inline, so that an
+ * arch stays a value to copy and needs no freeing, at about 200 KB: a
+ * tensor set bigger than ARCH_MAXTENSORS is refused.
  */
 
 /* One named tensor of the flat parameter buffer. */

@@ -1,7 +1,10 @@
 /*
- * delta: model and trained weights to an update bundle.  The model is
- * read whole as floats, the trained file mapped (stfile); the update is
- * written by update.c like fed-train's, with its own manifest keys.
+ * delta: model and trained weights to an update bundle, in one pass: the
+ * model streamed chunk by chunk (mmodel), the trained file mapped
+ * (stfile), the float32 delta hashed into a spool as it is made, so that
+ * only a chunk is ever held; an encoded delta is gathered whole, as
+ * encode needs it.  The bundle is written by update.c like fed-train's,
+ * with its own manifest keys.
  */
 #include <errno.h>
 #include <math.h>
@@ -9,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bstream.h"
 #include "bundle.h"
 #include "delta.h"
+#include "mmodel.h"
 #include "stfile.h"
 #include "tset.h"
 #include "update.h"
@@ -53,37 +58,6 @@ out:
 	return rc;
 }
 
-/* w becomes trained minus w, in place; all of it finite. */
-static int
-subtract(const struct arch *a, const struct stfile *f, float *w, fed_err *e)
-{
-	struct tensor_spec *t = xcalloc(ARCH_MAXTENSORS, sizeof(*t));
-	float buf[4096];
-	uint64_t j, k, c;
-	int i, n = arch_tensors(a, t), rc = 0;
-	size_t es;
-
-	for (i = 0; i < n && rc == 0; i++) {
-		const uint8_t *p = st_find(&f->st, t[i].name)->data;
-		float *d = w + t[i].offset;
-
-		es = st_dtype_size(t[i].dtype);
-		for (j = 0; j < t[i].count && rc == 0; j += c) {
-			c = t[i].count - j < 4096 ? t[i].count - j : 4096;
-			tset_to_float(t[i].dtype, p + j * es, buf, c);
-			for (k = 0; k < c; k++) {
-				d[j + k] = buf[k] - d[j + k];
-				if (!isfinite(d[j + k]))
-					rc = fed_errf(e, "tensor %s: the "
-					    "difference overflows float32",
-					    t[i].name);
-			}
-		}
-	}
-	free(t);
-	return rc;
-}
-
 /* --meta: a JSON object of at most DELTA_MAXMETA bytes, or NULL. */
 static json_t *
 load_meta(const char *path, fed_err *e)
@@ -117,7 +91,7 @@ load_meta(const char *path, fed_err *e)
 }
 
 static json_t *
-delta_manifest(const struct update *u, const struct bundle *b, json_t *meta)
+delta_manifest(const struct update *u, const char *parent, json_t *meta)
 {
 	char arch[ARCH_STRLEN];
 	json_t *m = manifest_new("update", "fed-delta");
@@ -126,7 +100,7 @@ delta_manifest(const struct update *u, const struct bundle *b, json_t *meta)
 	json_object_set_new(m, "arch", json_string(arch));
 	if (u->a.kind == ARCH_TENSORS)
 		json_object_set_new(m, "tensors", tset_json(&u->a));
-	json_object_set_new(m, "parent", json_string(b->digest));
+	json_object_set_new(m, "parent", json_string(parent));
 	json_object_set_new(m, "round", json_integer(u->round));
 	json_object_set_new(m, "samples", json_integer(u->samples));
 	/* the optimizer steps are the trainer's to tell, in "trainer" */
@@ -136,58 +110,136 @@ delta_manifest(const struct update *u, const struct bundle *b, json_t *meta)
 	return m;
 }
 
-/* The model's weights as floats, its bundle kept in b for its digest. */
-static float *
-load_model(const char *path, struct bundle *b, struct arch *a, fed_err *e)
-{
-	float *w;
+/* Where the delta goes: into the output as it is made (bstream.h), or
+ * into memory (all, for an encoding, which needs it whole). */
+struct sink {
+	struct bstream bs;
+	float *all;             /* (np), or NULL */
+	float *d;               /* (DELTA_CHUNK) otherwise */
+};
 
-	if (bundle_load(path, WEIGHTS_MAXBYTES, b, e) < 0)
-		return NULL;
-	if (strcmp(b->meta.kind, "model") != 0)
-		fed_errf(e, "not a model bundle (kind %s)", b->meta.kind);
-	else if ((w = weights_load(b, a, e)) != NULL)
-		return w;
-	bundle_free(b);
-	return NULL;
+/* Coordinates [off, off + c) of tensor t: trained (at p) minus model. */
+static int
+chunk(struct mmodel *mi, const struct tensor_spec *t, const uint8_t *p,
+    uint64_t j, size_t c, struct sink *k, fed_err *e)
+{
+	float *d = k->all ? k->all + t->offset + j : k->d;
+	const float *x;
+	size_t i, bad = 0;
+
+	if ((x = mmodel_x(mi, c, e)) == NULL)
+		return fed_errprefix(e, "%s", display_name(mi->path));
+	tset_to_float(t->dtype, p + j * st_dtype_size(t->dtype), d, c);
+	for (i = 0; i < c; i++) {
+		d[i] -= x[i];
+		bad += !isfinite(d[i]);
+	}
+	if (bad)
+		return fed_errf(e, "tensor %s: the difference overflows "
+		    "float32", t->name);
+	return k->all ? 0 : bstream_data(&k->bs, d, c * sizeof(float), e);
+}
+
+/* The whole delta into k, tensor by tensor in the flat order. */
+static int
+stream(struct mmodel *mi, const struct stfile *f, struct sink *k,
+    fed_err *e)
+{
+	struct tensor_spec *t = xcalloc(ARCH_MAXTENSORS, sizeof(*t));
+	int i, n = arch_tensors(&mi->a, t), rc = 0;
+	const uint8_t *p;
+	uint64_t j, c;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		p = st_find(&f->st, t[i].name)->data;
+		for (j = 0; j < t[i].count && rc == 0; j += c) {
+			c = t[i].count - j < DELTA_CHUNK ? t[i].count - j :
+			    DELTA_CHUNK;
+			rc = chunk(mi, &t[i], p, j, (size_t)c, k, e);
+		}
+	}
+	free(t);
+	if (rc == 0 && mmodel_stream_end(mi, e) < 0)
+		rc = fed_errprefix(e, "%s", display_name(mi->path));
+	return rc;
+}
+
+/* The float32 delta's bundle begun, its header written. */
+static int
+sink_plain(struct sink *k, const struct update *u, json_t *m,
+    const char *out, fed_err *e)
+{
+	uint8_t *h;
+	size_t hl;
+	int r = -1;
+
+	if ((h = weights_header(&u->a, 0, NULL, &hl, e)) == NULL)
+		return -1;
+	k->d = xmalloc(DELTA_CHUNK * sizeof(float));
+	if (bstream_open(&k->bs, out, m, WEIGHTS_MEMBER,
+	    hl + arch_nparams(&u->a) * sizeof(float), e) == 0)
+		r = bstream_data(&k->bs, h, hl, e);
+	free(h);
+	return r;
+}
+
+/* The update of mi and f, whose sets match, to o->out. */
+static int
+write_delta(const struct delta_opts *o, struct mmodel *mi,
+    const struct stfile *f, json_t *meta, fed_err *e)
+{
+	static const struct train_opts t0;
+	static struct update u;
+	struct sink k;
+	json_t *m;
+	int rc;
+
+	u.a = mi->a;
+	u.round = mi->round;
+	u.samples = o->samples;
+	u.t = &t0;
+	u.enc = o->enc;
+	m = delta_manifest(&u, mi->digest, json_incref(meta));
+	memset(&k, 0, sizeof(k));
+	k.bs.spool = -1;
+	if (o->enc != NULL) {
+		k.all = xcalloc(arch_nparams(&u.a), sizeof(float));
+		rc = 0;
+	} else
+		rc = sink_plain(&k, &u, m, o->out, e);
+	if (rc == 0 && (rc = stream(mi, f, &k, e)) == 0)
+		rc = k.all != NULL ? update_write(&u, m, k.all, NULL, o->out,
+		    e) : bstream_close(&k.bs, e);
+	bstream_abort(&k.bs);
+	free(k.all);
+	free(k.d);
+	json_decref(m);
+	return rc;
 }
 
 int
 delta_run(const struct delta_opts *o, fed_err *e)
 {
-	static const struct train_opts t0;
-	static struct update u;
+	static struct mmodel mi;
 	static struct stfile f;
-	struct bundle b;
-	json_t *meta = NULL, *m;
-	float *w;
+	json_t *meta = NULL;
 	int rc = -1;
 
 	if (o->meta && (meta = load_meta(o->meta, e)) == NULL)
 		return -1;
-	if ((w = load_model(o->model, &b, &u.a, e)) == NULL) {
-		json_decref(meta);
-		return fed_errprefix(e, "%s", display_name(o->model));
+	if (mmodel_stream(&mi, o->model, DELTA_CHUNK, e) < 0) {
+		fed_errprefix(e, "%s", display_name(o->model));
+		goto out;
 	}
 	if (stfile_read(o->trained, &f, e) < 0)
 		goto out;
-	if (same_set(&u.a, &f, e) < 0 || subtract(&u.a, &f, w, e) < 0) {
+	if (same_set(&mi.a, &f, e) < 0)
 		fed_errprefix(e, "%s", display_name(o->trained));
-		goto done;
-	}
-	u.round = b.meta.round;
-	u.samples = o->samples;
-	u.t = &t0;
-	u.enc = o->enc;
-	m = delta_manifest(&u, &b, meta);
-	meta = NULL;
-	rc = update_write(&u, m, w, NULL, o->out, e);
-	json_decref(m);
-done:
+	else
+		rc = write_delta(o, &mi, &f, meta, e);
 	stfile_close(&f);
 out:
+	mmodel_free(&mi);
 	json_decref(meta);
-	bundle_free(&b);
-	free(w);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "util.h"
 
 #define DELTA_MAXMETA 65536     /* bytes of --meta */
+#define DELTA_CHUNK   ((size_t)1 << 20)  /* floats made at a time */
 
 struct delta_opts {
 	const char *model;          /* model bundle ("-": stdin) */

@@ -39,7 +39,7 @@ export_to(struct upd_src *s, const struct arch *a, const json_t *meta,
 	size_t len;
 	int rc = -1;
 
-	if ((h = weights_header(a, meta, &len, e)) == NULL)
+	if ((h = weights_header(a, 1, meta, &len, e)) == NULL)
 		return -1;
 	if (upd_src_member(s, WEIGHTS_MEMBER, &size, &hl, e) < 0)
 		goto out;

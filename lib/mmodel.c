@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
-
 #include "lineage.h"
 #include "mmodel.h"
 #include "moments.h"
@@ -76,6 +74,22 @@ model_table(struct mmodel *mi, const json_t *m)
 		json_object_set(mi->keep, "metadata", (json_t *)meta);
 }
 
+/* What any reader of the model takes from its manifest. */
+static int
+model_basics(struct mmodel *mi, const struct manifest *m, fed_err *e)
+{
+	memcpy(mi->digest, bundle_digest(mi->s.r), sizeof(mi->digest));
+	if (strcmp(m->kind, "model") != 0)
+		return fed_errf(e, "a %s bundle, not a model", m->kind);
+	if (weights_meta_arch(m, &mi->a, e) < 0)
+		return -1;
+	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
+	mi->np = arch_nparams(&mi->a);
+	model_table(mi, m->json);
+	mi->round = m->round;
+	return lineage_check_self(m->kind, m->round, m->parent, e);
+}
+
 /* Everything the merge takes from the model's manifest, read here only.
  * *keep: the state member is to be continued (the same rule made it). */
 static int
@@ -87,18 +101,10 @@ model_manifest(struct mmodel *mi, const struct mopt *o, int *keep,
 	    json_object_get(m->json, "merge"), "rule"));
 	int64_t next;
 
-	memcpy(mi->digest, bundle_digest(mi->s.r), sizeof(mi->digest));
-	if (strcmp(m->kind, "model") != 0)
-		return fed_errf(e, "a %s bundle, not a model", m->kind);
-	if (weights_meta_arch(m, &mi->a, e) < 0)
+	if (model_basics(mi, m, e) < 0)
 		return -1;
-	arch_format(&mi->a, mi->arch, sizeof(mi->arch));
-	mi->np = arch_nparams(&mi->a);
-	model_table(mi, m->json);
-	mi->round = m->round;
 	/* the record's round is mi->round + 1: checked here, done there */
-	if (lineage_check_self(m->kind, m->round, m->parent, e) < 0 ||
-	    lineage_next(m->round, &next, e) < 0)
+	if (lineage_next(m->round, &next, e) < 0)
 		return -1;
 	if (moments_meta_step(m, &mi->mstep, e) < 0)
 		return -1;
@@ -282,10 +288,9 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 		c = t->offset + t->count - at;
 		c = c < end - at ? c : end - at;
 		n = (size_t)c * st_dtype_size(t->dtype);
-		if (tset_from_float(t->dtype, x, mi->hbuf, (size_t)c) > 0) {
-			errno = ERANGE;
-			return -1;
-		}
+		if (tset_from_float(t->dtype, x, mi->hbuf, (size_t)c) > 0 &&
+		    mi->over == NULL)
+			mi->over = t;
 		sha256_update(th, mi->hbuf, n);
 		if (wr(fd, mi->hbuf, n, hdr + t->boff +
 		    (at - t->offset) * st_dtype_size(t->dtype)) < 0)
@@ -308,9 +313,47 @@ mmodel_x(struct mmodel *mi, size_t len, fed_err *e)
 }
 
 int
+mmodel_stream(struct mmodel *mi, const char *path, size_t chunk, fed_err *e)
+{
+	uint64_t size, hl;
+
+	memset(mi, 0, sizeof(*mi));
+	mi->path = path;
+	if (upd_src_open(&mi->s, path, -1, NULL, e) < 0 ||
+	    model_basics(mi, bundle_meta(mi->s.r), e) < 0 ||
+	    upd_src_member(&mi->s, WEIGHTS_MEMBER, &size, &hl, e) < 0)
+		return -1;
+	if (size != 8 + hl + mi->nbytes)
+		return fed_errf(e, "%s: not the architecture's size",
+		    WEIGHTS_MEMBER);
+	mi->buf = xcalloc(chunk, sizeof(float));
+	if (mi->half)
+		mi->hbuf = xcalloc(chunk, sizeof(float));
+	return 0;
+}
+
+int
+mmodel_stream_end(struct mmodel *mi, fed_err *e)
+{
+	const struct st_file *st;
+
+	if (upd_src_end(&mi->s, WEIGHTS_MEMBER, e) < 0)
+		return -1;
+	if ((st = bundle_member_st(mi->s.r)) == NULL)
+		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
+	if (weights_check_as(&mi->a, st, 1, e) < 0)
+		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
+	return bundle_drain(mi->s.r, e);
+}
+
+int
 mmodel_end(struct mmodel *mi, fed_err *e)
 {
 	int r = upd_src_end(&mi->s, WEIGHTS_MEMBER, e);
+
+	if (r == 0 && mi->over != NULL)
+		r = fed_errf(e, "tensor %s: merged values do not fit %s",
+		    mi->over->name, st_dtype_name(mi->over->dtype));
 
 	upd_src_close(&mi->s);
 	return r;

@@ -44,19 +44,27 @@ struct mmodel {
 	int half;                       /* some tensors are F16 or BF16 */
 	uint8_t *hbuf;                  /* (4 * chunk) bytes, with half */
 	uint64_t at;                    /* the next coordinate streamed */
+	const struct tensor_spec *over; /* merged values overflowed it */
 };
 
 /* Read and check the model at path ("-": stdin, copied to spool). */
 int  mmodel_open(struct mmodel *mi, const char *path, const struct mopt *o,
     int spool, fed_err *e);
+/* For a single pass (fed-delta): open the model at path ("-": stdin),
+ * its manifest read, and stop at its first weight; mmodel_x then gives
+ * them, and mmodel_stream_end checks what was read (hash, layout, the
+ * rest of the bundle).  Nothing read may be trusted before that. */
+int  mmodel_stream(struct mmodel *mi, const char *path, size_t chunk,
+    fed_err *e);
+int  mmodel_stream_end(struct mmodel *mi, fed_err *e);
 /* Start streaming its weights (again); chunks of at most chunk floats. */
 int  mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e);
 /* The next len floats of its weights, or NULL. */
 const float *mmodel_x(struct mmodel *mi, size_t len, fed_err *e);
 /* The next model's floats x, coordinates [at, at + len), in the types
  * the model stores (F16 and BF16 rounded to nearest even), hashed into
- * th and written by wr (a pwrite) at data offset hdr of fd; -1 with errno
- * set (ERANGE: a value that does not fit its type). */
+ * th and written by wr (a pwrite) at data offset hdr of fd; -1 with
+ * errno set.  A value too large for its type fails mmodel_end. */
 typedef int mmodel_pwrite(int fd, const void *p, size_t n, uint64_t off);
 int  mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
     struct sha256 *th, mmodel_pwrite *wr, int fd, uint64_t hdr);

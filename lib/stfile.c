@@ -12,8 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bundle.h"
-#include "out.h"
+#include "bstream.h"
 #include "stfile.h"
 #include "tset.h"
 #include "weights.h"
@@ -95,44 +94,39 @@ stfile_data(const struct stfile *f, int i)
 	return st_find(&f->st, f->a.t[i].name)->data;
 }
 
-/* The weights member, canonical, into a new spool: its fd, or -1. */
+/* The weights member, canonical: header, then each tensor's bytes. */
 static int
-spool_weights(const struct stfile *f, uint64_t *size, fed_err *e)
+put_weights(const struct stfile *f, json_t *m, const char *out, fed_err *e)
 {
-	const struct tensor_spec *t = f->a.t;
+	const struct tensor_spec *t = f->a.t, *last = &t[f->a.nt - 1];
+	struct bstream bs;
 	uint8_t *h;
 	size_t hl;
-	int fd, i;
+	int i, r = -1;
 
-	if ((h = weights_header(&f->a, NULL, &hl, e)) == NULL)
+	if ((h = weights_header(&f->a, 1, NULL, &hl, e)) == NULL)
 		return -1;
-	if ((fd = out_spool_open(e)) < 0 || out_write_all(fd, h, hl, e) < 0)
-		goto fail;
-	*size = hl;
-	for (i = 0; i < f->a.nt; i++) {
-		if (out_write_all(fd, stfile_data(f, i), t[i].count *
+	if (bstream_open(&bs, out, m, WEIGHTS_MEMBER, hl + last->boff +
+	    last->count * st_dtype_size(last->dtype), e) < 0 ||
+	    bstream_data(&bs, h, hl, e) < 0)
+		goto out;
+	for (i = 0; i < f->a.nt; i++)
+		if (bstream_data(&bs, stfile_data(f, i), t[i].count *
 		    st_dtype_size(t[i].dtype), e) < 0)
-			goto fail;
-		*size += t[i].count * st_dtype_size(t[i].dtype);
-	}
+			goto out;
+	r = bstream_close(&bs, e);
+out:
+	bstream_abort(&bs);
 	free(h);
-	return fd;
-fail:
-	free(h);
-	if (fd >= 0)
-		close(fd);
-	e->kind = FED_ESYSTEM;
-	return -1;
+	return r;
 }
 
 int
 stfile_model(const struct stfile *f, const char *out, fed_err *e)
 {
-	struct bundle_payload pl = { WEIGHTS_MEMBER, NULL, -1, 0, NULL };
 	char arch[ARCH_STRLEN];
 	json_t *m = manifest_new("model", "fed-init");
-	struct out o;
-	int rc = -1;
+	int rc;
 
 	arch_format(&f->a, arch, sizeof(arch));
 	json_object_set_new(m, "arch", json_string(arch));
@@ -143,21 +137,8 @@ stfile_model(const struct stfile *f, const char *out, fed_err *e)
 	json_object_set_new(m, "parent", json_null());
 	json_object_set_new(m, "init", json_pack("{s:s}", "scheme",
 	    "imported from safetensors"));
-	if ((pl.fd = spool_weights(f, &pl.size, e)) < 0)
-		goto out;
-	if (out_open(&o, out, e) < 0)
-		goto out;
-	if (bundle_write(o.fd, m, &pl, 1, NULL, e) < 0 ||
-	    out_commit(&o, e) < 0) {
-		out_abort(&o);
+	if ((rc = put_weights(f, m, out, e)) < 0)
 		fed_errprefix(e, "%s", out && strcmp(out, "-") ? out : "stdout");
-		e->kind = FED_ESYSTEM;
-		goto out;
-	}
-	rc = 0;
-out:
-	if (pl.fd >= 0)
-		close(pl.fd);
 	json_decref(m);
 	return rc;
 }

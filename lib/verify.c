@@ -107,7 +107,7 @@ verify_payload(const struct manifest *m, const char *member,
 	if (encode_manifest(m->json, arch_nparams(&a), &c, e) < 0)
 		return -1;
 	if (c.scheme != ENC_F32 ? encode_check_layout(&a, &c, st, &ae) < 0 :
-	    weights_check(&a, st, &ae) < 0)
+	    weights_check_as(&a, st, strcmp(m->kind, "model") == 0, &ae) < 0)
 		return fed_errf(e, "%s: %s", member, ae.msg);
 	return 0;
 }

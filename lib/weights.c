@@ -13,12 +13,17 @@
 int
 weights_meta_arch(const struct manifest *m, struct arch *a, fed_err *e)
 {
+	const json_t *meta;
+
 	if (m->arch == NULL)
 		return fed_errf(e, "manifest.json: arch missing");
 	if (arch_parse(m->arch, a, e) < 0)
 		return -1;
 	if (a->kind != ARCH_TENSORS)
 		return 0;
+	meta = json_object_get(m->json, "metadata");
+	if (meta != NULL && tset_meta_check(meta, e) < 0)
+		return fed_errprefix(e, "manifest.json: metadata");
 	return tset_load(a, json_object_get(m->json, "tensors"), e);
 }
 
@@ -192,8 +197,8 @@ weights_encode(const struct arch *a, const float *p, size_t *len, fed_err *e)
 /* The safetensors header of a's weights as a model stores them, with
  * __metadata__ meta (or NULL). */
 uint8_t *
-weights_header(const struct arch *a, const json_t *meta, size_t *len,
-    fed_err *e)
+weights_header(const struct arch *a, int stored, const json_t *meta,
+    size_t *len, fed_err *e)
 {
 	struct tensor_spec *t = xcalloc(ARCH_MAXTENSORS, sizeof(*t));
 	struct st_spec *s = xcalloc(ARCH_MAXTENSORS, sizeof(*s));
@@ -201,7 +206,8 @@ weights_header(const struct arch *a, const json_t *meta, size_t *len,
 	uint8_t *h;
 
 	for (i = 0; i < n; i++)
-		arch_st_spec(&t[i], t[i].name, t[i].dtype, &s[i]);
+		arch_st_spec(&t[i], t[i].name, stored ? t[i].dtype : ST_F32,
+		    &s[i]);
 	h = st_header_meta(s, n, meta, len, e);
 	free(t);
 	free(s);

@@ -40,8 +40,9 @@ float *weights_read(const char *path, const char *kind, struct bundle *b,
 /* tensors.safetensors bytes for the flat buffer p, float32. */
 uint8_t *weights_encode(const struct arch *a, const float *p, size_t *len,
     fed_err *e);
-/* The safetensors header of a model's weights in their stored types,
- * with __metadata__ meta (NULL: none); the data follow packed. */
-uint8_t *weights_header(const struct arch *a, const json_t *meta,
+/* The safetensors header of a's tensors in their stored types (stored 1,
+ * a model's) or float32 (0, an update's), with __metadata__ meta (NULL:
+ * none); the data follow packed. */
+uint8_t *weights_header(const struct arch *a, int stored, const json_t *meta,
     size_t *len, fed_err *e);
 #endif

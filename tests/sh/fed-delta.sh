@@ -72,3 +72,40 @@ expect "delta: half model, server optimizer and clipping" 0 fed-merge --unsigned
 expect "delta: half model, median" 0 fed-merge --unsigned -m m0.fed -r median -o h3.fed u1.fed u2.fed u3.fed
 expect "delta: next round from a merged half model" 0 sh -c 'fed-delta -m h1.fed -n 3 t1.st | fed-merge --unsigned -m h1.fed -o h4.fed -'
 check "delta: the table and metadata go on" sh -c 'tar xOf h4.fed manifest.json | jq -e ".round == 2 and .metadata.format == \"pt\" and (.tensors|length) == 5"'
+
+# signed like any update; every encoding; DP-FedAvg; verified with keys
+fed-sign -G -n -p h.pub -s h.sec 2>/dev/null
+fed-sign -G -n -p c.pub -s c.sec 2>/dev/null
+mkdir kd && cp h.pub kd/
+expect "delta: signed in a pipeline" 0 sh -c 'fed-delta -m m0.fed -n 10 t1.st | fed-sign -s h.sec > s1.fed'
+expect "delta: verifies with the holder's key" 0 fed-verify -q -p h.pub --parent m0.fed s1.fed
+for enc in fp16 bf16 int8 topk:0.3; do
+	expect "delta: --encode $enc" 0 fed-delta -m m0.fed -n 4 --encode "$enc" -o "e-$enc.fed" t2.st
+	expect "delta: --encode $enc merges" 0 fed-merge --unsigned -m m0.fed -o "me-$enc.fed" u1.fed "e-$enc.fed"
+done
+expect "delta: signed merge into a half model" 0 sh -c 'fed-merge -P kd -m m0.fed s1.fed | fed-sign -s c.sec > sm1.fed'
+expect "delta: merged model verifies with the coordinator's key" 0 fed-verify -q -p c.pub --parent m0.fed sm1.fed
+expect "delta: DP-FedAvg on a half model" 0 fed-merge --unsigned -m m0.fed --clip-norm 0.5 --dp-noise 1 -s 3 -o dp.fed u1.fed u2.fed u3.fed
+expect "delta: DP model verifies" 0 fed-verify -n dp.fed
+check "delta: DP merge records its privacy" sh -c 'tar xOf dp.fed manifest.json | jq -e ".privacy != null and (.tensors|length) == 5"'
+for r in fedavgm fedyogi fedadagrad multi-krum:0:2; do
+	expect "delta: half model, -r $r" 0 fed-merge --unsigned -m m0.fed -r $r -o "hr-$r.fed" u1.fed u2.fed u3.fed
+done
+check "delta: a half model merged twice gives the same bytes" sh -c '
+    fed-merge --unsigned -m m0.fed -o again.fed u3.fed u2.fed u1.fed && cmp again.fed h1.fed'
+$MKST big16 b0.st
+$MKST big16 b1.st 1.0916
+fed-init -f b0.st -o b0.fed
+fed-delta -m b0.fed -n 1 -o bu.fed b1.st
+expect "delta: F16 at its limit merges" 0 fed-merge --unsigned -m b0.fed -o b1.fed bu.fed
+expect_err "delta: a merge past F16's range is refused" 1 "do not fit F16" fed-merge --unsigned -m b0.fed -r fedavgm --server-lr 3 -o b2.fed bu.fed
+check "delta: and writes nothing" test ! -e b2.fed
+python3 -c '
+import sys
+b = bytearray(open("f0.fed", "rb").read())
+b[-1100] ^= 1
+open("dam.fed", "wb").write(b)'
+expect_err "delta: a damaged model is refused" 1 "sha256\|digest\|hash\|does not match" fed-delta -m dam.fed -n 1 -o bad2.fed f1.st
+check "delta: nothing written from a damaged model" test ! -e bad2.fed
+expect_err "delta: not on stdout either" 1 "sha256\|digest\|hash\|does not match" sh -c 'fed-delta -m dam.fed -n 1 f1.st > bad3.fed'
+check "delta: stdout got nothing" test ! -s bad3.fed

@@ -72,3 +72,12 @@ check "weights: the same tensors as the bundle" sh -c 'tar xOf mlp.fed tensors.s
 expect_err "from: fed-eval refuses imported tensors" 1 "own architectures" fed-eval -m imp.fed -d imp.fed
 expect_err "from: fed-train refuses imported tensors" 1 "own architectures" fed-train -m imp.fed -d imp.fed -o t.fed
 expect_err "from: fed-sample refuses imported tensors" 1 "own architectures" fed-sample -m imp.fed
+mkdir adir
+expect_err "from: a directory" 2 "directory" fed-init -f adir -o bad.fed
+: > empty.st
+expect_err "from: an empty file" 1 "empty.st" fed-init -f empty.st -o bad.fed
+check "from: a tampered table is refused" sh -c '
+    mkdir tam && cd tam && tar xf ../imp.fed &&
+    jq -c ".tensors[0].shape = [5]" manifest.json > m2 && mv m2 manifest.json &&
+    tar --format=ustar -cf ../tam.fed manifest.json tensors.safetensors && cd .. &&
+    fed-verify -n tam.fed 2>&1 | grep -q "digest"'

@@ -59,6 +59,8 @@ def main():
         write(out, t, lib(), {"format": "pt"})
     elif kind == "f32":
         write(out, {n: v for n, v in t.items() if v[0] == "F32"}, None)
+    elif kind == "big16":
+        write(out, {"w": ("F16", [2], f16(60000.0 * scale) + f16(1.0))}, None)
     elif kind == "rev":
         write(out, t, sorted(t, reverse=True), {"format": "pt"})
     elif kind == "nan":

@@ -1,0 +1,48 @@
+/*
+ * bstream: a bundle with one payload made as it is written (fed-delta's
+ * delta, fed-init's imported weights), held nowhere whole.  Into a file
+ * of its own (-o), the payload goes straight into the output: the
+ * manifest first, with a placeholder where the payload's SHA-256 will be
+ * (the same length, so the same bytes around it), then the payload,
+ * hashed as it passes, then the manifest again, in place.  Standard
+ * output, which must get nothing from a run that fails, gets the bundle
+ * from a spool once it is complete, as bundle_write writes it.  Either
+ * way the bytes are bundle_write's.
+ */
+#ifndef FED_BSTREAM_H
+#define FED_BSTREAM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "bundle.h"
+#include "out.h"
+#include "sha256.h"
+
+struct bstream {
+	struct out o;
+	int opened;
+	struct bundle_writer *w;    /* straight into o, or NULL */
+	int spool;                  /* or into this spool; -1 */
+	off_t start;                /* where the bundle begins in o */
+	json_t *m;                  /* borrowed */
+	const char *name;
+	uint64_t size, done;
+	size_t ml;                  /* bytes of the manifest */
+	struct sha256 *h;
+};
+
+/* Begin the bundle of manifest m (its members set here) with the payload
+ * name of size bytes, to out (NULL or "-": standard output). */
+int  bstream_open(struct bstream *b, const char *out, json_t *m,
+    const char *name, uint64_t size, fed_err *e);
+/* The next n bytes of the payload. */
+int  bstream_data(struct bstream *b, const void *p, size_t n, fed_err *e);
+/* After exactly size bytes: the bundle finished and out committed. */
+int  bstream_close(struct bstream *b, fed_err *e);
+/* Give up: out left as it was.  Harmless after bstream_close. */
+void bstream_abort(struct bstream *b);
+
+#endif
