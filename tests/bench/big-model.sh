@@ -14,7 +14,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-B=$root/build
+B=${FED_BIN:-$root/build}	# FED_BIN: tools built elsewhere
 PY=/usr/bin/python3
 TENSORS=${TENSORS:-4} ROWS=${ROWS:-16384} COLS=${COLS:-8192}
 [ -x /usr/bin/time ] || { echo "big-model.sh: needs /usr/bin/time (scripts/deps bench)" >&2; exit 2; }
