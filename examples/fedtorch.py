@@ -131,27 +131,26 @@ def data_bundle(path):
 
 
 class CNN(torch.nn.Module):
-    """Two 5x5 convolutions with max pooling, then two linear layers:
-    conv1 1->C1, conv2 C1->C2, fc1 (C2*7*7)->H, fc2 H->10."""
+    """Two 5x5 convolutions with max pooling, then one linear layer:
+    conv1 1->C1, conv2 C1->C2, fc (C2*7*7)->10."""
 
-    def __init__(self, c1=16, c2=32, hidden=64, classes=10):
+    def __init__(self, c1=16, c2=32, classes=10):
         super().__init__()
         self.conv1 = torch.nn.Conv2d(1, c1, 5, padding=2)
         self.conv2 = torch.nn.Conv2d(c1, c2, 5, padding=2)
-        self.fc1 = torch.nn.Linear(c2 * 49, hidden)
-        self.fc2 = torch.nn.Linear(hidden, classes)
+        self.fc = torch.nn.Linear(c2 * 49, classes)
 
     def forward(self, x):
         x = torch.nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
         x = torch.nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
-        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+        return self.fc(x.flatten(1))
 
 
 def cnn_from(tensors):
     """The CNN whose weights are tensors, its widths read off their shapes."""
     try:
         m = CNN(tensors["conv1.weight"].shape[0], tensors["conv2.weight"].shape[0],
-                tensors["fc1.weight"].shape[0], tensors["fc2.weight"].shape[0])
+                tensors["fc.weight"].shape[0])
         m.load_state_dict(tensors, strict=True)
     except (KeyError, RuntimeError) as e:
         raise FormatError(f"not the example CNN: {e}".splitlines()[0]) from None

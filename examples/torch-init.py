@@ -3,7 +3,7 @@
 out as the safetensors library writes it: the file a coordinator imports
 with `fed-init --from`.
 
-usage: torch-init.py [-s SEED] [--widths C1-C2-H] [-o OUT]
+usage: torch-init.py [-s SEED] [--widths C1-C2] [-o OUT]
 
 The same seed and widths give the same bytes.  OUT is standard output by
 default.  Exit status: 0 done, 2 usage error.
@@ -20,23 +20,22 @@ def main():
     p = argparse.ArgumentParser(prog="torch-init.py",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("-s", "--seed", type=int, default=1)
-    p.add_argument("--widths", default="16-32-64",
-                   help="channels of the two convolutions and the hidden "
-                   "layer's width (default 16-32-64)")
+    p.add_argument("--widths", default="16-32",
+                   help="channels of the two convolutions (default 16-32)")
     p.add_argument("-o", "--output", default="-")
     a = p.parse_args()
     try:
-        w = [int(v) for v in a.widths.split("-")]
-        assert len(w) == 3 and min(w) > 0
+        c1, c2 = (int(w) for w in a.widths.split("-"))
+        assert c1 > 0 and c2 > 0
     except (ValueError, AssertionError):
-        p.error(f"--widths {a.widths}: want C1-C2-H, three positive integers")
+        p.error(f"--widths {a.widths}: want C1-C2, two positive integers")
     if a.output == "-" and sys.stdout.isatty():
         p.error("will not write weights to a terminal; use -o")
     ft.setup(1)
     ft.torch.manual_seed(a.seed)
-    model = ft.CNN(*w)
+    model = ft.CNN(c1, c2)
     ft.st_write(a.output, model.state_dict(),
-                {"model": f"examples/fedtorch.py CNN {a.widths}", "seed": str(a.seed)})
+                {"model": f"examples/fedtorch.py CNN {c1}-{c2}", "seed": str(a.seed)})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # safetensors writer lays files out as the safetensors library does (its
 # own test vectors), such a file goes through fed-init --from and comes
 # back out of fed-verify --weights bit for bit; a tiny consortium (3
-# holders, 2 rounds, a 4-8-8 CNN, 600 Fashion-MNIST images) runs end to end;
+# holders, 2 rounds, a 4-8 CNN, 600 Fashion-MNIST images) runs end to end;
 # the merged model loads in PyTorch; merging again gives the same digest;
 # fed-delta refuses tampered trained weights; the trainer is reproducible.
 . "$FED_ROOT/tests/sh/lib.sh"
@@ -87,7 +87,7 @@ $PY subset.py "$src" data train 600
 $PY subset.py "$src" data t10k 200
 
 FED_DEMO_DATA=$T/data FED_DEMO_HOLDERS=3 FED_DEMO_ROUNDS=2 FED_DEMO_EPOCHS=1
-FED_DEMO_WIDTHS=4-8-8 FED_DEMO_JOBS=2 FED_DEMO_DIR=$T/run
+FED_DEMO_WIDTHS=4-8 FED_DEMO_JOBS=2 FED_DEMO_DIR=$T/run
 export FED_DEMO_DATA FED_DEMO_HOLDERS FED_DEMO_ROUNDS FED_DEMO_EPOCHS \
     FED_DEMO_WIDTHS FED_DEMO_JOBS FED_DEMO_DIR
 expect "demo-torch runs" 0 sh "$FED_ROOT/scripts/demo-torch"
@@ -140,13 +140,13 @@ from st import *
 t, meta = ft.st_read(sys.argv[1])
 how = sys.argv[2]
 if how == "nan":
-    t["fc2.bias"][3] = float("nan")
+    t["fc.bias"][3] = float("nan")
 elif how == "rename":
-    t["fc2.b"] = t.pop("fc2.bias")
+    t["fc.b"] = t.pop("fc.bias")
 elif how == "shape":
-    t["fc2.bias"] = t["fc2.bias"].reshape(2, 5)
+    t["fc.bias"] = t["fc.bias"].reshape(2, 5)
 elif how == "extra":
-    t["fc2.extra"] = torch.zeros(1)
+    t["fc.extra"] = torch.zeros(1)
 ft.st_write(sys.argv[3], t, meta)
 EOF
 for how in nan rename shape extra; do
