@@ -63,7 +63,7 @@ HDRS      = $(wildcard lib/*.h)
 # the tools so that the tests find them where they find the tools.
 JOBS      = $(patsubst jobs/%,$(B)/%,$(wildcard jobs/fed-*))
 
-.PHONY: all check test deps demo demo-net demo-lang bench install uninstall clean lint sanitize fuzz
+.PHONY: all check test deps demo demo-net demo-lang demo-torch bench install uninstall clean lint sanitize fuzz
 
 all: $(CMDS) $(UNITS) $(TOOLS)
 
@@ -148,6 +148,11 @@ demo-lang: deps
 	@sh scripts/deps demo-lang
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo-lang
+
+demo-torch: deps
+	@sh scripts/deps demo-torch
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo-torch
 
 bench: deps
 	@sh scripts/deps bench

@@ -157,10 +157,8 @@ int
 roster_from_dir(struct roster *r, const char *dir, fed_err *e)
 {
 	struct dirent **ents;
-	int i, n, rc = 0;
+	int i, n = scandir(dir, &ents, is_pub, alphasort), rc = 0;
 
-	roster_init(r);
-	n = scandir(dir, &ents, is_pub, alphasort);
 	if (n < 0)
 		return fed_syserrf(e, "%s: cannot read the directory", dir);
 	if (n == 0)

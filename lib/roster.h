@@ -47,7 +47,8 @@ int  roster_put(struct roster *r, const char *name, struct key *k,
     uint64_t max_samples, int replace, fed_err *e);
 /* Drop the holder name: 0, or -1 when there is none. */
 int  roster_remove(struct roster *r, const char *name, fed_err *e);
-/* Every NAME.pub of dir, NAME the holder's name; r is initialised here. */
+/* Add every NAME.pub of dir to r (initialised by the caller, which may
+ * have put holders there already), NAME the holder's name. */
 int  roster_from_dir(struct roster *r, const char *dir, fed_err *e);
 /* A roster bundle; when coord is not NULL it must carry a valid
  * signature by that key. */

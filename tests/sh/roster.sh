@@ -62,6 +62,8 @@ mkdir keys && cp india.pub brazil.pub keys/
 expect "roster: from a key directory" 0 fed-roster -P keys -o rd.fed
 check "roster: names from the file names" test \
     "$(field rd.fed '[.holders[].name]')" = '["brazil","india"]'
+check "roster: from a key directory, version 1" test "$(field rd.fed .version)" = 1
+expect "roster: from a key directory, signed" 0 fed-sign -s coord.sec -o rds.fed rd.fed
 
 # ---- fed-roster: usage errors and refusals ----
 expect_err "roster: one key under two names" 2 "holder india's already" \
