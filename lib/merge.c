@@ -587,7 +587,8 @@ moments_pass(struct job *j, fed_err *e)
 	return r == 1 ? pass_failed(j, e) : r;
 }
 
-/* Operands once, whole: sorted by digest, signed, bad ones marked. */
+/* Operands at a first look, payloads skipped where they can be (a pass
+ * verifies them): sorted by digest, signed, bad ones marked. */
 static int
 first_open(struct job *j, fed_err *e)
 {
@@ -596,12 +597,11 @@ first_open(struct job *j, fed_err *e)
 	int i, n = j->nu;
 	fed_err ue;
 
-	for (i = 0; i < n; i++) {
-		if (upd_open(&u[i], &j->want, j->spool, &ue) < 0 ||
-		    upd_votes(&u[i], &ue) < 0)
-			upd_mark(&u[i], &ue);
-		upd_close(&u[i], j->spool);
-	}
+	for (i = 0; i < n; i++)
+		upd_first_look(&u[i], &j->want, j->spool);
+	for (i = 0; i < n; i++)
+		if (u[i].skimmed && !u[i].bad && mvote_shared(u, n, i))
+			upd_first_whole(&u[i], &j->want, j->spool);
 	qsort(u, (size_t)n, sizeof(*u), upd_cmp);
 	for (i = 1; i < n; i++)
 		if (!u[i].bad && strcmp(u[i].digest, u[i - 1].digest) == 0) {
