@@ -1,8 +1,10 @@
 /*
- * mmodel: the model a merge starts from, as fed-merge reads it: checked
- * whole once as a stream (its manifest read here, in one place, into the
- * fields below), then its weights streamed again chunk by chunk while the
- * next model is written, so that it is never held in memory.  The server
+ * mmodel: the model a merge starts from, as fed-merge reads it: its
+ * manifest read here, in one place, into the fields below, then its
+ * weights streamed chunk by chunk while the next model is written, so
+ * that it is never held in memory.  A file is verified as its weights are
+ * first streamed (mmodel_end); stdin, or a model whose server state is
+ * continued, is checked whole at open.  The server
  * optimizer's state, when the rule continues it, is held whole.
  */
 #ifndef FED_MMODEL_H
@@ -45,6 +47,8 @@ struct mmodel {
 	uint8_t *hbuf;                  /* (4 * chunk) bytes, with half */
 	uint64_t at;                    /* the next coordinate streamed */
 	const struct tensor_spec *over; /* merged values overflowed it */
+	int unread;                     /* checked from its manifest only:
+	                                 * its first whole stream verifies */
 };
 
 /* Read and check the model at path ("-": stdin, copied to spool). */

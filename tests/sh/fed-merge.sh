@@ -333,6 +333,14 @@ for how in "$R" "-P hk"; do
 	    fed-merge $how -m m.fed -o x.fed s1.fed sbad.fed s2.fed
 	nothing "trust: payload changed ($how)"
 done
+# so with the model's: it is verified as its weights are first streamed
+flip_last m.fed mbad.fed
+for r in fedavg median fedadam; do
+	expect_err "a model whose weights changed, $r" 1 \
+	    "^fed-merge: mbad.fed: tensors.safetensors: SHA-256 does not match the manifest$" \
+	    fed-merge $R --skip-bad -r $r -m mbad.fed -o x.fed s1.fed s2.fed
+	nothing "a model whose weights changed, $r"
+done
 expect "trust: a changed payload, --skip-bad" 0 \
     fed-merge $R --skip-bad -m m.fed -o skp.fed s1.fed sbad.fed s2.fed
 check "trust: a changed payload, recorded as skipped" test \
