@@ -341,7 +341,7 @@ half_x(struct mmodel *mi, size_t len, fed_err *e)
 
 int
 mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
-    struct sha256 *th, mmodel_pwrite *wr, int fd, uint64_t hdr)
+    struct sha256 *th, mmodel_write *wr, void *arg)
 {
 	const struct tensor_spec *t;
 	uint64_t end = at + len, c;
@@ -349,7 +349,7 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 
 	if (!mi->half) {
 		sha256_update(th, x, len * 4);
-		return wr(fd, x, len * 4, hdr + at * 4);
+		return wr(arg, x, len * 4, at * 4);
 	}
 	for (; at < end; x += c, at += c) {
 		t = tensor_at(&mi->a, at);
@@ -360,8 +360,8 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 		    mi->over == NULL)
 			mi->over = t;
 		sha256_update(th, mi->hbuf, n);
-		if (wr(fd, mi->hbuf, n, hdr + t->boff +
-		    (at - t->offset) * st_dtype_size(t->dtype)) < 0)
+		if (wr(arg, mi->hbuf, n, t->boff + (at - t->offset) *
+		    st_dtype_size(t->dtype)) < 0)
 			return -1;
 	}
 	return 0;
