@@ -443,7 +443,10 @@ upd_skim_votes(struct upd *u, const struct upd_want *w, fed_err *e)
 	struct upd_src s = u->s;
 	int r;
 
-	if (u->o->roster == NULL || strcmp(u->path, "-") == 0)
+	/* --admit reads every update whole before the merge anyway, and
+	 * leaves out what it finds bad: read whole first, as before */
+	if (u->o->roster == NULL || u->o->admit != NULL ||
+	    strcmp(u->path, "-") == 0)
 		return 1;
 	if ((u->s.r = bundle_open(u->path, BUNDLE_SKIM, e)) == NULL)
 		r = -1;

@@ -119,7 +119,8 @@ int  upd_votes(struct upd *u, fed_err *e);
 /* Its manifest and votes as upd_open and upd_votes find them, from a
  * first look that skips the payloads (bundle.h, BUNDLE_SKIM): 0, -1 when
  * the look failed (upd_open and upd_votes then say why), or 1 when none
- * is taken (no roster, or stdin).  Its payloads are still to verify. */
+ * is taken (no roster, --admit, or stdin).  Its payloads are still to
+ * verify. */
 int  upd_skim_votes(struct upd *u, const struct upd_want *w, fed_err *e);
 /* The first look at an operand: skimmed when it can be (u->skimmed),
  * else read whole as upd_open and upd_votes read it; left out when bad. */

@@ -527,6 +527,17 @@ if [ -r "$FM/train-images-idx3-ubyte.gz" ] && [ -x "$FED_BIN/fed-train" ] &&
 	check "admit: the same weights as the honest merge" test \
 	    "$(tar -xOf adm.fed tensors.safetensors | sha256sum)" = \
 	    "$(tar -xOf honest.fed tensors.safetensors | sha256sum)"
+	# signed: a payload changed after signing is still the error, not
+	# an update admission leaves out (each is read whole at the start)
+	mkdir adk
+	for i in 0 1; do
+		fed-sign -G -n -p adk/h$i.pub -s adh$i.sec 2>/dev/null
+		fed-sign -s adh$i.sec -o adh$i.fed h$i.fed
+	done
+	flip_last adh1.fed adbad.fed
+	expect_err "admit: signed, a payload changed after signing" 1 \
+	    "^fed-merge: adbad.fed: tensors.safetensors: SHA-256 does not match the manifest$" \
+	    fed-merge -P adk --admit fm-019.fed -m fm0.fed -o x.fed adh0.fed adbad.fed
 	expect_err "admit: data of another shape" 1 "features" \
 	    fed-merge --unsigned --admit fm-019.fed -m m.fed -o x.fed u1.fed
 	expect_err "admit: missing data" 2 "nosuch.fed" \
