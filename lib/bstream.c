@@ -19,11 +19,12 @@
 
 /* m's members: the one payload, its hash hex (64 digits). */
 static uint8_t *
-dump(struct bstream *b, const char *hex, size_t *len)
+dump(json_t *m, const char *name, uint64_t size, const char *hex,
+    size_t *len)
 {
-	json_object_set_new(b->m, "members", json_pack("[{s:s,s:I,s:s}]",
-	    "name", b->name, "size", (json_int_t)b->size, "sha256", hex));
-	return manifest_dump(b->m, len);
+	json_object_set_new(m, "members", json_pack("[{s:s,s:I,s:s}]",
+	    "name", name, "size", (json_int_t)size, "sha256", hex));
+	return manifest_dump(m, len);
 }
 
 static int
@@ -33,24 +34,50 @@ sys(fed_err *e)
 	return -1;
 }
 
-/* The manifest with a placeholder hash, and the payload's tar header. */
-static int
-open_direct(struct bstream *b, fed_err *e)
+struct bundle_writer *
+bstream_direct(int fd, json_t *m, const char *name, uint64_t size,
+    off_t *start, size_t *ml, fed_err *e)
 {
 	char zero[2 * SHA256_LEN + 1];
+	struct bundle_writer *w;
 	uint8_t *mb;
-	int r = -1;
 
-	if ((b->start = lseek(b->o.fd, 0, SEEK_CUR)) < 0)
-		return fed_syserrf(e, "seek: %s", strerror(errno));
+	if ((*start = lseek(fd, 0, SEEK_CUR)) < 0) {
+		fed_syserrf(e, "seek: %s", strerror(errno));
+		return NULL;
+	}
 	memset(zero, '0', sizeof(zero) - 1);
 	zero[sizeof(zero) - 1] = '\0';
-	mb = dump(b, zero, &b->ml);
-	if ((b->w = bundle_writer_open(b->o.fd, e)) != NULL &&
-	    bundle_writer_member(b->w, "manifest.json", b->ml, e) == 0 &&
-	    bundle_writer_data(b->w, mb, b->ml, e) == 0 &&
-	    bundle_writer_member(b->w, b->name, b->size, e) == 0)
-		r = 0;
+	mb = dump(m, name, size, zero, ml);
+	if ((w = bundle_writer_open(fd, e)) != NULL &&
+	    (bundle_writer_member(w, "manifest.json", *ml, e) < 0 ||
+	    bundle_writer_data(w, mb, *ml, e) < 0 ||
+	    bundle_writer_member(w, name, size, e) < 0)) {
+		bundle_writer_close(w, NULL);
+		w = NULL;
+	}
+	free(mb);
+	return w;
+}
+
+int
+bstream_direct_end(struct bundle_writer *w, int fd, json_t *m,
+    const char *name, uint64_t size, off_t start, size_t ml0,
+    const char *hex, char *digest, fed_err *e)
+{
+	uint8_t *mb;
+	size_t ml;
+	int r = bundle_writer_close(w, e);
+
+	if (r < 0)
+		return -1;
+	mb = dump(m, name, size, hex, &ml);
+	if (ml != ml0)
+		r = fed_syserrf(e, "manifest.json: changed length");
+	else if (pwrite(fd, mb, ml, start + TAR_BLOCK) != (ssize_t)ml)
+		r = fed_syserrf(e, "manifest.json: %s", strerror(errno));
+	if (r == 0 && digest != NULL)
+		manifest_digest(mb, ml, digest);
 	free(mb);
 	return r;
 }
@@ -67,7 +94,8 @@ bstream_open(struct bstream *b, const char *out, json_t *m,
 		return sys(e);
 	b->opened = 1;
 	if (b->o.tmp != NULL)
-		return open_direct(b, e) < 0 ? sys(e) : 0;
+		return (b->w = bstream_direct(b->o.fd, m, name, size,
+		    &b->start, &b->ml, e)) == NULL ? sys(e) : 0;
 	return (b->spool = out_spool_open(e)) < 0 ? sys(e) : 0;
 }
 
@@ -80,27 +108,6 @@ bstream_data(struct bstream *b, const void *p, size_t n, fed_err *e)
 	    out_write_all(b->spool, p, n, e)) < 0)
 		return sys(e);
 	return 0;
-}
-
-/* The manifest, final, over its placeholder. */
-static int
-close_direct(struct bstream *b, const char *hex, fed_err *e)
-{
-	uint8_t *mb;
-	size_t ml;
-	int r = bundle_writer_close(b->w, e);
-
-	b->w = NULL;
-	if (r < 0)
-		return -1;
-	mb = dump(b, hex, &ml);
-	if (ml != b->ml)
-		r = fed_syserrf(e, "manifest.json: changed length");
-	else if (pwrite(b->o.fd, mb, ml, b->start + TAR_BLOCK) !=
-	    (ssize_t)ml)
-		r = fed_syserrf(e, "manifest.json: %s", strerror(errno));
-	free(mb);
-	return r;
 }
 
 int
@@ -119,8 +126,10 @@ bstream_close(struct bstream *b, fed_err *e)
 	b->h = NULL;
 	hex_encode(hex, md, SHA256_LEN);
 	pl.sha256 = hex;
-	r = b->w != NULL ? close_direct(b, hex, e) :
+	r = b->w != NULL ? bstream_direct_end(b->w, b->o.fd, b->m, b->name,
+	    b->size, b->start, b->ml, hex, NULL, e) :
 	    bundle_write(b->o.fd, b->m, &pl, 1, NULL, e);
+	b->w = NULL;
 	if (r < 0 || out_commit(&b->o, e) < 0)
 		return sys(e);
 	b->opened = 0;

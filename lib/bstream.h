@@ -45,4 +45,16 @@ int  bstream_close(struct bstream *b, fed_err *e);
 /* Give up: out left as it was.  Harmless after bstream_close. */
 void bstream_abort(struct bstream *b);
 
+/* The parts, for a writer with an output of its own (fed-merge's): into
+ * fd from its offset (*start), the manifest m (*ml bytes) with one
+ * payload name of size bytes, its hash a placeholder, then the payload's
+ * tar header: the writer to give the payload to, or NULL. */
+struct bundle_writer *bstream_direct(int fd, json_t *m, const char *name,
+    uint64_t size, off_t *start, size_t *ml, fed_err *e);
+/* After the payload: w closed, the manifest with the payload's hash hex
+ * written over its placeholder, its digest into digest when not NULL. */
+int  bstream_direct_end(struct bundle_writer *w, int fd, json_t *m,
+    const char *name, uint64_t size, off_t start, size_t ml,
+    const char *hex, char *digest, fed_err *e);
+
 #endif

@@ -20,6 +20,7 @@
 #include "tar.h"
 
 #define CP_BLOCK (256u * 1024)    /* copying a spooled payload */
+_Static_assert(BUNDLE_SKIM == TAR_SKIM, "bundle_open passes it to tar");
 
 static const char *const payload_names[] = {
 	"tensors.safetensors", "data.safetensors", "state.safetensors",
@@ -209,12 +210,6 @@ bundle_entries(const struct bundle_reader *r, const struct bundle_entry **ents)
 	return r->nents;
 }
 
-uint64_t
-bundle_bytes(const struct bundle_reader *r)
-{
-	return tar_bytes(r->t);
-}
-
 int
 bundle_sigs(const struct bundle_reader *r, const struct bundle_sig **sigs)
 {
@@ -308,11 +303,13 @@ start_member(struct bundle_reader *r, const char *name, uint64_t size,
 	r->next++;
 	r->ent = b;
 	r->got = 0;
+	sha256_free(r->h);              /* a skimmed member's */
 	r->h = sha256_new();
 	st_check_free(r->last_st);
+	st_check_free(r->st);
 	r->last_st = NULL;
-	if (nl > 12 && strcmp(name + nl - 12, ".safetensors") == 0)
-		r->st = st_check_new(b->size);
+	r->st = nl > 12 && strcmp(name + nl - 12, ".safetensors") == 0 ?
+	    st_check_new(b->size) : NULL;
 	return 0;
 }
 
@@ -349,7 +346,7 @@ bundle_next(struct bundle_reader *r, const struct bundle_entry **ent,
 
 	if (r->done)
 		return 0;
-	if (r->ent && drain_member(r, e) < 0)
+	if (r->ent && !tar_skims(r->t) && drain_member(r, e) < 0)
 		return -1;
 	while ((s = tar_next(r->t, &name, &size, e)) > 0) {
 		if (r->next < r->nents) {

@@ -61,6 +61,10 @@ struct bundle_reader;
 /* Open path ("-" is stdin) and read manifest.json.  When spool_fd >= 0,
  * every byte read from the input is also written there (fed-verify -o). */
 struct bundle_reader *bundle_open(const char *path, int spool_fd, fed_err *e);
+/* spool_fd BUNDLE_SKIM: a first look at the manifest and the signatures
+ * only.  bundle_next skips the payloads unread, unhashed and unchecked
+ * (a regular file is seeked past them); only a full read verifies. */
+#define BUNDLE_SKIM (-2)
 /* The manifest, parsed and checked once when the bundle was opened. */
 const struct manifest *bundle_meta(const struct bundle_reader *r);
 /* Its json (bundle_meta(r)->json), for readers not yet on the struct. */
@@ -85,8 +89,6 @@ int     bundle_drain(struct bundle_reader *r, fed_err *e);
 /* After bundle_next returned 0. */
 int     bundle_sigs(const struct bundle_reader *r,
     const struct bundle_sig **sigs);
-/* Bytes of input consumed so far. */
-uint64_t bundle_bytes(const struct bundle_reader *r);
 void    bundle_close(struct bundle_reader *r);
 
 /* ---- whole bundle in memory, for models and data sets ---- */

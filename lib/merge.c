@@ -21,6 +21,7 @@
 #include "mmom.h"
 #include "moments.h"
 #include "mrec.h"
+#include "mout.h"
 #include "mvote.h"
 #include "out.h"
 #include "pool.h"
@@ -54,10 +55,7 @@ struct job {
 	double *D;                      /* (chunk) robust rules' aggregate */
 	double *acc;                    /* (np) linear rules' sum */
 	float *x, *m, *v;               /* (chunk) this step's outputs */
-	struct sha256 *th;              /* hash of tensors.safetensors */
-	uint8_t *thead;                 /* its header */
-	int tfd, sfd;                   /* spools: tensors, state */
-	uint64_t thdr, shdr;            /* their header lengths */
+	struct mout mo;                 /* the output, as it is made */
 	atomic_int rnext, cnext;        /* the next task of a step's reading
 	                                 * and of its arithmetic */
 	int nthreads;
@@ -102,11 +100,11 @@ out_chunk(struct job *j)
 	uint64_t np = j->mi->np, at = j->at;
 	size_t n = j->len * 4;
 
-	if (mmodel_put(j->mi, j->x, j->len, at, j->th, mrec_pwrite, j->tfd,
-	    j->thdr) < 0 ||
-	    (j->m && mrec_pwrite(j->sfd, j->m, n, j->shdr + at * 4) < 0) ||
-	    (j->v && mrec_pwrite(j->sfd, j->v, n, j->shdr + (np + at) * 4) < 0)) {
-		fed_syserrf(&j->err, "spool: %s", strerror(errno));
+	if (mmodel_put(j->mi, j->x, j->len, at, j->mo.th, mout_weights,
+	    &j->mo) < 0 ||
+	    (j->m && mout_state(&j->mo, j->m, n, at * 4) < 0) ||
+	    (j->v && mout_state(&j->mo, j->v, n, (np + at) * 4) < 0)) {
+		fed_syserrf(&j->err, "output: %s", strerror(errno));
 		j->jfail = 1;
 	}
 }
@@ -359,6 +357,27 @@ run_pass(struct job *j)
 	return j->failed || j->jfail || j->nonfinite ? -1 : 0;
 }
 
+static void set_norms(struct job *);
+static json_t *record(const struct job *);
+
+/* The next model is about to be made: straight into the output, its
+ * record first, complete (set_norms gives what it will give after). */
+static int
+out_begin(struct job *j)
+{
+	json_t *man = NULL;
+	int r;
+
+	if (j->mo.direct) {
+		set_norms(j);
+		man = record(j);
+	}
+	if ((r = mout_begin(&j->mo, man, &j->err)) < 0)
+		j->jfail = 1;
+	json_decref(man);
+	return r;
+}
+
 /* One pass over j->act. */
 static int
 pass_do(struct job *j, enum pass p, int norms)
@@ -368,9 +387,8 @@ pass_do(struct job *j, enum pass p, int norms)
 	j->failed = 0;
 	if (p == PASS_ROBUST || p == PASS_STEP) {
 		rng_seed(&j->dprng, j->o->dp_seed);
-		sha256_free(j->th);
-		j->th = sha256_new();
-		sha256_update(j->th, j->thead, j->thdr);
+		if (out_begin(j) < 0)
+			return -1;
 	}
 	if (p == PASS_SUM)
 		memset(j->acc, 0, j->mi->np * sizeof(*j->acc));
@@ -584,7 +602,8 @@ moments_pass(struct job *j, fed_err *e)
 	return r == 1 ? pass_failed(j, e) : r;
 }
 
-/* Operands once, whole: sorted by digest, signed, bad ones marked. */
+/* Operands at a first look, payloads skipped where they can be (a pass
+ * verifies them): sorted by digest, signed, bad ones marked. */
 static int
 first_open(struct job *j, fed_err *e)
 {
@@ -593,12 +612,11 @@ first_open(struct job *j, fed_err *e)
 	int i, n = j->nu;
 	fed_err ue;
 
-	for (i = 0; i < n; i++) {
-		if (upd_open(&u[i], &j->want, j->spool, &ue) < 0 ||
-		    upd_votes(&u[i], &ue) < 0)
-			upd_mark(&u[i], &ue);
-		upd_close(&u[i], j->spool);
-	}
+	for (i = 0; i < n; i++)
+		upd_first_look(&u[i], &j->want, j->spool);
+	for (i = 0; i < n; i++)
+		if (u[i].skimmed && !u[i].bad && mvote_shared(u, n, i))
+			upd_first_whole(&u[i], &j->want, j->spool);
 	qsort(u, (size_t)n, sizeof(*u), upd_cmp);
 	for (i = 1; i < n; i++)
 		if (!u[i].bad && strcmp(u[i].digest, u[i - 1].digest) == 0) {
@@ -615,18 +633,11 @@ first_open(struct job *j, fed_err *e)
 	return mvote_check(j->u, j->nu, j->o, e);
 }
 
-/*
- * Buffers and spools for the output: the new weights (and the server
- * state, for the rules that keep one) go to spool files chunk by chunk,
- * the tensors' SHA-256 computed as they go, and bundle_write is given it.
- */
+/* Buffers for the steps; the output's members (mout). */
 static int
-job_outputs(struct job *j, fed_err *e)
+job_outputs(struct job *j, int out, fed_err *e)
 {
-	static const char *const plain[] = { "" }, *const mv[] = { "m.", "v." };
-	int nm = mopt_has_v(j->o->rule) ? 2 : 1;
-	uint8_t *sh;
-	size_t hl;
+	int ns = mopt_has_m(j->o->rule) ? mopt_has_v(j->o->rule) ? 2 : 1 : 0;
 
 	if (robust(j->o->rule))
 		j->D = xcalloc(j->chunk, sizeof(*j->D));
@@ -635,55 +646,29 @@ job_outputs(struct job *j, fed_err *e)
 	if (j->o->dp_noise > 0)
 		j->noise = xcalloc(j->chunk, sizeof(*j->noise));
 	j->x = xcalloc(j->chunk, sizeof(*j->x));
-	if ((j->thead = mrec_header(&j->mi->a, plain, 1, &hl, e)) == NULL)
-		return -1;
-	j->thdr = hl;
-	if ((j->tfd = mrec_spool(j->thead, hl, e)) < 0)
-		return -1;
-	if (!mopt_has_m(j->o->rule))
-		return 0;
-	j->m = xcalloc(j->chunk, sizeof(*j->m));
-	if (nm == 2)
+	if (ns > 0)
+		j->m = xcalloc(j->chunk, sizeof(*j->m));
+	if (ns > 1)
 		j->v = xcalloc(j->chunk, sizeof(*j->v));
-	if ((sh = mrec_header(&j->mi->a, mv, nm, &hl, e)) == NULL)
-		return -1;
-	j->shdr = hl;
-	j->sfd = mrec_spool(sh, hl, e);
-	free(sh);
-	return j->sfd < 0 ? -1 : 0;
+	return mout_open(&j->mo, out, !robust(j->o->rule) && !j->moments,
+	    &j->mi->a, j->mi->nbytes, j->mi->np, ns, e);
 }
 
-static int
-write_out(struct job *j, int out, char *digest, fed_err *e)
+static json_t *
+record(const struct job *j)
 {
 	struct mrec rec = { j->o, j->mi, j->u, j->nu, j->trim, j->dpk,
 	    j->mout != NULL, j->mstep, j->o->admit ? &j->ad : NULL };
-	struct bundle_payload p[3];
-	json_t *man = mrec_manifest(&rec);
-	uint8_t md[SHA256_LEN];
-	char hex[2 * SHA256_LEN + 1];
-	int n = 1, r;
 
-	sha256_final(j->th, md);
-	hex_encode(hex, md, SHA256_LEN);
-	memset(p, 0, sizeof(p));
-	p[0].name = WEIGHTS_MEMBER;
-	p[0].fd = j->tfd;
-	p[0].size = j->thdr + j->mi->nbytes;
-	p[0].sha256 = hex;
-	if (j->m) {
-		p[1].name = MMODEL_STATE;
-		p[1].fd = j->sfd;
-		p[1].size = j->shdr + j->mi->np * 4 * (j->v ? 2 : 1);
-		n = 2;
-	}
-	if (j->mout) {
-		p[n].name = MOMENTS_MEMBER;
-		p[n].data = j->mout;
-		p[n].fd = -1;
-		p[n++].size = j->mlen;
-	}
-	r = bundle_write(out, man, p, n, digest, e);
+	return mrec_manifest(&rec);
+}
+
+static int
+write_out(struct job *j, char *digest, fed_err *e)
+{
+	json_t *man = record(j);
+	int r = mout_finish(&j->mo, man, j->mout, j->mlen, digest, e);
+
 	json_decref(man);
 	if (r < 0)
 		e->kind = FED_ESYSTEM;
@@ -738,12 +723,8 @@ job_free(struct job *j)
 		free(j->lp[i]), free(j->tmp[i]);
 	free(j->u), free(j->act), free(j->coef), free(j->scale), free(j->dist);
 	free(j->D), free(j->acc), free(j->x), free(j->m), free(j->v);
-	free(j->noise), free(j->thead), free(j->mout);
-	sha256_free(j->th);
-	if (j->tfd >= 0)
-		close(j->tfd);
-	if (j->sfd >= 0)
-		close(j->sfd);
+	free(j->noise), free(j->mout);
+	mout_free(&j->mo);
 	pthread_mutex_destroy(&j->mu);
 }
 
@@ -754,13 +735,13 @@ job_merge(struct job *j, int out, char *digest, fed_err *e)
 
 	if (first_open(j, e) < 0 || (j->o->admit && madmit_run(&j->ad, j->u,
 	    j->nu, j->mi, &j->want, j->o, j->spool, e) < 0) ||
-	    job_outputs(j, e) < 0)
+	    job_outputs(j, out, e) < 0)
 		return -1;
 	do {
 		while ((r = passes(j, e)) == 1)
 			;
 	} while (r == 0 && j->moments && (r = moments_pass(j, e)) == 1);
-	if (r < 0 || write_out(j, out, digest, e) < 0)
+	if (r < 0 || write_out(j, digest, e) < 0)
 		return -1;
 	upd_each_skipped(j->u, j->nu, j->o->skipped);
 	return 0;
@@ -775,7 +756,7 @@ merge_run(const char *model, const char *const *paths, int n,
 	int i, r, std = strcmp(model, "-") == 0;
 
 	memset(&j, 0, sizeof(j));
-	j.tfd = j.sfd = j.spool = -1;
+	j.mo.tfd = j.mo.sfd = j.spool = -1;
 	for (i = 0; i < n; i++)
 		std |= strcmp(paths[i], "-") == 0;
 	if (std && (j.spool = out_spool_open(e)) < 0) {

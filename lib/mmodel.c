@@ -1,7 +1,8 @@
 /*
- * mmodel: the model of a merge, read as a stream: once to check it whole
- * and take what its manifest says, then its weights again, chunk by
- * chunk, as the driver writes the next model.
+ * mmodel: the model of a merge, read as a stream: its manifest at open,
+ * then its weights chunk by chunk as the driver writes the next model,
+ * verified as they are first streamed (or checked whole at open first,
+ * when they must be).
  */
 #include <math.h>
 #include <stdio.h>
@@ -196,6 +197,70 @@ check_members(struct mmodel *mi, const struct mopt *o, int keep, fed_err *e)
 	return weights ? 0 : fed_errf(e, "no %s", WEIGHTS_MEMBER);
 }
 
+/* The members as the manifest lists them, for a model whose weights
+ * are checked as they are first streamed (mi->unread). */
+static int
+listed(struct mmodel *mi, fed_err *e)
+{
+	const struct bundle_entry *ent;
+	uint64_t total = 0;
+	int i, n = bundle_entries(mi->s.r, &ent), weights = 0;
+
+	for (i = 0; i < n; i++) {
+		total += ent[i].size;
+		weights |= strcmp(ent[i].name, WEIGHTS_MEMBER) == 0;
+	}
+	if (total > MODEL_MAX)
+		return fed_errf(e, "members too large");
+	mi->unread = 1;
+	return weights ? 0 : fed_errf(e, "no %s", WEIGHTS_MEMBER);
+}
+
+/*
+ * A model not read whole at open failed as it streamed: e becomes what
+ * the whole check at open says of it, so that the message does not
+ * depend on when the model was found bad.
+ */
+static void
+whole_why(struct mmodel *mi, fed_err *e)
+{
+	struct upd_src s = mi->s;
+	fed_err we;
+
+	if (!mi->unread || e->kind == FED_ESYSTEM)
+		return;
+	memset(&mi->s, 0, sizeof(mi->s));
+	if (upd_src_open(&mi->s, mi->path, -1, NULL, &we) == 0 &&
+	    check_members(mi, NULL, 0, &we) < 0 && we.kind != FED_ESYSTEM)
+		*e = we;
+	upd_src_close(&mi->s);
+	mi->s = s;
+}
+
+/* After the first whole stream of an unread model's weights: their
+ * layout, and the rest of the bundle. */
+static int
+read_rest(struct mmodel *mi, fed_err *e)
+{
+	const struct st_file *st;
+
+	if ((st = bundle_member_st(mi->s.r)) == NULL)
+		return fed_errf(e, "%s: not safetensors", WEIGHTS_MEMBER);
+	if (weights_check_as(&mi->a, st, 1, e) < 0)
+		return fed_errprefix(e, "%s", WEIGHTS_MEMBER);
+	if (bundle_drain(mi->s.r, e) < 0)
+		return -1;
+	mi->unread = 0;
+	return 0;
+}
+
+/*
+ * A model from a file, with no server state to load before its weights,
+ * is checked from its manifest at open and verified as its weights are
+ * first streamed (the merge writes nothing before): it is read once, not
+ * twice.  Stdin, which is spooled, and a state to continue, which comes
+ * after the weights, have it read whole at open.
+ */
 int
 mmodel_open(struct mmodel *mi, const char *path, const struct mopt *o,
     int spool, fed_err *e)
@@ -206,7 +271,8 @@ mmodel_open(struct mmodel *mi, const char *path, const struct mopt *o,
 	mi->path = path;
 	if (upd_src_open(&mi->s, path, std ? spool : -1, NULL, e) < 0 ||
 	    model_manifest(mi, o, &keep, e) < 0 ||
-	    check_members(mi, o, keep, e) < 0)
+	    (!std && !keep ? listed(mi, e) : check_members(mi, o, keep,
+	    e)) < 0)
 		return -1;
 	upd_src_close(&mi->s);
 	if (std)
@@ -227,10 +293,12 @@ mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e)
 	mi->at = 0;
 	if (upd_src_open(&mi->s, mi->src[0] ? mi->src : mi->path, -1,
 	    mi->digest, e) < 0 ||
-	    upd_src_member(&mi->s, WEIGHTS_MEMBER, &size, &hl, e) < 0)
+	    upd_src_member(&mi->s, WEIGHTS_MEMBER, &size, &hl, e) < 0 ||
+	    (size != 8 + hl + mi->nbytes &&
+	    fed_errf(e, "changed while being merged") < 0)) {
+		whole_why(mi, e);
 		return -1;
-	if (size != 8 + hl + mi->nbytes)
-		return fed_errf(e, "changed while being merged");
+	}
 	return 0;
 }
 
@@ -273,7 +341,7 @@ half_x(struct mmodel *mi, size_t len, fed_err *e)
 
 int
 mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
-    struct sha256 *th, mmodel_pwrite *wr, int fd, uint64_t hdr)
+    struct sha256 *th, mmodel_write *wr, void *arg)
 {
 	const struct tensor_spec *t;
 	uint64_t end = at + len, c;
@@ -281,7 +349,7 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 
 	if (!mi->half) {
 		sha256_update(th, x, len * 4);
-		return wr(fd, x, len * 4, hdr + at * 4);
+		return wr(arg, x, len * 4, at * 4);
 	}
 	for (; at < end; x += c, at += c) {
 		t = tensor_at(&mi->a, at);
@@ -292,8 +360,8 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 		    mi->over == NULL)
 			mi->over = t;
 		sha256_update(th, mi->hbuf, n);
-		if (wr(fd, mi->hbuf, n, hdr + t->boff +
-		    (at - t->offset) * st_dtype_size(t->dtype)) < 0)
+		if (wr(arg, mi->hbuf, n, t->boff + (at - t->offset) *
+		    st_dtype_size(t->dtype)) < 0)
 			return -1;
 	}
 	return 0;
@@ -307,8 +375,10 @@ mmodel_x(struct mmodel *mi, size_t len, fed_err *e)
 
 	mi->at += len;
 
-	if (x == NULL)
+	if (x == NULL) {
 		fed_errprefix(e, "%s", WEIGHTS_MEMBER);
+		whole_why(mi, e);
+	}
 	return x;
 }
 
@@ -351,6 +421,8 @@ mmodel_end(struct mmodel *mi, fed_err *e)
 {
 	int r = upd_src_end(&mi->s, WEIGHTS_MEMBER, e);
 
+	if (mi->unread && (r < 0 || (r = read_rest(mi, e)) < 0))
+		whole_why(mi, e);
 	if (r == 0 && mi->over != NULL)
 		r = fed_errf(e, "tensor %s: merged values do not fit %s",
 		    mi->over->name, st_dtype_name(mi->over->dtype));

@@ -1,8 +1,10 @@
 /*
- * mmodel: the model a merge starts from, as fed-merge reads it: checked
- * whole once as a stream (its manifest read here, in one place, into the
- * fields below), then its weights streamed again chunk by chunk while the
- * next model is written, so that it is never held in memory.  The server
+ * mmodel: the model a merge starts from, as fed-merge reads it: its
+ * manifest read here, in one place, into the fields below, then its
+ * weights streamed chunk by chunk while the next model is written, so
+ * that it is never held in memory.  A file is verified as its weights are
+ * first streamed (mmodel_end); stdin, or a model whose server state is
+ * continued, is checked whole at open.  The server
  * optimizer's state, when the rule continues it, is held whole.
  */
 #ifndef FED_MMODEL_H
@@ -45,6 +47,8 @@ struct mmodel {
 	uint8_t *hbuf;                  /* (4 * chunk) bytes, with half */
 	uint64_t at;                    /* the next coordinate streamed */
 	const struct tensor_spec *over; /* merged values overflowed it */
+	int unread;                     /* checked from its manifest only:
+	                                 * its first whole stream verifies */
 };
 
 /* Read and check the model at path ("-": stdin, copied to spool). */
@@ -63,11 +67,12 @@ int  mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e);
 const float *mmodel_x(struct mmodel *mi, size_t len, fed_err *e);
 /* The next model's floats x, coordinates [at, at + len), in the types
  * the model stores (F16 and BF16 rounded to nearest even), hashed into
- * th and written by wr (a pwrite) at data offset hdr of fd; -1 with
- * errno set.  A value too large for its type fails mmodel_end. */
-typedef int mmodel_pwrite(int fd, const void *p, size_t n, uint64_t off);
+ * th and written by wr(arg, bytes, n, their offset in the data section),
+ * in order; -1 with errno set.  A value too large for its type fails
+ * mmodel_end. */
+typedef int mmodel_write(void *arg, const void *p, size_t n, uint64_t off);
 int  mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
-    struct sha256 *th, mmodel_pwrite *wr, int fd, uint64_t hdr);
+    struct sha256 *th, mmodel_write *wr, void *arg);
 /* After the last: the weights' end, their hash verified. */
 int  mmodel_end(struct mmodel *mi, fed_err *e);
 void mmodel_free(struct mmodel *mi);

@@ -18,6 +18,17 @@ shared_voter(const struct upd *a, const struct upd *b)
 }
 
 int
+mvote_shared(const struct upd *u, int n, int i)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (k != i && !u[k].bad && shared_voter(&u[i], &u[k]) >= 0)
+			return 1;
+	return 0;
+}
+
+int
 mvote_check(struct upd *u, int n, const struct mopt *o, fed_err *e)
 {
 	const struct roster *ro = o->roster;

@@ -10,6 +10,10 @@
 #include "mopt.h"
 #include "upd.h"
 
+/* Does u[i] share a signer with another of the n not left out?  Such
+ * updates are read whole before the votes are counted, so that which
+ * one counts does not depend on a payload not yet verified. */
+int  mvote_shared(const struct upd *u, int n, int i);
 /* Two different updates signed by one holder: -1 naming the key, its
  * holder and both files (in operand order); with o->skip_bad, 0 and
  * every update of that holder marked, its equivocator set.  Updates

@@ -32,6 +32,7 @@ struct tar_reader {
 	int input_eof;
 	char cberr[FED_ERRLEN];         /* why the callback failed */
 	int64_t end_of_data;            /* filter position after last data */
+	int skim;                       /* TAR_SKIM: skip data by seeking */
 };
 
 static ssize_t
@@ -67,6 +68,29 @@ read_cb(struct archive *a, void *arg, const void **out)
 }
 
 static int raw_byte(const struct tar_reader *, uint64_t, uint8_t *);
+
+/* TAR_SKIM: data left unread is skipped by seeking, in a regular file
+ * and within it only: past its end it is read, and fails as a full read
+ * does. */
+static la_int64_t
+skip_cb(struct archive *a, void *arg, la_int64_t request)
+{
+	struct tar_reader *t = arg;
+	struct stat sb;
+	off_t at;
+	la_int64_t n = request;
+
+	(void)a;
+	if (!t->skim || fstat(t->fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (at = lseek(t->fd, 0, SEEK_CUR)) < 0 || at > sb.st_size)
+		return 0;
+	if (n > sb.st_size - at)
+		n = sb.st_size - at;
+	if (n <= 0 || lseek(t->fd, (off_t)n, SEEK_CUR) < 0)
+		return 0;
+	t->delivered += (uint64_t)n;
+	return n;
+}
 
 /* The compressor whose magic opens the input, if one does. */
 static const char *
@@ -126,13 +150,15 @@ tar_open(int fd, int spool_fd, uint64_t maxsize, fed_err *e)
 	struct tar_reader *t = xcalloc(1, sizeof(*t));
 
 	t->fd = fd;
-	t->spool_fd = spool_fd;
+	t->skim = spool_fd == TAR_SKIM;
+	t->spool_fd = t->skim ? -1 : spool_fd;
 	t->maxsize = maxsize;
 	t->end_of_data = -1;
 	t->buf[0] = xmalloc(RD_BLOCK);
 	t->buf[1] = xmalloc(RD_BLOCK);
 	t->a = archive_read_new();
 	archive_read_support_format_tar(t->a);
+	archive_read_set_skip_callback(t->a, skip_cb);
 	if (archive_read_open(t->a, t, NULL, read_cb, NULL) != ARCHIVE_OK) {
 		arc_err(t, e);
 		tar_close(t);
@@ -150,6 +176,12 @@ tar_close(struct tar_reader *t)
 	free(t->buf[0]);
 	free(t->buf[1]);
 	free(t);
+}
+
+int
+tar_skims(const struct tar_reader *t)
+{
+	return t->skim;
 }
 
 uint64_t

@@ -22,7 +22,10 @@
 struct tar_reader;
 
 /* Read fd (not closed by tar_close); when spool_fd >= 0, every byte read
- * is also written there.  Members larger than maxsize are refused. */
+ * is also written there.  Members larger than maxsize are refused.
+ * spool_fd TAR_SKIM: data a caller leaves unread is skipped by seeking,
+ * when fd is a regular file, and so neither read nor checked. */
+#define TAR_SKIM (-2)
 struct tar_reader *tar_open(int fd, int spool_fd, uint64_t maxsize,
     fed_err *e);
 void tar_close(struct tar_reader *t);
@@ -39,6 +42,8 @@ int  tar_read_block(struct tar_reader *t, const void **p, size_t *n,
 /* After the marker: the marker whole, then only zero blocks to the end
  * of the input, at most 64 KiB of them. */
 int  tar_end(struct tar_reader *t, fed_err *e);
+/* Opened with spool_fd TAR_SKIM: nothing is spooled. */
+int  tar_skims(const struct tar_reader *t);
 /* Bytes of input consumed so far. */
 uint64_t tar_bytes(const struct tar_reader *t);
 

@@ -454,6 +454,51 @@ upd_votes(struct upd *u, fed_err *e)
 }
 
 int
+upd_skim_votes(struct upd *u, const struct upd_want *w, fed_err *e)
+{
+	struct upd_src s = u->s;
+	int r;
+
+	/* --admit reads every update whole before the merge anyway, and
+	 * leaves out what it finds bad: read whole first, as before */
+	if (u->o->roster == NULL || u->o->admit != NULL ||
+	    strcmp(u->path, "-") == 0)
+		return 1;
+	if ((u->s.r = bundle_open(u->path, BUNDLE_SKIM, e)) == NULL)
+		r = -1;
+	else {
+		memcpy(u->digest, bundle_digest(u->s.r), sizeof(u->digest));
+		r = upd_manifest(u, w, e) < 0 || upd_votes(u, e) < 0 ? -1 : 0;
+	}
+	upd_src_close(&u->s);
+	u->s = s;
+	return r;
+}
+
+void
+upd_first_whole(struct upd *u, const struct upd_want *w, int spool)
+{
+	fed_err e;
+
+	if (upd_open(u, w, spool, &e) < 0 || upd_votes(u, &e) < 0)
+		upd_mark(u, &e);
+	upd_close(u, spool);
+	u->skimmed = 0;
+}
+
+void
+upd_first_look(struct upd *u, const struct upd_want *w, int spool)
+{
+	fed_err e;
+	int r = upd_skim_votes(u, w, &e);
+
+	if (r == 0)
+		u->skimmed = 1;
+	else
+		upd_first_whole(u, w, spool);
+}
+
+int
 upd_moments_open(struct upd *u, uint64_t np, int spool, fed_err *e)
 {
 	int std = u->src[0] == '\0' && strcmp(u->path, "-") == 0;

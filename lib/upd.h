@@ -88,6 +88,8 @@ struct upd {
 	int64_t mstep;                  /* its moments' step; -1: none */
 	double sumsq, norm, scale, weight, score;
 	int selected;
+	int skimmed;                    /* first looked at without its
+	                                 * payloads: they are unverified */
 	int bad;                        /* left out; why and kind say why */
 	enum fed_errkind kind;
 	char why[FED_ERRLEN];
@@ -114,6 +116,17 @@ int  upd_finish(struct upd *u, const struct arch *a, fed_err *e);
 /* After upd_open: read the rest of u and check its signatures, so that
  * its votes are known before any arithmetic. */
 int  upd_votes(struct upd *u, fed_err *e);
+/* Its manifest and votes as upd_open and upd_votes find them, from a
+ * first look that skips the payloads (bundle.h, BUNDLE_SKIM): 0, -1 when
+ * the look failed (upd_open and upd_votes then say why), or 1 when none
+ * is taken (no roster, --admit, or stdin).  Its payloads are still to
+ * verify. */
+int  upd_skim_votes(struct upd *u, const struct upd_want *w, fed_err *e);
+/* The first look at an operand: skimmed when it can be (u->skimmed),
+ * else read whole as upd_open and upd_votes read it; left out when bad. */
+void upd_first_look(struct upd *u, const struct upd_want *w, int spool);
+/* Read whole now, even if it was skimmed: left out when bad. */
+void upd_first_whole(struct upd *u, const struct upd_want *w, int spool);
 /* Open u again at its moments (2 np floats follow), and their end, with
  * the signatures as in upd_finish. */
 int  upd_moments_open(struct upd *u, uint64_t np, int spool, fed_err *e);

@@ -65,6 +65,10 @@ check "delta: --version" sh -c 'fed-delta --version | grep -q "^fed-delta "'
 # F16 and BF16 models: merged in float, rounded back to nearest even
 expect "delta: half-precision merge" 0 fed-merge --unsigned -m m0.fed -o h1.fed u1.fed u2.fed u3.fed
 expect "delta: half-precision model verifies" 0 fed-verify -n h1.fed
+# into a file the weights go straight into the output, to standard
+# output through a spool: the same bytes either way
+check "delta: half-precision merge, the same bytes on standard output" sh -c \
+    'fed-merge --unsigned -m m0.fed u1.fed u2.fed u3.fed | cmp -s - h1.fed'
 check "delta: one update merged into a half model is the trained weights" sh -c '
     fed-merge --unsigned -m m0.fed -o hone.fed u1.fed && fed-verify -n -q --weights hone.st hone.fed &&
     /usr/bin/python3 "$FED_ROOT/tests/tools/stsame.py" hone.st t1.st'

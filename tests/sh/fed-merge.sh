@@ -313,6 +313,48 @@ expect_err "trust: signed by a key not on the roster" 1 "not signed by a roster 
 expect "trust: --skip-bad leaves it out" 0 fed-merge $R --skip-bad -m m.fed -o sk3.fed s1.fed sc.fed
 check "trust: recorded as skipped" test "$(field sk3.fed '[.merge.skipped[].file]')" = '["sc.fed"]'
 
+# a signed update whose payload changed after signing: the signature
+# still verifies (it covers the manifest), the payload's hash does not.
+# The first look skips payloads; the merge's pass must still find it.
+# flip_last IN OUT: IN with the last byte of its tensors flipped
+flip_last() {
+	cp "$1" "$2"
+	python3 - "$2" <<'PYEOF'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    m = t.getmember("tensors.safetensors")
+with open(sys.argv[1], "r+b") as f:
+    f.seek(m.offset_data + m.size - 1)
+    b = f.read(1)
+    f.seek(m.offset_data + m.size - 1)
+    f.write(bytes([b[0] ^ 0xff]))
+PYEOF
+}
+flip_last s3.fed sbad.fed
+for how in "$R" "-P hk"; do
+	expect_err "trust: a payload changed after signing ($how)" 1 \
+	    "^fed-merge: sbad.fed: tensors.safetensors: SHA-256 does not match the manifest$" \
+	    fed-merge $how -m m.fed -o x.fed s1.fed sbad.fed s2.fed
+	nothing "trust: payload changed ($how)"
+done
+# so with the model's: it is verified as its weights are first streamed
+flip_last m.fed mbad.fed
+for r in fedavg median fedadam; do
+	expect_err "a model whose weights changed, $r" 1 \
+	    "^fed-merge: mbad.fed: tensors.safetensors: SHA-256 does not match the manifest$" \
+	    fed-merge $R --skip-bad -r $r -m mbad.fed -o x.fed s1.fed s2.fed
+	nothing "a model whose weights changed, $r"
+done
+expect "trust: a changed payload, --skip-bad" 0 \
+    fed-merge $R --skip-bad -m m.fed -o skp.fed s1.fed sbad.fed s2.fed
+check "trust: a changed payload, recorded as skipped" test \
+    "$(field skp.fed '[.merge.skipped[] | [.file, .reason]]')" = \
+    '[["sbad.fed","tensors.safetensors: SHA-256 does not match the manifest"]]'
+fed-merge $R -m m.fed -o sk12.fed s1.fed s2.fed
+check "trust: a changed payload, the others merged as alone" test \
+    "$(tar -xOf skp.fed tensors.safetensors | sha256sum)" = \
+    "$(tar -xOf sk12.fed tensors.safetensors | sha256sum)"
+
 # one key, one vote: two (and nine) different updates signed by one key
 gen update m.fed 21 0.01 100 holder1 e1.fed
 fed-sign -s h1.sec -o e1s.fed e1.fed 2>/dev/null
@@ -340,6 +382,15 @@ check "equivocation: recorded" test \
     "[[\"e1s.fed\",\"holder1\",\"$(kid h1.pub)\"],[\"s1.fed\",\"holder1\",\"$(kid h1.pub)\"]]"
 check "equivocation: the rest merged" test \
     "$(field eq.fed '[.merge.updates[].contributor] | sort')" = '["holder2","holder3","holder4","holder5"]'
+# a second update by holder1 whose payload changed after signing is not
+# a vote: updates that share a signer are read whole before the votes
+# are counted (the first look skims payloads), so s1.fed still counts
+flip_last e1s.fed e1bad.fed
+expect "equivocation: a changed payload is no vote, --skip-bad" 0 \
+    fed-merge $R --skip-bad -m m.fed -o eqb.fed $signed e1bad.fed
+check "equivocation: a changed payload, s1.fed merged" test \
+    "$(field eqb.fed '[.merge.skipped[] | [.file, .reason]]')" = \
+    '[["e1bad.fed","tensors.safetensors: SHA-256 does not match the manifest"]]'
 expect "equivocation: nine, --skip-bad" 0 fed-merge $R --skip-bad -r median -m m.fed -o eq9.fed \
     s2.fed s3.fed s4.fed s5.fed $nine
 check "equivocation: nine left out" test \
@@ -491,6 +542,17 @@ if [ -r "$FM/train-images-idx3-ubyte.gz" ] && [ -x "$FED_BIN/fed-train" ] &&
 	check "admit: the same weights as the honest merge" test \
 	    "$(tar -xOf adm.fed tensors.safetensors | sha256sum)" = \
 	    "$(tar -xOf honest.fed tensors.safetensors | sha256sum)"
+	# signed: a payload changed after signing is still the error, not
+	# an update admission leaves out (each is read whole at the start)
+	mkdir adk
+	for i in 0 1; do
+		fed-sign -G -n -p adk/h$i.pub -s adh$i.sec 2>/dev/null
+		fed-sign -s adh$i.sec -o adh$i.fed h$i.fed
+	done
+	flip_last adh1.fed adbad.fed
+	expect_err "admit: signed, a payload changed after signing" 1 \
+	    "^fed-merge: adbad.fed: tensors.safetensors: SHA-256 does not match the manifest$" \
+	    fed-merge -P adk --admit fm-019.fed -m fm0.fed -o x.fed adh0.fed adbad.fed
 	expect_err "admit: data of another shape" 1 "features" \
 	    fed-merge --unsigned --admit fm-019.fed -m m.fed -o x.fed u1.fed
 	expect_err "admit: missing data" 2 "nosuch.fed" \
