@@ -4,7 +4,9 @@
  * each scheme's bound: fp16 2^-11 and bf16 2^-8 relative (half the
  * subnormal spacing below the normal range), int8 half a
  * scale (nearest) or one scale (stochastic) per value, top-k exact on what
- * it keeps and zero elsewhere, with the residual holding the rest exactly.
+ * it keeps and zero elsewhere, with the residual holding the rest exactly;
+ * int8 with a residual sends within half a scale of delta plus residual
+ * and keeps the difference.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -124,6 +126,36 @@ test_topk(const struct arch *ap, const float *d)
 	free(p), free(res), free(sent);
 }
 
+/* int8 with a residual: what is decoded plus the new residual is the
+ * delta plus the old one, up to F32 rounding of their sum. */
+static void
+test_int8_feedback(const struct arch *ap, const float *d)
+{
+	struct arch a = *ap;
+	struct enc c;
+	fed_err e;
+	uint64_t np = arch_nparams(&a), i;
+	float *p, *res, *sent;
+	int ok, moved = 0;
+
+	encode_parse("int8", &c, &e);
+	res = calloc(np, sizeof(*res));
+	for (i = 0; i < np; i++)
+		res[i] = (float)(i % 5) * 1e-4f;
+	sent = malloc(np * sizeof(*sent));
+	for (i = 0; i < np; i++)
+		sent[i] = d[i] + res[i];
+	p = roundtrip(&a, &c, d, res, 0);
+	for (i = 0, ok = p != NULL; ok && i < np; i++) {
+		ok = fabsf(p[i] + res[i] - sent[i]) <= 1e-6f *
+		    (fabsf(sent[i]) + 1e-3f);
+		moved += res[i] != 0;
+	}
+	T_OK("int8: decoded + residual is delta + old residual", ok);
+	T_OK("int8: the residual keeps the rounding error", moved > 0);
+	free(p), free(res), free(sent);
+}
+
 static void
 test_roundtrip(void)
 {
@@ -172,6 +204,7 @@ test_roundtrip(void)
 		free(q);
 	}
 	test_topk(&a, d);
+	test_int8_feedback(&a, d);
 	free(d);
 }
 
