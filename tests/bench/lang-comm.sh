@@ -18,7 +18,8 @@
 # A configuration is STEPS/MOMENTS/ENCODE/OLR/MOM: MOMENTS "shared" for
 # fed-train --moments (the demo's), "own" for each holder's own AdamW
 # state (--opt-state, which never moves); ENCODE one of fed-train
-# --encode's schemes or "f32" (topk:F gets error feedback, --residual);
+# --encode's schemes or "f32", with "+ef" for error feedback (--residual,
+# int8 and topk:F);
 # OLR and MOM fed-merge's Nesterov step.  A configuration whose STEPS does
 # not divide BUDGET is skipped.
 #
@@ -37,8 +38,8 @@ PATH="$root/${FED_BUILD:-build}:$PATH"
 export OPENBLAS_NUM_THREADS=1
 BUDGET=${BUDGET:-512}
 CONFIGS=${CONFIGS:-"2/shared/f32/1/0.3 8/shared/f32/1/0.3
-    32/own/f32/0.7/0.8 32/own/int8/0.7/0.8 32/own/topk:0.03/0.7/0.8
-    128/own/f32/0.7/0.8 128/own/int8/0.7/0.8 128/own/topk:0.03/0.7/0.8"}
+    32/own/f32/0.7/0.8 32/own/int8+ef/0.7/0.8 32/own/topk:0.03+ef/0.7/0.8
+    128/own/f32/0.7/0.8 128/own/int8+ef/0.7/0.8 128/own/topk:0.03+ef/0.7/0.8"}
 OUT=${OUT:-$root/build/lang-comm}
 sh "$root/scripts/deps" demo-lang
 mkdir -p "$OUT"
@@ -53,7 +54,7 @@ EOF
 	[ $((BUDGET % s)) -eq 0 ] || { echo "skip $2: $s does not divide $BUDGET" >&2; return 0; }
 	r=$((BUDGET / s))
 	res=0
-	case $enc in topk:*) res=1 ;; esac
+	case $enc in *+ef) res=1; enc=${enc%+ef} ;; esac
 	case $mom in shared) mom=1 ;; own) mom=0 ;;
 	*) echo "lang-comm: $2: moments are shared or own" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
