@@ -90,6 +90,22 @@ worst(const float *x, const float *y, uint64_t n, double rel, double abs)
 	return w;
 }
 
+/* An old residual (i % mod) * 1e-4 into *res, and delta plus it into
+ * *sent: np floats each, to free. */
+static void
+old_residual(const float *d, uint64_t np, int mod, float **res,
+    float **sent)
+{
+	uint64_t i;
+
+	*res = calloc(np, sizeof(**res));
+	*sent = malloc(np * sizeof(**sent));
+	for (i = 0; i < np; i++) {
+		(*res)[i] = (float)(i % mod) * 1e-4f;
+		(*sent)[i] = d[i] + (*res)[i];
+	}
+}
+
 /* Top-k with a residual: k values sent, the rest carried. */
 static void
 test_topk(const struct arch *ap, const float *d)
@@ -104,12 +120,7 @@ test_topk(const struct arch *ap, const float *d)
 
 	encode_parse("topk:0.05", &c, &e);
 	c.k = encode_topk_count(0.05, np);
-	res = calloc(np, sizeof(*res));
-	for (i = 0; i < np; i++)
-		res[i] = (float)(i % 7) * 1e-4f;
-	sent = malloc(np * sizeof(*sent));
-	for (i = 0; i < np; i++)
-		sent[i] = d[i] + res[i];
+	old_residual(d, np, 7, &res, &sent);
 	p = roundtrip(&a, &c, d, res, 0);
 	for (i = 0, ok = p != NULL; ok && i < np; i++) {
 		kept += p[i] != 0;
@@ -139,12 +150,7 @@ test_int8_feedback(const struct arch *ap, const float *d)
 	int ok, moved = 0;
 
 	encode_parse("int8", &c, &e);
-	res = calloc(np, sizeof(*res));
-	for (i = 0; i < np; i++)
-		res[i] = (float)(i % 5) * 1e-4f;
-	sent = malloc(np * sizeof(*sent));
-	for (i = 0; i < np; i++)
-		sent[i] = d[i] + res[i];
+	old_residual(d, np, 5, &res, &sent);
 	p = roundtrip(&a, &c, d, res, 0);
 	for (i = 0, ok = p != NULL; ok && i < np; i++) {
 		ok = fabsf(p[i] + res[i] - sent[i]) <= 1e-6f *
