@@ -24,9 +24,13 @@
 # not divide BUDGET is skipped.
 #
 # The full setting (the defaults: the demo's model and text, BUDGET 512,
-# eight configurations) takes about 45 minutes on two otherwise idle
-# cores (an estimate from the demo's 13 minutes for 600 steps with twice
-# the baselines; not yet measured whole).  A small run, about 3 minutes:
+# eight configurations, then the pooled model once: nine times 512 x 7
+# holder steps of 16 windows) should take about 40 minutes on two
+# otherwise idle cores: an estimate from the demo's 13 minutes for three
+# times 600 x 7 (0.06 s a holder step), not yet measured whole.  The
+# first configuration trains the pooled model, with --slices when its
+# moments are shared, so it should be one with shared moments.  A small
+# run, under a minute:
 #   BUDGET=32 ARCH=gpt:1-32-2-32 TRAINMAX=40000 TESTMAX=8000 \
 #     CONFIGS="2/shared/f32/1/0.3 8/own/f32/0.7/0.8 32/own/int8/0.7/0.8" \
 #     sh tests/bench/lang-comm.sh
