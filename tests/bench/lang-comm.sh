@@ -25,9 +25,11 @@
 #
 # The full setting (the defaults: the demo's model and text, BUDGET 512,
 # eight configurations, then the pooled model once: nine times 512 x 7
-# holder steps of 16 windows) should take about 40 minutes on two
+# holder steps of 16 windows) should take about 45 minutes on two
 # otherwise idle cores: an estimate from the demo's 13 minutes for three
-# times 600 x 7 (0.06 s a holder step), not yet measured whole.  The
+# times 600 x 7 (0.06 s a holder step; the pooled model trains on one
+# core, and 2-step rounds pay for 256 merges), not yet measured whole;
+# the first configuration's 256 rounds took 13 minutes at load 4.  The
 # first configuration trains the pooled model, with --slices when its
 # moments are shared, so it should be one with shared moments.  A small
 # run, under a minute:
