@@ -29,7 +29,8 @@
 # otherwise idle cores: an estimate from the demo's 13 minutes for three
 # times 600 x 7 (0.06 s a holder step; the pooled model trains on one
 # core, and 2-step rounds pay for 256 merges), not yet measured whole;
-# the first configuration's 256 rounds took 13 minutes at load 4.  The
+# at load 4, the first configuration with the pooled model took 15
+# minutes and 32/own/int8+ef 2.6, so the whole about 35.  The
 # first configuration trains the pooled model, with --slices when its
 # moments are shared, so it should be one with shared moments.  A small
 # run, under a minute:
