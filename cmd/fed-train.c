@@ -33,7 +33,7 @@
 
 struct opts {
 	const char *model, *data, *out, *name;
-	const char *residual;                   /* topk error feedback */
+	const char *residual;                   /* int8, topk error feedback */
 	const char *optstate;                   /* gpt: Adam's moments */
 	int moments;                            /* gpt: shared moments */
 	int encoded;
@@ -451,8 +451,9 @@ check_combinations(const struct opts *o)
 	check_dp(o);
 	if (o->enc.stochastic && (!o->encoded || o->enc.scheme != ENC_INT8))
 		errx(2, "--stochastic-rounding needs --encode int8");
-	if (o->residual && (!o->encoded || o->enc.scheme != ENC_TOPK))
-		errx(2, "--residual needs --encode topk:F");
+	if (o->residual && (!o->encoded || (o->enc.scheme != ENC_TOPK &&
+	    o->enc.scheme != ENC_INT8)))
+		errx(2, "--residual needs --encode int8 or topk:F");
 	/* both are read, then rewritten in place: a pipe cannot be */
 	if (o->residual && strcmp(o->residual, "-") == 0)
 		errx(2, "--residual needs a file, not standard input");

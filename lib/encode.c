@@ -63,6 +63,9 @@ encode_json(const struct enc *c)
 		json_object_set_new(j, "block", json_integer(ENC_BLOCK));
 		json_object_set_new(j, "rounding", json_string(c->stochastic ?
 		    "stochastic" : "nearest-even"));
+		/* only when on, so plain int8 manifests stay as they were */
+		if (c->feedback)
+			json_object_set_new(j, "error_feedback", json_true());
 	} else if (c->scheme == ENC_TOPK) {
 		json_object_set_new(j, "fraction", json_real(c->fraction));
 		json_object_set_new(j, "k", json_integer((json_int_t)c->k));
@@ -359,6 +362,32 @@ topk(float *x, uint64_t np, uint64_t k, int32_t *idx, float *val)
 	}
 }
 
+/*
+ * Every tensor of x (np) to int8 into s; with res, x is the delta plus
+ * the residual and res becomes what the decoded values left out.
+ */
+static void
+int8_all(const struct tensor_spec *t, int nt, const struct enc *c,
+    const float *x, float *res, uint64_t seed, struct st_spec *s)
+{
+	uint64_t i;
+	float *sc;
+	int8_t *q;
+	rng_t r;
+	int k;
+
+	rng_seed(&r, seed);
+	for (k = 0; k < nt; k++) {
+		sc = (float *)(uintptr_t)s[k].data;
+		q = (int8_t *)(uintptr_t)s[nt + k].data;
+		int8_tensor(x + t[k].offset, t[k].count, sc, q,
+		    c->stochastic ? &r : NULL);
+		for (i = 0; res != NULL && i < t[k].count; i++)
+			res[t[k].offset + i] = x[t[k].offset + i] -
+			    q[i] * sc[i / ENC_BLOCK];
+	}
+}
+
 static void *
 encode_values(const struct arch *a, const struct enc *c, const float *d,
     float *res, uint64_t seed, struct st_spec *s, int n)
@@ -367,8 +396,7 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 	uint64_t np = arch_nparams(a), i, bytes = 0;
 	int k, nt = arch_tensors(a, t);
 	uint8_t *buf, *p;
-	float *x;
-	rng_t r;
+	float *x = NULL;
 
 	for (k = 0; k < n; k++)
 		bytes += spec_bytes(&s[k]);
@@ -376,6 +404,11 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 	for (k = 0; k < n; k++) {
 		s[k].data = p;
 		p += spec_bytes(&s[k]);
+	}
+	if (res != NULL) {
+		x = xmalloc(np * sizeof(*x));
+		for (i = 0; i < np; i++)
+			x[i] = d[i] + res[i];
 	}
 	switch (c->scheme) {
 	case ENC_F16:
@@ -387,24 +420,20 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 		}
 		break;
 	case ENC_INT8:
-		rng_seed(&r, seed);
-		for (k = 0; k < nt; k++)
-			int8_tensor(d + t[k].offset, t[k].count,
-			    (float *)(uintptr_t)s[k].data,
-			    (int8_t *)(uintptr_t)s[nt + k].data,
-			    c->stochastic ? &r : NULL);
+		int8_all(t, nt, c, x != NULL ? x : d, res, seed, s);
 		break;
 	default:
-		x = xmalloc(np * sizeof(*x));
-		for (i = 0; i < np; i++)
-			x[i] = res != NULL ? d[i] + res[i] : d[i];
+		if (x == NULL) {
+			x = xmalloc(np * sizeof(*x));
+			memcpy(x, d, np * sizeof(*x));
+		}
 		topk(x, np, c->k, (int32_t *)(uintptr_t)s[0].data,
 		    (float *)(uintptr_t)s[1].data);
 		if (res != NULL)
 			memcpy(res, x, np * sizeof(*x));
-		free(x);
 		break;
 	}
+	free(x);
 	return buf;
 }
 

@@ -27,7 +27,7 @@ struct enc {
 	double fraction;        /* topk: share of entries kept */
 	uint64_t k;             /* topk: entries kept */
 	int stochastic;         /* int8: stochastic rounding */
-	int feedback;           /* topk: residual carried (recorded only) */
+	int feedback;           /* int8, topk: residual carried (recorded) */
 };
 
 /* "fp16", "bf16", "int8", "topk:FRACTION" (0 < FRACTION <= 1). */
@@ -54,7 +54,7 @@ int  encode_check_layout(const struct arch *a, const struct enc *c,
  * unique, in range. */
 int  encode_check_values(const struct arch *a, const struct enc *c,
     const struct st_file *st, fed_err *e);
-/* tensors.safetensors for delta (np floats).  topk: residual (np floats,
+/* tensors.safetensors for delta (np floats).  int8, topk: residual (np floats,
  * or NULL) is added first and left holding what was not sent.  seed:
  * stochastic rounding. */
 uint8_t *encode_encode(const struct arch *a, const struct enc *c,

@@ -1,7 +1,7 @@
 /*
- * residual: fed-train --residual, the error feedback of top-k encoding
- * (encode.h) kept in a file between rounds: the part of each delta the
- * encoding left out, added to the next.  A safetensors file with the
+ * residual: fed-train --residual, the error feedback of int8 and top-k
+ * encoding (encode.h) kept in a file between rounds: the part of each
+ * delta the encoding left out, added to the next.  A safetensors file with the
  * model's tensor names (weights.h), all zeros when it does not exist yet.
  */
 #ifndef FED_RESIDUAL_H

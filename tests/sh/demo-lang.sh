@@ -39,6 +39,9 @@ FED_DEMO_MAN=$T/man FED_DEMO_DIR=$T/run ARCH=gpt:1-16-2-16 ROUNDS=2 STEPS=6
 BATCH=2 TRAINMAX=6000 TESTMAX=1000 DOCMAX=3000 JOBS=2
 export FED_DEMO_MAN FED_DEMO_DIR ARCH ROUNDS STEPS BATCH TRAINMAX TESTMAX \
     DOCMAX JOBS
+# every round's models and updates stay, so that their bytes can be counted
+KEEP=1
+export KEEP
 demo=$FED_ROOT/scripts/demo-lang
 
 expect "demo-lang runs" 0 sh "$demo"
@@ -74,6 +77,31 @@ check "holders share their moments" sh -c \
 check "the pooled model trains with the same optimizer" sh -c \
     'tar xOf run/pool-update.fed manifest.json | jq -e ".train.slices == 7"'
 
+# The bytes: a row per holder whose totals are the sizes of the updates
+# it uploaded and of the models it downloaded (rounds 0 and 1), and whose
+# ratio is data-parallel training's bytes (12 steps of one F32 gradient)
+# over the bytes sent; the final line gives the worst holder's ratio.
+brow='^hold-(de|fr|es|it|pl|pt_br|ru) +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+\.[0-9]{2}$'
+check "a byte row per holder" test "$(grep -Ec "$brow" lang.out)" -eq 7
+sent=$(cat run/rounds/update-*-pl.fed | wc -c)
+recv=$(cat run/rounds/round-0.fed run/rounds/round-1.fed | wc -c)
+check "sent is the updates' bytes" test "$(awk '$1 == "hold-pl" { print $4 }' lang.out)" = "$sent"
+check "received is the models' bytes" test "$(awk '$1 == "hold-pl" { print $5 }' lang.out)" = "$recv"
+check "sent per round is sent over the rounds" awk -v s="$sent" \
+    -v r="$(awk '$1 == "hold-pl" { print $2 }' lang.out)" 'BEGIN { exit !(r == s / 2) }'
+st() { tar xOf run/rounds/round-0.fed tensors.safetensors; }
+hdr=$(st | head -c 8 | od -An -tu8 | tr -d ' ')
+wb=$(($(st | wc -c) - 8 - hdr))
+check "the gradient is the model's F32 weights" \
+    grep -q "^gradient of $wb bytes up and one down per step" lang.out
+dp=$((12 * wb))
+check "data-parallel row" grep -Eq "^data-par +$((6 * wb)) +$((6 * wb)) +$dp +$dp\$" lang.out
+check "ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 }' lang.out)" = \
+    "$(awk -v d="$dp" -v s="$sent" 'BEGIN { printf "%.2f", d / s }')"
+check "the final line gives the ratio" grep -Eq \
+    "^data-parallel training would send $dp \(parameter server\): ratio $(awk '$1 == "hold-pl" { print $6 }' lang.out)\$" lang.out
+check "the bytes record" test "$(wc -l <run/bytes.dat)" -eq 14
+
 # A rerun replaces its own directory and makes the same model bytes.
 cp run/shared.fed shared-1.fed
 expect "demo-lang reruns in its own directory" 0 sh "$demo"
@@ -87,6 +115,26 @@ check "iid: a row per language, no holder's own language" test "$rows" -eq 7
 check "iid: holders by number" test -f run/hold-006.fed
 check "iid: pooled model unchanged" test "$(grep '^all ' lang.out | awk '{ print $3 }')" = \
     "$(grep '^all ' iid.out | awk '{ print $3 }')"
+
+# Longer-round knobs: own moments, top-k with error feedback, no holders
+# alone, the pooled model of the first run reused.
+cp run/pooled.fed pooled-1.fed
+expect "top-k with error feedback runs" 0 env MOMENTS=0 ENCODE=topk:0.05 \
+    RESIDUAL=1 ALONE=0 POOLED="$T/pooled-1.fed" sh "$demo"
+cp "$T/out" topk.out
+check "topk: no holder alone" test "$(grep -Ec "^(de|fr|es|it|pl|pt_br|ru) +$num +$num +[0-9]+\.[0-9]{3} +- +-\$" topk.out)" -eq 7
+check "topk: the pooled model reused" test "$(grep '^all ' lang.out | awk '{ print $3 }')" = \
+    "$(grep '^all ' topk.out | awk '{ print $3 }')"
+check "topk: a residual per holder" test -f run/rounds/residual-ru.st
+check "topk: updates are encoded" sh -c \
+    'tar xOf run/rounds/update-2-de.fed manifest.json | jq -e ".encoding.scheme == \"topk\""'
+check "topk: fewer bytes sent" test "$(awk '$1 == "hold-pl" { print $4 }' topk.out)" -lt "$sent"
+check "topk: the ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 }' topk.out)" = \
+    "$(awk -v d="$dp" -v s="$(cat run/rounds/update-*-pl.fed | wc -c)" 'BEGIN { printf "%.2f", d / s }')"
+expect "RESIDUAL=1 needs int8 or topk" 2 env RESIDUAL=1 ENCODE=fp16 sh "$demo"
+expect "ALONE=2 is a usage error" 2 env ALONE=2 sh "$demo"
+expect_err "a missing pooled model" 1 'no pooled model' \
+    env POOLED="$T/none.fed" sh "$demo"
 
 # Refusals: a bad HOLDERS, a directory it did not make, missing pages.
 expect "HOLDERS=bad is a usage error" 2 env HOLDERS=bad sh "$demo"

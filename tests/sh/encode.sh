@@ -50,6 +50,19 @@ echo junk >bad.st
 expect "bad residual" 1 fed-train -m m0.fed -d fm-000.fed -e 1 --encode topk:0.1 \
     --residual bad.st -o x.fed
 
+# int8 error feedback: the first round sends what plain int8 sends, the
+# residual is written and moves the next update
+expect "int8 with a residual" 0 fed-train -m m0.fed -d fm-000.fed -e 1 -s 3 \
+    --encode int8 --residual res8.st -o q1.fed
+check "int8: residual written" test -s res8.st
+tar -xOf q1.fed tensors.safetensors >q1; tar -xOf u-int8.fed tensors.safetensors >q0
+check "int8: first round sends what plain int8 sends" cmp q0 q1
+check "int8: error feedback recorded" test "$(field q1.fed .encoding.error_feedback)" = true
+check "int8: plain int8 records none" test "$(field u-int8.fed .encoding.error_feedback)" = null
+expect "int8 with a residual verifies" 0 fed-verify -n -q q1.fed
+fed-train -m m0.fed -d fm-000.fed -e 1 -s 3 --encode int8 --residual res8.st -o q2.fed
+check "int8: residual changes the next update" sh -c '! cmp -s q1.fed q2.fed'
+
 # mixed encodings in one merge, any order
 expect "mixed merge" 0 fed-merge --unsigned -m m0.fed -o mix.fed u-f32.fed u-fp16.fed \
     u-bf16.fed u-int8.fed u-topk.fed
@@ -126,7 +139,7 @@ expect_err "unknown encoding" 2 "unknown" fed-train -m m0.fed -d fm-000.fed --en
 expect_err "topk fraction" 2 "FRACTION" fed-train -m m0.fed -d fm-000.fed --encode topk:0
 expect_err "stochastic without int8" 2 "int8" fed-train -m m0.fed -d fm-000.fed \
     --encode fp16 --stochastic-rounding
-expect_err "residual without topk" 2 "topk" fed-train -m m0.fed -d fm-000.fed \
-    --encode int8 --residual r.st
+expect_err "residual without topk or int8" 2 "topk" fed-train -m m0.fed -d fm-000.fed \
+    --encode fp16 --residual r.st
 expect_err "residual on standard input" 2 "not standard input" fed-train \
     -m m0.fed -d fm-000.fed --encode topk:0.1 --residual -

@@ -4,7 +4,9 @@
  * each scheme's bound: fp16 2^-11 and bf16 2^-8 relative (half the
  * subnormal spacing below the normal range), int8 half a
  * scale (nearest) or one scale (stochastic) per value, top-k exact on what
- * it keeps and zero elsewhere, with the residual holding the rest exactly.
+ * it keeps and zero elsewhere, with the residual holding the rest exactly;
+ * int8 with a residual sends within half a scale of delta plus residual
+ * and keeps the difference.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -88,6 +90,22 @@ worst(const float *x, const float *y, uint64_t n, double rel, double abs)
 	return w;
 }
 
+/* An old residual (i % mod) * 1e-4 into *res, and delta plus it into
+ * *sent: np floats each, to free. */
+static void
+old_residual(const float *d, uint64_t np, int mod, float **res,
+    float **sent)
+{
+	uint64_t i;
+
+	*res = calloc(np, sizeof(**res));
+	*sent = malloc(np * sizeof(**sent));
+	for (i = 0; i < np; i++) {
+		(*res)[i] = (float)(i % mod) * 1e-4f;
+		(*sent)[i] = d[i] + (*res)[i];
+	}
+}
+
 /* Top-k with a residual: k values sent, the rest carried. */
 static void
 test_topk(const struct arch *ap, const float *d)
@@ -102,12 +120,7 @@ test_topk(const struct arch *ap, const float *d)
 
 	encode_parse("topk:0.05", &c, &e);
 	c.k = encode_topk_count(0.05, np);
-	res = calloc(np, sizeof(*res));
-	for (i = 0; i < np; i++)
-		res[i] = (float)(i % 7) * 1e-4f;
-	sent = malloc(np * sizeof(*sent));
-	for (i = 0; i < np; i++)
-		sent[i] = d[i] + res[i];
+	old_residual(d, np, 7, &res, &sent);
 	p = roundtrip(&a, &c, d, res, 0);
 	for (i = 0, ok = p != NULL; ok && i < np; i++) {
 		kept += p[i] != 0;
@@ -121,6 +134,31 @@ test_topk(const struct arch *ap, const float *d)
 		else
 			w = fmax(w, fabs(res[i]));
 	T_OK("topk keeps the largest", scale >= w);
+	free(p), free(res), free(sent);
+}
+
+/* int8 with a residual: what is decoded plus the new residual is the
+ * delta plus the old one, up to F32 rounding of their sum. */
+static void
+test_int8_feedback(const struct arch *ap, const float *d)
+{
+	struct arch a = *ap;
+	struct enc c;
+	fed_err e;
+	uint64_t np = arch_nparams(&a), i;
+	float *p, *res, *sent;
+	int ok, moved = 0;
+
+	encode_parse("int8", &c, &e);
+	old_residual(d, np, 5, &res, &sent);
+	p = roundtrip(&a, &c, d, res, 0);
+	for (i = 0, ok = p != NULL; ok && i < np; i++) {
+		ok = fabsf(p[i] + res[i] - sent[i]) <= 1e-6f *
+		    (fabsf(sent[i]) + 1e-3f);
+		moved += res[i] != 0;
+	}
+	T_OK("int8: decoded + residual is delta + old residual", ok);
+	T_OK("int8: the residual keeps the rounding error", moved > 0);
 	free(p), free(res), free(sent);
 }
 
@@ -172,6 +210,7 @@ test_roundtrip(void)
 		free(q);
 	}
 	test_topk(&a, d);
+	test_int8_feedback(&a, d);
 	free(d);
 }
 
