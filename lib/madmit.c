@@ -244,7 +244,7 @@ set_loss(struct cand *c, struct mmodel *mi, const struct dataset *d,
 }
 
 /* One step of the greedy: the candidate whose absence lowers the loss
- * most (ties: digest order) into *best, -1 when none may go. */
+ * most (ties: merge order) into *best, -1 when none may go. */
 static int
 worst(struct cand *c, struct upd *u, struct mmodel *mi,
     const struct dataset *d, const struct mopt *o, int *best, double *bl,

@@ -6,7 +6,7 @@
  * lower by more than the margin is left out and recorded, and the same
  * is asked again of the rest, until no update is over the margin or the
  * rule could not merge one fewer (krum: 2f + 3).  Deterministic: the
- * order is the updates' digest order, ties go to the first.
+ * order is the updates' merge order (upd_cmp), ties go to the first.
  *
  * Cost: every update read whole once more (its signatures checked in
  * that read too) and held in memory together, n times the model's

@@ -416,7 +416,7 @@ upd_error(const struct upd *u, fed_err *e)
 }
 
 /* The error of a failed pass: a system failure first, else the first
- * bad update in digest order. */
+ * bad update in merge order. */
 static int
 pass_error(struct job *j, fed_err *e)
 {

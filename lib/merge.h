@@ -7,7 +7,7 @@
  *
  * Memory: the linear rules (fedavg, the server optimizers, DP-FedAvg and
  * Krum's final mean) add the updates into one float64 accumulator of the
- * model's size, a few updates at a time in digest order, then stream the
+ * model's size, a few updates at a time in merge order (upd_cmp), then stream the
  * model through the server step: memory does not grow with the number of
  * updates.  The robust rules (median, trimmed mean, Krum's distances)
  * need every update's value of a coordinate at once, and read all of

@@ -108,7 +108,7 @@ upd_half(struct upd *u, const struct mmodel *mi, int h, double *acc,
 }
 
 /*
- * The updates one at a time, each half in turn, summed in digest order
+ * The updates one at a time, each half in turn, summed in merge order
  * into acc (np doubles): h 0 the first moments, whose weighted mean m
  * goes to om; h 1 the spreads w, and v = m^2 + their weighted mean to
  * ov.  Memory does not grow with the number of updates.

@@ -16,7 +16,7 @@
 struct mrec {
 	const struct mopt *o;
 	const struct mmodel *mi;
-	const struct upd *u;            /* every operand, in digest order */
+	const struct upd *u;            /* every operand, in merge order */
 	int nu;
 	int trim;                       /* trimmed-mean: cuts at each end */
 	double dpk;                     /* DP: updates merged */

@@ -4,7 +4,7 @@
  * server optimizers as one pure step over a chunk (rule_step).
  *
  * Determinism: every sum runs over updates in the order given (the
- * driver gives digest order), in float64, and over coordinates in order;
+ * driver gives merge order, upd_cmp), in float64, and over coordinates in order;
  * a weighted sum may be taken in parts (rule_wsum_add), one group of
  * updates after another, with the same bits as in one call.
  *
@@ -23,7 +23,7 @@
 #define RULE_BLOCK 4096                 /* floats per partial sum */
 
 /* ---- pure rules over a chunk; u[i] is update i's chunk of len floats,
- * s[i] its clipping scale (1 when unclipped); i runs in digest order ---- */
+ * s[i] its clipping scale (1 when unclipped); i runs in merge order ---- */
 
 /* Sum of squares of p in float64: eight lanes of every eighth element,
  * added in a fixed order, the same bits on every machine. */

@@ -255,6 +255,7 @@ upd_manifest(struct upd *u, const struct upd_want *w, fed_err *e)
 	const struct manifest *m = bundle_meta(u->s.r);
 	char canon[ARCH_STRLEN];
 	struct arch a;
+	int i;
 
 	if (strcmp(m->kind, "update") != 0)
 		return fed_errf(e, "a %s bundle, not an update", m->kind);
@@ -272,6 +273,10 @@ upd_manifest(struct upd *u, const struct upd_want *w, fed_err *e)
 		    (long long)m->round, (long long)w->round);
 	if (encode_manifest(m->json, w->np, &u->enc, e) < 0)
 		return -1;
+	for (i = 0; i < m->nmembers; i++)
+		if (strcmp(m->members[i].name, WEIGHTS_MEMBER) == 0)
+			snprintf(u->delta, sizeof(u->delta), "%s",
+			    m->members[i].sha256);
 	u->samples = (uint64_t)m->samples;
 	u->steps = m->steps;
 	if (moments_meta_step(m, &u->mstep, e) < 0)
@@ -562,8 +567,10 @@ int
 upd_cmp(const void *pa, const void *pb)
 {
 	const struct upd *a = pa, *b = pb;
-	int c = strcmp(a->digest, b->digest);
+	int c = strcmp(a->delta, b->delta);
 
+	if (c == 0)
+		c = strcmp(a->digest, b->digest);
 	if (c == 0)
 		c = strcmp(a->path, b->path);
 	return c ? c : a->order - b->order;

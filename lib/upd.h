@@ -74,6 +74,7 @@ struct upd {
 	char src[32];                   /* /dev/fd/N once stdin is spooled */
 	int order;                      /* operand position */
 	char digest[DIGEST_LEN + 1];
+	char delta[65];                 /* its delta member's SHA-256 */
 	json_t *contributor, *signers;
 	uint64_t samples;               /* as declared */
 	uint64_t used;                  /* as weighed: the roster's cap */
@@ -146,7 +147,9 @@ int  upd_left_out(const struct upd *u, int n, fed_err *e);
 /* fn(path, why) once per update of n left out, in operand order. */
 void upd_each_skipped(const struct upd *u, int n,
     void (*fn)(const char *path, const char *why));
-/* qsort order: by digest, then path, then operand position. */
+/* The merge order, qsort's: by the SHA-256 of the delta member, which
+ * keys do not change (a digest changes with the parent's signers), then
+ * by digest, path and operand position. */
 int  upd_cmp(const void *a, const void *b);
 
 #endif

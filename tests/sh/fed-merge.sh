@@ -69,6 +69,25 @@ for r in fedavg median krum:1 fedyogi; do
 	check "$r: same bytes with 1, 2, 3 and 7 threads" \
 	    sh -c 'cmp j1.fed j2.fed && cmp j1.fed j3.fed && cmp j1.fed j7.fed'
 done
+# The same deltas trained from two models with the same weights but
+# different digests (their merge records differ, as they do when other
+# keys sign): the updates' digests differ, yet they are added in one
+# order, that of their deltas' SHA-256, so the weights come out the same.
+gen update m.fed 11 0 100 za z1.fed
+gen update m.fed 11 0 100 zb z2.fed
+fed-merge --unsigned -m m.fed -o ma.fed z1.fed
+fed-merge --unsigned -m m.fed -o mb.fed z2.fed
+for i in 1 2 3 4 5; do
+	gen update ma.fed $i 0.01 $((i * 100)) holder$i a$i.fed
+	gen update mb.fed $i 0.01 $((i * 100)) holder$i b$i.fed
+done
+fed-merge --unsigned -m ma.fed -o oa.fed a1.fed a2.fed a3.fed a4.fed a5.fed
+fed-merge --unsigned -m mb.fed -o ob.fed b1.fed b2.fed b3.fed b4.fed b5.fed
+check "two parents, same weights: the parents' digests differ" test "$(digest ma.fed)" != "$(digest mb.fed)"
+check "two parents, same weights: the same order of updates" test \
+    "$(field oa.fed '[.merge.updates[].contributor]')" = "$(field ob.fed '[.merge.updates[].contributor]')"
+check "two parents, same weights: the same merged weights" sh -c \
+    'tar -xOf oa.fed tensors.safetensors >ta && tar -xOf ob.fed tensors.safetensors >tb && cmp ta tb'
 
 # ---- stdin, signers, state ----
 fed-merge --unsigned -m m.fed -o a.fed u1.fed u2.fed u3.fed
