@@ -28,6 +28,7 @@
 enum { OPT_CHAIN = 256, OPT_UPDATES, OPT_MIN_ROUND, OPT_LINEAGE };
 enum { OPT_TESTERS = 320, OPT_REPORTS, OPT_RELEASE, OPT_REQUIRE,
     OPT_WEIGHTS };
+enum { OPT_BASE = 340 };
 
 #define MAXREPORTS 4096
 
@@ -50,6 +51,7 @@ struct opts {
 	char parent[DIGEST_LEN + 1];
 	const char *out;
 	const char *weights;        /* --weights: the model's weights here */
+	char base[DIGEST_LEN + 1];  /* --base: the adapter's base, or "" */
 	unsigned char from[VERIFY_MAXKEYS];     /* FROM_* of each key */
 	int64_t parent_round;                   /* -1: a digest was given */
 	int chain;
@@ -82,6 +84,7 @@ static const char help[] =
 	"  -n, --integrity-only      check digests only, no signatures\n"
 	"  -k, --quorum=QUORUM       signatures a bundle needs\n"
 	"      --parent=P            the bundle must descend from this bundle or digest\n"
+	"      --base=BASE           the adapter's frozen base is this bundle or digest\n"
 	"      --min-round=N         refuse bundles of an earlier round\n"
 	"      --lineage=FILE        keep the newest accepted model here; refuse older\n"
 	"      --chain               verify a chain of models, round after round\n"
@@ -102,7 +105,8 @@ usage(FILE *f, int status)
 {
 	fputs("usage: fed-verify [-q] [--json] [-p pubkey]... [-P keydir] "
 	    "[-R roster] [-k quorum]\n"
-	    "                  [--parent bundle|digest] [-o out] [--min-round n]\n"
+	    "                  [--parent bundle|digest] [--base bundle|digest]\n"
+	    "                  [-o out] [--min-round n]\n"
 	    "                  [--lineage file] [--release-quorum k --testers roster\n"
 	    "                  --reports reports... [--require expr]...] bundle...\n"
 	    "       fed-verify -n [-q] [--json] [--parent bundle|digest] "
@@ -174,24 +178,31 @@ add_keydir(struct opts *o, const char *dir)
 	free(ents);
 }
 
-static void
-set_parent(struct opts *o, const char *arg)
+/* A digest given as itself or as a bundle that has it, into digest;
+ * the bundle's round, or -1. */
+static int64_t
+digest_arg(const char *arg, char *digest)
 {
 	struct verify_opts vo = { .spool_fd = -1, .parent_round = -1 };
 	struct verify_result res;
 	fed_err e;
 
-	o->parent_round = -1;
 	if (manifest_digest_valid(arg) == 0) {
-		snprintf(o->parent, sizeof(o->parent), "%s", arg);
-		return;
+		snprintf(digest, DIGEST_LEN + 1, "%s", arg);
+		return -1;
 	}
 	if (verify_bundle(arg, &vo, &res, &e) < 0) {
 		fed_errprefix(&e, "%s", display_name(arg));
 		fed_exit(&e);
 	}
-	memcpy(o->parent, res.digest, sizeof(o->parent));
-	o->parent_round = res.round;
+	memcpy(digest, res.digest, DIGEST_LEN + 1);
+	return res.round;
+}
+
+static void
+set_parent(struct opts *o, const char *arg)
+{
+	o->parent_round = digest_arg(arg, o->parent);
 }
 
 /* The testers whose reports released the model last verified. */
@@ -246,6 +257,8 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 		if (r->contributor >= 0)
 			json_object_set_new(j, "contributor", json_string(
 			    o->roster->h[r->contributor].name));
+		if (r->base[0])
+			json_object_set_new(j, "base", json_string(r->base));
 		if (o->rel.quorum > 0)
 			json_object_set_new(j, "testers", testers_json(o));
 		line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -258,6 +271,8 @@ report(const struct opts *o, const char *path, const struct verify_result *r,
 	    display_name(path)), r->digest, r->kind);
 	if (r->round >= 0)
 		fprintf(f, " round %lld", (long long)r->round);
+	if (r->base[0])
+		fprintf(f, " of base %s", r->base);
 	if (o->nkeys == 0) {
 		fputs(", integrity only, no keys given\n", f);
 		return;
@@ -355,6 +370,7 @@ verify_one(struct opts *o, const char *path, int spool_fd, FILE *rep)
 {
 	struct verify_opts vo = { .keys = o->keys, .nkeys = o->nkeys,
 	    .quorum = o->quorum, .parent = o->parent[0] ? o->parent : NULL,
+	    .base = o->base[0] ? o->base : NULL,
 	    .spool_fd = spool_fd, .parent_round = o->parent_round,
 	    .min_round = o->min_round, .seen = o->lineage ? &o->seen : NULL,
 	    .roster = o->roster };
@@ -773,10 +789,11 @@ main(int argc, char *argv[])
 		{ "release-quorum", required_argument, NULL, OPT_RELEASE },
 		{ "require", required_argument, NULL, OPT_REQUIRE },
 		{ "weights", required_argument, NULL, OPT_WEIGHTS },
+		{ "base", required_argument, NULL, OPT_BASE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct opts o;
-	const char *parent = NULL, *roster = NULL;
+	const char *parent = NULL, *roster = NULL, *base = NULL;
 	uint64_t k = 0, mr;
 	int c, i, s, worst = 0;
 
@@ -808,6 +825,7 @@ main(int argc, char *argv[])
 			break;
 		case OPT_LINEAGE: o.lineage = optarg; break;
 		case OPT_WEIGHTS: o.weights = optarg; break;
+		case OPT_BASE: base = optarg; break;
 		default:
 			if (!parse_release(&o.rel, c, optarg))
 				usage(stderr, 2);
@@ -822,6 +840,11 @@ main(int argc, char *argv[])
 	check_keys(&o, roster, k);
 	check_lineage_opts(&o, parent);
 	check_release(&o);
+	if (base && o.chain)
+		errx(2, "--chain checks that every round keeps round 0's base: "
+		    "no --base");
+	if (base)
+		digest_arg(base, o.base);
 	if (o.chain)
 		return save_state(&o, verify_chain(&o, argv, argc));
 	if (parent)

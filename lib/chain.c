@@ -185,6 +185,12 @@ check_link(const struct chain *c, int i, fed_err *e)
 		return fed_errf(e, "round %" PRId64 ": parent %.19s... is not "
 		    "%s, round %" PRId64 " %.19s...", r, l->res.parent,
 		    p->path, p->res.round, p->res.digest);
+	/* an adapter's base stays the one its round 0 named */
+	if (strcmp(l->res.base, p->res.base) != 0)
+		return fed_errf(e, "round %" PRId64 ": base %.19s... is not "
+		    "round %" PRId64 "'s, %.19s...", r, l->res.base[0] ?
+		    l->res.base : "none", p->res.round, p->res.base[0] ?
+		    p->res.base : "none");
 	return 0;
 }
 

@@ -140,6 +140,7 @@ check_model(const json_t *m, const char *kind, fed_err *e)
 {
 	const char *arch = manifest_str(m, "arch");
 	json_t *parent = json_object_get(m, "parent");
+	json_t *base = json_object_get(m, "base");
 	struct arch a;
 	fed_err ae;
 
@@ -147,6 +148,12 @@ check_model(const json_t *m, const char *kind, fed_err *e)
 		return fed_errf(e, "manifest.json: arch missing");
 	if (arch_parse(arch, &a, &ae) < 0)
 		return fed_errf(e, "manifest.json: %s", ae.msg);
+	/* an adapter's frozen base: only a model of imported tensors has one */
+	if (base != NULL && (a.kind != ARCH_TENSORS ||
+	    strcmp(kind, "model") != 0 ||
+	    manifest_digest_valid(json_string_value(base)) < 0))
+		return fed_errf(e, "manifest.json: base must be a digest "
+		    "sha256:<64 hex>, in a model of imported tensors");
 	if (want_int(m, "round", 0, e) < 0)
 		return -1;
 	if (json_is_null(parent) && strcmp(kind, "model") == 0)
@@ -389,6 +396,7 @@ read_fields(struct manifest *m)
 	m->kind = manifest_str(j, "kind");
 	m->arch = manifest_str(j, "arch");
 	m->parent = manifest_str(j, "parent");
+	m->base = manifest_str(j, "base");
 	m->round = manifest_int(j, "round");
 	m->samples = manifest_int(j, "samples");
 	m->steps = manifest_int(j, "steps");

@@ -53,6 +53,8 @@ struct manifest {
 	                             * or "report" */
 	const char *arch;           /* architecture string; NULL for data */
 	const char *parent;         /* digest, or NULL when none */
+	const char *base;           /* an adapter's frozen base model's
+	                             * digest, or NULL when none */
 	int64_t round;              /* -1 when absent (data) */
 	int64_t samples;            /* -1 when absent */
 	int64_t steps;              /* -1 when absent */

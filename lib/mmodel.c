@@ -53,12 +53,13 @@ dp_parent(struct mmodel *mi, const json_t *m, fed_err *e)
 	return 0;
 }
 
-/* An imported set: its table and metadata go on to the next model; its
- * size in the types it stores. */
+/* An imported set: its table, metadata and base (an adapter's) go on to
+ * the next model; its size in the types it stores. */
 static void
 model_table(struct mmodel *mi, const json_t *m)
 {
 	const json_t *meta = json_object_get(m, "metadata");
+	const json_t *base = json_object_get(m, "base");
 	const struct tensor_spec *t;
 	int i;
 
@@ -73,6 +74,8 @@ model_table(struct mmodel *mi, const json_t *m)
 	    "tensors"));
 	if (meta != NULL)
 		json_object_set(mi->keep, "metadata", (json_t *)meta);
+	if (base != NULL)
+		json_object_set(mi->keep, "base", (json_t *)base);
 }
 
 /* What any reader of the model takes from its manifest. */

@@ -122,7 +122,8 @@ out:
 }
 
 int
-stfile_model(const struct stfile *f, const char *out, fed_err *e)
+stfile_model(const struct stfile *f, const char *out, const char *base,
+    fed_err *e)
 {
 	char arch[ARCH_STRLEN];
 	json_t *m = manifest_new("model", "fed-init");
@@ -133,6 +134,8 @@ stfile_model(const struct stfile *f, const char *out, fed_err *e)
 	json_object_set_new(m, "tensors", tset_json(&f->a));
 	if (f->st.meta != NULL)
 		json_object_set(m, "metadata", f->st.meta);
+	if (base != NULL)
+		json_object_set_new(m, "base", json_string(base));
 	json_object_set_new(m, "round", json_integer(0));
 	json_object_set_new(m, "parent", json_null());
 	json_object_set_new(m, "init", json_pack("{s:s}", "scheme",

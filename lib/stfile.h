@@ -30,8 +30,10 @@ int  stfile_read(const char *path, struct stfile *f, fed_err *e);
 /* The data of canonical tensor i (of f->a). */
 const uint8_t *stfile_data(const struct stfile *f, int i);
 /* The round-0 model of f's tensors, its __metadata__ kept in the
- * manifest, to out (NULL or "-": standard output). */
-int  stfile_model(const struct stfile *f, const char *out, fed_err *e);
+ * manifest, to out (NULL or "-": standard output).  base, when not NULL,
+ * is the digest of the frozen model the tensors adapt (an adapter's). */
+int  stfile_model(const struct stfile *f, const char *out, const char *base,
+    fed_err *e);
 void stfile_close(struct stfile *f);
 
 #endif

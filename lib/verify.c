@@ -276,6 +276,7 @@ describe(struct bundle_reader *r, struct verify_result *res)
 	res->round = m->round;
 	snprintf(res->parent, sizeof(res->parent), "%s", m->parent ?
 	    m->parent : "");
+	snprintf(res->base, sizeof(res->base), "%s", m->base ? m->base : "");
 }
 
 static int
@@ -294,6 +295,9 @@ verify_stream(struct bundle_reader *r, const struct verify_opts *o,
 	if (o->parent && strcmp(res->parent, o->parent) != 0)
 		return fed_errf(e, "parent is %s, not %s", res->parent[0] ?
 		    res->parent : "none", o->parent);
+	if (o->base && strcmp(res->base, o->base) != 0)
+		return fed_errf(e, "base is %s, not %s", res->base[0] ?
+		    res->base : "none", o->base);
 	if (check_lineage(m, o, res, e) < 0)
 		return -1;
 	while ((s = bundle_next(r, &ent, e)) > 0) {

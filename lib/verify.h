@@ -21,6 +21,8 @@ struct verify_opts {
 	int nkeys;
 	int quorum;                 /* distinct trusted signers wanted */
 	const char *parent;         /* digest the bundle must name, or NULL */
+	const char *base;           /* digest of the frozen base model the
+	                             * bundle (an adapter) must name, or NULL */
 	int spool_fd;               /* tee the raw input here, or -1 */
 	/* lineage (lineage.h): the parent's round when known, else -1; the
 	 * lowest round accepted; what a holder accepted before, or NULL */
@@ -37,6 +39,7 @@ struct verify_result {
 	char kind[8];
 	int64_t round;              /* -1 for data */
 	char parent[DIGEST_LEN + 1];/* "" when none */
+	char base[DIGEST_LEN + 1];  /* an adapter's base; "" when none */
 	int nsigs;                  /* signatures present */
 	int nsigners;               /* trusted keys whose signature verified */
 	char signers[VERIFY_MAXKEYS][KEYID_HEX + 1];

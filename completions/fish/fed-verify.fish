@@ -11,6 +11,7 @@ complete -c fed-verify -s P -l key-dir -x -a '(__fish_complete_directories)' -d 
 complete -c fed-verify -s R -l roster -r -F -d 'The holders of a roster the -p key signed'
 complete -c fed-verify -s k -l quorum -x -d 'Number of distinct trusted signers required'
 complete -c fed-verify -l parent -x -a $bundles -d 'Required parent: a bundle or a sha256 digest'
+complete -c fed-verify -l base -x -a $bundles -d 'Required base of an adapter: a bundle or a sha256 digest'
 complete -c fed-verify -s o -l output -r -F -d 'Write the bundle once verified'
 complete -c fed-verify -l weights -r -F -d 'Write the verified model\'s weights as safetensors'
 complete -c fed-verify -l chain -d 'Walk the models given from round 0 to their head'

@@ -181,6 +181,8 @@ fed-eval
 fed-merge -m
 fed-merge
 fed-verify --parent
+fed-verify --base
+fed-init --base
 fed-verify
 fed-sign
 fed-sample -m

@@ -262,6 +262,46 @@ only_x(const char *name)
 }
 
 /* The struct is filled once from the bytes; the rules are the caller's. */
+/* base: an adapter's frozen model, by digest, on imported models only. */
+static void
+test_manifest_base(void)
+{
+	const char *d = "sha256:"
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	json_t *m = manifest_new("model", "test");
+	fed_err e;
+
+	json_object_set_new(m, "members", json_array());
+	json_object_set_new(m, "arch", json_string("tensors:"
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+	json_object_set_new(m, "round", json_integer(0));
+	json_object_set_new(m, "parent", json_null());
+	json_object_set_new(m, "base", json_string(d));
+	T_OK("manifest: an imported model names its base",
+	    manifest_check(m, &bundle_rules, &e) == 0);
+	json_object_set_new(m, "base", json_string("sha256:ba78"));
+	T_OK("manifest: a base that is not a digest",
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
+	    strstr(e.msg, "base") != NULL);
+	json_object_set_new(m, "base", json_integer(1));
+	T_OK("manifest: a base that is not a string",
+	    manifest_check(m, &bundle_rules, &e) < 0);
+	json_object_set_new(m, "base", json_string(d));
+	json_object_set_new(m, "kind", json_string("update"));
+	json_object_set_new(m, "parent", json_string(d));
+	json_object_set_new(m, "samples", json_integer(1));
+	json_object_set_new(m, "steps", json_integer(0));
+	T_OK("manifest: no base on an update",
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
+	    strstr(e.msg, "base") != NULL);
+	json_object_set_new(m, "kind", json_string("model"));
+	json_object_set_new(m, "arch", json_string("softmax:4-2"));
+	T_OK("manifest: no base on a model fed defined",
+	    manifest_check(m, &bundle_rules, &e) < 0 &&
+	    strstr(e.msg, "base") != NULL);
+	json_decref(m);
+}
+
 static void
 test_manifest_load(void)
 {
@@ -355,6 +395,7 @@ main(void)
 	test_model();
 	test_st();
 	test_manifest();
+	test_manifest_base();
 	test_manifest_load();
 	test_bundle_errors();
 	test_crypto();
