@@ -82,6 +82,11 @@ void optim_vbatch(struct optim *s, float *gb, int h, int B, double clip);
  * the global weights the proximal term pulls towards. */
 void optim_step(struct optim *s, float *w, float *g, const float *w0,
     double lr);
+/* The same step on the elements [lo, hi) alone (a rank's share of a
+ * sharded step, dist.h); the others, and their moments, stay as they
+ * are. */
+void optim_step_part(struct optim *s, float *w, float *g, const float *w0,
+    double lr, uint64_t lo, uint64_t hi);
 /* slices: optim_slices_begin, optim_slice for every slice's gradient g
  * (overwritten), then optim_slices_end moves w by the mean step. */
 void optim_slices_begin(struct optim *s);
