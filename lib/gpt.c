@@ -219,13 +219,23 @@ gpt_matmul_backward(float *din, float *dw, float *db, const float *dout,
 		    1.0f, dout, OC, w, C, 0.0f, din, C);
 }
 
-/* Row i of the scores: softmax over j <= i, zero after. */
-static GPT_HOT void
-causal_softmax(float *a, int T)
-{
-	int i, j;
+/*
+ * Causal attention reads no score above the diagonal, so it computes
+ * none: rows go a tile at a time, and a tile of rows [i0, i0 + m) needs
+ * the columns [0, i0 + m) alone; what lies above the diagonal inside
+ * that width is zero, and nothing right of it is written or read.  With
+ * tiles of 32 at a context of 128 that is 10 of 16 blocks of the work.
+ */
+#define ATT_TILE 32
 
-	for (i = 0; i < T; i++) {
+/* Rows [i0, i0 + m) of the scores a (T, T): softmax over j <= i, zero
+ * for i < j < i0 + m. */
+static GPT_HOT void
+causal_softmax(float *a, int T, int i0, int m)
+{
+	int i, j, w = i0 + m;
+
+	for (i = i0; i < w; i++) {
 		float *r = a + (size_t)i * T, max = r[0], sum = 0, inv;
 
 		for (j = 1; j <= i; j++)
@@ -237,7 +247,7 @@ causal_softmax(float *a, int T)
 		inv = 1.0f / sum;
 		for (j = 0; j <= i; j++)
 			r[j] *= inv;
-		for (j = i + 1; j < T; j++)
+		for (j = i + 1; j < w; j++)
 			r[j] = 0;
 	}
 }
@@ -265,6 +275,28 @@ blas_back(int n)
 		openblas_set_num_threads(n);
 }
 
+/* One head of one window: q, k, v rows of stride C3, out of stride C,
+ * a (T, T). */
+static void
+head_forward(float *out, float *a, const float *q, int T, int C, int hs,
+    float scale)
+{
+	int i0, m, C3 = 3 * C;
+
+	for (i0 = 0; i0 < T; i0 += m) {
+		m = T - i0 < ATT_TILE ? T - i0 : ATT_TILE;
+		/* a (m, i0 + m) = q (m, hs) . k^T, scaled */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i0 + m,
+		    hs, scale, q + (size_t)i0 * C3, C3, q + C, C3, 0.0f,
+		    a + (size_t)i0 * T, T);
+		causal_softmax(a, T, i0, m);
+		/* out (m, hs) = a (m, i0 + m) . v (i0 + m, hs) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs,
+		    i0 + m, 1.0f, a + (size_t)i0 * T, T, q + 2 * C, C3, 0.0f,
+		    out + (size_t)i0 * C, C);
+	}
+}
+
 void
 gpt_attention_forward(float *out, float *att, const float *qkv, int B, int T,
     int C, int H)
@@ -275,29 +307,21 @@ gpt_attention_forward(float *out, float *att, const float *qkv, int B, int T,
 	int nt = blas_one();
 
 	for (b = 0; b < B; b++)
-		for (h = 0; h < H; h++) {
-			const float *q = qkv + (size_t)b * T * C3 + h * hs;
-			float *a = att + ((size_t)b * H + h) * T * T;
-
-			/* a (T, T) = q (T, hs) . k^T, scaled */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T,
-			    T, hs, scale, q, C3, q + C, C3, 0.0f, a, T);
-			causal_softmax(a, T);
-			/* out (T, hs) = a (T, T) . v (T, hs) */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, hs, T, 1.0f, a, T, q + 2 * C, C3, 0.0f,
-			    out + (size_t)b * T * C + h * hs, C);
-		}
+		for (h = 0; h < H; h++)
+			head_forward(out + (size_t)b * T * C + h * hs,
+			    att + ((size_t)b * H + h) * T * T,
+			    qkv + (size_t)b * T * C3 + h * hs, T, C, hs, scale);
 	blas_back(nt);
 }
 
-/* The softmax's backward in place on da: a * (da - sum(a * da)). */
+/* The softmax's backward in place on rows [i0, i0 + m) of da:
+ * a * (da - sum(a * da)), zero above the diagonal as in a. */
 static GPT_HOT void
-causal_softmax_backward(float *da, const float *a, int T)
+causal_softmax_backward(float *da, const float *a, int T, int i0, int m)
 {
-	int i, j;
+	int i, j, w = i0 + m;
 
-	for (i = 0; i < T; i++) {
+	for (i = i0; i < w; i++) {
 		float *d = da + (size_t)i * T, dot = 0;
 		const float *r = a + (size_t)i * T;
 
@@ -305,8 +329,38 @@ causal_softmax_backward(float *da, const float *a, int T)
 			dot += r[j] * d[j];
 		for (j = 0; j <= i; j++)
 			d[j] = r[j] * (d[j] - dot);
-		for (j = i + 1; j < T; j++)
+		for (j = i + 1; j < w; j++)
 			d[j] = 0;
+	}
+}
+
+/* One head of one window, as head_forward; ds (T, T) scratch.  By rows:
+ * da = d . v^T, ds its softmax backward, dq = ds . k; by columns, where
+ * only rows [j0, T) reach them: dv = a^T . d, dk = ds^T . q. */
+static void
+head_backward(float *dq, float *ds, const float *d, const float *q,
+    const float *a, int T, int C, int hs, float scale)
+{
+	int i0, m, C3 = 3 * C;
+
+	for (i0 = 0; i0 < T; i0 += m) {
+		m = T - i0 < ATT_TILE ? T - i0 : ATT_TILE;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, i0 + m,
+		    hs, 1.0f, d + (size_t)i0 * C, C, q + 2 * C, C3, 0.0f,
+		    ds + (size_t)i0 * T, T);
+		causal_softmax_backward(ds, a, T, i0, m);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs,
+		    i0 + m, scale, ds + (size_t)i0 * T, T, q + C, C3, 0.0f,
+		    dq + (size_t)i0 * C3, C3);
+	}
+	for (i0 = 0; i0 < T; i0 += m) {
+		m = T - i0 < ATT_TILE ? T - i0 : ATT_TILE;
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, hs,
+		    T - i0, 1.0f, a + (size_t)i0 * T + i0, T, d + (size_t)i0 * C,
+		    C, 0.0f, dq + 2 * C + (size_t)i0 * C3, C3);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, hs,
+		    T - i0, scale, ds + (size_t)i0 * T + i0, T,
+		    q + (size_t)i0 * C3, C3, 0.0f, dq + C + (size_t)i0 * C3, C3);
 	}
 }
 
@@ -322,24 +376,10 @@ gpt_attention_backward(float *dqkv, float *scratch, const float *dout,
 	for (b = 0; b < B; b++)
 		for (h = 0; h < H; h++) {
 			size_t o = (size_t)b * T * C3 + h * hs;
-			const float *q = qkv + o, *a = att +
-			    ((size_t)b * H + h) * T * T;
-			const float *d = dout + (size_t)b * T * C + h * hs;
-			float *dq = dqkv + o;
 
-			/* da (T, T) = d (T, hs) . v^T */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T,
-			    T, hs, 1.0f, d, C, q + 2 * C, C3, 0.0f, scratch, T);
-			/* dv (T, hs) = a^T . d */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T,
-			    hs, T, 1.0f, a, T, d, C, 0.0f, dq + 2 * C, C3);
-			causal_softmax_backward(scratch, a, T);
-			/* dq = ds . k, dk = ds^T . q, both scaled */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, hs, T, scale, scratch, T, q + C, C3, 0.0f, dq,
-			    C3);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T,
-			    hs, T, scale, scratch, T, q, C3, 0.0f, dq + C, C3);
+			head_backward(dqkv + o, scratch,
+			    dout + (size_t)b * T * C + h * hs, qkv + o,
+			    att + ((size_t)b * H + h) * T * T, T, C, hs, scale);
 		}
 	blas_back(nt);
 }
