@@ -620,6 +620,8 @@ train_run(const struct arch *a, const float *global, float *local,
 	if (o->state != NULL)
 		optim_state_get(&r.opt, o->state);
 	st->loss_start = run_loss(&r, w);
+	if (progress != NULL)
+		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
 	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
 	st->loss_end = run_loss(&r, w);
