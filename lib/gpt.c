@@ -81,6 +81,47 @@ fast_expf(float x)
 	return p * s;
 }
 
+/*
+ * Sums over a row in LANES partial sums, then the lanes in order: the
+ * lanes vectorize where one running sum cannot (ISO C keeps its order),
+ * and every clone and machine adds alike.
+ */
+#define LANES 16
+
+/* sum over i of x[i] y[i], or of x[i] when y is NULL */
+static inline __attribute__((always_inline)) float
+lane_dot(const float *x, const float *y, int n)
+{
+	float l[LANES] = { 0 }, s = 0;
+	int i, k;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		for (k = 0; k < LANES; k++)
+			l[k] += y != NULL ? x[i + k] * y[i + k] : x[i + k];
+	for (k = 0; k < LANES; k++)
+		s += l[k];
+	for (; i < n; i++)
+		s += y != NULL ? x[i] * y[i] : x[i];
+	return s;
+}
+
+/* sum over i of (x[i] - m)^2 */
+static inline __attribute__((always_inline)) float
+lane_sqdev(const float *x, float m, int n)
+{
+	float l[LANES] = { 0 }, s = 0;
+	int i, k;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		for (k = 0; k < LANES; k++)
+			l[k] += (x[i + k] - m) * (x[i + k] - m);
+	for (k = 0; k < LANES; k++)
+		s += l[k];
+	for (; i < n; i++)
+		s += (x[i] - m) * (x[i] - m);
+	return s;
+}
+
 /* ---- layers ---- */
 
 void
@@ -130,18 +171,47 @@ gpt_layer_norm_forward(float *out, float *mean, float *rstd, const float *in,
 	for (r = 0; r < N; r++) {
 		const float *x = in + (size_t)r * C;
 		float *o = out + (size_t)r * C;
-		float m = 0, v = 0, s;
+		float m = lane_dot(x, NULL, C) / (float)C, v, s;
 
-		for (i = 0; i < C; i++)
-			m += x[i];
-		m /= (float)C;
-		for (i = 0; i < C; i++)
-			v += (x[i] - m) * (x[i] - m);
+		v = lane_sqdev(x, m, C);
 		s = 1.0f / sqrtf(v / (float)C + LN_EPS);
 		for (i = 0; i < C; i++)
 			o[i] = (x[i] - m) * s * w[i] + b[i];
 		mean[r] = m;
 		rstd[r] = s;
+	}
+}
+
+/* One row's part of the backward pass: *dmean and *dnx the sums over i
+ * of dn = w[i] d[i] and of dn nx, in lanes; dw, db added to. */
+static inline __attribute__((always_inline)) void
+ln_sums(float *dmean, float *dnx, float *dw, float *db, const float *d,
+    const float *x, const float *w, float m, float s, int C)
+{
+	float lm[LANES] = { 0 }, lx[LANES] = { 0 };
+	int i = 0, k;
+
+	*dmean = *dnx = 0;
+	for (; i + LANES <= C; i += LANES)
+		for (k = 0; k < LANES; k++) {
+			float nx = (x[i + k] - m) * s, dn = w[i + k] * d[i + k];
+
+			lm[k] += dn;
+			lx[k] += dn * nx;
+			db[i + k] += d[i + k];
+			dw[i + k] += nx * d[i + k];
+		}
+	for (k = 0; k < LANES; k++) {
+		*dmean += lm[k];
+		*dnx += lx[k];
+	}
+	for (; i < C; i++) {
+		float nx = (x[i] - m) * s, dn = w[i] * d[i];
+
+		*dmean += dn;
+		*dnx += dn * nx;
+		db[i] += d[i];
+		dw[i] += nx * d[i];
 	}
 }
 
@@ -157,16 +227,9 @@ gpt_layer_norm_backward(float *din, float *dw, float *db, const float *dout,
 	for (r = 0; r < N; r++) {
 		const float *d = dout + (size_t)r * C, *x = in + (size_t)r * C;
 		float *di = din + (size_t)r * C;
-		float m = mean[r], s = rstd[r], dmean = 0, dnx = 0;
+		float m = mean[r], s = rstd[r], dmean, dnx;
 
-		for (i = 0; i < C; i++) {
-			float nx = (x[i] - m) * s, dn = w[i] * d[i];
-
-			dmean += dn;
-			dnx += dn * nx;
-			db[i] += d[i];
-			dw[i] += nx * d[i];
-		}
+		ln_sums(&dmean, &dnx, dw, db, d, x, w, m, s, C);
 		dmean /= (float)C;
 		dnx /= (float)C;
 		for (i = 0; i < C; i++) {
@@ -236,14 +299,13 @@ causal_softmax(float *a, int T, int i0, int m)
 	int i, j, w = i0 + m;
 
 	for (i = i0; i < w; i++) {
-		float *r = a + (size_t)i * T, max = r[0], sum = 0, inv;
+		float *r = a + (size_t)i * T, max = r[0], sum, inv;
 
 		for (j = 1; j <= i; j++)
 			max = r[j] > max ? r[j] : max;
-		for (j = 0; j <= i; j++) {
+		for (j = 0; j <= i; j++)
 			r[j] = fast_expf(r[j] - max);
-			sum += r[j];
-		}
+		sum = lane_dot(r, NULL, i + 1);
 		inv = 1.0f / sum;
 		for (j = 0; j <= i; j++)
 			r[j] *= inv;
@@ -322,11 +384,10 @@ causal_softmax_backward(float *da, const float *a, int T, int i0, int m)
 	int i, j, w = i0 + m;
 
 	for (i = i0; i < w; i++) {
-		float *d = da + (size_t)i * T, dot = 0;
+		float *d = da + (size_t)i * T, dot;
 		const float *r = a + (size_t)i * T;
 
-		for (j = 0; j <= i; j++)
-			dot += r[j] * d[j];
+		dot = lane_dot(r, d, i + 1);
 		for (j = 0; j <= i; j++)
 			d[j] = r[j] * (d[j] - dot);
 		for (j = i + 1; j < w; j++)
@@ -426,14 +487,11 @@ row_max(const float *z, int V)
 static GPT_HOT float
 row_exp(float *p, const float *z, float max, int V)
 {
-	float s = 0;
 	int j;
 
-	for (j = 0; j < V; j++) {
+	for (j = 0; j < V; j++)
 		p[j] = fast_expf(z[j] - max);
-		s += p[j];
-	}
-	return s;
+	return lane_dot(p, NULL, V);
 }
 
 static GPT_HOT void
