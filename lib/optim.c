@@ -103,19 +103,31 @@ optim_state_put(const struct optim *s, struct optim_state *st)
 }
 
 double
-optim_clip(float *g, uint64_t n, double clip)
+optim_sumsq(const float *g, uint64_t n)
 {
 	double ss = 0;
 	uint64_t i;
 
-	if (!(clip > 0))
-		return 0;
 	for (i = 0; i < n; i++)
 		ss += (double)g[i] * g[i];
+	return ss;
+}
+
+double
+optim_clip_by(float *g, uint64_t n, double ss, double clip)
+{
 	ss = sqrt(ss);
 	if (ss > clip)
 		nn_scale(g, n, (float)(clip / ss));
 	return ss;
+}
+
+double
+optim_clip(float *g, uint64_t n, double clip)
+{
+	if (!(clip > 0))
+		return 0;
+	return optim_clip_by(g, n, optim_sumsq(g, n), clip);
 }
 
 /*

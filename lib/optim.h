@@ -72,6 +72,11 @@ void optim_state_put(const struct optim *s, struct optim_state *st);
 
 /* Scale g (n) to L2 norm at most clip (0: never); returns its norm. */
 double optim_clip(float *g, uint64_t n, double clip);
+/* The same in parts (a rank's share of a sharded step): the sum of the
+ * squares of g (n) in double, and the scaling of g to clip given the
+ * whole gradient's sum ss, which returns the whole's norm. */
+double optim_sumsq(const float *g, uint64_t n);
+double optim_clip_by(float *g, uint64_t n, double ss, double clip);
 /*
  * v-batch: given the mean gradients ga of h and gb of B - h samples,
  * gb becomes the batch's gradient and ga (s->spread) the signed root of

@@ -161,10 +161,10 @@ micro_init(struct run *r, fed_err *e)
 
 /*
  * Whether a step may be sharded: under MPI on one machine, a plain step
- * (no DP-SGD, micro-batches, slices or v-batch) whose gradient nothing
- * needs whole (no clipping, which takes its norm) and whose moments
- * nothing keeps (no --moments).  Each element is summed and stepped as
- * in dist_sum and optim_step, so the bytes are the same.
+ * (no DP-SGD, micro-batches, slices or v-batch) whose moments nothing
+ * keeps (no --moments).  Each element is summed and stepped as in
+ * dist_sum and optim_step, so the bytes are the same; only clipping's
+ * norm is added up otherwise, share by share in rank order.
  */
 static int
 shard_init(struct run *r, fed_err *e)
@@ -173,7 +173,7 @@ shard_init(struct run *r, fed_err *e)
 	const struct optim_opts *p = &o->opt;
 
 	if (!dist_parallel(o->dist) || o->micro > 0 || o->dp != NULL ||
-	    p->slices > 1 || p->vbatch > 0 || p->clip > 0 || o->state != NULL)
+	    p->slices > 1 || p->vbatch > 0 || o->state != NULL)
 		return 0;
 	if (dist_share(o->dist, r->m.np, &r->w, e) < 0)
 		return -1;
@@ -397,6 +397,21 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 	return loss;
 }
 
+/* Clipping in a sharded step: the squares of every rank's share added
+ * in rank order, then this rank's share scaled. */
+static int
+shard_clip(struct run *r)
+{
+	float *g = r->g + r->lo;
+	uint64_t n = r->hi - r->lo;
+	double ss = optim_sumsq(g, n);
+
+	if (dist_sum(r->o->dist, NULL, 0, 0, &ss, r->e) < 0)
+		return -1;
+	optim_clip_by(g, n, ss, r->o->opt.clip);
+	return 0;
+}
+
 /* A sharded step: every rank's share of the batch, then this rank's
  * share of the sum and of the step on the shared weights w, then every
  * rank's share in place before the next pass reads them. */
@@ -410,6 +425,10 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	loss = rank_grad(r, w, b, 0, b->n, &f);
 	if (r->failed || dist_sum_share(d, r->g, r->m.np, f, &loss,
 	    r->e) < 0) {
+		r->failed = 1;
+		return loss;
+	}
+	if (r->o->opt.clip > 0 && shard_clip(r) < 0) {
 		r->failed = 1;
 		return loss;
 	}
