@@ -81,24 +81,27 @@ shm_init(struct dist *d)
 	d->shm->base = xcalloc((size_t)d->size, sizeof(*d->shm->base));
 }
 
+/* A window of the run's passive epoch, closed and freed. */
+static void
+win_free(MPI_Win *w)
+{
+	if (*w == MPI_WIN_NULL)
+		return;
+	MPI_Win_unlock_all(*w);
+	MPI_Win_free(w);
+	*w = MPI_WIN_NULL;
+}
+
 static void
 shm_free(struct dist_shm *s)
 {
-	if (s->win == MPI_WIN_NULL)
-		return;
-	MPI_Win_unlock_all(s->win);
-	MPI_Win_free(&s->win);
-	s->win = MPI_WIN_NULL;
+	win_free(&s->win);
 }
 
 static void
 weights_free(struct dist_shm *s)
 {
-	if (s->wwin == MPI_WIN_NULL)
-		return;
-	MPI_Win_unlock_all(s->wwin);
-	MPI_Win_free(&s->wwin);
-	s->wwin = MPI_WIN_NULL;
+	win_free(&s->wwin);
 	s->w = NULL;
 	s->wn = 0;
 }
