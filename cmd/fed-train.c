@@ -46,7 +46,9 @@ struct opts {
 
 struct progress {
 	struct timespec start, last;
+	struct timespec steps, end;     /* the first step's start, the last's end */
 	int64_t batch;
+	int tty;                        /* show it as it goes */
 };
 
 /* -h: what each option does, one line each, after the usage. */
@@ -126,10 +128,15 @@ show_progress(void *ctx, int64_t step, int64_t total, double loss)
 	double el;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (step < total && since(&p->last, &now) < 0.5)
+	if (step == 0)
+		p->steps = now;
+	if (step == total)
+		p->end = now;
+	if (!p->tty || step == 0 || (step < total &&
+	    since(&p->last, &now) < 0.5))
 		return;
 	p->last = now;
-	el = since(&p->start, &now);
+	el = since(&p->steps, &now);
 	fprintf(stderr, "\rfed-train: step %lld/%lld  loss %.4f  %.0f samples/s ",
 	    (long long)step, (long long)total, loss,
 	    el > 0 ? (double)step * (double)p->batch / el : 0.0);
@@ -138,30 +145,35 @@ show_progress(void *ctx, int64_t step, int64_t total, double loss)
 }
 
 static void
-progress_start(struct progress *p, int64_t batch)
+progress_start(struct progress *p, int64_t batch, int tty)
 {
 	memset(p, 0, sizeof(*p));
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->steps = p->end = p->start;
 	p->batch = batch;
+	p->tty = tty;
 }
 
-/* -v: what the run did and how fast, for operators and benchmarks. */
+/* -v: what the run did and how fast, for operators and benchmarks: the
+ * rate of the steps (as a benchmark's peer times its steps), then the
+ * whole run's time with its set-up and the loss before and after. */
 static void
 summary(const struct progress *p, const struct train_stats *st,
     const struct dist *d)
 {
 	struct timespec now;
 	const char *core = openblas_get_corename();
-	double el;
+	double el, all;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	el = since(&p->start, &now);
+	all = since(&p->start, &now);
+	el = since(&p->steps, &p->end);
 	fprintf(stderr, "fed-train: %lld steps, %lld samples in %.3f s, "
-	    "%.0f samples/s, loss %.4f -> %.4f, blas %s %d threads, "
-	    "%d rank%s\n", (long long)st->steps, (long long)st->rows, el,
-	    el > 0 ? (double)st->rows / el : 0.0, st->loss_start,
-	    st->loss_end, core ? core : "?", openblas_get_num_threads(),
-	    d->size, d->size > 1 ? "s" : "");
+	    "%.0f samples/s (%.3f s in all), loss %.4f -> %.4f, blas %s %d "
+	    "threads, %d rank%s\n", (long long)st->steps,
+	    (long long)st->rows, el, el > 0 ? (double)st->rows / el : 0.0,
+	    all, st->loss_start, st->loss_end, core ? core : "?",
+	    openblas_get_num_threads(), d->size, d->size > 1 ? "s" : "");
 }
 
 /* The model's round and, with ms, its shared moments (zero at step 0
@@ -324,9 +336,10 @@ train(struct opts *o)
 	}
 	prepare(o, &u, &d, &ts);
 	local = xmalloc(arch_nparams(&u.a) * sizeof(float));
-	progress_start(&pr, train_batch_units(&o->t, &u.a, &d));
-	if (train_run(&u.a, global, local, &d, &o->t, isatty(2) &&
-	    o->t.dist->rank == 0 ? show_progress : NULL, &pr, &st, &e) < 0) {
+	progress_start(&pr, train_batch_units(&o->t, &u.a, &d), isatty(2) &&
+	    o->t.dist->rank == 0);
+	if (train_run(&u.a, global, local, &d, &o->t, show_progress, &pr, &st,
+	    &e) < 0) {
 		fed_errprefix(&e, "%s", display_name(o->data));
 		goto out;
 	}

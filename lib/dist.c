@@ -12,6 +12,9 @@
  * it may start its next part while a slower rank still reads its last:
  * that rank has passed the barrier of this sum, so it is done with the
  * sum before.
+ * A sharded step (dist_share) uses a second shared window, the weights:
+ * each rank sums and steps its own share of them in place, and a barrier
+ * makes every share visible before the next pass reads the whole.
  */
 #define _GNU_SOURCE                 /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
@@ -39,6 +42,9 @@ struct dist_shm {
 	MPI_Win win;                /* MPI_WIN_NULL until a slot */
 	unsigned char **base;       /* (size) each rank's two slots */
 	int turn;                   /* which of the two this sum uses */
+	MPI_Win wwin;               /* the shared weights, or MPI_WIN_NULL */
+	float *w;                   /* (wn) those weights */
+	uint64_t wn;
 };
 
 /* A count from the environment, or 0. */
@@ -71,17 +77,33 @@ shm_init(struct dist *d)
 	d->shm = xcalloc(1, sizeof(*d->shm));
 	d->shm->node = node;
 	d->shm->win = MPI_WIN_NULL;
+	d->shm->wwin = MPI_WIN_NULL;
 	d->shm->base = xcalloc((size_t)d->size, sizeof(*d->shm->base));
+}
+
+/* A window of the run's passive epoch, closed and freed. */
+static void
+win_free(MPI_Win *w)
+{
+	if (*w == MPI_WIN_NULL)
+		return;
+	MPI_Win_unlock_all(*w);
+	MPI_Win_free(w);
+	*w = MPI_WIN_NULL;
 }
 
 static void
 shm_free(struct dist_shm *s)
 {
-	if (s->win == MPI_WIN_NULL)
-		return;
-	MPI_Win_unlock_all(s->win);
-	MPI_Win_free(&s->win);
-	s->win = MPI_WIN_NULL;
+	win_free(&s->win);
+}
+
+static void
+weights_free(struct dist_shm *s)
+{
+	win_free(&s->wwin);
+	s->w = NULL;
+	s->wn = 0;
 }
 
 /* Two slots of d->slot bytes for every rank, each rank's in its own
@@ -156,6 +178,7 @@ dist_finish(struct dist *d)
 {
 	if (d->shm != NULL) {
 		shm_free(d->shm);
+		weights_free(d->shm);
 		MPI_Comm_free(&d->shm->node);
 		free(d->shm->base);
 		free(d->shm);
@@ -291,12 +314,13 @@ turn(struct dist *d)
 		d->shm->turn ^= 1;
 }
 
-/* g (n) = sum over ranks in order of w_r g_r, in double, a block at a
- * time so that the accumulator stays in cache.  Vectorized (NN_HOT)
+/* g [lo, hi) = sum over ranks in order of w_r g_r, in double, a block
+ * at a time so that the accumulator stays in cache.  Vectorized (NN_HOT)
  * without contracting into fused multiply-adds (ISO C: -std=c11), so
- * every clone and every machine rounds alike. */
+ * every clone and every machine rounds alike, and each element is the
+ * same whatever range it is summed in. */
 static NN_HOT void
-combine(const struct dist *d, float *g, uint64_t n)
+combine(const struct dist *d, float *g, uint64_t lo, uint64_t hi)
 {
 	double acc[BLOCK];
 	const float *gr;
@@ -305,8 +329,8 @@ combine(const struct dist *d, float *g, uint64_t n)
 
 	for (r = 0; r < d->size; r++)
 		memcpy(&d->weights[r], d->at[r], sizeof(double));
-	for (i = 0; i < n; i += m) {
-		m = n - i < BLOCK ? n - i : BLOCK;
+	for (i = lo; i < hi; i += m) {
+		m = hi - i < BLOCK ? hi - i : BLOCK;
 		gr = (const float *)(d->at[0] + HEAD) + i;
 		for (j = 0; j < m; j++)
 			acc[j] = d->weights[0] * (double)gr[j];
@@ -344,8 +368,73 @@ dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
 		return sum_losses(d, loss, e);
 	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
 		return -1;
-	combine(d, g, n);
+	combine(d, g, 0, n);
 	turn(d);
+	return 0;
+}
+
+void
+dist_range(const struct dist *d, uint64_t n, uint64_t *lo, uint64_t *hi)
+{
+	/* whole cache lines, so that no two ranks write one */
+	*lo = (n * (uint64_t)d->rank / (uint64_t)d->size) & ~(uint64_t)15;
+	*hi = d->rank + 1 == d->size ? n :
+	    (n * (uint64_t)(d->rank + 1) / (uint64_t)d->size) & ~(uint64_t)15;
+}
+
+int
+dist_sum_share(struct dist *d, float *g, uint64_t n, double w, double *loss,
+    fed_err *e)
+{
+	uint64_t lo, hi;
+
+	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
+		return -1;
+	dist_range(d, n, &lo, &hi);
+	combine(d, g, lo, hi);
+	turn(d);
+	return 0;
+}
+
+int
+dist_share(struct dist *d, uint64_t n, float **w, fed_err *e)
+{
+	struct dist_shm *s = d->shm;
+	MPI_Aint size;
+	int u;
+
+	*w = NULL;
+	if (s == NULL || n > (uint64_t)INT_MAX / sizeof(float))
+		return 0;
+	if (n <= s->wn) {
+		*w = s->w;
+		return 0;
+	}
+	weights_free(s);
+	if (MPI_Win_allocate_shared(d->rank == 0 ? (MPI_Aint)(n *
+	    sizeof(float)) : 0, sizeof(float), MPI_INFO_NULL, s->node, &s->w,
+	    &s->wwin) != MPI_SUCCESS ||
+	    MPI_Win_shared_query(s->wwin, 0, &size, &u, &s->w) != MPI_SUCCESS ||
+	    MPI_Win_lock_all(MPI_MODE_NOCHECK, s->wwin) != MPI_SUCCESS)
+		return fed_syserrf(e, "mpi: cannot share the weights' memory");
+	s->wn = n;
+	*w = s->w;
+	return 0;
+}
+
+int
+dist_barrier(struct dist *d, fed_err *e)
+{
+	MPI_Win win = d->shm != NULL ? d->shm->wwin : MPI_WIN_NULL;
+	MPI_Request q;
+
+	if (!d->mpi || d->size == 1)
+		return 0;
+	if ((win != MPI_WIN_NULL && MPI_Win_sync(win) != MPI_SUCCESS) ||
+	    MPI_Ibarrier(MPI_COMM_WORLD, &q) != MPI_SUCCESS ||
+	    await(&q) < 0 ||
+	    (win != MPI_WIN_NULL && MPI_Win_sync(win) != MPI_SUCCESS))
+		return fed_syserrf(e, "mpi: waiting for the other ranks failed");
 	return 0;
 }
 

@@ -70,6 +70,21 @@ float *dist_part(struct dist *d, uint64_t n, fed_err *e);
  */
 int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
     fed_err *e);
+/*
+ * A sharded step: when the ranks share memory, dist_share gives n floats
+ * that all of them read and write (*w NULL when they do not; collective,
+ * once).  dist_sum_share is dist_sum putting into g only this rank's
+ * share of the sum, the elements [lo, hi) of dist_range (whole cache
+ * lines, in rank order); a rank then steps that share of the shared
+ * weights, and dist_barrier (every rank reaches it before any leaves)
+ * makes every share visible to every rank.
+ */
+int  dist_share(struct dist *d, uint64_t n, float **w, fed_err *e);
+void dist_range(const struct dist *d, uint64_t n, uint64_t *lo,
+    uint64_t *hi);
+int  dist_sum_share(struct dist *d, float *g, uint64_t n, double w,
+    double *loss, fed_err *e);
+int  dist_barrier(struct dist *d, fed_err *e);
 /* The same for exact sums (xsum.h): this rank's partial sum of n
  * elements goes into dist_xpart's buffer (asked for before each sum); dist_xsum puts the total of
  * every rank's into acc (n elements), the same bits on every rank

@@ -103,19 +103,31 @@ optim_state_put(const struct optim *s, struct optim_state *st)
 }
 
 double
-optim_clip(float *g, uint64_t n, double clip)
+optim_sumsq(const float *g, uint64_t n)
 {
 	double ss = 0;
 	uint64_t i;
 
-	if (!(clip > 0))
-		return 0;
 	for (i = 0; i < n; i++)
 		ss += (double)g[i] * g[i];
+	return ss;
+}
+
+double
+optim_clip_by(float *g, uint64_t n, double ss, double clip)
+{
 	ss = sqrt(ss);
 	if (ss > clip)
 		nn_scale(g, n, (float)(clip / ss));
 	return ss;
+}
+
+double
+optim_clip(float *g, uint64_t n, double clip)
+{
+	if (!(clip > 0))
+		return 0;
+	return optim_clip_by(g, n, optim_sumsq(g, n), clip);
 }
 
 /*
@@ -150,23 +162,24 @@ optim_vbatch(struct optim *s, float *gb, int h, int B, double clip)
 /* SGD, PyTorch's form: v = m v + g; w -= lr v.  L2 and the proximal
  * term enter the gradient. */
 static NN_HOT void
-sgd_step(struct optim *s, float *w, float *g, const float *w0, double lr_now)
+sgd_step(struct optim *s, float *w, float *g, const float *w0, double lr_now,
+    uint64_t lo, uint64_t n)
 {
 	const float lr = (float)lr_now, mom = (float)s->o.momentum;
 	const float wd = (float)s->o.weight_decay, mu = (float)s->o.prox;
 	const uint8_t *dk = s->decay;
 	float *m = s->m;
-	uint64_t i, n = s->np;
+	uint64_t i;
 
 	if (wd != 0 || mu != 0)
-		for (i = 0; i < n; i++)
+		for (i = lo; i < n; i++)
 			g[i] += (dk[i] ? wd : 0) * w[i] + mu * (w[i] - w0[i]);
 	if (m == NULL) {
-		for (i = 0; i < n; i++)
+		for (i = lo; i < n; i++)
 			w[i] -= lr * g[i];
 		return;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = lo; i < n; i++) {
 		m[i] = mom * m[i] + g[i];
 		w[i] -= lr * m[i];
 	}
@@ -217,14 +230,14 @@ adam_grad(const struct adam k, float gi, float *wi, float w0, uint8_t dk)
 /* AdamW (decoupled decay) or Adam (L2 in the gradient), as PyTorch. */
 static NN_HOT void
 adam_step(struct optim *s, float *w, const float *g, const float *w0,
-    const struct adam k)
+    const struct adam k, uint64_t lo, uint64_t n)
 {
 	float *m = s->m, *v = s->v;
 	const float *sp = s->spread;
 	const uint8_t *dk = s->decay;
-	uint64_t i, n = s->np;
+	uint64_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = lo; i < n; i++) {
 		float wi = w[i], sq, c;
 		float gi = adam_grad(k, g[i], &wi, w0[i], dk[i]);
 
@@ -247,15 +260,22 @@ adam_step(struct optim *s, float *w, const float *g, const float *w0,
 void
 optim_step(struct optim *s, float *w, float *g, const float *w0, double lr)
 {
+	optim_step_part(s, w, g, w0, lr, 0, s->np);
+}
+
+void
+optim_step_part(struct optim *s, float *w, float *g, const float *w0,
+    double lr, uint64_t lo, uint64_t hi)
+{
 	struct adam k;
 
 	if (s->o.kind == OPTIM_SGD) {
-		sgd_step(s, w, g, w0, lr);
+		sgd_step(s, w, g, w0, lr, lo, hi);
 		return;
 	}
 	s->t++;
 	adam_consts(&k, s, lr);
-	adam_step(s, w, g, w0, k);
+	adam_step(s, w, g, w0, k, lo, hi);
 }
 
 /*

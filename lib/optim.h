@@ -72,6 +72,11 @@ void optim_state_put(const struct optim *s, struct optim_state *st);
 
 /* Scale g (n) to L2 norm at most clip (0: never); returns its norm. */
 double optim_clip(float *g, uint64_t n, double clip);
+/* The same in parts (a rank's share of a sharded step): the sum of the
+ * squares of g (n) in double, and the scaling of g to clip given the
+ * whole gradient's sum ss, which returns the whole's norm. */
+double optim_sumsq(const float *g, uint64_t n);
+double optim_clip_by(float *g, uint64_t n, double ss, double clip);
 /*
  * v-batch: given the mean gradients ga of h and gb of B - h samples,
  * gb becomes the batch's gradient and ga (s->spread) the signed root of
@@ -82,6 +87,11 @@ void optim_vbatch(struct optim *s, float *gb, int h, int B, double clip);
  * the global weights the proximal term pulls towards. */
 void optim_step(struct optim *s, float *w, float *g, const float *w0,
     double lr);
+/* The same step on the elements [lo, hi) alone (a rank's share of a
+ * sharded step, dist.h); the others, and their moments, stay as they
+ * are. */
+void optim_step_part(struct optim *s, float *w, float *g, const float *w0,
+    double lr, uint64_t lo, uint64_t hi);
 /* slices: optim_slices_begin, optim_slice for every slice's gradient g
  * (overwritten), then optim_slices_end moves w by the mean step. */
 void optim_slices_begin(struct optim *s);

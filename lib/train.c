@@ -3,7 +3,10 @@
  * buffers are allocated by run_init; a step draws its batch, gets the
  * gradient (whole, as two halves for v-batch, or slice by slice), and
  * steps.  Losses are summed in double.  Under MPI each gradient of part
- * of a batch is the ranks' shares combined (part_grad).
+ * of a batch is the ranks' shares combined (part_grad); on one machine a
+ * plain step is sharded (shard_step): each rank sums and steps its share
+ * of weights the ranks share, so that no rank does the whole of that
+ * serial work.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -83,6 +86,9 @@ struct run {
 	xsum_t *xmine, *xall;       /* (np) with micro: this process's
 	                             * exact sum (dist's buffer under MPI),
 	                             * and every rank's */
+	float *w;                   /* (np) with a sharded step: the
+	                             * weights, shared by the ranks (dist's) */
+	uint64_t lo, hi;            /* this rank's share of them */
 	fed_err *e;
 	int failed;                 /* a collective failed: stop */
 };
@@ -153,6 +159,28 @@ micro_init(struct run *r, fed_err *e)
 	return 0;
 }
 
+/*
+ * Whether a step may be sharded: under MPI on one machine, a plain step
+ * (no DP-SGD, micro-batches, slices or v-batch) whose moments nothing
+ * keeps (no --moments).  Each element is summed and stepped as in
+ * dist_sum and optim_step, so the bytes are the same; only clipping's
+ * norm is added up otherwise, share by share in rank order.
+ */
+static int
+shard_init(struct run *r, fed_err *e)
+{
+	const struct train_opts *o = r->o;
+	const struct optim_opts *p = &o->opt;
+
+	if (!dist_parallel(o->dist) || o->micro > 0 || o->dp != NULL ||
+	    p->slices > 1 || p->vbatch > 0 || o->state != NULL)
+		return 0;
+	if (dist_share(o->dist, r->m.np, &r->w, e) < 0)
+		return -1;
+	dist_range(o->dist, r->m.np, &r->lo, &r->hi);
+	return 0;
+}
+
 static int
 run_init(struct run *r, const struct arch *a, const struct dataset *d,
     const struct train_opts *o, rng_t *rng, fed_err *e)
@@ -185,6 +213,10 @@ run_init(struct run *r, const struct arch *a, const struct dataset *d,
 	if (o->dp != NULL && dist_parallel(o->dist)) {
 		r->dp.part = o->dist->rank;
 		r->dp.parts = o->dist->size;
+	}
+	if (shard_init(r, e) < 0) {
+		run_free(r);
+		return -1;
 	}
 	r->e = e;
 	run_sample(r, rng);
@@ -327,30 +359,81 @@ micro_grad(struct run *r, const float *w, const struct batch *b, int k,
 	return loss;
 }
 
-/* The same, the ranks of an MPI job each computing a contiguous share
- * and weighting its mean gradient by the share's size; the losses
- * summed. */
+/* Under MPI, this rank's contiguous share of part of b into r->part:
+ * its mean gradient, weighted *f by the share's size; its summed loss. */
+static double
+rank_grad(struct run *r, const float *w, const struct batch *b, int k,
+    int n, double *f)
+{
+	struct dist *d = r->o->dist;
+	int a, z;
+
+	a = (int)((int64_t)n * d->rank / d->size);
+	z = (int)((int64_t)n * (d->rank + 1) / d->size);
+	*f = (double)(z - a) / n;
+	shares(r);
+	if (z > a)
+		return local_grad(r, w, b, k + a, z - a, r->part);
+	memset(r->part, 0, r->m.np * sizeof(float));
+	return 0;
+}
+
+/* The same, the ranks of an MPI job each computing a contiguous share;
+ * the losses summed. */
 static double
 part_grad(struct run *r, const float *w, const struct batch *b, int k,
     int n, float *g)
 {
 	struct dist *d = r->o->dist;
-	int a, z;
-	double loss = 0;
+	double loss, f;
 
 	if (r->o->micro > 0)
 		return micro_grad(r, w, b, k, n, g);
 	if (!dist_parallel(d))
 		return local_grad(r, w, b, k, n, g);
-	a = (int)((int64_t)n * d->rank / d->size);
-	z = (int)((int64_t)n * (d->rank + 1) / d->size);
-	shares(r);
-	if (z > a)
-		loss = local_grad(r, w, b, k + a, z - a, r->part);
-	else
-		memset(r->part, 0, r->m.np * sizeof(float));
-	if (!r->failed && dist_sum(d, g, r->m.np, (double)(z - a) / n, &loss,
-	    r->e) < 0)
+	loss = rank_grad(r, w, b, k, n, &f);
+	if (!r->failed && dist_sum(d, g, r->m.np, f, &loss, r->e) < 0)
+		r->failed = 1;
+	return loss;
+}
+
+/* Clipping in a sharded step: the squares of every rank's share added
+ * in rank order, then this rank's share scaled. */
+static int
+shard_clip(struct run *r)
+{
+	float *g = r->g + r->lo;
+	uint64_t n = r->hi - r->lo;
+	double ss = optim_sumsq(g, n);
+
+	if (dist_sum(r->o->dist, NULL, 0, 0, &ss, r->e) < 0)
+		return -1;
+	optim_clip_by(g, n, ss, r->o->opt.clip);
+	return 0;
+}
+
+/* A sharded step: every rank's share of the batch, then this rank's
+ * share of the sum and of the step on the shared weights w, then every
+ * rank's share in place before the next pass reads them. */
+static double
+shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
+    double lr)
+{
+	struct dist *d = r->o->dist;
+	double loss, f;
+
+	loss = rank_grad(r, w, b, 0, b->n, &f);
+	if (r->failed || dist_sum_share(d, r->g, r->m.np, f, &loss,
+	    r->e) < 0) {
+		r->failed = 1;
+		return loss;
+	}
+	if (r->o->opt.clip > 0 && shard_clip(r) < 0) {
+		r->failed = 1;
+		return loss;
+	}
+	optim_step_part(&r->opt, w, r->g, w0, lr, r->lo, r->hi);
+	if (dist_barrier(d, r->e) < 0)
 		r->failed = 1;
 	return loss;
 }
@@ -433,7 +516,9 @@ step(struct run *r, float *w, const float *w0, struct batch *b, rng_t *rng,
 	if (r->o->dp != NULL) {
 		loss = dp_grad(r, w, rng, &rows);
 		b->n = (int)rows;
-	} else if (o->slices > 1)
+	} else if (r->w != NULL)
+		return shard_step(r, w, w0, b, lr);
+	else if (o->slices > 1)
 		return slices_step(r, w, w0, b, lr);
 	else if (o->vbatch > 0) {
 		loss = part_grad(r, w, b, 0, h, r->opt.spread);
@@ -517,6 +602,19 @@ diverged(const float *w, const float *w0, uint64_t n)
 	return 0;
 }
 
+/* The weights the steps move: local, or with a sharded step the shared
+ * ones, set from local (each rank its share) before any rank reads. */
+static float *
+shared_weights(struct run *r, float *local)
+{
+	if (r->w == NULL)
+		return local;
+	memcpy(r->w + r->lo, local + r->lo, (r->hi - r->lo) * sizeof(float));
+	if (dist_barrier(r->o->dist, r->e) < 0)
+		r->failed = 1;
+	return r->w;
+}
+
 int
 train_run(const struct arch *a, const float *global, float *local,
     const struct dataset *d, const struct train_opts *o,
@@ -526,6 +624,7 @@ train_run(const struct arch *a, const float *global, float *local,
 	struct run r;
 	rng_t rng;
 	unsigned csr;
+	float *w;
 	int failed;
 
 	memset(st, 0, sizeof(*st));
@@ -536,12 +635,17 @@ train_run(const struct arch *a, const float *global, float *local,
 		return -1;
 	csr = nn_denormals_off();
 	memcpy(local, global, r.m.np * sizeof(float));
+	w = shared_weights(&r, local);
 	if (o->state != NULL)
 		optim_state_get(&r.opt, o->state);
-	st->loss_start = run_loss(&r, local);
-	loop(&r, local, global, train_total_steps(o, a, d), progress, ctx,
+	st->loss_start = run_loss(&r, w);
+	if (progress != NULL)
+		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
+	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
-	st->loss_end = run_loss(&r, local);
+	st->loss_end = run_loss(&r, w);
+	if (w != local)
+		memcpy(local, w, r.m.np * sizeof(float));
 	if (o->state != NULL)
 		optim_state_put(&r.opt, o->state);
 	nn_denormals_restore(csr);

@@ -67,8 +67,9 @@ struct train_stats {
 	double loss_end;            /* the result on the same sample */
 };
 
-/* Called every so often with the step done, of total, and the mean loss
- * of the steps since the last call. */
+/* Called with step 0 (and the loss before training) just before the
+ * first step, then every so often with the step done, of total, and the
+ * mean loss of the steps since the last call, and after the last. */
 typedef void train_progress_fn(void *ctx, int64_t step, int64_t total,
     double loss);
 
