@@ -20,7 +20,12 @@
 # state (--opt-state, which never moves); ENCODE one of fed-train
 # --encode's schemes or "f32", with "+ef" for error feedback (--residual,
 # int8 and topk:F);
-# OLR and MOM fed-merge's Nesterov step.  A configuration whose STEPS does
+# OLR and MOM fed-merge's Nesterov step; an optional sixth field, the
+# holders' inner learning rate (demo-lang's LR, 0.002 by default), and
+# a seventh, their Adam epsilon (demo-lang's HEPS; the pooled model keeps
+# EPS).
+# OLR may be RULE:LR for another outer step (demo-lang's RULE: fedadam
+# or fedyogi, whose beta1 is then MOM), as in 32/own/int8+ef/fedadam:0.01/0.9.  A configuration whose STEPS does
 # not divide BUDGET is skipped.
 #
 # The full setting (the defaults: the demo's model and text, BUDGET 512,
@@ -55,7 +60,7 @@ trap 'rm -rf "$w"' EXIT
 
 # run N CONFIG: demo-lang at CONFIG into $OUT/run-N.out; its row on stdout
 run() {
-	IFS=/ read -r s mom enc olr m <<EOF
+	IFS=/ read -r s mom enc olr m lr eps <<EOF
 $2
 EOF
 	[ $((BUDGET % s)) -eq 0 ] || { echo "skip $2: $s does not divide $BUDGET" >&2; return 0; }
@@ -65,16 +70,19 @@ EOF
 	case $mom in shared) mom=1 ;; own) mom=0 ;;
 	*) echo "lang-comm: $2: moments are shared or own" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
+	rule=nesterov
+	case $olr in *:*) rule=${olr%%:*}; olr=${olr#*:} ;; esac
 	pooled=
 	[ -f "$w/pooled.fed" ] && pooled=$w/pooled.fed
 	env FED_DEMO_DIR="$w/run" ROUNDS=$r STEPS=$s MOMENTS=$mom \
 	    ENCODE="$enc" RESIDUAL=$res OLR="$olr" MOM="$m" EVERY=$r \
+	    LR="${lr:-${LR:-0.002}}" HEPS="${eps:-${EPS:-1e-8}}" RULE="$rule" \
 	    ALONE=0 POOLED="$pooled" sh "$root/scripts/demo-lang" \
 	    >"$OUT/run-$1.out" 2>&1 ||
 	    { echo "lang-comm: $2 failed, see $OUT/run-$1.out" >&2; exit 1; }
 	[ -n "$pooled" ] || cp "$w/run/pooled.fed" "$w/pooled.fed"
 	awk -v c="$2" -v s="$s" -v r="$r" '
-	    /^hold-/ && NF == 6 { if ($4 > sent) sent = $4 }
+	    /^hold-/ && NF == 7 { if ($4 > sent) sent = $4 }
 	    /^all / { all = $2; pall = $3; q = $4 }
 	    /^[a-z_]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ / && $1 != "all" &&
 	        $4 > wq { wq = $4; wl = $1 }

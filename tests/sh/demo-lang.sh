@@ -144,6 +144,8 @@ check "topk: the ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 
     "$(awk -v d="$dp" -v s="$(cat run/rounds/update-*-pl.fed | wc -c)" 'BEGIN { printf "%.2f", d / s }')"
 expect "RESIDUAL=1 needs int8 or topk" 2 env RESIDUAL=1 ENCODE=fp16 sh "$demo"
 expect "ALONE=2 is a usage error" 2 env ALONE=2 sh "$demo"
+expect_err "RULE=median is a usage error" 2 'RULE=nesterov|fedadam|fedyogi' \
+    env RULE=median sh "$demo"
 expect_err "a missing pooled model" 1 'no pooled model' \
     env POOLED="$T/none.fed" sh "$demo"
 
