@@ -69,10 +69,19 @@
 #   32/own/int8+ef with fedadam as the outer step (lr/beta1 0.003/0.9,
 #     0.01/0.9, 0.03/0.9, 0.01/0.5): 1.58, 1.27, 1.15, 1.085; with 8
 #     rounds its second moment has nothing to average
+#   32/own/int8+ef/1/0.5/0.004 with demo-lang's PROX (fed-train --prox)
+#     0.01: 1.019 ru 1.261; 0.1: 1.058 ru 1.362
+#   the control, HOLDERS=iid (the same pages dealt at random):
+#     2/shared/f32/1/0.3 1.034 (ru 1.047); 32/own/int8+ef/1/0.5/0.004
+#     0.954, every language better than pooled; 32/shared/int8+ef/1/0.5
+#     0.985
 # So at this scale the outer momentum wants less than DiLoCo's 0.9 over
 # so few rounds (8), outer lr 1, a higher inner lr (0.004) for long
 # rounds; none of it closes Russian's gap: every long-round setting
 # leaves Russian 18-35% behind pooled while the union is within 2-5%.
+# Dealt at random, 32-step rounds of int8 beat pooled (as DiLoCo's outer
+# Nesterov step does on one worker), so what costs is not the round
+# length but the split by language over long rounds.
 # Shared moments narrow it most (1.177), which points at the holders'
 # own Adam normalisation: with its own v a holder's small consistent
 # gradients (the six Latin-script holders pushing the Cyrillic bytes'
