@@ -82,13 +82,15 @@
 # Dealt at random, 32-step rounds of int8 beat pooled (as DiLoCo's outer
 # Nesterov step does on one worker), so what costs is not the round
 # length but the split by language over long rounds.
-# Shared moments narrow it most (1.177), which points at the holders'
-# own Adam normalisation: with its own v a holder's small consistent
-# gradients (the six Latin-script holders pushing the Cyrillic bytes'
-# logits down) get full-size steps, so the mean of the holders'
-# normalised steps is not the normalised mean step that pooled training
-# takes.  A shared (or less often shared, or encoded) second moment is
-# the next thing to try.
+# Shared moments narrow it most (1.177), a guess at one cause: with its
+# own v a holder's small consistent gradients (the six Latin-script
+# holders pushing the Cyrillic bytes' logits down) get full-size steps,
+# so the mean of the holders' normalised steps is not the normalised
+# mean step that pooled training takes.  It is not all of it: over 32
+# steps a holder's v stays mostly the shared one (beta2 0.999), and
+# Russian is still 18% behind; drift over long rounds on one language
+# (which SCAFFOLD's control variates correct, at one more tensor up)
+# is the other candidate.
 #
 # Usage: sh tests/bench/lang-comm.sh   (from the repository, after make;
 # it installs the translated manual pages as make demo-lang does)
