@@ -46,7 +46,9 @@
 # at load 4, the first configuration with the pooled model took 15
 # minutes and 32/own/int8+ef 2.6, so the whole about 35.  The
 # first configuration trains the pooled model, with --slices when its
-# moments are shared, so it should be one with shared moments.  A small
+# moments are shared, so it should be one with shared moments; it is
+# kept as OUT/pooled.fed, which POOLED=FILE passes to a later run with
+# the same ARCH, BUDGET and text instead of training it again.  A small
 # run, under a minute:
 #   BUDGET=32 ARCH=gpt:1-32-2-32 TRAINMAX=40000 TESTMAX=8000 \
 #     CONFIGS="2/shared/f32/1/0.3 8/own/f32/0.7/0.8 32/own/int8/0.7/0.8" \
@@ -107,6 +109,13 @@ sh "$root/scripts/deps" demo-lang
 mkdir -p "$OUT"
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
+# POOLED=FILE: the pooled model of an earlier run at the same ARCH,
+# BUDGET and text (its OUT/pooled.fed), instead of training it again
+if [ -n "${POOLED:-}" ]; then
+	[ -f "$POOLED" ] ||
+	    { echo "lang-comm: $POOLED: no pooled model" >&2; exit 1; }
+	cp "$POOLED" "$w/pooled.fed"
+fi
 
 # run N CONFIG: demo-lang at CONFIG into $OUT/run-N.out; its row on stdout
 run() {
@@ -131,6 +140,7 @@ EOF
 	    >"$OUT/run-$1.out" 2>&1 ||
 	    { echo "lang-comm: $2 failed, see $OUT/run-$1.out" >&2; exit 1; }
 	[ -n "$pooled" ] || cp "$w/run/pooled.fed" "$w/pooled.fed"
+	cp "$w/pooled.fed" "$OUT/pooled.fed"
 	awk -v c="$2" -v s="$s" -v r="$r" '
 	    /^hold-/ && NF == 7 { if ($4 > sent) sent = $4 }
 	    /^all / { all = $2; pall = $3; q = $4 }
