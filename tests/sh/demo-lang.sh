@@ -78,13 +78,19 @@ check "the pooled model trains with the same optimizer" sh -c \
     'tar xOf run/pool-update.fed manifest.json | jq -e ".train.slices == 7"'
 
 # The bytes: a row per holder whose totals are the sizes of the updates
-# it uploaded and of the models it downloaded (rounds 0 and 1), and whose
-# ratio is data-parallel training's bytes (12 steps of one F32 gradient)
-# over the bytes sent; the final line gives the worst holder's ratio.
-brow='^hold-(de|fr|es|it|pl|pt_br|ru) +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+\.[0-9]{2}$'
+# it uploaded and of the models it downloaded (rounds 0 and 1, less the
+# outer momentum in round 1's state.safetensors, which stays with
+# fed-merge), and whose ratio is data-parallel training's bytes (12 steps
+# of one F32 gradient) over the bytes sent, and both ways its bytes up
+# and down over those sent and received; the final lines give the worst
+# holder's ratios.
+brow='^hold-(de|fr|es|it|pl|pt_br|ru) +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2}$'
 check "a byte row per holder" test "$(grep -Ec "$brow" lang.out)" -eq 7
 sent=$(cat run/rounds/update-*-pl.fed | wc -c)
-recv=$(cat run/rounds/round-0.fed run/rounds/round-1.fed | wc -c)
+stb=$(tar xOf run/rounds/round-1.fed state.safetensors | wc -c)
+check "round 1 has the outer momentum" test "$stb" -gt 0
+recv=$(($(cat run/rounds/round-0.fed run/rounds/round-1.fed | wc -c) - 512 -
+    (stb + 511) / 512 * 512))
 check "sent is the updates' bytes" test "$(awk '$1 == "hold-pl" { print $4 }' lang.out)" = "$sent"
 check "received is the models' bytes" test "$(awk '$1 == "hold-pl" { print $5 }' lang.out)" = "$recv"
 check "sent per round is sent over the rounds" awk -v s="$sent" \
@@ -100,6 +106,11 @@ check "ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 }' lang.ou
     "$(awk -v d="$dp" -v s="$sent" 'BEGIN { printf "%.2f", d / s }')"
 check "the final line gives the ratio" grep -Eq \
     "^data-parallel training would send $dp \(parameter server\): ratio $(awk '$1 == "hold-pl" { print $6 }' lang.out)\$" lang.out
+check "both ways is dp up and down over sent and received" \
+    test "$(awk '$1 == "hold-pl" { print $7 }' lang.out)" = \
+    "$(awk -v d="$dp" -v s="$sent" -v r="$recv" 'BEGIN { printf "%.2f", 2 * d / (s + r) }')"
+check "the final line gives the ratio both ways" grep -Eq \
+    "^sent and received, at most [0-9]+ bytes; data-parallel $((2 * dp)): ratio both ways [0-9]+\.[0-9]{2}\$" lang.out
 check "the bytes record" test "$(wc -l <run/bytes.dat)" -eq 14
 
 # A rerun replaces its own directory and makes the same model bytes.
@@ -133,6 +144,8 @@ check "topk: the ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 
     "$(awk -v d="$dp" -v s="$(cat run/rounds/update-*-pl.fed | wc -c)" 'BEGIN { printf "%.2f", d / s }')"
 expect "RESIDUAL=1 needs int8 or topk" 2 env RESIDUAL=1 ENCODE=fp16 sh "$demo"
 expect "ALONE=2 is a usage error" 2 env ALONE=2 sh "$demo"
+expect_err "RULE=median is a usage error" 2 'RULE=nesterov|fedadam|fedyogi' \
+    env RULE=median sh "$demo"
 expect_err "a missing pooled model" 1 'no pooled model' \
     env POOLED="$T/none.fed" sh "$demo"
 
