@@ -12,7 +12,8 @@ if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
 fi
 chmod 0711 "$T"
 FED_DEMO_DIR=$T/run FED_DEMO_ROUNDS=2 FED_DEMO_ARCH=softmax:784-10
-export FED_DEMO_DIR FED_DEMO_ROUNDS FED_DEMO_ARCH
+NET_ID=$$	# our namespaces only: other runs may have theirs up
+export FED_DEMO_DIR FED_DEMO_ROUNDS FED_DEMO_ARCH NET_ID
 demo=$FED_ROOT/scripts/demo-net
 expect "demo-net runs" 0 timeout 600 sh "$demo"
 cp "$T/out" demo.out
@@ -28,7 +29,8 @@ check "audit: the chain verified" grep -q '^chain verified: rounds 0 to 2' demo.
 check "each holder in its own namespace, at its own address" sh -c \
     "grep -h '\"PUT /inbox' run/site/run/access.log | cut -d' ' -f1 | sort -u |
     tr '\n' ' ' | grep -qx '10.203.0.11 10.203.0.12 10.203.0.13 10.203.0.14 10.203.0.15 '"
-check "no namespace left" sh -c "! ip netns list | grep -q '^fedn'"
+check "no namespace left" sh -c \
+    "! ip netns list | cut -d' ' -f1 | grep -qx 'fedn${NET_ID}[0-9cs]*'"
 check "no nginx left" sh -c "! kill -0 \$(cat run/site/run/nginx.pid) 2>/dev/null"
 mkdir other && : >other/precious
 expect_err "refuses a foreign directory" 1 'not a demo-net directory' \
