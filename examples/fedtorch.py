@@ -131,38 +131,26 @@ def data_bundle(path):
 
 
 class CNN(torch.nn.Module):
-    """Two 5x5 convolutions, each followed by group normalization (4
-    groups of channels, or gcd(width, 4)), ReLU and max pooling, then one
-    linear layer: conv1 1->C1, conv2 C1->C2, fc (C2*7*7)->10.  Group
-    normalization keeps no running statistics, so every tensor is a
-    weight that averages across holders; norm=False leaves it out."""
+    """Two 5x5 convolutions with max pooling, then one linear layer:
+    conv1 1->C1, conv2 C1->C2, fc (C2*7*7)->10."""
 
-    def __init__(self, c1=16, c2=32, classes=10, norm=True):
+    def __init__(self, c1=16, c2=32, classes=10):
         super().__init__()
         self.conv1 = torch.nn.Conv2d(1, c1, 5, padding=2)
         self.conv2 = torch.nn.Conv2d(c1, c2, 5, padding=2)
         self.fc = torch.nn.Linear(c2 * 49, classes)
-        self.norm1 = torch.nn.GroupNorm(math.gcd(c1, 4), c1) if norm else None
-        self.norm2 = torch.nn.GroupNorm(math.gcd(c2, 4), c2) if norm else None
-
-    def _block(self, conv, norm, x):
-        x = conv(x)
-        if norm is not None:
-            x = norm(x)
-        return torch.nn.functional.max_pool2d(torch.relu(x), 2)
 
     def forward(self, x):
-        x = self._block(self.conv1, self.norm1, x)
-        x = self._block(self.conv2, self.norm2, x)
+        x = torch.nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
         return self.fc(x.flatten(1))
 
 
 def cnn_from(tensors):
-    """The CNN whose weights are tensors, its widths read off their shapes,
-    with group normalization when they have it."""
+    """The CNN whose weights are tensors, its widths read off their shapes."""
     try:
         m = CNN(tensors["conv1.weight"].shape[0], tensors["conv2.weight"].shape[0],
-                tensors["fc.weight"].shape[0], "norm1.weight" in tensors)
+                tensors["fc.weight"].shape[0])
         m.load_state_dict(tensors, strict=True)
     except (KeyError, RuntimeError) as e:
         raise FormatError(f"not the example CNN: {e}".splitlines()[0]) from None
@@ -183,27 +171,10 @@ def cosine(lr, epoch, total):
     return lr * 0.5 * (1 + math.cos(math.pi * min(epoch, total) / total))
 
 
-def augment(x, g):
-    """The batch x (N x 1 x H x W) with each image shifted by up to 2
-    pixels each way (zeros, the background, fill in) and mirrored left to
-    right with probability 1/2, drawn from the generator g."""
-    n, _, h, w = x.shape
-    pad = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-MEAN / STD)
-    dy = torch.randint(0, 5, (n, 1, 1), generator=g)
-    dx = torch.randint(0, 5, (n, 1, 1), generator=g)
-    rows = dy + torch.arange(h).view(1, h, 1)
-    cols = dx + torch.arange(w).view(1, 1, w)
-    out = pad[torch.arange(n).view(n, 1, 1), 0, rows, cols].unsqueeze(1)
-    flip = torch.rand(n, generator=g) < 0.5
-    return torch.where(flip.view(n, 1, 1, 1), out.flip(3), out)
-
-
-def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0,
-          aug=False):
+def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0):
     """SGD with momentum over shuffled minibatches, for epochs first to
-    first + epochs - 1 of a cosine schedule over total (see cosine), each
-    batch through augment when aug is set; the mean loss of the last
-    epoch."""
+    first + epochs - 1 of a cosine schedule over total (see cosine); the
+    mean loss of the last epoch."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     model.train()
@@ -215,9 +186,8 @@ def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0,
         perm = torch.randperm(len(y), generator=g)
         for i in range(0, len(y), batch):
             idx = perm[i:i + batch]
-            xb = augment(x[idx], g) if aug else x[idx]
             opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(xb), y[idx])
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(idx)

@@ -164,34 +164,6 @@ for i in 1 2; do
 	$PY "$ex/torch-holder.py" -m m2.safetensors -d run/holder-001/shard.fed -s 5 -o t$i.safetensors
 done
 check "trainer: same inputs and seed, same bytes" cmp t1.safetensors t2.safetensors
-for i in 1 2; do
-	$PY "$ex/torch-holder.py" -m m2.safetensors -d run/holder-001/shard.fed -s 5 \
-	    --augment -j a$i.json -o a$i.safetensors
-done
-check "trainer --augment: same seed, same bytes" cmp a1.safetensors a2.safetensors
-check "trainer --augment: other bytes than without" sh -c "! cmp -s a1.safetensors t1.safetensors"
-check "trainer --augment: in its account" test "$(jq .augment a1.json)" = true
-
-# Augmentation: every image comes out as one of its 25 shifts by up to 2
-# pixels (the background filling in), or the mirror image of one, and both
-# kinds occur.
-cat >augment.py <<'EOF'
-from st import *
-x, _, _ = ft.data_bundle(sys.argv[1])
-x = x[:64]
-out = ft.augment(x, torch.Generator().manual_seed(3))
-pad = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-ft.MEAN / ft.STD)
-kinds = set()
-for i in range(len(x)):
-    hit = [f for dy in range(5) for dx in range(5) for f in (0, 1)
-           if torch.equal(out[i], pad[i, :, dy:dy + 28, dx:dx + 28].flip(2) if f
-                          else pad[i, :, dy:dy + 28, dx:dx + 28])]
-    if not hit:
-        sys.exit(1)
-    kinds.add(hit[0])
-sys.exit(out.shape != x.shape or kinds != {0, 1})
-EOF
-check "augment: shifted and mirrored images, nothing else" $PY augment.py run/holder-001/shard.fed
 expect "trainer: no model is a usage error" 2 $PY "$ex/torch-holder.py" -d run/holder-001/shard.fed -o x.safetensors
 expect "trainer: a model that is not safetensors" 1 $PY "$ex/torch-holder.py" \
     -m run/holder-001/shard.fed -d run/holder-001/shard.fed -o x.safetensors
