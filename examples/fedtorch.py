@@ -171,13 +171,26 @@ def cosine(lr, epoch, total):
     return lr * 0.5 * (1 + math.cos(math.pi * min(epoch, total) / total))
 
 
-def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0):
+def log_prior(y, classes):
+    """The logarithm of the label frequencies in y, each count plus one."""
+    counts = torch.bincount(y, minlength=classes).to(torch.float32)
+    return torch.log((counts + 1) / (len(y) + classes))
+
+
+def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0,
+          adjust=False):
     """SGD with momentum over shuffled minibatches, for epochs first to
     first + epochs - 1 of a cosine schedule over total (see cosine); the
-    mean loss of the last epoch."""
+    mean loss of the last epoch.  With adjust, the loss is taken on the
+    logits plus the log of the data's label frequencies (logit
+    adjustment, Menon et al. 2021; FedLC, Zhang et al. 2022): a holder
+    whose shard is skewed towards a few labels then learns what tells
+    the classes apart rather than its own label frequencies, which the
+    other holders do not share.  On balanced data it changes nothing."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     model.train()
+    shift = log_prior(y, model.fc.out_features) if adjust else 0
     loss_sum, seen = 0.0, 0
     for e in range(epochs):
         for group in opt.param_groups:
@@ -187,7 +200,7 @@ def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0):
         for i in range(0, len(y), batch):
             idx = perm[i:i + batch]
             opt.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            loss = torch.nn.functional.cross_entropy(model(x[idx]) + shift, y[idx])
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(idx)

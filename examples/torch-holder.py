@@ -6,13 +6,16 @@ trained weights as safetensors, for fed-delta to turn into an update.
 
 usage: torch-holder.py -m WEIGHTS -d SHARD [-e EPOCHS] [-b BATCH] [-l LR]
                        [--momentum M] [--cosine TOTAL [--first-epoch K]]
-                       [-s SEED] [-t THREADS] [-j META] [-o OUT]
+                       [--logit-adjust] [-s SEED] [-t THREADS] [-j META]
+                       [-o OUT]
 
 WEIGHTS and OUT may be '-' (standard input and output; OUT is standard
 output by default).  With --cosine, the learning rate decays from LR to
 zero over TOTAL epochs along a cosine, one value per epoch, and this run
 trains epochs K to K + EPOCHS - 1 of that schedule: a federation's round
-R of E local epochs passes --first-epoch R*E.  META, when given,
+R of E local epochs passes --first-epoch R*E.  --logit-adjust trains
+on the logits plus the log of the shard's label frequencies, for shards
+skewed towards a few labels (see fedtorch.train).  META, when given,
 receives the trainer's own account of the run as JSON (for fed-delta
 --meta): the samples, the options, the last epoch's mean loss and the
 torch version.  The same inputs, seed and thread count give the same bytes.
@@ -41,6 +44,8 @@ def args():
                    help="decay the learning rate to 0 over TOTAL epochs")
     p.add_argument("--first-epoch", type=int, default=0, metavar="K",
                    help="the first epoch's place in the --cosine schedule")
+    p.add_argument("--logit-adjust", action="store_true",
+                   help="add the log of the shard's label frequencies to the logits")
     p.add_argument("-s", "--seed", type=int, default=1)
     p.add_argument("-t", "--threads", type=int, default=1)
     p.add_argument("-j", "--meta", help="write the run's description (JSON) here")
@@ -67,7 +72,7 @@ def main():
     except (OSError, KeyError, ValueError) as e:
         ft.die(PROG, f"{e}", 2)
     loss = ft.train(model, x, y, a.epochs, a.batch, a.lr, a.momentum, a.seed,
-                    a.first_epoch, a.cosine)
+                    a.first_epoch, a.cosine, a.logit_adjust)
     ft.st_write(a.output, model.state_dict(), meta)
     if a.meta:
         with open(a.meta, "w") as f:
@@ -76,6 +81,7 @@ def main():
                        "epochs": a.epochs, "batch": a.batch, "lr": a.lr,
                        "momentum": a.momentum, "seed": a.seed,
                        "cosine": a.cosine, "first_epoch": a.first_epoch,
+                       "logit_adjust": a.logit_adjust,
                        "threads": a.threads, "loss": round(loss, 6)},
                       f, sort_keys=True)
             f.write("\n")

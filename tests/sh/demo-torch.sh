@@ -164,6 +164,32 @@ for i in 1 2; do
 	$PY "$ex/torch-holder.py" -m m2.safetensors -d run/holder-001/shard.fed -s 5 -o t$i.safetensors
 done
 check "trainer: same inputs and seed, same bytes" cmp t1.safetensors t2.safetensors
+for i in 1 2; do
+	$PY "$ex/torch-holder.py" -m m2.safetensors -d run/holder-001/shard.fed -s 5 \
+	    --logit-adjust -j a$i.json -o a$i.safetensors
+done
+check "trainer --logit-adjust: same seed, same bytes" cmp a1.safetensors a2.safetensors
+check "trainer --logit-adjust: other weights than without" sh -c "! cmp -s a1.safetensors t1.safetensors"
+check "trainer --logit-adjust: in its account" test "$(jq .logit_adjust a1.json)" = true
+
+# Logit adjustment: the log of the label frequencies, each count plus one;
+# on balanced labels a constant shift, which leaves training as it was.
+cat >adjust.py <<'EOF'
+from st import *
+p = ft.log_prior(torch.tensor([1, 1, 1, 2]), 4)
+want = torch.log(torch.tensor([1.0, 4.0, 2.0, 1.0]) / 8)
+g = torch.Generator().manual_seed(2)
+x, y = torch.randn(40, 1, 28, 28, generator=g), torch.arange(40) % 10
+runs = []
+for adjust in (False, True):
+    torch.manual_seed(1)
+    m = ft.CNN(4, 8)
+    ft.train(m, x, y, 2, 8, 0.02, 0.9, 3, adjust=adjust)
+    runs.append(m.state_dict())
+same = all(torch.allclose(runs[0][k], runs[1][k], atol=1e-5) for k in runs[0])
+sys.exit(not (torch.allclose(p, want) and same))
+EOF
+check "logit adjustment: the log prior, nothing changed on balanced labels" $PY adjust.py
 expect "trainer: no model is a usage error" 2 $PY "$ex/torch-holder.py" -d run/holder-001/shard.fed -o x.safetensors
 expect "trainer: a model that is not safetensors" 1 $PY "$ex/torch-holder.py" \
     -m run/holder-001/shard.fed -d run/holder-001/shard.fed -o x.safetensors
