@@ -141,13 +141,36 @@ roster_json(const struct mopt *o)
 	    (json_int_t)ro->version, "holders", ro->n, "quorum", o->quorum);
 }
 
+/* The roster's holders whose vote is in no merged update, by name; NULL
+ * when every holder's is. */
+static json_t *
+missing_json(const struct mrec *r)
+{
+	const struct roster *ro = r->o->roster;
+	json_t *a = NULL;
+	char voted[ROSTER_MAXHOLDERS] = { 0 };
+	int i, k;
+
+	for (i = 0; i < r->nu; i++)
+		for (k = 0; !r->u[i].bad && k < r->u[i].nwho; k++)
+			voted[r->u[i].who[k]] = 1;
+	for (i = 0; i < ro->n; i++) {
+		if (voted[i])
+			continue;
+		if (a == NULL)
+			a = json_array();
+		json_array_append_new(a, json_string(ro->h[i].name));
+	}
+	return a;
+}
+
 json_t *
 mrec_manifest(const struct mrec *r)
 {
 	const struct mopt *o = r->o;
 	const struct mmodel *mi = r->mi;
 	json_t *m = manifest_new("model", "fed-merge");
-	json_t *ups = json_array(), *skip = json_array(), *mg;
+	json_t *ups = json_array(), *skip = json_array(), *mg, *miss;
 	const struct upd *u;
 	int i;
 
@@ -163,8 +186,11 @@ mrec_manifest(const struct mrec *r)
 	    "skipped", skip);
 	json_object_set_new(mg, "state", mi->state ?
 	    json_string(mi->state) : json_null());
-	if (o->roster != NULL)
+	if (o->roster != NULL) {
 		json_object_set_new(mg, "roster", roster_json(o));
+		if ((miss = missing_json(r)) != NULL)
+			json_object_set_new(mg, "missing", miss);
+	}
 	if (r->admit != NULL)
 		json_object_set_new(mg, "admission", json_pack("{s:s,s:s,s:I,"
 		    "s:o,s:o,s:f}", "method", "leave-one-out", "data",

@@ -30,6 +30,7 @@ fed-shard -q -f csv --label label -n 1 -o test t.csv
 mkdir -p pub/rounds pub/roster pub/contrib pub/reports testers keys
 fed-sign -G -n -p coord.pub -s keys/coord.sec 2>/dev/null
 for h in a b c; do fed-sign -G -n -p pub/roster/$h.pub -s keys/$h.sec 2>/dev/null; done
+mkdir ab && cp pub/roster/a.pub pub/roster/b.pub ab/	# round 1's roster
 for t in t1 t2; do fed-sign -G -n -p testers/$t.pub -s keys/$t.sec 2>/dev/null; done
 fed-init -a softmax:2-3 -s 1 | fed-sign -s keys/coord.sec -o pub/rounds/round-000.fed 2>/dev/null
 for r in 0 1; do
@@ -38,15 +39,19 @@ for r in 0 1; do
 		fed-train -m pub/rounds/round-00$r.fed -d sh-00$i.fed --name $h -s 1 |
 		    fed-sign -s keys/$h.sec -o pub/contrib/$r-$h.fed 2>/dev/null
 	done
-	fed-merge -P pub/roster -m pub/rounds/round-00$r.fed pub/contrib/$r-*.fed |
+	ro=pub/roster; [ $r = 0 ] && ro=ab
+	fed-merge -P $ro -m pub/rounds/round-00$r.fed pub/contrib/$r-*.fed |
 	    fed-sign -s keys/coord.sec -o pub/rounds/round-00$((r + 1)).fed 2>/dev/null
 done
-echo c >pub/rounds/round-002.missing
 for t in t1 t2; do
 	fed-eval --report -m pub/rounds/round-002.fed test-000.fed |
 	    fed-sign -s keys/$t.sec -o pub/reports/$t.fed 2>/dev/null
 done
 d2=$(tar -xOf pub/rounds/round-002.fed manifest.json | sha256sum | cut -c1-12)
+check "merge: the roster's holder without a vote is merge.missing" sh -c \
+    "tar -xOf pub/rounds/round-002.fed manifest.json | jq -e '.merge.missing == [\"c\"]'"
+check "merge: no merge.missing when every holder voted" sh -c \
+    "tar -xOf pub/rounds/round-001.fed manifest.json | jq -e '.merge | has(\"missing\") | not'"
 
 # ---- the table ----
 expect "log: a folder" 0 fed-log pub
@@ -107,7 +112,11 @@ check "log: no escape byte reaches the terminal" sh -c "! grep -q \"$(printf '\0
 check "log: shown escaped" grep -q 'x\\ny .*\\x1b\[31mevil' "$T/out"
 edited pub/rounds/round-001.fed bad-missing.fed '.merge.missing = [1]'
 expect_err "log: merge.missing not names" 1 'merge.missing\[0\] is not a roster name' fed-log bad-missing.fed pub/rounds/round-000.fed
-cp pub/rounds/round-002.fed side.fed
+mkdir side && cp pub/rounds/round-001.fed side/
+echo c >side/round-001.missing
+expect "log: a side file" 0 fed-log side
+check "log: the side file names the missing" grep -Eq '^ +1  [0-9a-f]{12}  [0-9a-f]{12}  fedavg +6 +- +0 +- +c +a,b$' "$T/out"
+cp pub/rounds/round-001.fed side.fed
 printf 'a\n\001b\n' >side.missing
 expect_err "log: a side file that is not names" 1 'side.missing: not a roster name a line' fed-log side.fed pub/rounds/round-000.fed
 check "log: the other rows still shown" grep -Eq '^ +0  ' "$T/out"
