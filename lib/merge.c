@@ -100,8 +100,7 @@ out_chunk(struct job *j)
 	uint64_t np = j->mi->np, at = j->at;
 	size_t n = j->len * 4;
 
-	if (mmodel_put(j->mi, j->x, j->len, at, j->mo.th, mout_weights,
-	    &j->mo) < 0 ||
+	if (mmodel_put(j->mi, j->x, j->len, at, mout_weights, &j->mo) < 0 ||
 	    (j->m && mout_state(&j->mo, j->m, n, at * 4) < 0) ||
 	    (j->v && mout_state(&j->mo, j->v, n, (np + at) * 4) < 0)) {
 		fed_syserrf(&j->err, "output: %s", strerror(errno));

@@ -341,16 +341,14 @@ half_x(struct mmodel *mi, size_t len, fed_err *e)
 
 int
 mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
-    struct sha256 *th, mmodel_write *wr, void *arg)
+    mmodel_write *wr, void *arg)
 {
 	const struct tensor_spec *t;
 	uint64_t end = at + len, c;
 	size_t n;
 
-	if (!mi->half) {
-		sha256_update(th, x, len * 4);
+	if (!mi->half)
 		return wr(arg, x, len * 4, at * 4);
-	}
 	for (; at < end; x += c, at += c) {
 		t = tensor_at(&mi->a, at);
 		c = t->offset + t->count - at;
@@ -359,7 +357,6 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 		if (tset_from_float(t->dtype, x, mi->hbuf, (size_t)c) > 0 &&
 		    mi->over == NULL)
 			mi->over = t;
-		sha256_update(th, mi->hbuf, n);
 		if (wr(arg, mi->hbuf, n, t->boff + (at - t->offset) *
 		    st_dtype_size(t->dtype)) < 0)
 			return -1;
