@@ -125,6 +125,23 @@ bstream_data(struct bstream *b, const void *p, size_t n, fed_err *e)
 	return ring_put(b->ring, p, n, e) < 0 ? sys(e) : 0;
 }
 
+void *
+bstream_room(struct bstream *b, size_t *n, fed_err *e)
+{
+	void *p = ring_room(b->ring, n, e);
+
+	if (p == NULL)
+		sys(e);
+	return p;
+}
+
+void
+bstream_made(struct bstream *b, size_t n)
+{
+	b->done += n;
+	ring_made(b->ring, n);
+}
+
 int
 bstream_close(struct bstream *b, fed_err *e)
 {

@@ -43,6 +43,10 @@ int  bstream_open(struct bstream *b, const char *out, json_t *m,
     const char *name, uint64_t size, fed_err *e);
 /* The next n bytes of the payload. */
 int  bstream_data(struct bstream *b, const void *p, size_t n, fed_err *e);
+/* Or made in place (ring_room, ring_made): room for the next *n bytes,
+ * then how many were made there. */
+void *bstream_room(struct bstream *b, size_t *n, fed_err *e);
+void  bstream_made(struct bstream *b, size_t n);
 /* After exactly size bytes: the bundle finished and out committed. */
 int  bstream_close(struct bstream *b, fed_err *e);
 /* Give up: out left as it was.  Harmless after bstream_close. */

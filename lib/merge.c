@@ -113,15 +113,13 @@ static int
 load_chunk(struct job *j)
 {
 	const struct mmodel *mi = j->mi;
-	const float *x;
 	size_t k;
 
-	if ((x = mmodel_x(j->mi, j->len, &j->err)) == NULL) {
+	if (mmodel_read(j->mi, j->x, j->len, &j->err) < 0) {
 		fed_errprefix(&j->err, "%s", display_name(mi->path));
 		j->jfail = 1;
 		return 1;
 	}
-	memcpy(j->x, x, j->len * 4);
 	if (j->m && mi->m)
 		memcpy(j->m, mi->m + j->at * 4, j->len * 4);
 	else if (j->m)

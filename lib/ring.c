@@ -129,6 +129,39 @@ queue(struct ring *r)
 	pthread_cond_signal(&r->more);
 }
 
+void *
+ring_room(struct ring *r, size_t *n, fed_err *e)
+{
+	uint8_t *b;
+
+	if (!r->threaded)       /* one block, written when full */
+		b = r->failed ? NULL : r->buf[0];
+	else
+		b = filling(r);
+	if (b == NULL) {
+		failure(r, e);
+		return NULL;
+	}
+	*n = RING_BLOCK - r->fill;
+	return b + r->fill;
+}
+
+void
+ring_made(struct ring *r, size_t n)
+{
+	r->fill += n;
+	if (r->fill < RING_BLOCK)
+		return;
+	if (!r->threaded) {
+		work(r, r->buf[0], r->fill);
+		r->fill = 0;
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	queue(r);
+	pthread_mutex_unlock(&r->mu);
+}
+
 int
 ring_put(struct ring *r, const void *p, size_t n, fed_err *e)
 {
@@ -136,24 +169,14 @@ ring_put(struct ring *r, const void *p, size_t n, fed_err *e)
 	uint8_t *b;
 	size_t k;
 
-	if (!r->threaded) {
-		if (!r->failed)
-			work(r, p, n);
-		return r->failed ? failure(r, e) : 0;
-	}
 	while (n > 0) {
-		if ((b = filling(r)) == NULL)
-			return failure(r, e);
-		k = RING_BLOCK - r->fill < n ? RING_BLOCK - r->fill : n;
-		memcpy(b + r->fill, s, k);
-		r->fill += k;
+		if ((b = ring_room(r, &k, e)) == NULL)
+			return -1;
+		k = k < n ? k : n;
+		memcpy(b, s, k);
+		ring_made(r, k);
 		s += k;
 		n -= k;
-		if (r->fill == RING_BLOCK) {
-			pthread_mutex_lock(&r->mu);
-			queue(r);
-			pthread_mutex_unlock(&r->mu);
-		}
 	}
 	return 0;
 }
@@ -175,7 +198,8 @@ ring_end(struct ring *r, fed_err *e)
 		pthread_cond_signal(&r->more);
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(r->t, NULL);
-	}
+	} else if (e != NULL && r->fill > 0 && !r->failed)
+		work(r, r->buf[0], r->fill);
 	rc = r->failed ? failure(r, e) : 0;
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->more);

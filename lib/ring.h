@@ -10,7 +10,7 @@
  *
  * What the bytes are, where they go and what their hash is for are the
  * caller's (bstream, mout).  When no thread can be started, the work is
- * done in ring_put, on the caller's thread.
+ * done on the caller's thread, a block at a time.
  */
 #ifndef FED_RING_H
 #define FED_RING_H
@@ -35,6 +35,12 @@ struct ring *ring_start(struct sha256 *h, ring_fn *fn, void *arg);
 /* The next n bytes: 0, or -1 when a write failed (e says why, and errno
  * is what the write left), then and at every later call. */
 int  ring_put(struct ring *r, const void *p, size_t n, fed_err *e);
+/* To make bytes in place instead of copying them in: room for at
+ * least 4 and at most RING_BLOCK of them (a multiple of 4 when all the
+ * bytes made so far are), *n set, or NULL after a failure (as
+ * ring_put); then ring_made with how many were made there. */
+void *ring_room(struct ring *r, size_t *n, fed_err *e);
+void  ring_made(struct ring *r, size_t n);
 /* Everything put written, the thread ended and r freed: 0, or -1 with
  * the first failure.  With e NULL, what is still queued is dropped (an
  * abort).  Harmless on NULL. */
