@@ -136,6 +136,30 @@ room(struct sink *k, size_t *c, fed_err *e)
 	return p;
 }
 
+/* d = trained (n values of dtype dt at q) - x: how many are not finite.
+ * F32 is read where it lies, not copied into d first. */
+static size_t
+subtract(float *d, const uint8_t *q, enum st_dtype dt, const float *x,
+    size_t n)
+{
+	size_t i, bad = 0;
+	float y;
+
+	if (dt == ST_F32)
+		for (i = 0; i < n; i++) {
+			memcpy(&y, q + i * sizeof(y), sizeof(y));
+			d[i] = y - x[i];
+		}
+	else {
+		tset_to_float(dt, q, d, n);
+		for (i = 0; i < n; i++)
+			d[i] -= x[i];
+	}
+	for (i = 0; i < n; i++)
+		bad += !isfinite(d[i]);
+	return bad;
+}
+
 /* Coordinates [j, j + *c) of tensor t, or fewer (*c set): trained (at
  * p) minus model, made where they are written, and no model bytes
  * copied, when it can be. */
@@ -145,18 +169,12 @@ chunk(struct mmodel *mi, const struct tensor_spec *t, const uint8_t *p,
 {
 	float *d = k->all ? k->all + t->offset + j : room(k, c, e);
 	const float *x;
-	size_t i, bad = 0;
 
 	if (d == NULL)
 		return -1;
 	if ((x = mmodel_upto(mi, c, e)) == NULL)
 		return fed_errprefix(e, "%s", display_name(mi->path));
-	tset_to_float(t->dtype, p + j * st_dtype_size(t->dtype), d, *c);
-	for (i = 0; i < *c; i++) {
-		d[i] -= x[i];
-		bad += !isfinite(d[i]);
-	}
-	if (bad)
+	if (subtract(d, p + j * st_dtype_size(t->dtype), t->dtype, x, *c))
 		return fed_errf(e, "tensor %s: the difference overflows "
 		    "float32", t->name);
 	if (k->all != NULL)
