@@ -223,8 +223,11 @@ compute_range(struct job *j, size_t a, size_t b, int t)
 	for (k = 0; k < j->nw; k++)
 		lp[k] = j->u[j->win[k]].cur + a;
 	if (j->pass == PASS_SUM) {
-		rule_wsum_add(j->acc + j->at + a, lp, j->coef + j->w0, j->nw,
-		    b - a);
+		/* the first window's sums start from zero, set here by
+		 * every thread as it goes rather than by one beforehand:
+		 * the accumulator's first touch is most of its cost */
+		(j->w0 == 0 ? rule_wsum : rule_wsum_add)(j->acc + j->at + a,
+		    lp, j->coef + j->w0, j->nw, b - a);
 		return;
 	}
 	if (j->pass == PASS_STEP)
@@ -387,8 +390,6 @@ pass_do(struct job *j, enum pass p, int norms)
 		if (out_begin(j) < 0)
 			return -1;
 	}
-	if (p == PASS_SUM)
-		memset(j->acc, 0, j->mi->np * sizeof(*j->acc));
 	return run_pass(j);
 }
 

@@ -52,22 +52,32 @@ upd_src_open(struct upd_src *s, const char *path, int spool,
 	return 0;
 }
 
-int
-upd_src_take(struct upd_src *s, void *dst, size_t n, fed_err *e)
+/* A block of the member pending: 0, or -1. */
+static int
+pending(struct upd_src *s, fed_err *e)
 {
 	const void *p;
 	ssize_t got;
+
+	if (s->n > 0)
+		return 0;
+	if ((got = bundle_read(s->r, &p, e)) < 0)
+		return -1;
+	if (got == 0)
+		return fed_errf(e, "ends early");
+	s->p = p;
+	s->n = (size_t)got;
+	return 0;
+}
+
+int
+upd_src_take(struct upd_src *s, void *dst, size_t n, fed_err *e)
+{
 	size_t k;
 
 	while (n > 0) {
-		if (s->n == 0) {
-			if ((got = bundle_read(s->r, &p, e)) < 0)
-				return -1;
-			if (got == 0)
-				return fed_errf(e, "ends early");
-			s->p = p;
-			s->n = (size_t)got;
-		}
+		if (pending(s, e) < 0)
+			return -1;
 		k = n < s->n ? n : s->n;
 		if (dst != NULL) {
 			memcpy(dst, s->p, k);
@@ -103,24 +113,6 @@ upd_src_member(struct upd_src *s, const char *name, uint64_t *size,
 		return fed_errf(e, "%s: header too large", name);
 	if (upd_src_take(s, NULL, (size_t)*hl, e) < 0)
 		return fed_errprefix(e, "%s", name);
-	return 0;
-}
-
-/* A block of the member pending: 0, or -1. */
-static int
-pending(struct upd_src *s, fed_err *e)
-{
-	const void *p;
-	ssize_t got;
-
-	if (s->n > 0)
-		return 0;
-	if ((got = bundle_read(s->r, &p, e)) < 0)
-		return -1;
-	if (got == 0)
-		return fed_errf(e, "ends early");
-	s->p = p;
-	s->n = (size_t)got;
 	return 0;
 }
 
