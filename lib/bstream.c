@@ -82,6 +82,18 @@ bstream_direct_end(struct bundle_writer *w, int fd, json_t *m,
 	return r;
 }
 
+static int
+to_writer(void *w, const void *p, size_t n, fed_err *e)
+{
+	return bundle_writer_data(w, p, n, e);
+}
+
+static int
+to_spool(void *fd, const void *p, size_t n, fed_err *e)
+{
+	return out_write_all(*(int *)fd, p, n, e);
+}
+
 int
 bstream_open(struct bstream *b, const char *out, json_t *m,
     const char *name, uint64_t size, fed_err *e)
@@ -93,21 +105,41 @@ bstream_open(struct bstream *b, const char *out, json_t *m,
 	if (out_open(&b->o, out, e) < 0)
 		return sys(e);
 	b->opened = 1;
-	if (b->o.tmp != NULL)
-		return (b->w = bstream_direct(b->o.fd, m, name, size,
-		    &b->start, &b->ml, e)) == NULL ? sys(e) : 0;
-	return (b->spool = out_spool_open(e)) < 0 ? sys(e) : 0;
+	if (b->o.tmp != NULL) {
+		if ((b->w = bstream_direct(b->o.fd, m, name, size,
+		    &b->start, &b->ml, e)) == NULL)
+			return sys(e);
+		b->ring = ring_start(b->h, to_writer, b->w);
+	} else {
+		if ((b->spool = out_spool_open(e)) < 0)
+			return sys(e);
+		b->ring = ring_start(b->h, to_spool, &b->spool);
+	}
+	return 0;
 }
 
 int
 bstream_data(struct bstream *b, const void *p, size_t n, fed_err *e)
 {
-	sha256_update(b->h, p, n);
 	b->done += n;
-	if ((b->w != NULL ? bundle_writer_data(b->w, p, n, e) :
-	    out_write_all(b->spool, p, n, e)) < 0)
-		return sys(e);
-	return 0;
+	return ring_put(b->ring, p, n, e) < 0 ? sys(e) : 0;
+}
+
+void *
+bstream_room(struct bstream *b, size_t *n, fed_err *e)
+{
+	void *p = ring_room(b->ring, n, e);
+
+	if (p == NULL)
+		sys(e);
+	return p;
+}
+
+void
+bstream_made(struct bstream *b, size_t n)
+{
+	b->done += n;
+	ring_made(b->ring, n);
 }
 
 int
@@ -121,6 +153,10 @@ bstream_close(struct bstream *b, fed_err *e)
 	if (b->done != b->size)
 		return fed_syserrf(e, "%s: %llu bytes of %llu", b->name,
 		    (unsigned long long)b->done, (unsigned long long)b->size);
+	r = ring_end(b->ring, e);
+	b->ring = NULL;
+	if (r < 0)
+		return sys(e);
 	sha256_final(b->h, md);
 	sha256_free(b->h);
 	b->h = NULL;
@@ -140,6 +176,8 @@ bstream_close(struct bstream *b, fed_err *e)
 void
 bstream_abort(struct bstream *b)
 {
+	ring_end(b->ring, NULL);
+	b->ring = NULL;
 	bundle_writer_close(b->w, NULL);
 	b->w = NULL;
 	if (b->opened)

@@ -7,7 +7,8 @@
  * hashed as it passes, then the manifest again, in place.  Standard
  * output, which must get nothing from a run that fails, gets the bundle
  * from a spool once it is complete, as bundle_write writes it.  Either
- * way the bytes are bundle_write's.
+ * way the bytes are bundle_write's, and they are hashed and written by
+ * a thread of their own (ring.h) while the caller makes the next ones.
  */
 #ifndef FED_BSTREAM_H
 #define FED_BSTREAM_H
@@ -19,6 +20,7 @@
 
 #include "bundle.h"
 #include "out.h"
+#include "ring.h"
 #include "sha256.h"
 
 struct bstream {
@@ -32,6 +34,7 @@ struct bstream {
 	uint64_t size, done;
 	size_t ml;                  /* bytes of the manifest */
 	struct sha256 *h;
+	struct ring *ring;          /* hashes and writes the payload */
 };
 
 /* Begin the bundle of manifest m (its members set here) with the payload
@@ -40,6 +43,10 @@ int  bstream_open(struct bstream *b, const char *out, json_t *m,
     const char *name, uint64_t size, fed_err *e);
 /* The next n bytes of the payload. */
 int  bstream_data(struct bstream *b, const void *p, size_t n, fed_err *e);
+/* Or made in place (ring_room, ring_made): room for the next *n bytes,
+ * then how many were made there. */
+void *bstream_room(struct bstream *b, size_t *n, fed_err *e);
+void  bstream_made(struct bstream *b, size_t n);
 /* After exactly size bytes: the bundle finished and out committed. */
 int  bstream_close(struct bstream *b, fed_err *e);
 /* Give up: out left as it was.  Harmless after bstream_close. */

@@ -118,26 +118,72 @@ struct sink {
 	float *d;               /* (DELTA_CHUNK) otherwise */
 };
 
-/* Coordinates [off, off + c) of tensor t: trained (at p) minus model. */
+/* Where the next at most *c floats of the delta go: the output's own
+ * buffer when they fit there as floats (*c cut to the room), else d. */
+static float *
+room(struct sink *k, size_t *c, fed_err *e)
+{
+	size_t n;
+	void *p;
+
+	if (k->all != NULL)
+		return NULL;
+	if ((p = bstream_room(&k->bs, &n, e)) == NULL)
+		return NULL;
+	if ((uintptr_t)p % sizeof(float) != 0 || n < sizeof(float))
+		return k->d;
+	*c = *c < n / sizeof(float) ? *c : n / sizeof(float);
+	return p;
+}
+
+/* d = trained (n values of dtype dt at q) - x: how many are not finite.
+ * F32 is read where it lies, not copied into d first. */
+static size_t
+subtract(float *d, const uint8_t *q, enum st_dtype dt, const float *x,
+    size_t n)
+{
+	size_t i, bad = 0;
+	float y;
+
+	if (dt == ST_F32)
+		for (i = 0; i < n; i++) {
+			memcpy(&y, q + i * sizeof(y), sizeof(y));
+			d[i] = y - x[i];
+		}
+	else {
+		tset_to_float(dt, q, d, n);
+		for (i = 0; i < n; i++)
+			d[i] -= x[i];
+	}
+	for (i = 0; i < n; i++)
+		bad += !isfinite(d[i]);
+	return bad;
+}
+
+/* Coordinates [j, j + *c) of tensor t, or fewer (*c set): trained (at
+ * p) minus model, made where they are written, and no model bytes
+ * copied, when it can be. */
 static int
 chunk(struct mmodel *mi, const struct tensor_spec *t, const uint8_t *p,
-    uint64_t j, size_t c, struct sink *k, fed_err *e)
+    uint64_t j, size_t *c, struct sink *k, fed_err *e)
 {
-	float *d = k->all ? k->all + t->offset + j : k->d;
+	float *d = k->all ? k->all + t->offset + j : room(k, c, e);
 	const float *x;
-	size_t i, bad = 0;
 
-	if ((x = mmodel_x(mi, c, e)) == NULL)
+	if (d == NULL)
+		return -1;
+	if ((x = mmodel_upto(mi, c, e)) == NULL)
 		return fed_errprefix(e, "%s", display_name(mi->path));
-	tset_to_float(t->dtype, p + j * st_dtype_size(t->dtype), d, c);
-	for (i = 0; i < c; i++) {
-		d[i] -= x[i];
-		bad += !isfinite(d[i]);
-	}
-	if (bad)
+	if (subtract(d, p + j * st_dtype_size(t->dtype), t->dtype, x, *c))
 		return fed_errf(e, "tensor %s: the difference overflows "
 		    "float32", t->name);
-	return k->all ? 0 : bstream_data(&k->bs, d, c * sizeof(float), e);
+	if (k->all != NULL)
+		return 0;
+	if (d != k->d) {
+		bstream_made(&k->bs, *c * sizeof(float));
+		return 0;
+	}
+	return bstream_data(&k->bs, d, *c * sizeof(float), e);
 }
 
 /* The whole delta into k, tensor by tensor in the flat order. */
@@ -148,14 +194,15 @@ stream(struct mmodel *mi, const struct stfile *f, struct sink *k,
 	struct tensor_spec *t = xcalloc(ARCH_MAXTENSORS, sizeof(*t));
 	int i, n = arch_tensors(&mi->a, t), rc = 0;
 	const uint8_t *p;
-	uint64_t j, c;
+	uint64_t j;
+	size_t c;
 
 	for (i = 0; i < n && rc == 0; i++) {
 		p = st_find(&f->st, t[i].name)->data;
 		for (j = 0; j < t[i].count && rc == 0; j += c) {
 			c = t[i].count - j < DELTA_CHUNK ? t[i].count - j :
 			    DELTA_CHUNK;
-			rc = chunk(mi, &t[i], p, j, (size_t)c, k, e);
+			rc = chunk(mi, &t[i], p, j, &c, k, e);
 		}
 	}
 	free(t);

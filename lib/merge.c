@@ -100,8 +100,7 @@ out_chunk(struct job *j)
 	uint64_t np = j->mi->np, at = j->at;
 	size_t n = j->len * 4;
 
-	if (mmodel_put(j->mi, j->x, j->len, at, j->mo.th, mout_weights,
-	    &j->mo) < 0 ||
+	if (mmodel_put(j->mi, j->x, j->len, at, mout_weights, &j->mo) < 0 ||
 	    (j->m && mout_state(&j->mo, j->m, n, at * 4) < 0) ||
 	    (j->v && mout_state(&j->mo, j->v, n, (np + at) * 4) < 0)) {
 		fed_syserrf(&j->err, "output: %s", strerror(errno));
@@ -114,15 +113,13 @@ static int
 load_chunk(struct job *j)
 {
 	const struct mmodel *mi = j->mi;
-	const float *x;
 	size_t k;
 
-	if ((x = mmodel_x(j->mi, j->len, &j->err)) == NULL) {
+	if (mmodel_read(j->mi, j->x, j->len, &j->err) < 0) {
 		fed_errprefix(&j->err, "%s", display_name(mi->path));
 		j->jfail = 1;
 		return 1;
 	}
-	memcpy(j->x, x, j->len * 4);
 	if (j->m && mi->m)
 		memcpy(j->m, mi->m + j->at * 4, j->len * 4);
 	else if (j->m)
@@ -226,8 +223,11 @@ compute_range(struct job *j, size_t a, size_t b, int t)
 	for (k = 0; k < j->nw; k++)
 		lp[k] = j->u[j->win[k]].cur + a;
 	if (j->pass == PASS_SUM) {
-		rule_wsum_add(j->acc + j->at + a, lp, j->coef + j->w0, j->nw,
-		    b - a);
+		/* the first window's sums start from zero, set here by
+		 * every thread as it goes rather than by one beforehand:
+		 * the accumulator's first touch is most of its cost */
+		(j->w0 == 0 ? rule_wsum : rule_wsum_add)(j->acc + j->at + a,
+		    lp, j->coef + j->w0, j->nw, b - a);
 		return;
 	}
 	if (j->pass == PASS_STEP)
@@ -390,8 +390,6 @@ pass_do(struct job *j, enum pass p, int norms)
 		if (out_begin(j) < 0)
 			return -1;
 	}
-	if (p == PASS_SUM)
-		memset(j->acc, 0, j->mi->np * sizeof(*j->acc));
 	return run_pass(j);
 }
 

@@ -344,16 +344,14 @@ half_x(struct mmodel *mi, size_t len, fed_err *e)
 
 int
 mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
-    struct sha256 *th, mmodel_write *wr, void *arg)
+    mmodel_write *wr, void *arg)
 {
 	const struct tensor_spec *t;
 	uint64_t end = at + len, c;
 	size_t n;
 
-	if (!mi->half) {
-		sha256_update(th, x, len * 4);
+	if (!mi->half)
 		return wr(arg, x, len * 4, at * 4);
-	}
 	for (; at < end; x += c, at += c) {
 		t = tensor_at(&mi->a, at);
 		c = t->offset + t->count - at;
@@ -362,7 +360,6 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 		if (tset_from_float(t->dtype, x, mi->hbuf, (size_t)c) > 0 &&
 		    mi->over == NULL)
 			mi->over = t;
-		sha256_update(th, mi->hbuf, n);
 		if (wr(arg, mi->hbuf, n, t->boff + (at - t->offset) *
 		    st_dtype_size(t->dtype)) < 0)
 			return -1;
@@ -370,19 +367,52 @@ mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
 	return 0;
 }
 
-const float *
-mmodel_x(struct mmodel *mi, size_t len, fed_err *e)
+/* The next *len floats, or with fewer as many as come without a copy. */
+static const float *
+next_x(struct mmodel *mi, size_t *len, int fewer, fed_err *e)
 {
-	const float *x = mi->half ? half_x(mi, len, e) :
-	    upd_src_floats(&mi->s, mi->buf, len, e);
+	const float *x = mi->half ? half_x(mi, *len, e) : fewer ?
+	    upd_src_upto(&mi->s, mi->buf, len, e) :
+	    upd_src_floats(&mi->s, mi->buf, *len, e);
 
-	mi->at += len;
+	mi->at += *len;
 
 	if (x == NULL) {
 		fed_errprefix(e, "%s", WEIGHTS_MEMBER);
 		whole_why(mi, e);
 	}
 	return x;
+}
+
+const float *
+mmodel_x(struct mmodel *mi, size_t len, fed_err *e)
+{
+	return next_x(mi, &len, 0, e);
+}
+
+const float *
+mmodel_upto(struct mmodel *mi, size_t *len, fed_err *e)
+{
+	return next_x(mi, len, 1, e);
+}
+
+int
+mmodel_read(struct mmodel *mi, float *dst, size_t len, fed_err *e)
+{
+	const float *x;
+
+	if (mi->half) {
+		if ((x = mmodel_x(mi, len, e)) == NULL)
+			return -1;
+		memcpy(dst, x, len * sizeof(float));
+		return 0;
+	}
+	mi->at += len;
+	if (upd_src_take(&mi->s, dst, len * sizeof(float), e) == 0)
+		return 0;
+	fed_errprefix(e, "%s", WEIGHTS_MEMBER);
+	whole_why(mi, e);
+	return -1;
 }
 
 int

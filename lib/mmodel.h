@@ -65,14 +65,18 @@ int  mmodel_stream_end(struct mmodel *mi, fed_err *e);
 int  mmodel_rewind(struct mmodel *mi, size_t chunk, fed_err *e);
 /* The next len floats of its weights, or NULL. */
 const float *mmodel_x(struct mmodel *mi, size_t len, fed_err *e);
+/* As many of the next *len floats as come without a copy (*len set). */
+const float *mmodel_upto(struct mmodel *mi, size_t *len, fed_err *e);
+/* The next len floats copied into dst, once. */
+int  mmodel_read(struct mmodel *mi, float *dst, size_t len, fed_err *e);
 /* The next model's floats x, coordinates [at, at + len), in the types
- * the model stores (F16 and BF16 rounded to nearest even), hashed into
- * th and written by wr(arg, bytes, n, their offset in the data section),
- * in order; -1 with errno set.  A value too large for its type fails
+ * the model stores (F16 and BF16 rounded to nearest even), written by
+ * wr(arg, bytes, n, their offset in the data section), in order; -1
+ * with errno set.  A value too large for its type fails
  * mmodel_end. */
 typedef int mmodel_write(void *arg, const void *p, size_t n, uint64_t off);
 int  mmodel_put(struct mmodel *mi, const float *x, size_t len, uint64_t at,
-    struct sha256 *th, mmodel_write *wr, void *arg);
+    mmodel_write *wr, void *arg);
 /* After the last: the weights' end, their hash verified. */
 int  mmodel_end(struct mmodel *mi, fed_err *e);
 void mmodel_free(struct mmodel *mi);

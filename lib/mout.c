@@ -58,20 +58,45 @@ begin_direct(struct mout *m, json_t *man, fed_err *e)
 	if (lseek(m->out, m->start, SEEK_SET) < 0 ||
 	    ftruncate(m->out, m->start) < 0)
 		return fed_syserrf(e, "output: %s", strerror(errno));
-	m->next = m->thdr;
 	if ((m->w = bstream_direct(m->out, man, WEIGHTS_MEMBER, m->tsize,
 	    &m->start, &m->ml, e)) == NULL)
 		return -1;
 	return bundle_writer_data(m->w, m->thead, m->thdr, e);
 }
 
+static int
+to_writer(void *arg, const void *p, size_t n, fed_err *e)
+{
+	struct mout *m = arg;
+
+	return bundle_writer_data(m->w, p, n, e);
+}
+
+/* The spool, at the offsets the weights were made for. */
+static int
+to_spool(void *arg, const void *p, size_t n, fed_err *e)
+{
+	struct mout *m = arg;
+
+	if (mrec_pwrite(m->tfd, p, n, m->wat) < 0)
+		return fed_syserrf(e, "spool: %s", strerror(errno));
+	m->wat += n;
+	return 0;
+}
+
 int
 mout_begin(struct mout *m, json_t *man, fed_err *e)
 {
+	ring_end(m->ring, NULL);
+	m->ring = NULL;
 	sha256_free(m->th);
 	m->th = sha256_new();
 	sha256_update(m->th, m->thead, m->thdr);
-	return m->direct ? begin_direct(m, man, e) : 0;
+	m->next = m->wat = m->thdr;
+	if (m->direct && begin_direct(m, man, e) < 0)
+		return -1;
+	m->ring = ring_start(m->th, m->direct ? to_writer : to_spool, m);
+	return 0;
 }
 
 int
@@ -80,16 +105,13 @@ mout_weights(void *arg, const void *p, size_t n, uint64_t off)
 	struct mout *m = arg;
 	fed_err e;
 
-	if (!m->direct)
-		return mrec_pwrite(m->tfd, p, n, m->thdr + off);
 	/* made in order: a gap would be a bug, not a bad input */
-	if (m->thdr + off != m->next || bundle_writer_data(m->w, p, n,
-	    &e) < 0) {
-		errno = m->thdr + off != m->next ? EINVAL : EIO;
+	if (m->thdr + off != m->next) {
+		errno = EINVAL;
 		return -1;
 	}
 	m->next += n;
-	return 0;
+	return ring_put(m->ring, p, n, &e);
 }
 
 int
@@ -107,6 +129,10 @@ mout_finish(struct mout *m, json_t *man, const uint8_t *moments,
 	char hex[2 * SHA256_LEN + 1];
 	int n = 1, r;
 
+	r = ring_end(m->ring, e);
+	m->ring = NULL;
+	if (r < 0)
+		return -1;
 	sha256_final(m->th, md);
 	sha256_free(m->th);
 	m->th = NULL;
@@ -132,6 +158,7 @@ mout_finish(struct mout *m, json_t *man, const uint8_t *moments,
 void
 mout_free(struct mout *m)
 {
+	ring_end(m->ring, NULL);
 	bundle_writer_close(m->w, NULL);
 	sha256_free(m->th);
 	free(m->thead);

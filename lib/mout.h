@@ -8,7 +8,8 @@
  * state or moments), the weights go straight into the output instead,
  * after the record with a placeholder hash, which is written in place at
  * the end (as bstream does): they are written once, not twice.  Either
- * way the bytes are bundle_write's.
+ * way the bytes are bundle_write's, and the weights are hashed and
+ * written by a thread of their own (ring.h) while the next are made.
  */
 #ifndef FED_MOUT_H
 #define FED_MOUT_H
@@ -20,6 +21,7 @@
 
 #include "arch.h"
 #include "bundle.h"
+#include "ring.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -29,8 +31,10 @@ struct mout {
 	struct bundle_writer *w;        /* direct, while they are made */
 	off_t start;                    /* where the bundle begins in out */
 	size_t ml;                      /* the placeholder record's length */
-	uint64_t next;                  /* direct: the next offset due */
+	uint64_t next;                  /* the next offset due */
+	uint64_t wat;                   /* the spool's, as written */
 	struct sha256 *th;              /* hash of tensors.safetensors */
+	struct ring *ring;              /* hashes and writes the weights */
 	uint8_t *thead;                 /* its header */
 	uint64_t thdr, tsize;           /* its length; the member's size */
 	int tfd, sfd;                   /* spools: tensors, state (or -1) */
@@ -45,8 +49,8 @@ int  mout_open(struct mout *m, int out, int direct, const struct arch *a,
 /* Before the weights are made (again): their hash restarted; direct,
  * the record man (members not set) written first. */
 int  mout_begin(struct mout *m, json_t *man, fed_err *e);
-/* Bytes of the weights at data offset off (mmodel_put's writer), and of
- * the state: 0, or -1 with errno set. */
+/* Bytes of the weights at data offset off (mmodel_put's writer: they
+ * are hashed here), and of the state: 0, or -1 with errno set. */
 int  mout_weights(void *m, const void *p, size_t n, uint64_t off);
 int  mout_state(struct mout *m, const void *p, size_t n, uint64_t off);
 /* The bundle, with the final record man and moments (mlen bytes, or

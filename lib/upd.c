@@ -52,22 +52,32 @@ upd_src_open(struct upd_src *s, const char *path, int spool,
 	return 0;
 }
 
-int
-upd_src_take(struct upd_src *s, void *dst, size_t n, fed_err *e)
+/* A block of the member pending: 0, or -1. */
+static int
+pending(struct upd_src *s, fed_err *e)
 {
 	const void *p;
 	ssize_t got;
+
+	if (s->n > 0)
+		return 0;
+	if ((got = bundle_read(s->r, &p, e)) < 0)
+		return -1;
+	if (got == 0)
+		return fed_errf(e, "ends early");
+	s->p = p;
+	s->n = (size_t)got;
+	return 0;
+}
+
+int
+upd_src_take(struct upd_src *s, void *dst, size_t n, fed_err *e)
+{
 	size_t k;
 
 	while (n > 0) {
-		if (s->n == 0) {
-			if ((got = bundle_read(s->r, &p, e)) < 0)
-				return -1;
-			if (got == 0)
-				return fed_errf(e, "ends early");
-			s->p = p;
-			s->n = (size_t)got;
-		}
+		if (pending(s, e) < 0)
+			return -1;
 		k = n < s->n ? n : s->n;
 		if (dst != NULL) {
 			memcpy(dst, s->p, k);
@@ -107,22 +117,23 @@ upd_src_member(struct upd_src *s, const char *name, uint64_t *size,
 }
 
 const float *
+upd_src_upto(struct upd_src *s, float *buf, size_t *len, fed_err *e)
+{
+	if (pending(s, e) < 0)
+		return NULL;
+	if ((uintptr_t)s->p % sizeof(float) == 0 && s->n >= sizeof(float) &&
+	    s->n / sizeof(float) < *len)
+		*len = s->n / sizeof(float);
+	return upd_src_floats(s, buf, *len, e);
+}
+
+const float *
 upd_src_floats(struct upd_src *s, float *buf, size_t len, fed_err *e)
 {
 	const float *f;
-	const void *p;
-	ssize_t got;
 
-	if (s->n == 0) {
-		if ((got = bundle_read(s->r, &p, e)) < 0)
-			return NULL;
-		if (got == 0) {
-			fed_errf(e, "ends early");
-			return NULL;
-		}
-		s->p = p;
-		s->n = (size_t)got;
-	}
+	if (pending(s, e) < 0)
+		return NULL;
 	if (s->n >= len * 4 && (uintptr_t)s->p % sizeof(float) == 0) {
 		f = (const float *)(const void *)s->p;
 		s->p += len * 4, s->n -= len * 4;

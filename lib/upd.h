@@ -49,6 +49,10 @@ int  upd_src_take(struct upd_src *s, void *dst, size_t n, fed_err *e);
  * (valid until the next read), else copied into buf. */
 const float *upd_src_floats(struct upd_src *s, float *buf, size_t len,
     fed_err *e);
+/* The same, but fewer than *len floats (*len set) when that saves
+ * copying them: those left in the reader's block. */
+const float *upd_src_upto(struct upd_src *s, float *buf, size_t *len,
+    fed_err *e);
 /* Nothing is left of the member: its hash and contents verified. */
 int  upd_src_end(struct upd_src *s, const char *name, fed_err *e);
 void upd_src_close(struct upd_src *s);
