@@ -9,15 +9,8 @@
 
 PY=/usr/bin/python3
 ex=$FED_ROOT/examples
-src=/usr/share/datasets/fashion-mnist
-if ! $PY -c 'import torch, numpy' 2>/dev/null; then
-	fail "demo-torch" "$PY cannot import torch (sh scripts/deps check installs python3-torch)"
-	exit 0
-fi
-if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
-	fail "demo-torch" "$src: Fashion-MNIST is not installed"
-	exit 0
-fi
+src=$FMNIST
+needs demo-torch torch || exit 0
 export OMP_NUM_THREADS=1
 
 # st.py: the example's safetensors module, run from here.

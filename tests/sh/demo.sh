@@ -4,11 +4,8 @@
 # gives the same models.  Then the README's demo figures (see the end).
 . "$FED_ROOT/tests/sh/lib.sh"
 
-src=/usr/share/datasets/fashion-mnist
-if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
-	fail "demo" "$src: Fashion-MNIST is not installed"
-	exit 0
-fi
+src=$FMNIST
+needs demo || exit 0
 
 # be32 N: N as four big-endian bytes.
 be32() {

@@ -59,3 +59,18 @@ pages() {
 		printf 'Le chien %d dort sous la table.\n' "$i" >"$1/fr/p$i.txt"
 	done
 }
+
+# needs NAME [torch]: whether Fashion-MNIST (and, given torch, Debian's
+# PyTorch) is there; if not, one FAIL line for the test NAME and false,
+# so that a test starts `needs NAME || exit 0`.
+FMNIST=/usr/share/datasets/fashion-mnist
+needs() {
+	if [ "${2:-}" = torch ] && ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+		fail "$1" "/usr/bin/python3 cannot import torch (sh scripts/deps check installs python3-torch)"
+		return 1
+	fi
+	if [ ! -r "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+		fail "$1" "$FMNIST: Fashion-MNIST is not installed"
+		return 1
+	fi
+}

@@ -12,15 +12,8 @@
 
 PY=/usr/bin/python3
 ex=$FED_ROOT/examples
-src=/usr/share/datasets/fashion-mnist
-if ! $PY -c 'import torch, numpy' 2>/dev/null; then
-	fail "lora" "$PY cannot import torch (sh scripts/deps check installs python3-torch)"
-	exit 0
-fi
-if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
-	fail "lora" "$src: Fashion-MNIST is not installed"
-	exit 0
-fi
+src=$FMNIST
+needs lora torch || exit 0
 export OMP_NUM_THREADS=1
 digest() { fed-verify -n --json "$1" | jq -r .digest; }
 base_of() { tar -xOf "$1" manifest.json | jq -r .base; }

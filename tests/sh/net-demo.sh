@@ -5,11 +5,8 @@
 . "$FED_ROOT/tests/sh/lib.sh"
 . "$FED_ROOT/tests/sh/net.lib"
 net_skip && exit 0
-src=/usr/share/datasets/fashion-mnist
-if [ ! -r "$src/train-images-idx3-ubyte.gz" ]; then
-	fail "net-demo" "$src: Fashion-MNIST is not installed"
-	exit 0
-fi
+src=$FMNIST
+needs net-demo || exit 0
 chmod 0711 "$T"
 FED_DEMO_DIR=$T/run FED_DEMO_ROUNDS=2 FED_DEMO_ARCH=softmax:784-10
 NET_ID=$$	# our namespaces only: other runs may have theirs up
