@@ -121,7 +121,10 @@
 # scale, where they beat pooled): the split by language costs about 7
 # points of the 30, the rest is 16 rounds of 32 steps at this budget,
 # which a larger BUDGET (more rounds) or rounds that grow from short
-# to long would test next.
+# to long would test next.  BUDGET=2048 (64 rounds of 32 steps, its own
+# pooled model, 1.9703), at nice 19, 2263 s:
+#   32/own/int8+ef/1/0.5/0.001     1.159  ru 1.368    50.74
+# four times the rounds closed about half the gap of BUDGET 512.
 #
 # Usage: sh tests/bench/lang-comm.sh   (from the repository, after make;
 # it installs the translated manual pages as make demo-lang does)
