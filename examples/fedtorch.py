@@ -227,3 +227,19 @@ def die(prog, msg, status=1):
     sys.exit(status)
 
 
+def run(prog, fn, *args):
+    """fn(*args); a bad file exits 1, a missing or unreadable one 2."""
+    try:
+        return fn(*args)
+    except FormatError as e:
+        die(prog, str(e))
+    except (OSError, KeyError, ValueError) as e:
+        die(prog, str(e), 2)
+
+
+def no_terminal(p, a):
+    """A usage error when the weights would go to a terminal."""
+    if a.output == "-" and sys.stdout.isatty():
+        p.error("will not write weights to a terminal; use -o")
+
+

@@ -27,16 +27,15 @@ def main():
     p.add_argument("weights", nargs="+")
     a = p.parse_args()
     ft.setup(max(a.threads, 1))
-    try:
-        x, y, _ = ft.data_bundle(a.data)
-        for w in a.weights:
-            acc, loss = ft.evaluate(ft.cnn_from(ft.st_read(w)[0]), x, y)
-            print(json.dumps({"accuracy": round(acc, 6), "loss": round(loss, 6),
-                              "samples": len(y)}), flush=True)
-    except ft.FormatError as e:
-        ft.die(PROG, str(e))
-    except (OSError, KeyError, ValueError) as e:
-        ft.die(PROG, str(e), 2)
+    ft.run(PROG, evaluate, a)
+
+
+def evaluate(a):
+    x, y, _ = ft.data_bundle(a.data)
+    for w in a.weights:
+        acc, loss = ft.evaluate(ft.cnn_from(ft.st_read(w)[0]), x, y)
+        print(json.dumps({"accuracy": round(acc, 6), "loss": round(loss, 6),
+                          "samples": len(y)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -55,22 +55,21 @@ def args():
             or not 0 <= a.momentum < 1 or a.cosine < 0 or a.first_epoch < 0:
         p.error("epochs, batch and threads must be positive, lr > 0, "
                 "0 <= momentum < 1, --cosine and --first-epoch not negative")
-    if a.output == "-" and sys.stdout.isatty():
-        p.error("will not write weights to a terminal; use -o")
+    ft.no_terminal(p, a)
     return a
+
+
+def load(a):
+    """The model to train, its metadata, and the shard."""
+    weights, meta = ft.st_read(a.model)
+    x, y, _ = ft.data_bundle(a.data)
+    return ft.cnn_from(weights), meta, x, y
 
 
 def main():
     a = args()
     ft.setup(a.threads)
-    try:
-        weights, meta = ft.st_read(a.model)
-        model = ft.cnn_from(weights)
-        x, y, _ = ft.data_bundle(a.data)
-    except ft.FormatError as e:
-        ft.die(PROG, str(e))
-    except (OSError, KeyError, ValueError) as e:
-        ft.die(PROG, f"{e}", 2)
+    model, meta, x, y = ft.run(PROG, load, a)
     loss = ft.train(model, x, y, a.epochs, a.batch, a.lr, a.momentum, a.seed,
                     a.first_epoch, a.cosine, a.logit_adjust)
     ft.st_write(a.output, model.state_dict(), meta)

@@ -29,8 +29,7 @@ def main():
         assert c1 > 0 and c2 > 0
     except (ValueError, AssertionError):
         p.error(f"--widths {a.widths}: want C1-C2, two positive integers")
-    if a.output == "-" and sys.stdout.isatty():
-        p.error("will not write weights to a terminal; use -o")
+    ft.no_terminal(p, a)
     ft.setup(1)
     ft.torch.manual_seed(a.seed)
     model = ft.CNN(c1, c2)

@@ -173,20 +173,14 @@ def args():
     if a.cmd == "train" and (a.epochs < 1 or a.batch < 1 or a.lr <= 0
                              or not 0 <= a.momentum < 1 or a.seed < 0):
         p.error("epochs and batch must be positive, lr > 0, 0 <= momentum < 1")
-    if a.output == "-" and sys.stdout.isatty():
-        p.error("will not write weights to a terminal; use -o")
+    ft.no_terminal(p, a)
     return a
 
 
 def main():
     a = args()
     ft.setup(a.threads)
-    try:
-        {"init": cmd_init, "train": cmd_train, "apply": cmd_apply}[a.cmd](a)
-    except ft.FormatError as e:
-        ft.die(PROG, str(e))
-    except (OSError, KeyError, ValueError) as e:
-        ft.die(PROG, f"{e}", 2)
+    ft.run(PROG, {"init": cmd_init, "train": cmd_train, "apply": cmd_apply}[a.cmd], a)
 
 
 if __name__ == "__main__":
