@@ -105,6 +105,12 @@ mout_begin(struct mout *m, json_t *man, fed_err *e)
 }
 
 int
+mout_fits(const struct mout *m, json_t *man)
+{
+	return bstream_direct_fits(man, WEIGHTS_MEMBER, m->tsize, m->ml);
+}
+
+int
 mout_weights(void *arg, const void *p, size_t n, uint64_t off)
 {
 	struct mout *m = arg;
