@@ -36,7 +36,7 @@
 #include "mopt.h"
 #include "util.h"
 
-#define MERGE_CHUNK (64 * 1024)         /* most floats per update per step */
+#define MERGE_CHUNK (1024 * 1024)       /* most floats per update per step */
 #define MERGE_WINDOW 8                  /* fewest updates a linear pass reads at once */
 #define MERGE_MAXWINDOW 64              /* most */
 
