@@ -63,7 +63,7 @@ whole(struct dio *d, const void *p, size_t n)
 	}
 	if (direct(d->fd, 0) < 0)
 		d->mem = d->align = 0;  /* the ordinary writes still work */
-	if (done < k && done == 0)
+	if (done == 0)
 		d->mem = d->align = 0;  /* this file system says no */
 	return done;
 }
