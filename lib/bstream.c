@@ -16,12 +16,20 @@
 #include "manifest.h"
 
 #define TAR_BLOCK 512
+#define BLOCKS(n) (((n) + TAR_BLOCK - 1) / TAR_BLOCK)
 
 /* m's members: the one payload, its hash hex (64 digits). */
 static uint8_t *
 dump(json_t *m, const char *name, uint64_t size, const char *hex,
     size_t *len)
 {
+	char zero[2 * SHA256_LEN + 1];
+
+	if (hex == NULL) {      /* the placeholder */
+		memset(zero, '0', sizeof(zero) - 1);
+		zero[sizeof(zero) - 1] = '\0';
+		hex = zero;
+	}
 	json_object_set_new(m, "members", json_pack("[{s:s,s:I,s:s}]",
 	    "name", name, "size", (json_int_t)size, "sha256", hex));
 	return manifest_dump(m, len);
@@ -38,7 +46,6 @@ struct bundle_writer *
 bstream_direct(int fd, json_t *m, const char *name, uint64_t size,
     off_t *start, size_t *ml, fed_err *e)
 {
-	char zero[2 * SHA256_LEN + 1];
 	struct bundle_writer *w;
 	uint8_t *mb;
 
@@ -46,9 +53,7 @@ bstream_direct(int fd, json_t *m, const char *name, uint64_t size,
 		fed_syserrf(e, "seek: %s", strerror(errno));
 		return NULL;
 	}
-	memset(zero, '0', sizeof(zero) - 1);
-	zero[sizeof(zero) - 1] = '\0';
-	mb = dump(m, name, size, zero, ml);
+	mb = dump(m, name, size, NULL, ml);
 	if ((w = bundle_writer_open(fd, e)) != NULL &&
 	    (bundle_writer_member(w, "manifest.json", *ml, e) < 0 ||
 	    bundle_writer_data(w, mb, *ml, e) < 0 ||
@@ -61,23 +66,61 @@ bstream_direct(int fd, json_t *m, const char *name, uint64_t size,
 }
 
 int
+bstream_direct_fits(json_t *m, const char *name, uint64_t size, size_t ml)
+{
+	size_t n;
+
+	free(dump(m, name, size, NULL, &n));
+	return BLOCKS(n) == BLOCKS(ml);
+}
+
+/* The manifest's ustar header at start with its size field and checksum
+ * set for ml bytes, as libarchive writes them: 11 octal digits and a
+ * space; 6 octal digits, a NUL and a space. */
+static int
+resize(int fd, off_t start, size_t ml, fed_err *e)
+{
+	uint8_t h[TAR_BLOCK];
+	unsigned sum = 0;
+	int i;
+
+	if (pread(fd, h, TAR_BLOCK, start) != TAR_BLOCK)
+		return fed_syserrf(e, "manifest.json: %s", strerror(errno));
+	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)ml);
+	h[135] = ' ';
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < TAR_BLOCK; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 7, "%06o", sum);
+	if (pwrite(fd, h, TAR_BLOCK, start) != TAR_BLOCK)
+		return fed_syserrf(e, "manifest.json: %s", strerror(errno));
+	return 0;
+}
+
+int
 bstream_direct_end(struct bundle_writer *w, int fd, json_t *m,
     const char *name, uint64_t size, off_t start, size_t ml0,
     const char *hex, char *digest, fed_err *e)
 {
-	uint8_t *mb;
+	uint8_t *mb, *pad;
 	size_t ml;
 	int r = bundle_writer_close(w, e);
 
 	if (r < 0)
 		return -1;
 	mb = dump(m, name, size, hex, &ml);
-	if (ml != ml0)
+	pad = xcalloc(BLOCKS(ml), TAR_BLOCK);
+	memcpy(pad, mb, ml);
+	if (BLOCKS(ml) != BLOCKS(ml0))
 		r = fed_syserrf(e, "manifest.json: changed length");
-	else if (pwrite(fd, mb, ml, start + TAR_BLOCK) != (ssize_t)ml)
+	else if (ml != ml0 && resize(fd, start, ml, e) < 0)
+		r = -1;
+	else if (pwrite(fd, pad, BLOCKS(ml) * TAR_BLOCK, start + TAR_BLOCK) !=
+	    (ssize_t)(BLOCKS(ml) * TAR_BLOCK))
 		r = fed_syserrf(e, "manifest.json: %s", strerror(errno));
 	if (r == 0 && digest != NULL)
 		manifest_digest(mb, ml, digest);
+	free(pad);
 	free(mb);
 	return r;
 }

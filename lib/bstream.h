@@ -58,8 +58,13 @@ void bstream_abort(struct bstream *b);
  * tar header: the writer to give the payload to, or NULL. */
 struct bundle_writer *bstream_direct(int fd, json_t *m, const char *name,
     uint64_t size, off_t *start, size_t *ml, fed_err *e);
+/* Would the manifest m take the tar blocks of one ml bytes long? */
+int  bstream_direct_fits(json_t *m, const char *name, uint64_t size,
+    size_t ml);
 /* After the payload: w closed, the manifest with the payload's hash hex
- * written over its placeholder, its digest into digest when not NULL. */
+ * written over its placeholder (which it must fit, and may be shorter or
+ * longer than: the member's header is rewritten to match), its digest
+ * into digest when not NULL. */
 int  bstream_direct_end(struct bundle_writer *w, int fd, json_t *m,
     const char *name, uint64_t size, off_t start, size_t ml,
     const char *hex, char *digest, fed_err *e);

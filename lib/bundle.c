@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "dio.h"
 #include "out.h"
 #include "sha256.h"
 #include "tar.h"
@@ -470,7 +471,7 @@ bundle_free(struct bundle *b)
 
 struct bundle_writer {
 	struct archive *a;
-	int fd;
+	struct dio d;           /* fd, and big writes around the page cache */
 	time_t mtime;
 	int aborted;            /* write nothing more */
 	char err[FED_ERRLEN];
@@ -484,7 +485,7 @@ write_cb(struct archive *a, void *arg, const void *p, size_t n)
 
 	if (w->aborted)
 		return -1;
-	if (out_write_all(w->fd, p, n, &e) < 0) {
+	if (dio_write(&w->d, p, n, &e) < 0) {
 		snprintf(w->err, sizeof(w->err), "%s", e.msg);
 		archive_set_error(a, EIO, "%s", e.msg);
 		return -1;
@@ -508,15 +509,15 @@ bundle_writer_open(int fd, fed_err *e)
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	uint64_t t;
 
-	w->fd = fd;
+	dio_init(&w->d, fd);
 	if (sde != NULL && parse_u64(sde, 0, (uint64_t)1 << 33, &t) == 0)
 		w->mtime = (time_t)t;
 	w->a = archive_write_new();
 	archive_write_set_format_ustar(w->a);
-	/* big writes; the archive ends right after its two zero blocks, not
-	 * padded to a 10240-byte record: small updates (top-k) on thin
-	 * links should not carry kilobytes of zeros */
-	archive_write_set_bytes_per_block(w->a, 1 << 20);
+	/* no blocking: each write goes straight to write_cb, a big payload
+	 * from the caller's own buffer, uncopied (dio.h); the archive ends
+	 * right after its two zero blocks, not padded to a record */
+	archive_write_set_bytes_per_block(w->a, 0);
 	archive_write_set_bytes_in_last_block(w->a, 1);
 	if (archive_write_open(w->a, w, NULL, write_cb, NULL) != ARCHIVE_OK) {
 		wr_err(w, e);

@@ -31,8 +31,10 @@
 
 /* The passes: clipping norms; Krum's distances; the robust rules'
  * aggregate with the server step; the linear rules' sum into the
- * accumulator, then their server step over the model. */
-enum pass { PASS_NORM, PASS_DIST, PASS_ROBUST, PASS_SUM, PASS_STEP };
+ * accumulator, then their server step over the model; or both at once,
+ * a chunk at a time, when one window holds every update (PASS_ONE). */
+enum pass { PASS_NORM, PASS_DIST, PASS_ROBUST, PASS_SUM, PASS_STEP,
+	PASS_ONE };
 
 struct job {
 	const struct mopt *o;
@@ -52,8 +54,10 @@ struct job {
 	uint64_t at;                    /* coordinate of this chunk */
 	size_t len, chunk;              /* its length; the most */
 	int finish;
-	double *D;                      /* (chunk) robust rules' aggregate */
-	double *acc;                    /* (np) linear rules' sum */
+	double *D;                      /* (chunk) this chunk's aggregate */
+	double *acc;                    /* (np) linear rules' sum, or NULL
+	                                 * with one */
+	int one;                        /* linear passes as PASS_ONE */
 	float *x, *m, *v;               /* (chunk) this step's outputs */
 	struct mout mo;                 /* the output, as it is made */
 	atomic_int rnext, cnext;        /* the next task of a step's reading
@@ -82,6 +86,13 @@ static int
 robust(enum mopt_rule r)
 {
 	return r == MOPT_MEDIAN || r == MOPT_TRIMMED;
+}
+
+/* Does the pass write the next model? */
+static int
+outputs(enum pass p)
+{
+	return p == PASS_ROBUST || p == PASS_STEP || p == PASS_ONE;
 }
 
 static void
@@ -142,7 +153,7 @@ static int
 plan(void *arg)
 {
 	struct job *j = arg;
-	int out = j->pass == PASS_ROBUST || j->pass == PASS_STEP;
+	int out = outputs(j->pass);
 
 	atomic_store(&j->rnext, 0);
 	atomic_store(&j->cnext, 0);
@@ -232,6 +243,8 @@ compute_range(struct job *j, size_t a, size_t b, int t)
 	}
 	if (j->pass == PASS_STEP)
 		D = j->acc + j->at + a;
+	else if (j->pass == PASS_ONE)   /* the same sums, a chunk's worth */
+		rule_wsum(D = j->D + a, lp, j->coef, j->nw, b - a);
 	else if (j->o->rule == MOPT_MEDIAN)
 		rule_median(D = j->D + a, lp, j->scale, j->nw, b - a,
 		    j->tmp[t]);
@@ -305,7 +318,7 @@ close_all(struct job *j)
  * pace, so a window holds at least MERGE_WINDOW updates, and more for
  * a large model, up to MERGE_MAXWINDOW. */
 static int
-window(const struct job *j)
+window(const struct job *j, enum pass p)
 {
 	/* ~1 MiB of buffers an open update: at most half the model's size */
 	uint64_t fit = j->mi->np * sizeof(float) / (2u << 20);
@@ -315,7 +328,7 @@ window(const struct job *j)
 		w = MERGE_WINDOW;
 	if (w < j->o->threads)
 		w = j->o->threads;
-	if (j->pass == PASS_NORM || j->pass == PASS_SUM)
+	if (p == PASS_NORM || p == PASS_SUM)
 		return w;
 	return j->na > 0 ? j->na : 1;
 }
@@ -325,7 +338,7 @@ static int
 run_pass(struct job *j)
 {
 	static const struct pool_ops ops = { plan, read_tasks, compute_tasks };
-	int w = window(j), nt;
+	int w = window(j, j->pass), nt;
 
 	j->w0 = 0;
 	do {
@@ -338,15 +351,13 @@ run_pass(struct job *j)
 		j->finish = 0;
 		if (open_win(j) < 0)
 			break;
-		if ((j->pass == PASS_ROBUST || j->pass == PASS_STEP) &&
-		    mmodel_rewind(j->mi, j->chunk, &j->err) < 0) {
+		if (outputs(j->pass) && mmodel_rewind(j->mi, j->chunk, &j->err) < 0) {
 			fed_errprefix(&j->err, "%s", display_name(j->mi->path));
 			j->jfail = 1;
 			break;
 		}
 		nt = j->o->threads;
-		if (j->pass != PASS_ROBUST && j->pass != PASS_STEP &&
-		    nt > j->nw)
+		if (!outputs(j->pass) && nt > j->nw)
 			nt = j->nw;
 		pool_run(nt, &ops, j, &j->nthreads);
 		close_all(j);
@@ -378,6 +389,24 @@ out_begin(struct job *j)
 	return r;
 }
 
+/* After a PASS_ONE that began the output with the norms unknown: does
+ * the record with them take the tar blocks its placeholder took (else
+ * the pass is run again, its record now complete)? */
+static int
+record_fits(struct job *j)
+{
+	json_t *man;
+	int r;
+
+	if (!j->mo.direct)
+		return 1;
+	set_norms(j);
+	man = record(j);
+	r = mout_fits(&j->mo, man);
+	json_decref(man);
+	return r;
+}
+
 /* One pass over j->act. */
 static int
 pass_do(struct job *j, enum pass p, int norms)
@@ -385,32 +414,12 @@ pass_do(struct job *j, enum pass p, int norms)
 	j->pass = p;
 	j->norms = norms;
 	j->failed = 0;
-	if (p == PASS_ROBUST || p == PASS_STEP) {
+	if (outputs(p)) {
 		rng_seed(&j->dprng, j->o->dp_seed);
 		if (out_begin(j) < 0)
 			return -1;
 	}
 	return run_pass(j);
-}
-
-/* A bad update that failed for a reason of the system, not its own. */
-static const struct upd *
-sys_bad(const struct job *j)
-{
-	int i;
-
-	for (i = 0; i < j->nu; i++)
-		if (j->u[i].bad && j->u[i].kind == FED_ESYSTEM)
-			return &j->u[i];
-	return NULL;
-}
-
-static int
-upd_error(const struct upd *u, fed_err *e)
-{
-	fed_errf(e, "%s: %s", display_name(u->path), u->why);
-	e->kind = u->kind;
-	return -1;
 }
 
 /* The error of a failed pass: a system failure first, else the first
@@ -428,7 +437,7 @@ pass_error(struct job *j, fed_err *e)
 	if (j->nonfinite)
 		return fed_errf(e, "the merge gives non-finite weights; lower "
 		    "the server learning rate or clip the updates");
-	if ((u = sys_bad(j)) != NULL)
+	if ((u = upd_sys_bad(j->u, j->nu)) != NULL)
 		return upd_error(u, e);
 	for (i = 0; i < j->nu; i++)
 		if (j->u[i].bad)
@@ -441,7 +450,7 @@ pass_error(struct job *j, fed_err *e)
 static int
 pass_failed(struct job *j, fed_err *e)
 {
-	if (j->o->skip_bad && !j->jfail && !j->nonfinite && !sys_bad(j))
+	if (j->o->skip_bad && !j->jfail && !j->nonfinite && !upd_sys_bad(j->u, j->nu))
 		return 1;
 	return pass_error(j, e);
 }
@@ -560,7 +569,7 @@ passes(struct job *j, fed_err *e)
 {
 	const struct mopt *o = j->o;
 	int krum = o->rule == MOPT_KRUM || o->rule == MOPT_MULTIKRUM;
-	int normed = o->clip > 0;
+	int normed = o->clip > 0, r;
 
 	if (passes_start(j, e) < 0)
 		return -1;
@@ -580,8 +589,15 @@ passes(struct job *j, fed_err *e)
 			return -1;
 	} else if (plan_weights(j, e) < 0)
 		return -1;
-	if (robust(o->rule) ? pass_do(j, PASS_ROBUST, !normed) < 0 :
-	    pass_do(j, PASS_SUM, !normed) < 0 || pass_do(j, PASS_STEP, 0) < 0)
+	if (robust(o->rule))
+		r = pass_do(j, PASS_ROBUST, !normed);
+	else if (!j->one)
+		r = pass_do(j, PASS_SUM, !normed) < 0 ? -1 :
+		    pass_do(j, PASS_STEP, 0);
+	else if ((r = pass_do(j, PASS_ONE, !normed)) == 0 && !normed &&
+	    !record_fits(j))
+		r = pass_do(j, PASS_ONE, 0);
+	if (r < 0)
 		return pass_failed(j, e);
 	if (!normed)
 		set_norms(j);
@@ -625,7 +641,7 @@ first_open(struct job *j, fed_err *e)
 	mvote_weigh(j->u, j->nu, j->o);
 	if (mmom_plan(u, n, j->o, j->mi, &j->moments, e) < 0)
 		return -1;
-	if ((b = sys_bad(j)) != NULL ||
+	if ((b = upd_sys_bad(j->u, j->nu)) != NULL ||
 	    (!j->o->skip_bad && (b = upd_first_bad(j->u, j->nu)) != NULL))
 		return upd_error(b, e);
 	return mvote_check(j->u, j->nu, j->o, e);
@@ -637,7 +653,10 @@ job_outputs(struct job *j, int out, fed_err *e)
 {
 	int ns = mopt_has_m(j->o->rule) ? mopt_has_v(j->o->rule) ? 2 : 1 : 0;
 
-	if (robust(j->o->rule))
+	/* no accumulator when one window holds every update */
+	j->one = !robust(j->o->rule) && !j->moments &&
+	    j->nu <= window(j, PASS_SUM);
+	if (robust(j->o->rule) || j->one)
 		j->D = xcalloc(j->chunk, sizeof(*j->D));
 	else
 		j->acc = xcalloc(j->mi->np ? j->mi->np : 1, sizeof(*j->acc));

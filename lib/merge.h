@@ -9,7 +9,9 @@
  * Krum's final mean) add the updates into one float64 accumulator of the
  * model's size, a few updates at a time in merge order (upd_cmp), then stream the
  * model through the server step: memory does not grow with the number of
- * updates.  The robust rules (median, trimmed mean, Krum's distances)
+ * updates.  When one window holds them all (and no moments are merged),
+ * there is no accumulator: a chunk's sums and its server step are taken
+ * at once (PASS_ONE), the same sums in the same order.  The robust rules (median, trimmed mean, Krum's distances)
  * need every update's value of a coordinate at once, and read all of
  * them in lockstep, chunk by chunk: memory grows with the chunk times
  * the number of updates, never with the model times it.
@@ -34,7 +36,7 @@
 #include "mopt.h"
 #include "util.h"
 
-#define MERGE_CHUNK (64 * 1024)         /* most floats per update per step */
+#define MERGE_CHUNK (1024 * 1024)       /* most floats per update per step */
 #define MERGE_WINDOW 8                  /* fewest updates a linear pass reads at once */
 #define MERGE_MAXWINDOW 64              /* most */
 

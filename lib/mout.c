@@ -48,8 +48,8 @@ mout_open(struct mout *m, int out, int direct, const struct arch *a,
 	return m->sfd < 0 ? -1 : 0;
 }
 
-/* The record with a placeholder hash, the weights' member header and
- * their safetensors header, from the bundle's start (again). */
+/* The record with a placeholder hash and the weights' member header,
+ * from the bundle's start (again). */
 static int
 begin_direct(struct mout *m, json_t *man, fed_err *e)
 {
@@ -58,10 +58,9 @@ begin_direct(struct mout *m, json_t *man, fed_err *e)
 	if (lseek(m->out, m->start, SEEK_SET) < 0 ||
 	    ftruncate(m->out, m->start) < 0)
 		return fed_syserrf(e, "output: %s", strerror(errno));
-	if ((m->w = bstream_direct(m->out, man, WEIGHTS_MEMBER, m->tsize,
-	    &m->start, &m->ml, e)) == NULL)
-		return -1;
-	return bundle_writer_data(m->w, m->thead, m->thdr, e);
+	m->w = bstream_direct(m->out, man, WEIGHTS_MEMBER, m->tsize,
+	    &m->start, &m->ml, e);
+	return m->w == NULL ? -1 : 0;
 }
 
 static int
@@ -91,12 +90,24 @@ mout_begin(struct mout *m, json_t *man, fed_err *e)
 	m->ring = NULL;
 	sha256_free(m->th);
 	m->th = sha256_new();
-	sha256_update(m->th, m->thead, m->thdr);
 	m->next = m->wat = m->thdr;
-	if (m->direct && begin_direct(m, man, e) < 0)
+	if (!m->direct) {       /* the spool has the header */
+		sha256_update(m->th, m->thead, m->thdr);
+		m->ring = ring_start(m->th, to_spool, m);
+		return 0;
+	}
+	if (begin_direct(m, man, e) < 0)
 		return -1;
-	m->ring = ring_start(m->th, m->direct ? to_writer : to_spool, m);
-	return 0;
+	/* the header through the ring too, so that its blocks lie where
+	 * the file's do, aligned as dio wants them */
+	m->ring = ring_start(m->th, to_writer, m);
+	return ring_put(m->ring, m->thead, m->thdr, e);
+}
+
+int
+mout_fits(const struct mout *m, json_t *man)
+{
+	return bstream_direct_fits(man, WEIGHTS_MEMBER, m->tsize, m->ml);
 }
 
 int

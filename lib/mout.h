@@ -49,6 +49,9 @@ int  mout_open(struct mout *m, int out, int direct, const struct arch *a,
 /* Before the weights are made (again): their hash restarted; direct,
  * the record man (members not set) written first. */
 int  mout_begin(struct mout *m, json_t *man, fed_err *e);
+/* Direct: would the final record man take the bytes of the one
+ * mout_begin wrote (the same tar blocks)?  mout_finish needs it to. */
+int  mout_fits(const struct mout *m, json_t *man);
 /* Bytes of the weights at data offset off (mmodel_put's writer: they
  * are hashed here), and of the state: 0, or -1 with errno set. */
 int  mout_weights(void *m, const void *p, size_t n, uint64_t off);

@@ -18,6 +18,7 @@ struct ring {
 	int threaded;
 	pthread_mutex_t mu;
 	pthread_cond_t more, room;      /* a block queued; a block written */
+	uint8_t *mem;                   /* the blocks, page-aligned (dio.h) */
 	uint8_t *buf[RING_BLOCKS];
 	size_t len[RING_BLOCKS];
 	int head, count;                /* the queued blocks */
@@ -86,8 +87,10 @@ ring_start(struct sha256 *h, ring_fn *fn, void *arg)
 	r->h = h;
 	r->fn = fn;
 	r->arg = arg;
+	if ((r->mem = aligned_alloc(4096, RING_BLOCKS * RING_BLOCK)) == NULL)
+		r->mem = xmalloc(RING_BLOCKS * RING_BLOCK);
 	for (i = 0; i < RING_BLOCKS; i++)
-		r->buf[i] = xmalloc(RING_BLOCK);
+		r->buf[i] = r->mem + i * RING_BLOCK;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->more, NULL);
 	pthread_cond_init(&r->room, NULL);
@@ -184,7 +187,7 @@ ring_put(struct ring *r, const void *p, size_t n, fed_err *e)
 int
 ring_end(struct ring *r, fed_err *e)
 {
-	int i, rc;
+	int rc;
 
 	if (r == NULL)
 		return 0;
@@ -204,8 +207,7 @@ ring_end(struct ring *r, fed_err *e)
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->more);
 	pthread_cond_destroy(&r->room);
-	for (i = 0; i < RING_BLOCKS; i++)
-		free(r->buf[i]);
+	free(r->mem);
 	free(r);
 	return rc;
 }

@@ -210,6 +210,25 @@ upd_first_bad(const struct upd *u, int n)
 	return b;
 }
 
+const struct upd *
+upd_sys_bad(const struct upd *u, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (u[i].bad && u[i].kind == FED_ESYSTEM)
+			return &u[i];
+	return NULL;
+}
+
+int
+upd_error(const struct upd *u, fed_err *e)
+{
+	fed_errf(e, "%s: %s", display_name(u->path), u->why);
+	e->kind = u->kind;
+	return -1;
+}
+
 int
 upd_none_left(const struct upd *u, int n, fed_err *e)
 {

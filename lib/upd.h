@@ -143,6 +143,11 @@ void upd_mark(struct upd *u, const fed_err *e);
 void upd_free(struct upd *u);
 /* The first of n left out, in operand order, or NULL. */
 const struct upd *upd_first_bad(const struct upd *u, int n);
+/* The first of n that failed for a reason of the system, not its own,
+ * or NULL. */
+const struct upd *upd_sys_bad(const struct upd *u, int n);
+/* u's failure as e ("FILE: why", its kind): -1. */
+int  upd_error(const struct upd *u, fed_err *e);
 /* When all n were left out (--skip-bad): how many, the first reason. */
 int  upd_none_left(const struct upd *u, int n, fed_err *e);
 /* e's message (a rule that cannot work with the updates left) followed by

@@ -1,0 +1,81 @@
+/*
+ * dio: O_DIRECT for the big aligned writes of dio.h.  The flag is set
+ * for such a write and cleared after it, so that the file descriptor
+ * is left as it came (callers pwrite a manifest into it afterwards).
+ */
+#define _GNU_SOURCE            /* statx, O_DIRECT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dio.h"
+#include "out.h"
+
+void
+dio_init(struct dio *d, int fd)
+{
+	struct statx sx;
+
+	d->fd = fd;
+	d->mem = d->align = 0;
+	if ((d->off = lseek(fd, 0, SEEK_CUR)) < 0 ||
+	    statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_DIOALIGN,
+	    &sx) < 0 || !S_ISREG(sx.stx_mode) ||
+	    !(sx.stx_mask & STATX_DIOALIGN) || sx.stx_dio_mem_align == 0 ||
+	    sx.stx_dio_offset_align == 0)
+		return;
+	d->mem = sx.stx_dio_mem_align;
+	d->align = sx.stx_dio_offset_align;
+}
+
+/* O_DIRECT on or off: 0, or -1. */
+static int
+direct(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	fl = on ? fl | O_DIRECT : fl & ~O_DIRECT;
+	return fcntl(fd, F_SETFL, fl);
+}
+
+/* The whole blocks of n bytes at p written around the page cache: how
+ * many bytes, 0 when none could be (the caller writes them). */
+static size_t
+whole(struct dio *d, const void *p, size_t n)
+{
+	size_t k = n - n % d->align, done = 0;
+	ssize_t w;
+
+	if (n < DIO_MIN || (uintptr_t)p % d->mem != 0 ||
+	    (uint64_t)d->off % d->align != 0 || direct(d->fd, 1) < 0)
+		return 0;
+	while (done < k) {
+		w = write(d->fd, (const char *)p + done, k - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (direct(d->fd, 0) < 0)
+		d->mem = d->align = 0;  /* the ordinary writes still work */
+	if (done == 0)
+		d->mem = d->align = 0;  /* this file system says no */
+	return done;
+}
+
+int
+dio_write(struct dio *d, const void *p, size_t n, fed_err *e)
+{
+	size_t k = d->align ? whole(d, p, n) : 0;
+
+	d->off += k;
+	if (out_write_all(d->fd, (const char *)p + k, n - k, e) < 0)
+		return -1;
+	d->off += n - k;
+	return 0;
+}
