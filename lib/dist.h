@@ -75,15 +75,21 @@ int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
  * that all of them read and write (*w NULL when they do not; collective,
  * once).  dist_sum_share is dist_sum putting into g only this rank's
  * share of the sum, the elements [lo, hi) of dist_range (whole cache
- * lines, in rank order); a rank then steps that share of the shared
- * weights, and dist_barrier (every rank reaches it before any leaves)
- * makes every share visible to every rank.
+ * lines, in rank order), from this rank's partial gradient part (n
+ * floats, its own memory, not dist_part's: only what the others sum is
+ * copied there).  A rank then steps its share of its own copy of the
+ * weights, copies it into the shared ones with dist_stream, and
+ * dist_barrier (every rank reaches it before any leaves) makes every
+ * share visible to every rank.  dist_stream copies n floats with
+ * stores that leave the line in no core's cache, so that the store need
+ * not first take it from the core of a rank that read it.
  */
 int  dist_share(struct dist *d, uint64_t n, float **w, fed_err *e);
 void dist_range(const struct dist *d, uint64_t n, uint64_t *lo,
     uint64_t *hi);
-int  dist_sum_share(struct dist *d, float *g, uint64_t n, double w,
-    double *loss, fed_err *e);
+int  dist_sum_share(struct dist *d, float *g, const float *part,
+    uint64_t n, double w, double *loss, fed_err *e);
+void dist_stream(float *dst, const float *src, uint64_t n);
 int  dist_barrier(struct dist *d, fed_err *e);
 /* The same for exact sums (xsum.h): this rank's partial sum of n
  * elements goes into dist_xpart's buffer (asked for before each sum); dist_xsum puts the total of

@@ -89,6 +89,9 @@ struct run {
 	float *w;                   /* (np) with a sharded step: the
 	                             * weights, shared by the ranks (dist's) */
 	uint64_t lo, hi;            /* this rank's share of them */
+	float *wl;                  /* (np) this rank's copy of them, which
+	                             * it steps: its share is current */
+	float *own;                 /* (np) this rank's partial gradient */
 	fed_err *e;
 	int failed;                 /* a collective failed: stop */
 };
@@ -104,6 +107,7 @@ run_free(struct run *r)
 	free(r->lossrows);
 	free(r->lossat);
 	free(r->mg);
+	free(r->own);
 	free(r->xall);
 	if (!dist_parallel(r->o != NULL ? r->o->dist : NULL))
 		free(r->xmine);
@@ -178,6 +182,8 @@ shard_init(struct run *r, fed_err *e)
 	if (dist_share(o->dist, r->m.np, &r->w, e) < 0)
 		return -1;
 	dist_range(o->dist, r->m.np, &r->lo, &r->hi);
+	if (r->w != NULL)
+		r->own = xcalloc(r->m.np, sizeof(float));
 	return 0;
 }
 
@@ -359,11 +365,11 @@ micro_grad(struct run *r, const float *w, const struct batch *b, int k,
 	return loss;
 }
 
-/* Under MPI, this rank's contiguous share of part of b into r->part:
- * its mean gradient, weighted *f by the share's size; its summed loss. */
+/* Under MPI, this rank's contiguous share of part of b into g: its
+ * mean gradient, weighted *f by the share's size; its summed loss. */
 static double
 rank_grad(struct run *r, const float *w, const struct batch *b, int k,
-    int n, double *f)
+    int n, double *f, float *g)
 {
 	struct dist *d = r->o->dist;
 	int a, z;
@@ -371,10 +377,9 @@ rank_grad(struct run *r, const float *w, const struct batch *b, int k,
 	a = (int)((int64_t)n * d->rank / d->size);
 	z = (int)((int64_t)n * (d->rank + 1) / d->size);
 	*f = (double)(z - a) / n;
-	shares(r);
 	if (z > a)
-		return local_grad(r, w, b, k + a, z - a, r->part);
-	memset(r->part, 0, r->m.np * sizeof(float));
+		return local_grad(r, w, b, k + a, z - a, g);
+	memset(g, 0, r->m.np * sizeof(float));
 	return 0;
 }
 
@@ -391,7 +396,8 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 		return micro_grad(r, w, b, k, n, g);
 	if (!dist_parallel(d))
 		return local_grad(r, w, b, k, n, g);
-	loss = rank_grad(r, w, b, k, n, &f);
+	shares(r);
+	loss = rank_grad(r, w, b, k, n, &f, r->part);
 	if (!r->failed && dist_sum(d, g, r->m.np, f, &loss, r->e) < 0)
 		r->failed = 1;
 	return loss;
@@ -413,8 +419,9 @@ shard_clip(struct run *r)
 }
 
 /* A sharded step: every rank's share of the batch, then this rank's
- * share of the sum and of the step on the shared weights w, then every
- * rank's share in place before the next pass reads them. */
+ * share of the sum and of the step on its copy of the weights, that
+ * share copied into the shared weights w, and every rank's in place
+ * before the next pass reads them. */
 static double
 shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
     double lr)
@@ -422,8 +429,8 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	struct dist *d = r->o->dist;
 	double loss, f;
 
-	loss = rank_grad(r, w, b, 0, b->n, &f);
-	if (r->failed || dist_sum_share(d, r->g, r->m.np, f, &loss,
+	loss = rank_grad(r, w, b, 0, b->n, &f, r->own);
+	if (r->failed || dist_sum_share(d, r->g, r->own, r->m.np, f, &loss,
 	    r->e) < 0) {
 		r->failed = 1;
 		return loss;
@@ -432,7 +439,8 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 		r->failed = 1;
 		return loss;
 	}
-	optim_step_part(&r->opt, w, r->g, w0, lr, r->lo, r->hi);
+	optim_step_part(&r->opt, r->wl, r->g, w0, lr, r->lo, r->hi);
+	dist_stream(w + r->lo, r->wl + r->lo, r->hi - r->lo);
 	if (dist_barrier(d, r->e) < 0)
 		r->failed = 1;
 	return loss;
@@ -609,6 +617,7 @@ shared_weights(struct run *r, float *local)
 {
 	if (r->w == NULL)
 		return local;
+	r->wl = local;
 	memcpy(r->w + r->lo, local + r->lo, (r->hi - r->lo) * sizeof(float));
 	if (dist_barrier(r->o->dist, r->e) < 0)
 		r->failed = 1;
