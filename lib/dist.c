@@ -13,8 +13,10 @@
  * that rank has passed the barrier of this sum, so it is done with the
  * sum before.
  * A sharded step (dist_share) uses a second shared window, the weights:
- * each rank sums and steps its own share of them in place, and a barrier
- * makes every share visible before the next pass reads the whole.
+ * each rank sums and steps its own share of them, and a barrier makes
+ * every share visible before the next pass reads the whole.  There a
+ * rank computes in its own memory and writes the windows with
+ * dist_stream only what the others read.
  */
 #define _GNU_SOURCE                 /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
