@@ -3,20 +3,22 @@
  * combined gradient (MPI_Iallgather of bytes, awaited without spinning),
  * then a sum in rank order that every rank computes alike; see dist.h
  * for why not MPI_Allreduce.
- * Each rank computes its partial gradient straight into its slot of the
- * gathered buffer (dist_part), which grows to the largest gradient once
- * and is kept.  When the job is one machine the slots live in a shared
- * window (MPI_Win_allocate_shared) and the collective is a barrier: no
- * bytes move, each rank reads the others' slots where they were
- * written.  A rank then has two slots and writes them in turn, so that
- * it may start its next part while a slower rank still reads its last:
- * that rank has passed the barrier of this sum, so it is done with the
- * sum before.
+ * Each rank computes its partial gradient in its own memory, and dist
+ * copies it into its slot of the gathered buffer (dist_stream), which
+ * grows to the largest gradient once and is kept.  When the job is one
+ * machine the slots live in a shared window (MPI_Win_allocate_shared)
+ * and the collective is a barrier: each rank reads the others' slots
+ * where they were written.  A rank then has two slots and writes them in
+ * turn, so that it may start its next part while a slower rank still
+ * reads its last: that rank has passed the barrier of this sum, so it is
+ * done with the sum before.  The copy costs less than it saves: a rank
+ * that computed in its slot would store to lines the other ranks read
+ * the sum before, and each such store must first take its line from the
+ * reader's core.  A rank sums its own part where it computed it.
  * A sharded step (dist_share) uses a second shared window, the weights:
  * each rank sums and steps its own share of them, and a barrier makes
  * every share visible before the next pass reads the whole.  There a
- * rank computes in its own memory and writes the windows with
- * dist_stream only what the others read.
+ * rank copies into the windows only what the others read.
  */
 #define _GNU_SOURCE                 /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
@@ -229,12 +231,20 @@ slot(struct dist *d, uint64_t bytes, fed_err *e)
 	return d->at[d->rank];
 }
 
-float *
-dist_part(struct dist *d, uint64_t n, fed_err *e)
+/* Where this rank's partial gradient of n floats goes for the next sum
+ * (with shared slots it changes from one to the next). */
+static float *
+part_slot(struct dist *d, uint64_t n, fed_err *e)
 {
 	unsigned char *p = slot(d, n * sizeof(float), e);
 
 	return p != NULL ? (float *)(p + HEAD) : NULL;
+}
+
+int
+dist_room(struct dist *d, uint64_t n, fed_err *e)
+{
+	return part_slot(d, n, e) != NULL ? 0 : -1;
 }
 
 xsum_t *
@@ -377,14 +387,19 @@ sum_losses(struct dist *d, double *loss, fed_err *e)
 }
 
 int
-dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
-    fed_err *e)
+dist_sum(struct dist *d, float *g, const float *part, uint64_t n, double w,
+    double *loss, fed_err *e)
 {
+	float *slot;
+
 	if (n == 0)
 		return sum_losses(d, loss, e);
-	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
+	if ((slot = part_slot(d, n, e)) == NULL)
 		return -1;
-	combine(d, g, NULL, 0, n);
+	dist_stream(slot, part, n);
+	if (gather(d, w, loss, e) < 0)
+		return -1;
+	combine(d, g, part, 0, n);
 	turn(d);
 	return 0;
 }
@@ -430,7 +445,7 @@ dist_sum_share(struct dist *d, float *g, const float *part, uint64_t n,
 	uint64_t lo, hi;
 	float *slot;
 
-	if ((slot = dist_part(d, n, e)) == NULL)
+	if ((slot = part_slot(d, n, e)) == NULL)
 		return -1;
 	/* what the other ranks sum: all of it but this rank's share */
 	dist_range(d, n, &lo, &hi);

@@ -79,9 +79,7 @@ struct run {
 	int64_t nloss;
 	struct dpsgd dp;            /* when o->dp is set */
 	float *part;                /* (np) under MPI: this rank's share of
-	                             * a gradient, in dist's buffer (which
-	                             * may move from one sum to the next:
-	                             * shares()) */
+	                             * a gradient */
 	float *mg;                  /* (np) with micro: a micro-batch's */
 	xsum_t *xmine, *xall;       /* (np) with micro: this process's
 	                             * exact sum (dist's buffer under MPI),
@@ -91,7 +89,6 @@ struct run {
 	uint64_t lo, hi;            /* this rank's share of them */
 	float *wl;                  /* (np) this rank's copy of them, which
 	                             * it steps: its share is current */
-	float *own;                 /* (np) this rank's partial gradient */
 	fed_err *e;
 	int failed;                 /* a collective failed: stop */
 };
@@ -107,7 +104,7 @@ run_free(struct run *r)
 	free(r->lossrows);
 	free(r->lossat);
 	free(r->mg);
-	free(r->own);
+	free(r->part);
 	free(r->xall);
 	if (!dist_parallel(r->o != NULL ? r->o->dist : NULL))
 		free(r->xmine);
@@ -149,10 +146,10 @@ micro_init(struct run *r, fed_err *e)
 	uint64_t n = r->m.np ? r->m.np : 1;
 
 	if (r->o->micro == 0) {
-		if (dist_parallel(d) &&
-		    (r->part = dist_part(d, r->m.np, e)) == NULL)
-			return -1;
-		return 0;
+		if (!dist_parallel(d))
+			return 0;
+		r->part = xcalloc(n, sizeof(float));
+		return dist_room(d, r->m.np, e);
 	}
 	r->mg = xcalloc(n, sizeof(float));
 	r->xall = xcalloc(2 * n, sizeof(xsum_t));
@@ -182,8 +179,6 @@ shard_init(struct run *r, fed_err *e)
 	if (dist_share(o->dist, r->m.np, &r->w, e) < 0)
 		return -1;
 	dist_range(o->dist, r->m.np, &r->lo, &r->hi);
-	if (r->w != NULL)
-		r->own = xcalloc(r->m.np, sizeof(float));
 	return 0;
 }
 
@@ -252,7 +247,8 @@ run_loss(struct run *r, const float *p)
 		b.at = r->lossat != NULL ? r->lossat + i : NULL;
 		sum += model_forward(&r->m, p, r->d, &b);
 	}
-	if (d != NULL && !r->failed && dist_sum(d, NULL, 0, 0, &sum, r->e) < 0)
+	if (d != NULL && !r->failed &&
+	    dist_sum(d, NULL, NULL, 0, 0, &sum, r->e) < 0)
 		r->failed = 1;
 	return sum / ((double)r->nloss * (r->T > 0 ? r->T : 1));
 }
@@ -282,19 +278,13 @@ draw(struct run *r, rng_t *rng, struct batch *b)
 	r->pos += b->n;
 }
 
-/* Under MPI, where this rank's share of the next sum goes: dist's
- * buffers, of a size reached in micro_init, so never NULL. */
+/* Under MPI, where this rank's exact sum of the next total goes:
+ * dist's buffer, of a size reached in micro_init, so never NULL. */
 static void
 shares(struct run *r)
 {
-	struct dist *d = r->o->dist;
-
-	if (!dist_parallel(d))
-		return;
-	if (r->o->micro > 0)
-		r->xmine = dist_xpart(d, r->m.np, r->e);
-	else
-		r->part = dist_part(d, r->m.np, r->e);
+	if (dist_parallel(r->o->dist))
+		r->xmine = dist_xpart(r->o->dist, r->m.np, r->e);
 }
 
 /* The gradient of part of b, n samples from k, into g; the summed loss. */
@@ -396,9 +386,9 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 		return micro_grad(r, w, b, k, n, g);
 	if (!dist_parallel(d))
 		return local_grad(r, w, b, k, n, g);
-	shares(r);
 	loss = rank_grad(r, w, b, k, n, &f, r->part);
-	if (!r->failed && dist_sum(d, g, r->m.np, f, &loss, r->e) < 0)
+	if (!r->failed && dist_sum(d, g, r->part, r->m.np, f, &loss,
+	    r->e) < 0)
 		r->failed = 1;
 	return loss;
 }
@@ -412,7 +402,7 @@ shard_clip(struct run *r)
 	uint64_t n = r->hi - r->lo;
 	double ss = optim_sumsq(g, n);
 
-	if (dist_sum(r->o->dist, NULL, 0, 0, &ss, r->e) < 0)
+	if (dist_sum(r->o->dist, NULL, NULL, 0, 0, &ss, r->e) < 0)
 		return -1;
 	optim_clip_by(g, n, ss, r->o->opt.clip);
 	return 0;
@@ -429,8 +419,8 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	struct dist *d = r->o->dist;
 	double loss, f;
 
-	loss = rank_grad(r, w, b, 0, b->n, &f, r->own);
-	if (r->failed || dist_sum_share(d, r->g, r->own, r->m.np, f, &loss,
+	loss = rank_grad(r, w, b, 0, b->n, &f, r->part);
+	if (r->failed || dist_sum_share(d, r->g, r->part, r->m.np, f, &loss,
 	    r->e) < 0) {
 		r->failed = 1;
 		return loss;
@@ -485,10 +475,10 @@ dp_grad(struct run *r, const float *w, rng_t *rng, int64_t *rows)
 	if (!dist_parallel(d))
 		return dpsgd_step(&r->dp, &r->m.u.net, r->g, w, r->d, r->m.y,
 		    rng, rows);
-	shares(r);
 	loss = dpsgd_sum(&r->dp, &r->m.u.net, r->part, w, r->d, r->m.y, rng,
 	    rows);
-	if (!r->failed && dist_sum(d, r->g, r->m.np, 1.0, &loss, r->e) < 0)
+	if (!r->failed && dist_sum(d, r->g, r->part, r->m.np, 1.0, &loss,
+	    r->e) < 0)
 		r->failed = 1;
 	dpsgd_noise(&r->dp, r->g, rng);
 	return loss;
