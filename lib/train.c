@@ -88,7 +88,7 @@ struct run {
 	                             * weights, shared by the ranks (dist's) */
 	uint64_t lo, hi;            /* this rank's share of them */
 	float *wl;                  /* (np) this rank's copy of them, which
-	                             * it steps: its share is current */
+	                             * it steps and its passes read */
 	fed_err *e;
 	int failed;                 /* a collective failed: stop */
 };
@@ -410,8 +410,11 @@ shard_clip(struct run *r)
 
 /* A sharded step: every rank's share of the batch, then this rank's
  * share of the sum and of the step on its copy of the weights, that
- * share copied into the shared weights w, and every rank's in place
- * before the next pass reads them. */
+ * share copied into the shared weights w, and every rank's in place;
+ * then the others' shares copied into this rank's copy, which the next
+ * pass reads: one sequential read of the memory they wrote costs less
+ * than the model's strided reads of it (a 2-core trace: 35 us less in
+ * the forward pass of the mlp, 20 more in the copy). */
 static double
 shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
     double lr)
@@ -419,7 +422,7 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	struct dist *d = r->o->dist;
 	double loss, f;
 
-	loss = rank_grad(r, w, b, 0, b->n, &f, r->part);
+	loss = rank_grad(r, r->wl, b, 0, b->n, &f, r->part);
 	if (r->failed || dist_sum_share(d, r->g, r->part, r->m.np, f, &loss,
 	    r->e) < 0) {
 		r->failed = 1;
@@ -433,6 +436,8 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	dist_stream(w + r->lo, r->wl + r->lo, r->hi - r->lo);
 	if (dist_barrier(d, r->e) < 0)
 		r->failed = 1;
+	memcpy(r->wl, w, r->lo * sizeof(float));
+	memcpy(r->wl + r->hi, w + r->hi, (r->m.np - r->hi) * sizeof(float));
 	return loss;
 }
 
