@@ -3,18 +3,22 @@
  * combined gradient (MPI_Iallgather of bytes, awaited without spinning),
  * then a sum in rank order that every rank computes alike; see dist.h
  * for why not MPI_Allreduce.
- * Each rank computes its partial gradient straight into its slot of the
- * gathered buffer (dist_part), which grows to the largest gradient once
- * and is kept.  When the job is one machine the slots live in a shared
- * window (MPI_Win_allocate_shared) and the collective is a barrier: no
- * bytes move, each rank reads the others' slots where they were
- * written.  A rank then has two slots and writes them in turn, so that
- * it may start its next part while a slower rank still reads its last:
- * that rank has passed the barrier of this sum, so it is done with the
- * sum before.
+ * Each rank computes its partial gradient in its own memory, and dist
+ * copies it into its slot of the gathered buffer (dist_stream), which
+ * grows to the largest gradient once and is kept.  When the job is one
+ * machine the slots live in a shared window (MPI_Win_allocate_shared)
+ * and the collective is a barrier: each rank reads the others' slots
+ * where they were written.  A rank then has two slots and writes them in
+ * turn, so that it may start its next part while a slower rank still
+ * reads its last: that rank has passed the barrier of this sum, so it is
+ * done with the sum before.  The copy costs less than it saves: a rank
+ * that computed in its slot would store to lines the other ranks read
+ * the sum before, and each such store must first take its line from the
+ * reader's core.  A rank sums its own part where it computed it.
  * A sharded step (dist_share) uses a second shared window, the weights:
- * each rank sums and steps its own share of them in place, and a barrier
- * makes every share visible before the next pass reads the whole.
+ * each rank sums and steps its own share of them, and a barrier makes
+ * every share visible before the next pass reads the whole.  There a
+ * rank copies into the windows only what the others read.
  */
 #define _GNU_SOURCE                 /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
@@ -25,6 +29,9 @@
 #include <unistd.h>
 
 #include <mpi.h>
+#ifdef __SSE__
+#include <immintrin.h>
+#endif
 
 #include "dist.h"
 #include "nn.h"
@@ -224,12 +231,20 @@ slot(struct dist *d, uint64_t bytes, fed_err *e)
 	return d->at[d->rank];
 }
 
-float *
-dist_part(struct dist *d, uint64_t n, fed_err *e)
+/* Where this rank's partial gradient of n floats goes for the next sum
+ * (with shared slots it changes from one to the next). */
+static float *
+part_slot(struct dist *d, uint64_t n, fed_err *e)
 {
 	unsigned char *p = slot(d, n * sizeof(float), e);
 
 	return p != NULL ? (float *)(p + HEAD) : NULL;
+}
+
+int
+dist_room(struct dist *d, uint64_t n, fed_err *e)
+{
+	return part_slot(d, n, e) != NULL ? 0 : -1;
 }
 
 xsum_t *
@@ -314,13 +329,24 @@ turn(struct dist *d)
 		d->shm->turn ^= 1;
 }
 
+/* Rank r's partial gradient: in its slot, or this rank's own, when
+ * given, where it was computed. */
+static const float *
+part_of(const struct dist *d, int r, const float *own)
+{
+	if (r == d->rank && own != NULL)
+		return own;
+	return (const float *)(d->at[r] + HEAD);
+}
+
 /* g [lo, hi) = sum over ranks in order of w_r g_r, in double, a block
  * at a time so that the accumulator stays in cache.  Vectorized (NN_HOT)
  * without contracting into fused multiply-adds (ISO C: -std=c11), so
  * every clone and every machine rounds alike, and each element is the
  * same whatever range it is summed in. */
 static NN_HOT void
-combine(const struct dist *d, float *g, uint64_t lo, uint64_t hi)
+combine(const struct dist *d, float *g, const float *own, uint64_t lo,
+    uint64_t hi)
 {
 	double acc[BLOCK];
 	const float *gr;
@@ -331,11 +357,11 @@ combine(const struct dist *d, float *g, uint64_t lo, uint64_t hi)
 		memcpy(&d->weights[r], d->at[r], sizeof(double));
 	for (i = lo; i < hi; i += m) {
 		m = hi - i < BLOCK ? hi - i : BLOCK;
-		gr = (const float *)(d->at[0] + HEAD) + i;
+		gr = part_of(d, 0, own) + i;
 		for (j = 0; j < m; j++)
 			acc[j] = d->weights[0] * (double)gr[j];
 		for (r = 1; r < d->size; r++) {
-			gr = (const float *)(d->at[r] + HEAD) + i;
+			gr = part_of(d, r, own) + i;
 			for (j = 0; j < m; j++)
 				acc[j] += d->weights[r] * (double)gr[j];
 		}
@@ -361,14 +387,19 @@ sum_losses(struct dist *d, double *loss, fed_err *e)
 }
 
 int
-dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
-    fed_err *e)
+dist_sum(struct dist *d, float *g, const float *part, uint64_t n, double w,
+    double *loss, fed_err *e)
 {
+	float *slot;
+
 	if (n == 0)
 		return sum_losses(d, loss, e);
-	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
+	if ((slot = part_slot(d, n, e)) == NULL)
 		return -1;
-	combine(d, g, 0, n);
+	dist_stream(slot, part, n);
+	if (gather(d, w, loss, e) < 0)
+		return -1;
+	combine(d, g, part, 0, n);
 	turn(d);
 	return 0;
 }
@@ -382,16 +413,47 @@ dist_range(const struct dist *d, uint64_t n, uint64_t *lo, uint64_t *hi)
 	    (n * (uint64_t)(d->rank + 1) / (uint64_t)d->size) & ~(uint64_t)15;
 }
 
+/*
+ * n floats from src to dst, with stores that bypass this core's caches
+ * (non-temporal), then a fence.  Memory another rank reads is written so:
+ * an ordinary store must first take the line from the other core's cache
+ * (it read it the step before), and on two cores of this machine that
+ * cost 15 times the stores themselves (tests/bench/mpi.sh).
+ */
+void
+dist_stream(float *dst, const float *src, uint64_t n)
+{
+#ifdef __SSE__
+	uint64_t i;
+
+	for (i = 0; i < n && ((uintptr_t)(dst + i) & 15) != 0; i++)
+		dst[i] = src[i];
+	for (; i + 4 <= n; i += 4)
+		_mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+	for (; i < n; i++)
+		dst[i] = src[i];
+	_mm_sfence();
+#else
+	memcpy(dst, src, n * sizeof(float));
+#endif
+}
+
 int
-dist_sum_share(struct dist *d, float *g, uint64_t n, double w, double *loss,
-    fed_err *e)
+dist_sum_share(struct dist *d, float *g, const float *part, uint64_t n,
+    double w, double *loss, fed_err *e)
 {
 	uint64_t lo, hi;
+	float *slot;
 
-	if (dist_part(d, n, e) == NULL || gather(d, w, loss, e) < 0)
+	if ((slot = part_slot(d, n, e)) == NULL)
 		return -1;
+	/* what the other ranks sum: all of it but this rank's share */
 	dist_range(d, n, &lo, &hi);
-	combine(d, g, lo, hi);
+	dist_stream(slot, part, lo);
+	dist_stream(slot + hi, part + hi, n - hi);
+	if (gather(d, w, loss, e) < 0)
+		return -1;
+	combine(d, g, part, lo, hi);
 	turn(d);
 	return 0;
 }

@@ -8,8 +8,8 @@
  * double in rank order, so the sum never depends on timing or on the MPI
  * implementation, and every rank holds the same bits.  When every rank
  * runs on one machine the slots are an MPI shared-memory window instead:
- * each rank computes into its own slot and reads the others' in place,
- * after a barrier, so nothing is copied; the sum is the same.
+ * each rank copies its part into its own slot and reads the others' in
+ * place, after a barrier; the sum is the same.
  * MPI_Allreduce,
  * whose order of additions is the implementation's, is used for integers
  * only.  Which rows each rank computes is train's business (train.h).
@@ -56,34 +56,40 @@ dist_parallel(const struct dist *d)
 	return d != NULL && d->size > 1;
 }
 
-/* Where this rank puts its partial gradient of n floats before the
- * next dist_sum (ask again for each sum: with shared slots it changes
- * from one to the next).  Collective when n grows past the largest
- * yet, so every rank must ask alike.  NULL if n is too large. */
-float *dist_part(struct dist *d, uint64_t n, fed_err *e);
+/* Room for partial gradients of n floats, made before the first
+ * dist_sum so that a failure shows there: collective when n grows past
+ * the largest yet, so every rank must ask alike.  -1 if n is too large. */
+int  dist_room(struct dist *d, uint64_t n, fed_err *e);
 /*
- * Every rank's weight w, partial gradient g_r (n floats, in dist_part's
- * buffer) and loss in: g (n floats) becomes, on every rank, the sum over
- * ranks r in order of w_r g_r, added in double and rounded once; *loss
- * becomes the sum of the ranks' losses in rank order.  With n 0 (g
- * NULL), the losses alone.
+ * Every rank's weight w, partial gradient part (n floats, the rank's own
+ * memory: dist copies it where the others read it) and loss in: g (n
+ * floats) becomes, on every rank, the sum over ranks r in order of
+ * w_r part_r, added in double and rounded once; *loss becomes the sum of
+ * the ranks' losses in rank order.  With n 0 (g and part NULL), the
+ * losses alone.
  */
-int  dist_sum(struct dist *d, float *g, uint64_t n, double w, double *loss,
-    fed_err *e);
+int  dist_sum(struct dist *d, float *g, const float *part, uint64_t n,
+    double w, double *loss, fed_err *e);
 /*
  * A sharded step: when the ranks share memory, dist_share gives n floats
  * that all of them read and write (*w NULL when they do not; collective,
  * once).  dist_sum_share is dist_sum putting into g only this rank's
  * share of the sum, the elements [lo, hi) of dist_range (whole cache
- * lines, in rank order); a rank then steps that share of the shared
- * weights, and dist_barrier (every rank reaches it before any leaves)
- * makes every share visible to every rank.
+ * lines, in rank order), from this rank's partial gradient part (n
+ * floats, its own memory: only what the others sum is copied where they
+ * read it).  A rank then steps its share of its own copy of the
+ * weights, copies it into the shared ones with dist_stream, and
+ * dist_barrier (every rank reaches it before any leaves) makes every
+ * share visible to every rank.  dist_stream copies n floats with
+ * stores that leave the line in no core's cache, so that the store need
+ * not first take it from the core of a rank that read it.
  */
 int  dist_share(struct dist *d, uint64_t n, float **w, fed_err *e);
 void dist_range(const struct dist *d, uint64_t n, uint64_t *lo,
     uint64_t *hi);
-int  dist_sum_share(struct dist *d, float *g, uint64_t n, double w,
-    double *loss, fed_err *e);
+int  dist_sum_share(struct dist *d, float *g, const float *part,
+    uint64_t n, double w, double *loss, fed_err *e);
+void dist_stream(float *dst, const float *src, uint64_t n);
 int  dist_barrier(struct dist *d, fed_err *e);
 /* The same for exact sums (xsum.h): this rank's partial sum of n
  * elements goes into dist_xpart's buffer (asked for before each sum); dist_xsum puts the total of
