@@ -18,6 +18,7 @@
 #include "merge.h"
 #include "dp.h"
 #include "mmodel.h"
+#include "mdown.h"
 #include "mmom.h"
 #include "moments.h"
 #include "mrec.h"
@@ -75,6 +76,7 @@ struct job {
 	int jfail;                      /* the model or a spool failed: err */
 	int nonfinite;
 	struct madmit ad;               /* --admit: the model's own loss */
+	struct mdown dn;                /* --download */
 	fed_err err;
 };
 
@@ -436,6 +438,17 @@ pass_error(struct job *j, fed_err *e)
 	return fed_errf(e, "merge failed");
 }
 
+/* --download: the aggregate quantized before the server step. */
+static int
+quantize(struct job *j)
+{
+	if (j->o->download == NULL ||
+	    mdown_quantize(&j->dn, &j->mi->a, j->acc, &j->err) == 0)
+		return 0;
+	j->jfail = 1;
+	return -1;
+}
+
 /* After a failed pass: 1 to start over without the bad update
  * (--skip-bad, when it was rejected), else the error. */
 static int
@@ -581,7 +594,8 @@ passes(struct job *j, fed_err *e)
 	} else if (plan_weights(j, e) < 0)
 		return -1;
 	if (robust(o->rule) ? pass_do(j, PASS_ROBUST, !normed) < 0 :
-	    pass_do(j, PASS_SUM, !normed) < 0 || pass_do(j, PASS_STEP, 0) < 0)
+	    pass_do(j, PASS_SUM, !normed) < 0 || quantize(j) < 0 ||
+	    pass_do(j, PASS_STEP, 0) < 0)
 		return pass_failed(j, e);
 	if (!normed)
 		set_norms(j);
@@ -648,8 +662,10 @@ job_outputs(struct job *j, int out, fed_err *e)
 		j->m = xcalloc(j->chunk, sizeof(*j->m));
 	if (ns > 1)
 		j->v = xcalloc(j->chunk, sizeof(*j->v));
-	return mout_open(&j->mo, out, !robust(j->o->rule) && !j->moments,
-	    &j->mi->a, j->mi->nbytes, j->mi->np, ns, e);
+	if (j->o->download && mdown_open(&j->dn, &j->mi->a, j->o, e) < 0)
+		return -1;
+	return mout_open(&j->mo, out, !robust(j->o->rule) && !j->moments &&
+	    !j->o->download, &j->mi->a, j->mi->nbytes, j->mi->np, ns, e);
 }
 
 static json_t *
@@ -665,11 +681,15 @@ static int
 write_out(struct job *j, char *digest, fed_err *e)
 {
 	json_t *man = record(j);
+	const struct mmodel *mi = j->mi;
 	int r = mout_finish(&j->mo, man, j->mout, j->mlen, digest, e);
 
-	json_decref(man);
 	if (r < 0)
 		e->kind = FED_ESYSTEM;
+	else if (j->o->download)
+		r = mdown_write(&j->dn, j->o, mi->arch, mi->digest, mi->round,
+		    man, j->mout, j->mlen, e);
+	json_decref(man);
 	return r;
 }
 
@@ -723,6 +743,7 @@ job_free(struct job *j)
 	free(j->D), free(j->acc), free(j->x), free(j->m), free(j->v);
 	free(j->noise), free(j->mout);
 	mout_free(&j->mo);
+	mdown_free(&j->dn);
 	pthread_mutex_destroy(&j->mu);
 }
 

@@ -204,5 +204,10 @@ mopt_finish(struct mopt *o, fed_err *e)
 	if (o->admit == NULL && !isnan(o->margin))
 		return fed_usagef(e, "--margin needs --admit");
 	dflt(&o->margin, 0);
+	if (o->residual != NULL && o->download == NULL)
+		return fed_usagef(e, "--residual needs --download");
+	if (o->download != NULL && (!mopt_weighted(r) || o->dp_noise > 0))
+		return fed_usagef(e, "--download needs fedavg or a server "
+		    "optimizer, without --dp-noise, not %s", rn);
 	return dp_finish(o, e);
 }

@@ -59,6 +59,11 @@ struct mopt {
 	double dp_rate;         /* holder sampling rate q of the round */
 	uint64_t dp_seed;       /* noise seed: secret, never recorded */
 	int dp_seeded;
+	/* A compressed download (lib/mdown): the aggregate quantized to
+	 * int8 before the server step, written as a step bundle to
+	 * download; its error carried in the file residual (NULL: none). */
+	const char *download;
+	const char *residual;
 };
 
 /* Rule name and its parameters: "fedavg", "trimmed-mean:0.2", "krum:2",

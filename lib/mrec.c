@@ -186,6 +186,9 @@ mrec_manifest(const struct mrec *r)
 	    "skipped", skip);
 	json_object_set_new(mg, "state", mi->state ?
 	    json_string(mi->state) : json_null());
+	if (o->download != NULL)
+		json_object_set_new(mg, "download", json_pack("{s:s,s:b}",
+		    "encoding", "int8", "feedback", o->residual != NULL));
 	if (o->roster != NULL) {
 		json_object_set_new(mg, "roster", roster_json(o));
 		if ((miss = missing_json(r)) != NULL)
