@@ -105,6 +105,8 @@ step_manifest(const struct mdown *d, const char *arch, const char *parent,
 	json_object_set_new(m, "encoding", encode_json(&d->c));
 	json_object_set_new(m, "model", json_string(digest));
 	json_object_set_new(m, "manifest", json_stringn((char *)mb, ml));
+	if (json_object_get(man, "moments") != NULL)    /* its member's */
+		json_object_set(m, "moments", json_object_get(man, "moments"));
 	free(mb);
 	return m;
 }
