@@ -359,6 +359,9 @@ main(int argc, char *argv[])
 		apply(&a, argc - optind);
 	if (optind == argc)
 		errx(2, "an update is required");
+	if (a.o.download != NULL && strcmp(a.o.download, "-") == 0 &&
+	    (a.out == NULL || strcmp(a.out, "-") == 0))
+		errx(2, "--download -: the model goes to standard output");
 	operands(&a, argv + optind, argc - optind);
 	voters(&a, &ro);
 	if (mopt_finish(&a.o, &e) < 0)

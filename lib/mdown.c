@@ -19,7 +19,7 @@
 
 #define STATE_MEMBER "state.safetensors"
 /* the holder's inputs: a model (weights, state, moments) and a download */
-#define APPLY_MAX ((uint64_t)4 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
+#define APPLY_MAX ((uint64_t)5 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
 
 int
 mdown_open(struct mdown *d, const struct arch *a, const struct mopt *o,

@@ -167,4 +167,6 @@ expect_err "--download: not a robust rule" 2 "not median" \
 expect_err "--download: not with DP" 2 "dp-noise" \
     fed-merge --unsigned -m k1.fed --download d.fed --clip-norm 1 \
     --dp-noise 1 -s 1 u2-de.fed
+expect_err "--download and the model both on standard output" 2 \
+    "standard output" fed-merge --unsigned -m k1.fed --download - u2-de.fed
 check "usage errors write nothing" test ! -e d.fed -a ! -e r.st
