@@ -22,7 +22,7 @@ enum {
 	OPT_CLIP = 256, OPT_UNIFORM, OPT_MAXSAMPLES, OPT_LR, OPT_MOMENTUM,
 	OPT_BETA1, OPT_BETA2, OPT_TAU, OPT_SKIPBAD, OPT_VERSION,
 	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE, OPT_UNSIGNED, OPT_ADMIT,
-	OPT_MARGIN, OPT_DOWNLOAD, OPT_RESIDUAL, OPT_APPLY,
+	OPT_MARGIN, OPT_DOWNLOAD, OPT_DOWNENC, OPT_RESIDUAL, OPT_APPLY,
 };
 
 static const struct option longopts[] = {
@@ -51,6 +51,7 @@ static const struct option longopts[] = {
 	{ "admit", required_argument, NULL, OPT_ADMIT },
 	{ "margin", required_argument, NULL, OPT_MARGIN },
 	{ "download", required_argument, NULL, OPT_DOWNLOAD },
+	{ "download-encode", required_argument, NULL, OPT_DOWNENC },
 	{ "residual", required_argument, NULL, OPT_RESIDUAL },
 	{ "apply", required_argument, NULL, OPT_APPLY },
 	{ "help", no_argument, NULL, 'h' },
@@ -113,8 +114,9 @@ static const char help[] =
 	"      --dp-sample-rate=Q    fraction of clients sampled per round\n"
 	"      --admit=DATA          admit only updates that do not hurt loss on DATA\n"
 	"      --margin=M            loss margin of --admit\n"
-	"      --download=STEP       also write the step as an int8 download\n"
-	"      --residual=FILE       carry the download's int8 error in FILE\n"
+	"      --download=STEP       also write the step as a small download\n"
+	"      --download-encode=E   int8 (default), topk:F, fp16 or bf16\n"
+	"      --residual=FILE       carry the download's error in FILE\n"
 	"      --apply=STEP          rebuild the next model from MODEL and STEP\n"
 	"  -h, --help                print this help and exit\n"
 	"      --version             print the version and exit\n";
@@ -133,7 +135,8 @@ usage(FILE *f, int status)
 	    "                 [--dp-noise Z -s seed [--dp-delta D] "
 	    "[--dp-sample-rate Q]]\n"
 	    "                 [--admit data [--margin M]]\n"
-	    "                 [--download step [--residual file]]\n"
+	    "                 [--download step [--download-encode E] "
+	    "[--residual file]]\n"
 	    "                 update ...\n"
 	    "       fed-merge -m model --apply step [-o out]\n", f);
 	if (status == 0)
@@ -186,8 +189,23 @@ trust_opt(int c, const char *arg, struct args *a)
 	case OPT_ADMIT:
 		a->o.admit = arg;
 		return 1;
+	}
+	return 0;
+}
+
+/* The options of the download (lib/mdown): 1 when c is one. */
+static int
+down_opt(int c, const char *arg, struct args *a)
+{
+	fed_err e;
+
+	switch (c) {
 	case OPT_DOWNLOAD:
 		a->o.download = arg;
+		return 1;
+	case OPT_DOWNENC:
+		if (encode_parse(arg, &a->o.down, &e) < 0)
+			errx(2, "--download-encode: %s", e.msg);
 		return 1;
 	case OPT_RESIDUAL:
 		a->o.residual = arg;
@@ -205,7 +223,8 @@ option(int c, const char *arg, struct args *a)
 	uint64_t v;
 	fed_err e;
 
-	if (real_opt(c, arg, &a->o) || trust_opt(c, arg, a))
+	if (real_opt(c, arg, &a->o) || trust_opt(c, arg, a) ||
+	    down_opt(c, arg, a))
 		return;
 	switch (c) {
 	case 'm':

@@ -28,9 +28,8 @@ mdown_open(struct mdown *d, const struct arch *a, const struct mopt *o,
 	uint64_t np = arch_nparams(a);
 
 	memset(d, 0, sizeof(*d));
-	d->c.scheme = ENC_INT8;
 	d->residual = o->residual;
-	d->c.feedback = d->residual != NULL;
+	mopt_download_enc(o, np, &d->c);
 	if (a->kind == ARCH_TENSORS)
 		return fed_usagef(e, "--download: not for a model of imported "
 		    "tensors");
@@ -42,7 +41,7 @@ mdown_open(struct mdown *d, const struct arch *a, const struct mopt *o,
 	return 0;
 }
 
-/* The aggregate of an int8 step (its tensors.safetensors) into acc. */
+/* The aggregate of an encoded step (its tensors.safetensors) into acc. */
 static int
 dequantize(const struct arch *a, const struct enc *c, const uint8_t *step,
     size_t len, double *acc, fed_err *e)

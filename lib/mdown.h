@@ -32,7 +32,7 @@
 #include "util.h"
 
 struct mdown {
-	struct enc c;                   /* int8 */
+	struct enc c;                   /* the download's encoding */
 	const char *residual;           /* its file, or NULL: no feedback */
 	float *r0;                      /* (np) as read; NULL without */
 	float *r;                       /* (np) after this merge's step */

@@ -23,8 +23,10 @@ round() {
 		    -l 0.01 --warmup 0 --schedule constant -s "$r" --name $h \
 		    -o u$r-$h.fed "$@" || return 1
 	done
+	enc="--residual res.st"
+	[ -n "${DENC:-}" ] && enc="--download-encode $DENC --residual res-$r.st"
 	fed-merge --unsigned -m k$((r - 1)).fed -r $rule --download s$r.fed \
-	    --residual res.st -o m$r.fed u$r-de.fed u$r-fr.fed &&
+	    $enc -o m$r.fed u$r-de.fed u$r-fr.fed &&
 	    fed-merge -m k$((r - 1)).fed --apply s$r.fed -o k$r.fed &&
 	    cmp -s m$r.fed k$r.fed
 }
@@ -36,6 +38,19 @@ check "fedadam: round 3, its state fresh" round fedadam 3
 check "fedadam: round 4, its state continued" round fedadam 4
 check "fedavg with shared moments: round 5" round fedavg 5 --moments
 check "nesterov with shared moments: round 6" round nesterov 6 --moments
+DENC=topk:0.1
+check "a top-k download with feedback: round 7" round nesterov 7
+check "top-k: recorded" sh -c 'tar -xOf s7.fed manifest.json |
+    jq -e ".encoding.scheme == \"topk\" and .encoding.error_feedback"'
+unset DENC
+for h in de fr; do
+	fed-train -m k7.fed -d h-$h.fed --steps 2 -b 4 -l 0.01 --warmup 0 \
+	    --schedule constant -s 8 --name $h -o u8-$h.fed
+done
+fed-merge --unsigned -m k7.fed --download-encode fp16 --download s8.fed \
+    -o m8.fed u8-de.fed u8-fr.fed
+check "an fp16 download, no feedback: rebuilt" sh -c \
+    'fed-merge -m k7.fed --apply s8.fed | cmp -s - m8.fed'
 check "the download is small" test "$(wc -c <s2.fed)" -lt \
     "$(($(wc -c <m2.fed) / 4))"
 check "fed-verify accepts a download" fed-verify -n s6.fed
@@ -162,6 +177,12 @@ expect_err "--apply takes no updates" 2 "no updates" \
     fed-merge -m k1.fed --apply s2.fed u2-de.fed
 expect_err "--residual needs --download" 2 "needs --download" \
     fed-merge --unsigned -m k1.fed --residual r.st u2-de.fed
+expect_err "--residual: not with an fp16 download" 2 "int8 or topk" \
+    fed-merge --unsigned -m k1.fed --download d.fed --download-encode fp16 \
+    --residual r.st u2-de.fed
+expect_err "--download-encode: an unknown encoding" 2 "unknown" \
+    fed-merge --unsigned -m k1.fed --download d.fed --download-encode int4 \
+    u2-de.fed
 expect_err "--download: not a robust rule" 2 "not median" \
     fed-merge --unsigned -m k1.fed -r median --download d.fed u2-de.fed
 expect_err "--download: not with DP" 2 "dp-noise" \
