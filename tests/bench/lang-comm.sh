@@ -24,10 +24,11 @@
 # holders' inner learning rate (demo-lang's LR, 0.002 by default), and
 # a seventh, their Adam epsilon (demo-lang's HEPS; the pooled model keeps
 # EPS); an eighth, DOWN, what the holders download: "f32" (the default,
-# the model) or "int8" (demo-lang's DOWNLOAD=1: fed-merge --download's
-# int8 step with server-side error feedback, from which each holder
-# rebuilds the model exactly, fed-merge --apply), as in
-# 8/own/int8+ef/1/0.5/0.001//int8 (an empty field keeps its default).
+# the model) or an encoding of fed-merge --download-encode (demo-lang's
+# DOWNLOAD: the merge's step so encoded, int8 and topk:F with server-side
+# error feedback, from which each holder rebuilds the model exactly,
+# fed-merge --apply), as in 8/own/int8+ef/1/0.5/0.001//int8 (an empty
+# field keeps its default).
 # OLR may be RULE:LR for another outer step (demo-lang's RULE: fedadam
 # or fedyogi, whose beta1 is then MOM), as in
 # 32/own/int8+ef/fedadam:0.01/0.9.  A configuration whose STEPS does not
@@ -165,8 +166,10 @@ EOF
 	case $mom in shared) mom=1 ;; own) mom=0 ;;
 	*) echo "lang-comm: $2: moments are shared or own" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
-	case ${down:-f32} in f32) down=0 ;; int8) down=1 ;;
-	*) echo "lang-comm: $2: the download is f32 or int8" >&2; exit 2 ;; esac
+	case ${down:-f32} in f32) down= ;; int8|topk:*|fp16|bf16) ;;
+	*) echo "lang-comm: $2: the download is f32, int8, topk:F, fp16 or bf16" >&2
+	   exit 2 ;;
+	esac
 	rule=nesterov
 	case $olr in *:*) rule=${olr%%:*}; olr=${olr#*:} ;; esac
 	pooled=
@@ -174,7 +177,7 @@ EOF
 	env FED_DEMO_DIR="$w/run" ROUNDS=$r STEPS=$s MOMENTS=$mom \
 	    ENCODE="$enc" RESIDUAL=$res OLR="$olr" MOM="$m" EVERY=$r \
 	    LR="${lr:-${LR:-0.002}}" HEPS="${eps:-${EPS:-1e-8}}" RULE="$rule" \
-	    DOWNLOAD=$down ALONE=0 POOLED="$pooled" sh "$root/scripts/demo-lang" \
+	    DOWNLOAD="$down" ALONE=0 POOLED="$pooled" sh "$root/scripts/demo-lang" \
 	    >"$OUT/run-$1.out" 2>&1 ||
 	    { echo "lang-comm: $2 failed, see $OUT/run-$1.out" >&2; exit 1; }
 	[ -n "$pooled" ] || cp "$w/run/pooled.fed" "$w/pooled.fed"

@@ -144,7 +144,7 @@ check "topk: the ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 
     "$(awk -v d="$dp" -v s="$(cat run/rounds/update-*-pl.fed | wc -c)" 'BEGIN { printf "%.2f", d / s }')"
 # The int8 download (fed-merge --download): the holders' copy rebuilt and
 # compared every round by the demo; what they received, counted.
-expect "DOWNLOAD=1 runs" 0 env MOMENTS=0 ENCODE=int8 RESIDUAL=1 DOWNLOAD=1 \
+expect "DOWNLOAD=int8 runs" 0 env MOMENTS=0 ENCODE=int8 RESIDUAL=1 DOWNLOAD=int8 \
     ALONE=0 POOLED="$T/pooled-1.fed" sh "$demo"
 cp "$T/out" down.out
 check "download: a step per round" test -f run/rounds/step-2.fed
@@ -155,7 +155,7 @@ check "download: the first round receives the model, the second its step" \
 check "download: fewer bytes received" test \
     "$(awk '$1 == "hold-de" { print $5 }' down.out)" -lt \
     "$(awk '$1 == "hold-de" { print $5 }' topk.out)"
-expect "DOWNLOAD=2 is a usage error" 2 env DOWNLOAD=2 sh "$demo"
+expect "DOWNLOAD=int4 is a usage error" 2 env DOWNLOAD=int4 sh "$demo"
 expect "RESIDUAL=1 needs int8 or topk" 2 env RESIDUAL=1 ENCODE=fp16 sh "$demo"
 expect "ALONE=2 is a usage error" 2 env ALONE=2 sh "$demo"
 expect_err "RULE=median is a usage error" 2 'RULE=nesterov|fedadam|fedyogi' \
