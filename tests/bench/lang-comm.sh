@@ -40,7 +40,9 @@
 # not counted), against 8 bytes a step for data-parallel training (4 up,
 # 4 down), so int8 at K steps a round gives 8 K / 5: K >= 19 for 30x.
 # Shared moments add 8 bytes each way (m and the spread, F32): at K = 32
-# about 12x.
+# about 12x.  With the int8 download (DOWN int8) a holder receives the
+# int8 step instead of the weights, 1 byte a weight (and the first
+# round's model, F32, counted too): 8 K / 2 = 4 K, 30x from K = 8.
 #
 # The full setting (the defaults: the demo's model and text, BUDGET 512,
 # five 32-step configurations, the first training the pooled model): at
