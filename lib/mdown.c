@@ -10,6 +10,7 @@
 #include "bundle.h"
 #include "manifest.h"
 #include "mdown.h"
+#include "mmodel.h"
 #include "moments.h"
 #include "mrec.h"
 #include "out.h"
@@ -17,7 +18,6 @@
 #include "rule.h"
 #include "weights.h"
 
-#define STATE_MEMBER "state.safetensors"
 /* the holder's inputs: a model (weights, state, moments) and a download */
 #define APPLY_MAX ((uint64_t)5 * ARCH_MAXPARAMS * 4 + ((uint64_t)4 << 20))
 
@@ -272,7 +272,7 @@ apply_inputs(struct apply *ap, fed_err *e)
 	if (apply_floats(ap, WEIGHTS_MEMBER, plain, 1, ap->x, e) < 0)
 		return -1;
 	if (ap->ns > 0 && st != NULL && strcmp(st, "continued") == 0) {
-		if (apply_floats(ap, STATE_MEMBER, mv, ap->ns, ap->mv, e) < 0)
+		if (apply_floats(ap, MMODEL_STATE, mv, ap->ns, ap->mv, e) < 0)
 			return -1;
 	} else if (ap->ns > 1) {
 		for (i = 0; i < ap->np; i++)
@@ -290,7 +290,7 @@ apply_member(const struct apply *ap, const char *name, uint64_t *len,
     fed_err *e)
 {
 	static const char *const plain[] = { "" }, *const mv[] = { "m.", "v." };
-	int st = strcmp(name, STATE_MEMBER) == 0;
+	int st = strcmp(name, MMODEL_STATE) == 0;
 	const uint8_t *src;
 	uint8_t *h, *b;
 	size_t hl, n;

@@ -1,11 +1,12 @@
 /*
  * mdown: the compressed download of fed-merge --download (fed-bundle(5),
- * "Downloads").  The merge quantizes its aggregate (the mean delta the
- * rule steps with) to int8 blocks, as fed-train --encode int8 does, with
- * the quantization error carried to the next round in a file of the
- * coordinator's (--residual: error feedback on the server), and takes its
- * server step with the dequantized aggregate.  The download is a bundle of
- * kind "step": that int8 aggregate, the next model's manifest verbatim,
+ * "Downloads").  The merge encodes its aggregate (the mean delta the rule
+ * steps with) as fed-train --encode does a delta (--download-encode: int8
+ * blocks by default, or top-k, fp16, bf16), with the encoding's error
+ * carried to the next round in a file of the coordinator's (--residual:
+ * error feedback on the server), and takes its server step with the
+ * decoded aggregate.  The download is a bundle of kind "step": that
+ * encoded aggregate, the next model's manifest verbatim,
  * and its moments member when it has one.  Whoever holds the previous
  * model rebuilds the next one from it and the download (mdown_apply)
  * with the same decoder and the same server step (rule_step), byte for
