@@ -147,6 +147,7 @@
 #   8/own/int8+ef/1/0.5/0.001//int8  1.199  pl 1.313  30.28    2372 s
 #   8/own/int8+ef/1/0.5/0.002//int8  1.347  ru 1.513  30.28    2543 s
 #   8/own/int8+ef/1/0.7/0.001//int8  1.192  pl 1.296  30.28     846 s
+#   8/own/int8+ef/1/0.5/0.0005//int8 1.272  pl 1.382  30.28     721 s
 # (the first row repeats last session's 1.276, pl 1.429, with this
 # pooled model.)  The int8 download costs nothing measurable: 2.9868
 # bits per byte against 2.9867 with the F32 weights, every language
@@ -155,12 +156,16 @@
 # model is counted too), so 8-step rounds reach 30.3x fewer bytes both
 # ways, against 12.7x with the weights downloaded.  Shorter rounds helped
 # (1.300 at 32 steps, last session; 1.199 at 8), as did more outer
-# momentum over 64 rounds (0.7: 1.192, the best), a higher inner lr did
-# not (0.002: 1.347, as at 32 steps), but each holder's own
-# AdamW state leaves Polish, German and Russian 22-31% behind pooled:
+# momentum over 64 rounds (0.7: 1.192, the best), another inner lr did
+# not (0.002: 1.347, as at 32 steps; 0.0005: 1.272), but each holder's
+# own AdamW state leaves Polish, German and Russian 22-30% behind pooled:
 # the done-when is still not met.  16-step rounds (F32 and int8 down)
 # were stopped unfinished at round 3 of 32 when the machine's load
-# starved them.
+# starved them.  8 steps is the shortest round that divides 512 and
+# keeps 30x with int8 both ways (4 steps: 16x); shorter rounds at 30x
+# need fewer bytes still (top-k both ways, fed-merge --download-encode
+# topk:F, untried at full scale) or shared moments that cost less than
+# F32 both ways, where the 1.023 of 2-step rounds came from.
 #
 # Usage: sh tests/bench/lang-comm.sh   (from the repository, after make;
 # it installs the translated manual pages as make demo-lang does)
