@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "mdown.h"
 #include "merge.h"
 #include "out.h"
 #include "roster.h"
@@ -21,7 +22,7 @@ enum {
 	OPT_CLIP = 256, OPT_UNIFORM, OPT_MAXSAMPLES, OPT_LR, OPT_MOMENTUM,
 	OPT_BETA1, OPT_BETA2, OPT_TAU, OPT_SKIPBAD, OPT_VERSION,
 	OPT_DPNOISE, OPT_DPDELTA, OPT_DPRATE, OPT_UNSIGNED, OPT_ADMIT,
-	OPT_MARGIN,
+	OPT_MARGIN, OPT_DOWNLOAD, OPT_DOWNENC, OPT_RESIDUAL, OPT_APPLY,
 };
 
 static const struct option longopts[] = {
@@ -49,6 +50,10 @@ static const struct option longopts[] = {
 	{ "unsigned", no_argument, NULL, OPT_UNSIGNED },
 	{ "admit", required_argument, NULL, OPT_ADMIT },
 	{ "margin", required_argument, NULL, OPT_MARGIN },
+	{ "download", required_argument, NULL, OPT_DOWNLOAD },
+	{ "download-encode", required_argument, NULL, OPT_DOWNENC },
+	{ "residual", required_argument, NULL, OPT_RESIDUAL },
+	{ "apply", required_argument, NULL, OPT_APPLY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -76,6 +81,7 @@ static const struct {
 
 struct args {
 	const char *model, *out;
+	const char *apply;
 	const char *roster, *coord, *keydir;
 	uint64_t quorum;
 	struct mopt o;
@@ -108,6 +114,10 @@ static const char help[] =
 	"      --dp-sample-rate=Q    fraction of clients sampled per round\n"
 	"      --admit=DATA          admit only updates that do not hurt loss on DATA\n"
 	"      --margin=M            loss margin of --admit\n"
+	"      --download=STEP       also write the step as a small download\n"
+	"      --download-encode=E   int8 (default), topk:F, fp16 or bf16\n"
+	"      --residual=FILE       carry the download's error in FILE\n"
+	"      --apply=STEP          rebuild the next model from MODEL and STEP\n"
 	"  -h, --help                print this help and exit\n"
 	"      --version             print the version and exit\n";
 
@@ -125,7 +135,10 @@ usage(FILE *f, int status)
 	    "                 [--dp-noise Z -s seed [--dp-delta D] "
 	    "[--dp-sample-rate Q]]\n"
 	    "                 [--admit data [--margin M]]\n"
-	    "                 update ...\n", f);
+	    "                 [--download step [--download-encode E] "
+	    "[--residual file]]\n"
+	    "                 update ...\n"
+	    "       fed-merge -m model --apply step [-o out]\n", f);
 	if (status == 0)
 		fputs(help, f);
 	exit(status);
@@ -180,13 +193,38 @@ trust_opt(int c, const char *arg, struct args *a)
 	return 0;
 }
 
+/* The options of the download (lib/mdown): 1 when c is one. */
+static int
+down_opt(int c, const char *arg, struct args *a)
+{
+	fed_err e;
+
+	switch (c) {
+	case OPT_DOWNLOAD:
+		a->o.download = arg;
+		return 1;
+	case OPT_DOWNENC:
+		if (encode_parse(arg, &a->o.down, &e) < 0)
+			errx(2, "--download-encode: %s", e.msg);
+		return 1;
+	case OPT_RESIDUAL:
+		a->o.residual = arg;
+		return 1;
+	case OPT_APPLY:
+		a->apply = arg;
+		return 1;
+	}
+	return 0;
+}
+
 static void
 option(int c, const char *arg, struct args *a)
 {
 	uint64_t v;
 	fed_err e;
 
-	if (real_opt(c, arg, &a->o) || trust_opt(c, arg, a))
+	if (real_opt(c, arg, &a->o) || trust_opt(c, arg, a) ||
+	    down_opt(c, arg, a))
 		return;
 	switch (c) {
 	case 'm':
@@ -295,11 +333,35 @@ warn_skipped(const char *path, const char *why)
 	fed_warnf("skipped %s: %s", display_name(path), why);
 }
 
+/* --apply: the next model rebuilt from the model and a download. */
+static void
+apply(const struct args *a, int argc)
+{
+	struct out out;
+	fed_err e;
+
+	if (argc > 0)
+		errx(2, "--apply takes no updates");
+	if (strcmp(a->model, "-") == 0 && strcmp(a->apply, "-") == 0)
+		errx(2, "standard input can be read only once");
+	if (out_open(&out, a->out, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (mdown_apply(a->model, a->apply, out.fd, &e) < 0) {
+		out_abort(&out);
+		fed_exit(&e);
+	}
+	if (out_commit(&out, &e) < 0) {
+		out_abort(&out);
+		errx(2, "%s", e.msg);
+	}
+	exit(0);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct roster ro;
-	struct args a = { NULL, NULL, NULL, NULL, NULL, 0, { 0 } };
+	struct args a = { NULL, NULL, NULL, NULL, NULL, NULL, 0, { 0 } };
 	struct out out;
 	fed_err e;
 	int c;
@@ -312,8 +374,13 @@ main(int argc, char *argv[])
 		option(c, optarg, &a);
 	if (a.model == NULL)
 		errx(2, "-m model is required");
+	if (a.apply != NULL)
+		apply(&a, argc - optind);
 	if (optind == argc)
 		errx(2, "an update is required");
+	if (a.o.download != NULL && strcmp(a.o.download, "-") == 0 &&
+	    (a.out == NULL || strcmp(a.out, "-") == 0))
+		errx(2, "--download -: the model goes to standard output");
 	operands(&a, argv + optind, argc - optind);
 	voters(&a, &ro);
 	if (mopt_finish(&a.o, &e) < 0)

@@ -347,6 +347,23 @@ check_report(const json_t *m, fed_err *e)
 	return check_report_data(json_object_get(m, "data"), n, e);
 }
 
+/* A model's download (fed-merge --download): the next model's manifest,
+ * verbatim, and its digest. */
+static int
+check_step(const json_t *m, fed_err *e)
+{
+	if (check_model(m, "step", e) < 0)
+		return -1;
+	if (manifest_digest_valid(manifest_str(m, "model")) < 0)
+		return fed_errf(e, "manifest.json: model must be a digest "
+		    "sha256:<64 hex>");
+	if (manifest_str(m, "manifest") == NULL)
+		return fed_errf(e, "manifest.json: manifest missing");
+	if (!json_is_object(json_object_get(m, "encoding")))
+		return fed_errf(e, "manifest.json: encoding missing");
+	return 0;
+}
+
 int
 manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 {
@@ -368,6 +385,8 @@ manifest_check(const json_t *m, const struct manifest_rules *r, fed_err *e)
 		return check_roster(m, e);
 	if (strcmp(kind, "report") == 0)
 		return check_report(m, e);
+	if (strcmp(kind, "step") == 0)
+		return check_step(m, e);
 	return fed_errf(e, "manifest.json: kind %.32s is not model, update or "
 	    "data", kind);
 }

@@ -18,6 +18,7 @@
 #include "merge.h"
 #include "dp.h"
 #include "mmodel.h"
+#include "mdown.h"
 #include "mmom.h"
 #include "moments.h"
 #include "mrec.h"
@@ -79,6 +80,7 @@ struct job {
 	int jfail;                      /* the model or a spool failed: err */
 	int nonfinite;
 	struct madmit ad;               /* --admit: the model's own loss */
+	struct mdown dn;                /* --download */
 	fed_err err;
 };
 
@@ -513,22 +515,9 @@ plan_weights(struct job *j, fed_err *e)
 static int
 krum_select(struct job *j, fed_err *e)
 {
-	const struct mopt *o = j->o;
-	int m = o->rule == MOPT_KRUM ? 1 : o->m, k, na = j->na, r;
-	double *score = xcalloc((size_t)na, sizeof(*score));
-	int *sel = xcalloc((size_t)na, sizeof(*sel));
-	struct upd *u;
+	int m = j->o->rule == MOPT_KRUM ? 1 : j->o->m, k;
 
-	r = rule_krum_select(j->dist, na, o->f, m, score, sel, e);
-	for (k = 0; r == 0 && k < na; k++) {
-		u = &j->u[j->act[k]];
-		u->score = score[k];
-		u->selected = sel[k];
-		u->weight = sel[k] ? 1.0 / m : 0;
-	}
-	free(score);
-	free(sel);
-	if (r < 0)
+	if (upd_krum(j->u, j->act, j->na, j->dist, j->o, e) < 0)
 		return -1;
 	set_act(j, 1);
 	for (k = 0; k < j->na; k++) {
@@ -591,10 +580,15 @@ passes(struct job *j, fed_err *e)
 		return -1;
 	if (robust(o->rule))
 		r = pass_do(j, PASS_ROBUST, !normed);
-	else if (!j->one)
-		r = pass_do(j, PASS_SUM, !normed) < 0 ? -1 :
-		    pass_do(j, PASS_STEP, 0);
-	else if ((r = pass_do(j, PASS_ONE, !normed)) == 0 && !normed &&
+	else if (!j->one) {
+		if (pass_do(j, PASS_SUM, !normed) < 0)
+			return pass_failed(j, e);
+		/* --download: the aggregate quantized before the step */
+		if (o->download &&
+		    mdown_quantize(&j->dn, &j->mi->a, j->acc, e) < 0)
+			return -1;
+		r = pass_do(j, PASS_STEP, 0);
+	} else if ((r = pass_do(j, PASS_ONE, !normed)) == 0 && !normed &&
 	    !record_fits(j))
 		r = pass_do(j, PASS_ONE, 0);
 	if (r < 0)
@@ -653,8 +647,9 @@ job_outputs(struct job *j, int out, fed_err *e)
 {
 	int ns = mopt_has_m(j->o->rule) ? mopt_has_v(j->o->rule) ? 2 : 1 : 0;
 
-	/* no accumulator when one window holds every update */
-	j->one = !robust(j->o->rule) && !j->moments &&
+	/* no accumulator when one window holds every update (a download
+	 * quantizes the whole aggregate before the step) */
+	j->one = !robust(j->o->rule) && !j->moments && !j->o->download &&
 	    j->nu <= window(j, PASS_SUM);
 	if (robust(j->o->rule) || j->one)
 		j->D = xcalloc(j->chunk, sizeof(*j->D));
@@ -667,8 +662,10 @@ job_outputs(struct job *j, int out, fed_err *e)
 		j->m = xcalloc(j->chunk, sizeof(*j->m));
 	if (ns > 1)
 		j->v = xcalloc(j->chunk, sizeof(*j->v));
-	return mout_open(&j->mo, out, !robust(j->o->rule) && !j->moments,
-	    &j->mi->a, j->mi->nbytes, j->mi->np, ns, e);
+	if (j->o->download && mdown_open(&j->dn, &j->mi->a, j->o, e) < 0)
+		return -1;
+	return mout_open(&j->mo, out, !robust(j->o->rule) && !j->moments &&
+	    !j->o->download, &j->mi->a, j->mi->nbytes, j->mi->np, ns, e);
 }
 
 static json_t *
@@ -684,11 +681,15 @@ static int
 write_out(struct job *j, char *digest, fed_err *e)
 {
 	json_t *man = record(j);
+	const struct mmodel *mi = j->mi;
 	int r = mout_finish(&j->mo, man, j->mout, j->mlen, digest, e);
 
-	json_decref(man);
 	if (r < 0)
 		e->kind = FED_ESYSTEM;
+	else if (j->o->download)
+		r = mdown_write(&j->dn, j->o, mi->arch, mi->digest, mi->round,
+		    man, j->mout, j->mlen, e);
+	json_decref(man);
 	return r;
 }
 
@@ -742,6 +743,7 @@ job_free(struct job *j)
 	free(j->D), free(j->acc), free(j->x), free(j->m), free(j->v);
 	free(j->noise), free(j->mout);
 	mout_free(&j->mo);
+	mdown_free(&j->dn);
 	pthread_mutex_destroy(&j->mu);
 }
 

@@ -40,6 +40,7 @@ mopt_init(struct mopt *o)
 	o->lr = o->momentum = o->beta1 = o->beta2 = o->tau = NAN;
 	o->dp_delta = o->dp_rate = o->margin = NAN;
 	o->threads = 1;
+	o->down.scheme = ENC_INT8;
 }
 
 static int
@@ -204,5 +205,22 @@ mopt_finish(struct mopt *o, fed_err *e)
 	if (o->admit == NULL && !isnan(o->margin))
 		return fed_usagef(e, "--margin needs --admit");
 	dflt(&o->margin, 0);
+	if (o->residual != NULL && o->download == NULL)
+		return fed_usagef(e, "--residual needs --download");
+	if (o->residual != NULL && o->down.scheme != ENC_INT8 &&
+	    o->down.scheme != ENC_TOPK)
+		return fed_usagef(e, "--residual needs an int8 or topk download");
+	if (o->download != NULL && (!mopt_weighted(r) || o->dp_noise > 0))
+		return fed_usagef(e, "--download needs fedavg or a server "
+		    "optimizer, without --dp-noise, not %s", rn);
 	return dp_finish(o, e);
+}
+
+void
+mopt_download_enc(const struct mopt *o, uint64_t np, struct enc *c)
+{
+	*c = o->down;
+	c->feedback = o->residual != NULL;
+	if (c->scheme == ENC_TOPK)
+		c->k = encode_topk_count(c->fraction, np);
 }

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "encode.h"
 #include "util.h"
 
 #define MOPT_MAXUPDATES 4096
@@ -59,6 +60,13 @@ struct mopt {
 	double dp_rate;         /* holder sampling rate q of the round */
 	uint64_t dp_seed;       /* noise seed: secret, never recorded */
 	int dp_seeded;
+	/* A compressed download (lib/mdown): the aggregate encoded with
+	 * down (int8 by default) before the server step, written as a step
+	 * bundle to download; its error carried in the file residual
+	 * (NULL: none; int8 and topk only). */
+	const char *download;
+	const char *residual;
+	struct enc down;
 };
 
 /* Rule name and its parameters: "fedavg", "trimmed-mean:0.2", "krum:2",
@@ -72,6 +80,8 @@ int  mopt_finish(struct mopt *o, fed_err *e);
 /* Does the rule keep state (m: first moment, v: second moment)? */
 int  mopt_has_m(enum mopt_rule r);
 int  mopt_has_v(enum mopt_rule r);
+/* --download's encoding of np weights, as recorded. */
+void mopt_download_enc(const struct mopt *o, uint64_t np, struct enc *c);
 /* Is its aggregate the (sample-)weighted mean (fedavg and the server
  * optimizers)? */
 int  mopt_weighted(enum mopt_rule r);

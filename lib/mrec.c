@@ -186,6 +186,13 @@ mrec_manifest(const struct mrec *r)
 	    "skipped", skip);
 	json_object_set_new(mg, "state", mi->state ?
 	    json_string(mi->state) : json_null());
+	if (o->download != NULL) {
+		struct enc c;
+
+		mopt_download_enc(o, mi->np, &c);
+		json_object_set_new(mg, "download", json_pack("{s:o,s:b}",
+		    "encoding", encode_json(&c), "feedback", c.feedback));
+	}
 	if (o->roster != NULL) {
 		json_object_set_new(mg, "roster", roster_json(o));
 		if ((miss = missing_json(r)) != NULL)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "moments.h"
+#include "rule.h"
 #include "upd.h"
 #include "weights.h"
 
@@ -604,4 +605,25 @@ upd_cmp(const void *pa, const void *pb)
 	if (c == 0)
 		c = strcmp(a->path, b->path);
 	return c ? c : a->order - b->order;
+}
+
+/* Krum's choice among the updates act[0..na-1] from their distances:
+ * each one's score, whether it is selected and its weight (1/m). */
+int
+upd_krum(struct upd *u, const int *act, int na, const double *dist,
+    const struct mopt *o, fed_err *e)
+{
+	int m = o->rule == MOPT_KRUM ? 1 : o->m, k, r;
+	double *score = xcalloc((size_t)na, sizeof(*score));
+	int *sel = xcalloc((size_t)na, sizeof(*sel));
+
+	r = rule_krum_select(dist, na, o->f, m, score, sel, e);
+	for (k = 0; r == 0 && k < na; k++) {
+		u[act[k]].score = score[k];
+		u[act[k]].selected = sel[k];
+		u[act[k]].weight = sel[k] ? 1.0 / m : 0;
+	}
+	free(score);
+	free(sel);
+	return r;
 }

@@ -153,6 +153,11 @@ int  upd_none_left(const struct upd *u, int n, fed_err *e);
 /* e's message (a rule that cannot work with the updates left) followed by
  * how many of the n were left out and why the first was; -1. */
 int  upd_left_out(const struct upd *u, int n, fed_err *e);
+/* Krum (or multi-Krum) among u[act[0..na-1]] from their pairwise
+ * distances dist (na x na): sets each one's score, selected and weight
+ * (1/m when selected, else 0); -1 when it cannot choose. */
+int  upd_krum(struct upd *u, const int *act, int na, const double *dist,
+    const struct mopt *o, fed_err *e);
 /* fn(path, why) once per update of n left out, in operand order. */
 void upd_each_skipped(const struct upd *u, int n,
     void (*fn)(const char *path, const char *why));

@@ -102,8 +102,10 @@ verify_payload(const struct manifest *m, const char *member,
 		return 0;
 	if (weights_meta_arch(m, &a, e) < 0)
 		return -1;
-	if (m->encoded && strcmp(m->kind, "update") != 0)
-		return fed_errf(e, "manifest.json: only updates are encoded");
+	if (m->encoded && strcmp(m->kind, "update") != 0 &&
+	    strcmp(m->kind, "step") != 0)
+		return fed_errf(e, "manifest.json: only updates and downloads "
+		    "are encoded");
 	if (encode_manifest(m->json, arch_nparams(&a), &c, e) < 0)
 		return -1;
 	if (c.scheme != ENC_F32 ? encode_check_layout(&a, &c, st, &ae) < 0 :
@@ -147,7 +149,7 @@ check_gathered(struct bundle_reader *r, const struct bundle_entry *ent,
 	rc = n < 0 ? -1 : n > 0 ? fed_errf(e, "%s: longer than declared",
 	    ent->name) : 0;
 	if (rc == 0 && mom && (rc = st_parse(buf, at, &st, e)) == 0) {
-		rc = moments_check(&a, &st, strcmp(m->kind, "model") == 0 ?
+		rc = moments_check(&a, &st, strcmp(m->kind, "update") != 0 ?
 		    MOMENTS_MODEL : MOMENTS_UPDATE, e);
 		st_file_free(&st);
 	} else if (rc == 0 && (rc = st_parse(buf, at, &st, e)) == 0) {

@@ -142,6 +142,20 @@ check "topk: updates are encoded" sh -c \
 check "topk: fewer bytes sent" test "$(awk '$1 == "hold-pl" { print $4 }' topk.out)" -lt "$sent"
 check "topk: the ratio is dp over sent" test "$(awk '$1 == "hold-pl" { print $6 }' topk.out)" = \
     "$(awk -v d="$dp" -v s="$(cat run/rounds/update-*-pl.fed | wc -c)" 'BEGIN { printf "%.2f", d / s }')"
+# The int8 download (fed-merge --download): the holders' copy rebuilt and
+# compared every round by the demo; what they received, counted.
+expect "DOWNLOAD=int8 runs" 0 env MOMENTS=0 ENCODE=int8 RESIDUAL=1 DOWNLOAD=int8 \
+    ALONE=0 POOLED="$T/pooled-1.fed" sh "$demo"
+cp "$T/out" down.out
+check "download: a step per round" test -f run/rounds/step-2.fed
+check "download: the server's residual" test -f run/rounds/server-residual.st
+check "download: the first round receives the model, the second its step" \
+    test "$(awk '$1 == 2 && $2 == "de" { print $4 }' run/bytes.dat)" -eq \
+    "$(wc -c <run/rounds/step-1.fed)"
+check "download: fewer bytes received" test \
+    "$(awk '$1 == "hold-de" { print $5 }' down.out)" -lt \
+    "$(awk '$1 == "hold-de" { print $5 }' topk.out)"
+expect "DOWNLOAD=int4 is a usage error" 2 env DOWNLOAD=int4 sh "$demo"
 expect "RESIDUAL=1 needs int8 or topk" 2 env RESIDUAL=1 ENCODE=fp16 sh "$demo"
 expect "ALONE=2 is a usage error" 2 env ALONE=2 sh "$demo"
 expect_err "RULE=median is a usage error" 2 'RULE=nesterov|fedadam|fedyogi' \
