@@ -116,10 +116,14 @@ check "same accuracy as the table" test "$(jq .accuracy "$T/out" | xargs printf 
 
 # Merging again, twice, the operands in another order: the published digest.
 digest() { fed-verify -n --json "$1" | jq -r .digest; }
+# The coordinator's server learning rate follows a schedule: the record's.
 rule=$(tar -xOf $m2 manifest.json | jq -r .merge.rule)
+slr=$(tar -xOf $m2 manifest.json | jq .merge.params.server_lr)
+check "round 2's server learning rate: half round 1's (the cosine)" test \
+    "$(tar -xOf $m1 manifest.json | jq ".merge.params.server_lr == 2 * $slr")" = true
 for i in 1 2; do
-	fed-merge -R $pub/roster.fed -p $pub/coordinator.pub -m $m1 -r "$rule" -o again$i.fed \
-	    $(ls -r $pub/contrib/round-001/*.fed)
+	fed-merge -R $pub/roster.fed -p $pub/coordinator.pub -m $m1 -r "$rule" --server-lr "$slr" \
+	    -o again$i.fed $(ls -r $pub/contrib/round-001/*.fed)
 done
 check "merge again: same digest twice" test "$(digest again1.fed)" = "$(digest again2.fed)"
 check "merge again: the published digest" test "$(digest again1.fed)" = "$(digest $m2)"
