@@ -14,6 +14,12 @@
 # issue 22 is missed (on the best rates): 1.8x for two
 # ranks over one, 1.5x over PyTorch DDP, 1.8x for the best two-core
 # configuration of the language model.
+# Measured on the idle machine (2 vCPUs, OpenBLAS Cooperlake, 2026-11-30,
+# after ranks write shared memory with non-temporal stores): mlp 1.70x
+# (rounds 1.65-1.72x), 0.84-0.86x of what two plain runs at once reach
+# together (0.67-0.75x at 69722af, when mlp gave 1.48x); gpt
+# 1.99x, against DDP 1.60x; best two-core gpt 1.98x (ranks; two
+# threads 1.11x).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
