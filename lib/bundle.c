@@ -483,13 +483,14 @@ write_cb(struct archive *a, void *arg, const void *p, size_t n)
 	struct bundle_writer *w = arg;
 	fed_err e;
 
-	if (w->aborted)
-		return -1;
-	if (dio_write(&w->d, p, n, &e) < 0) {
+	/* A failed write is kept in w->err and later bytes are dropped,
+	 * never returned to libarchive as a failure: in its fatal state it
+	 * would skip closing its unblocked writer and leak it. */
+	(void)a;
+	if (w->aborted || w->err[0] != '\0')
+		return (la_ssize_t)n;
+	if (dio_write(&w->d, p, n, &e) < 0)
 		snprintf(w->err, sizeof(w->err), "%s", e.msg);
-		archive_set_error(a, EIO, "%s", e.msg);
-		return -1;
-	}
 	return (la_ssize_t)n;
 }
 
@@ -544,7 +545,7 @@ bundle_writer_member(struct bundle_writer *w, const char *name,
 	archive_entry_set_mtime(ae, w->mtime, 0);
 	s = archive_write_header(w->a, ae);
 	archive_entry_free(ae);
-	return s == ARCHIVE_OK ? 0 : wr_err(w, e);
+	return s == ARCHIVE_OK && w->err[0] == '\0' ? 0 : wr_err(w, e);
 }
 
 int
@@ -556,7 +557,7 @@ bundle_writer_data(struct bundle_writer *w, const void *p, size_t n,
 
 	while (n > 0) {
 		k = archive_write_data(w->a, b, n);
-		if (k <= 0)
+		if (k <= 0 || w->err[0] != '\0')
 			return wr_err(w, e);
 		b += k;
 		n -= (size_t)k;
@@ -571,7 +572,8 @@ bundle_writer_close(struct bundle_writer *w, fed_err *e)
 
 	if (w == NULL)
 		return 0;
-	if (e != NULL && archive_write_close(w->a) != ARCHIVE_OK)
+	if (e != NULL && (archive_write_close(w->a) != ARCHIVE_OK ||
+	    w->err[0] != '\0'))
 		r = wr_err(w, e);
 	w->aborted = e == NULL;     /* else the member is padded to its size */
 	archive_write_free(w->a);

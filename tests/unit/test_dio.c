@@ -58,7 +58,8 @@ main(void)
 
 	for (i = 0; i < sizeof(len) / sizeof(len[0]); i++)
 		total += len[i];
-	src = aligned_alloc(4096, total + 4096);
+	/* aligned_alloc wants a size that is a multiple of the alignment */
+	src = aligned_alloc(4096, (total + 8191) / 4096 * 4096);
 	back = malloc(total);
 	for (i = 0; i < total; i++)
 		src[i] = (uint8_t)(i * 2654435761u >> 24);
