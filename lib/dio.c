@@ -1,12 +1,14 @@
 /*
  * dio: O_DIRECT for the big aligned writes of dio.h.  The flag is set
  * for such a write and cleared after it, so that the file descriptor
- * is left as it came (callers pwrite a manifest into it afterwards).
+ * is left as it came (callers pwrite a manifest into it afterwards);
+ * if it cannot be cleared, the write fails rather than leave it set.
  */
 #define _GNU_SOURCE            /* statx, O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,9 +45,11 @@ direct(int fd, int on)
 }
 
 /* The whole blocks of n bytes at p written around the page cache: how
- * many bytes, 0 when none could be (the caller writes them). */
-static size_t
-whole(struct dio *d, const void *p, size_t n)
+ * many bytes, 0 when none could be (the caller writes them), -1 when
+ * the descriptor could not be given back as it came: with O_DIRECT
+ * still set, the next unaligned write would fail anyway, so say why. */
+static ssize_t
+whole(struct dio *d, const void *p, size_t n, fed_err *e)
 {
 	size_t k = n - n % d->align, done = 0;
 	ssize_t w;
@@ -62,20 +66,23 @@ whole(struct dio *d, const void *p, size_t n)
 		done += (size_t)w;
 	}
 	if (direct(d->fd, 0) < 0)
-		d->mem = d->align = 0;  /* the ordinary writes still work */
+		return fed_syserrf(e, "fcntl: clearing O_DIRECT: %s",
+		    strerror(errno));
 	if (done == 0)
 		d->mem = d->align = 0;  /* this file system says no */
-	return done;
+	return (ssize_t)done;
 }
 
 int
 dio_write(struct dio *d, const void *p, size_t n, fed_err *e)
 {
-	size_t k = d->align ? whole(d, p, n) : 0;
+	ssize_t k = d->align ? whole(d, p, n, e) : 0;
 
-	d->off += k;
-	if (out_write_all(d->fd, (const char *)p + k, n - k, e) < 0)
+	if (k < 0)
 		return -1;
-	d->off += n - k;
+	d->off += k;
+	if (out_write_all(d->fd, (const char *)p + k, n - (size_t)k, e) < 0)
+		return -1;
+	d->off += (off_t)n - k;
 	return 0;
 }
