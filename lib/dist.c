@@ -52,6 +52,9 @@ struct dist_shm {
 	MPI_Win wwin;               /* the shared weights, or MPI_WIN_NULL */
 	float *w;                   /* (wn) those weights */
 	uint64_t wn;
+	MPI_Win bwin;               /* the boards, or MPI_WIN_NULL */
+	float **board;              /* (size) each rank's, of bn floats */
+	uint64_t bn;
 };
 
 /* A count from the environment, or 0. */
@@ -85,6 +88,7 @@ shm_init(struct dist *d)
 	d->shm->node = node;
 	d->shm->win = MPI_WIN_NULL;
 	d->shm->wwin = MPI_WIN_NULL;
+	d->shm->bwin = MPI_WIN_NULL;
 	d->shm->base = xcalloc((size_t)d->size, sizeof(*d->shm->base));
 }
 
@@ -111,6 +115,10 @@ weights_free(struct dist_shm *s)
 	win_free(&s->wwin);
 	s->w = NULL;
 	s->wn = 0;
+	win_free(&s->bwin);
+	free(s->board);
+	s->board = NULL;
+	s->bn = 0;
 }
 
 /* Two slots of d->slot bytes for every rank, each rank's in its own
@@ -485,17 +493,63 @@ dist_share(struct dist *d, uint64_t n, float **w, fed_err *e)
 }
 
 int
+dist_boards(struct dist *d, uint64_t n, float ***at, fed_err *e)
+{
+	struct dist_shm *s = d->shm;
+	MPI_Info info;
+	MPI_Aint size;
+	int r, u, ok;
+
+	*at = NULL;
+	if (s == NULL || n == 0 || n > (uint64_t)INT_MAX / sizeof(float))
+		return 0;
+	if (n <= s->bn) {
+		*at = s->board;
+		return 0;
+	}
+	win_free(&s->bwin);
+	free(s->board);
+	s->board = xcalloc((size_t)d->size, sizeof(*s->board));
+	MPI_Info_create(&info);
+	MPI_Info_set(info, "alloc_shared_noncontig", "true");
+	ok = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)),
+	    sizeof(float), info, s->node, &s->board[d->rank], &s->bwin) ==
+	    MPI_SUCCESS;
+	MPI_Info_free(&info);
+	for (r = 0; ok && r < d->size; r++)
+		ok = MPI_Win_shared_query(s->bwin, r, &size, &u,
+		    &s->board[r]) == MPI_SUCCESS;
+	if (!ok || MPI_Win_lock_all(MPI_MODE_NOCHECK, s->bwin) !=
+	    MPI_SUCCESS)
+		return fed_syserrf(e, "mpi: cannot share the boards' memory");
+	s->bn = n;
+	*at = s->board;
+	return 0;
+}
+
+/* Loads and stores of the shared windows ordered around a barrier. */
+static int
+win_sync(const struct dist_shm *s)
+{
+	if (s == NULL)
+		return 0;
+	if (s->wwin != MPI_WIN_NULL && MPI_Win_sync(s->wwin) != MPI_SUCCESS)
+		return -1;
+	if (s->bwin != MPI_WIN_NULL && MPI_Win_sync(s->bwin) != MPI_SUCCESS)
+		return -1;
+	return 0;
+}
+
+int
 dist_barrier(struct dist *d, fed_err *e)
 {
-	MPI_Win win = d->shm != NULL ? d->shm->wwin : MPI_WIN_NULL;
 	MPI_Request q;
 
 	if (!d->mpi || d->size == 1)
 		return 0;
-	if ((win != MPI_WIN_NULL && MPI_Win_sync(win) != MPI_SUCCESS) ||
+	if (win_sync(d->shm) < 0 ||
 	    MPI_Ibarrier(MPI_COMM_WORLD, &q) != MPI_SUCCESS ||
-	    await(&q) < 0 ||
-	    (win != MPI_WIN_NULL && MPI_Win_sync(win) != MPI_SUCCESS))
+	    await(&q) < 0 || win_sync(d->shm) < 0)
 		return fed_syserrf(e, "mpi: waiting for the other ranks failed");
 	return 0;
 }

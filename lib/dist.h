@@ -91,6 +91,11 @@ int  dist_sum_share(struct dist *d, float *g, const float *part,
     uint64_t n, double w, double *loss, fed_err *e);
 void dist_stream(float *dst, const float *src, uint64_t n);
 int  dist_barrier(struct dist *d, fed_err *e);
+/* Boards: n floats for every rank of the machine, each written by its
+ * rank (with dist_stream) and read by all after a dist_barrier; at[r]
+ * is rank r's (collective, once; *at NULL when the ranks share no
+ * memory). */
+int  dist_boards(struct dist *d, uint64_t n, float ***at, fed_err *e);
 /* The same for exact sums (xsum.h): this rank's partial sum of n
  * elements goes into dist_xpart's buffer (asked for before each sum); dist_xsum puts the total of
  * every rank's into acc (n elements), the same bits on every rank

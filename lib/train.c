@@ -16,6 +16,7 @@
 #include "dpsgd.h"
 #include "model.h"
 #include "rng.h"
+#include "split.h"
 #include "train.h"
 #include "xsum.h"
 
@@ -87,6 +88,11 @@ struct run {
 	float *w;                   /* (np) with a sharded step: the
 	                             * weights, shared by the ranks (dist's) */
 	uint64_t lo, hi;            /* this rank's share of them */
+	uint64_t own[4];            /* (nown) ranges [lo, hi) it steps:
+	                             * its share, and its rows of W1 when
+	                             * the step is split */
+	int nown;
+	struct split sp;            /* an mlp's sharded step, split */
 	float *wl;                  /* (np) this rank's copy of them, which
 	                             * it steps and its passes read */
 	fed_err *e;
@@ -109,6 +115,7 @@ run_free(struct run *r)
 	if (!dist_parallel(r->o != NULL ? r->o->dist : NULL))
 		free(r->xmine);
 	dpsgd_free(&r->dp);
+	split_free(&r->sp);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -176,9 +183,20 @@ shard_init(struct run *r, fed_err *e)
 	if (!dist_parallel(o->dist) || o->micro > 0 || o->dp != NULL ||
 	    p->slices > 1 || p->vbatch > 0 || o->state != NULL)
 		return 0;
-	if (dist_share(o->dist, r->m.np, &r->w, e) < 0)
+	if (dist_share(o->dist, r->m.np, &r->w, e) < 0 ||
+	    (r->w != NULL && split_init(&r->sp, o->dist, &r->m, e) < 0))
 		return -1;
-	dist_range(o->dist, r->m.np, &r->lo, &r->hi);
+	dist_range(o->dist, r->m.np - r->sp.rest, &r->lo, &r->hi);
+	r->lo += r->sp.rest;
+	r->hi += r->sp.rest;
+	r->own[0] = r->lo;
+	r->own[1] = r->hi;
+	r->nown = 1;
+	if (r->sp.d != NULL) {
+		r->own[2] = r->sp.wlo;
+		r->own[3] = r->sp.whi;
+		r->nown = 2;
+	}
 	return 0;
 }
 
@@ -398,14 +416,32 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 static int
 shard_clip(struct run *r)
 {
-	float *g = r->g + r->lo;
-	uint64_t n = r->hi - r->lo;
-	double ss = optim_sumsq(g, n);
+	const uint64_t *at = r->own;
+	double ss = 0;
+	int k;
 
+	for (k = 0; k < r->nown; k++)
+		ss += optim_sumsq(r->g + at[2 * k], at[2 * k + 1] - at[2 * k]);
 	if (dist_sum(r->o->dist, NULL, NULL, 0, 0, &ss, r->e) < 0)
 		return -1;
-	optim_clip_by(g, n, ss, r->o->opt.clip);
+	for (k = 0; k < r->nown; k++)
+		optim_clip_by(r->g + at[2 * k], at[2 * k + 1] - at[2 * k], ss,
+		    r->o->opt.clip);
 	return 0;
+}
+
+/* This rank's part of a sharded step's gradient: its rows of W1 whole
+ * into g when split, else nothing; from sp.rest on, its rows' into
+ * r->part, weighted *f. */
+static int
+shard_grad(struct run *r, const struct batch *b, double *f, double *loss)
+{
+	if (r->sp.d == NULL) {
+		*loss = rank_grad(r, r->wl, b, 0, b->n, f, r->part);
+		return 0;
+	}
+	return split_grad(&r->sp, &r->m, r->wl, r->d, b, r->g, r->part, f,
+	    loss, r->e);
 }
 
 /* A sharded step: every rank's share of the batch, then this rank's
@@ -420,10 +456,11 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
     double lr)
 {
 	struct dist *d = r->o->dist;
-	double loss, f;
+	uint64_t z = r->sp.rest;
+	double loss = 0, f;
 
-	loss = rank_grad(r, r->wl, b, 0, b->n, &f, r->part);
-	if (r->failed || dist_sum_share(d, r->g, r->part, r->m.np, f, &loss,
+	if (r->failed || shard_grad(r, b, &f, &loss) < 0 ||
+	    dist_sum_share(d, r->g + z, r->part + z, r->m.np - z, f, &loss,
 	    r->e) < 0) {
 		r->failed = 1;
 		return loss;
@@ -432,11 +469,11 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 		r->failed = 1;
 		return loss;
 	}
-	optim_step_part(&r->opt, r->wl, r->g, w0, lr, r->lo, r->hi);
+	optim_step_parts(&r->opt, r->wl, r->g, w0, lr, r->own, r->nown);
 	dist_stream(w + r->lo, r->wl + r->lo, r->hi - r->lo);
 	if (dist_barrier(d, r->e) < 0)
 		r->failed = 1;
-	memcpy(r->wl, w, r->lo * sizeof(float));
+	memcpy(r->wl + z, w + z, (r->lo - z) * sizeof(float));
 	memcpy(r->wl + r->hi, w + r->hi, (r->m.np - r->hi) * sizeof(float));
 	return loss;
 }
@@ -605,17 +642,30 @@ diverged(const float *w, const float *w0, uint64_t n)
 	return 0;
 }
 
+/* With a sharded step, this rank's ranges of local into the shared
+ * weights, which every rank then reads whole. */
+static void
+publish(struct run *r, const float *local)
+{
+	const uint64_t *at = r->own;
+	int k;
+
+	for (k = 0; k < r->nown; k++)
+		memcpy(r->w + at[2 * k], local + at[2 * k],
+		    (at[2 * k + 1] - at[2 * k]) * sizeof(float));
+	if (dist_barrier(r->o->dist, r->e) < 0)
+		r->failed = 1;
+}
+
 /* The weights the steps move: local, or with a sharded step the shared
- * ones, set from local (each rank its share) before any rank reads. */
+ * ones, set from local before any rank reads. */
 static float *
 shared_weights(struct run *r, float *local)
 {
 	if (r->w == NULL)
 		return local;
 	r->wl = local;
-	memcpy(r->w + r->lo, local + r->lo, (r->hi - r->lo) * sizeof(float));
-	if (dist_barrier(r->o->dist, r->e) < 0)
-		r->failed = 1;
+	publish(r, local);
 	return r->w;
 }
 
@@ -647,6 +697,8 @@ train_run(const struct arch *a, const float *global, float *local,
 		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
 	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
+	if (r.sp.d != NULL && !r.failed)
+		publish(&r, local);     /* the rows of W1 never shared */
 	st->loss_end = run_loss(&r, w);
 	if (w != local)
 		memcpy(local, w, r.m.np * sizeof(float));

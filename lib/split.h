@@ -1,0 +1,58 @@
+/*
+ * split: a sharded step of an mlp (train.c) with its first layer cut
+ * across the ranks of one machine by neurons, the rest of the net by
+ * rows of the batch as before.  A rank owns its neurons' rows of W1: it
+ * computes their outputs for the whole batch and trades them for the
+ * others' on its own rows (dist.h's boards), runs the layers above on
+ * its rows, trades the gradient at the first layer's outputs the same
+ * way, and computes its rows of W1's gradient over the whole batch,
+ * complete: W1 is neither summed nor shared while training.  For
+ * 784-200-200-10 at batch 256 on two ranks that moves two tables of
+ * 128 by 100 floats each way instead of half of W1 twice (its gradient
+ * and its weights), a fifth of the bytes.  Every addition's order is
+ * fixed, so the bytes are the same run to run (not across numbers of
+ * ranks); the upper layers' and b1's gradients are summed as in any
+ * sharded step (dist_sum_share), from split's "rest" on.
+ */
+#ifndef FED_SPLIT_H
+#define FED_SPLIT_H
+
+#include <stdint.h>
+
+#include "data.h"
+#include "dist.h"
+#include "model.h"
+
+struct split {
+	struct dist *d;             /* NULL: the step is not split */
+	int D, H;                   /* layer 1: inputs, neurons */
+	int c0, c1;                 /* this rank's neurons */
+	int maxb;                   /* rows a step may take */
+	uint64_t wlo, whi;          /* its rows of W1 in the parameters */
+	uint64_t rest;              /* where b1 begins: summed from here */
+	float **board;              /* (size) every rank's: outputs, then
+	                             * gradients, (maxb, H) each */
+	float *out;                 /* (maxb, c1 - c0) its neurons' outputs */
+	float *dg;                  /* (maxb, c1 - c0) their gradient */
+	float *db;                  /* (c1 - c0) scratch */
+	float *mine;                /* (rows, H) this rank's gradient at
+	                             * layer 1's outputs, in the net */
+};
+
+/* Splits when d's ranks share memory, m is an mlp of two layers or
+ * more, and each rank gets a neuron; else s->d stays NULL.  Collective. */
+int  split_init(struct split *s, struct dist *d, struct model *m,
+    fed_err *e);
+void split_free(struct split *s);
+/*
+ * This rank's part of batch b's gradient from weights w (this rank's
+ * rows of W1 and all of the rest must be current): its rows of W1's
+ * gradient, whole, into g; from s->rest on, its rows' mean gradient
+ * into part, to be weighted *f; *loss their summed loss.  Every rank
+ * calls it for every step (two barriers).
+ */
+int  split_grad(struct split *s, struct model *m, const float *w,
+    const struct dataset *data, const struct batch *b, float *g,
+    float *part, double *f, double *loss, fed_err *e);
+
+#endif
