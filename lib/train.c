@@ -6,7 +6,8 @@
  * of a batch is the ranks' shares combined (part_grad); on one machine a
  * plain step is sharded (shard_step): each rank sums and steps its share
  * of weights the ranks share, so that no rank does the whole of that
- * serial work.
+ * serial work; an mlp's first layer is split by neurons there instead
+ * (split.h), its rows of weights each owned by one rank.
  */
 #include <math.h>
 #include <stdlib.h>
