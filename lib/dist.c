@@ -54,8 +54,6 @@ struct dist_shm {
 	float *w;                   /* (wn) those weights */
 	uint64_t wn;
 	MPI_Win bwin;               /* the boards, or MPI_WIN_NULL */
-	float **board;              /* (size) each rank's, of bn floats */
-	uint64_t bn;
 };
 
 /* A count from the environment, or 0. */
@@ -116,10 +114,18 @@ weights_free(struct dist_shm *s)
 	win_free(&s->wwin);
 	s->w = NULL;
 	s->wn = 0;
-	win_free(&s->bwin);
-	free(s->board);
-	s->board = NULL;
-	s->bn = 0;
+}
+
+static void
+boards_free(struct dist *d)
+{
+	if (d->shm != NULL)
+		win_free(&d->shm->bwin);
+	free(d->board);
+	free(d->boards);
+	d->board = NULL;
+	d->boards = NULL;
+	d->bn = 0;
 }
 
 /* Two slots of d->slot bytes for every rank, each rank's in its own
@@ -192,6 +198,7 @@ dist_init(struct dist *d, int *argc, char ***argv, fed_err *e)
 void
 dist_finish(struct dist *d)
 {
+	boards_free(d);
 	if (d->shm != NULL) {
 		shm_free(d->shm);
 		weights_free(d->shm);
@@ -498,39 +505,98 @@ dist_share(struct dist *d, uint64_t n, float **w, fed_err *e)
 	return 0;
 }
 
-int
-dist_boards(struct dist *d, uint64_t n, float ***at, fed_err *e)
+/* Boards in a shared window, each rank's in its own pages. */
+static int
+boards_shared(struct dist *d, uint64_t n, fed_err *e)
 {
 	struct dist_shm *s = d->shm;
 	MPI_Info info;
 	MPI_Aint size;
 	int r, u, ok;
 
-	*at = NULL;
-	if (s == NULL || n == 0 || n > (uint64_t)INT_MAX / sizeof(float))
-		return 0;
-	if (n <= s->bn) {
-		*at = s->board;
-		return 0;
-	}
-	win_free(&s->bwin);
-	free(s->board);
-	s->board = xcalloc((size_t)d->size, sizeof(*s->board));
 	MPI_Info_create(&info);
 	MPI_Info_set(info, "alloc_shared_noncontig", "true");
 	ok = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)),
-	    sizeof(float), info, s->node, &s->board[d->rank], &s->bwin) ==
+	    sizeof(float), info, s->node, &d->board[d->rank], &s->bwin) ==
 	    MPI_SUCCESS;
 	MPI_Info_free(&info);
 	for (r = 0; ok && r < d->size; r++)
 		ok = MPI_Win_shared_query(s->bwin, r, &size, &u,
-		    &s->board[r]) == MPI_SUCCESS;
+		    &d->board[r]) == MPI_SUCCESS;
 	if (!ok || MPI_Win_lock_all(MPI_MODE_NOCHECK, s->bwin) !=
 	    MPI_SUCCESS)
 		return fed_syserrf(e, "mpi: cannot share the boards' memory");
-	s->bn = n;
-	*at = s->board;
 	return 0;
+}
+
+int
+dist_boards(struct dist *d, uint64_t n, float ***at, fed_err *e)
+{
+	int r;
+
+	*at = NULL;
+	if (!dist_parallel(d) || n == 0 ||
+	    n > (uint64_t)INT_MAX / sizeof(float))
+		return 0;
+	if (n > d->bn) {
+		boards_free(d);
+		d->board = xcalloc((size_t)d->size, sizeof(*d->board));
+		if (d->shm != NULL) {
+			if (boards_shared(d, n, e) < 0)
+				return -1;
+		} else {
+			d->boards = xcalloc((size_t)d->size * n, sizeof(float));
+			for (r = 0; r < d->size; r++)
+				d->board[r] = d->boards + (size_t)r * n;
+		}
+		d->bn = n;
+	}
+	*at = d->board;
+	return 0;
+}
+
+int
+dist_trade(struct dist *d, uint64_t off, uint64_t len, fed_err *e)
+{
+	MPI_Datatype one = MPI_DATATYPE_NULL, apart = MPI_DATATYPE_NULL;
+	MPI_Request q;
+	int ok;
+
+	if (d->shm != NULL)
+		return dist_barrier(d, e);
+	if (len == 0)
+		return 0;
+	/* each rank's [off, off + len), its board's length apart */
+	ok = MPI_Type_contiguous((int)len, MPI_FLOAT, &one) == MPI_SUCCESS;
+	ok = ok && MPI_Type_create_resized(one, 0, (MPI_Aint)(d->bn *
+	    sizeof(float)), &apart) == MPI_SUCCESS;
+	ok = ok && MPI_Type_commit(&apart) == MPI_SUCCESS;
+	ok = ok && MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL,
+	    d->boards + off, 1, apart, MPI_COMM_WORLD, &q) == MPI_SUCCESS &&
+	    await(&q) == 0;
+	if (apart != MPI_DATATYPE_NULL)
+		MPI_Type_free(&apart);
+	if (one != MPI_DATATYPE_NULL)
+		MPI_Type_free(&one);
+	return ok ? 0 : fed_syserrf(e, "mpi: trading the boards failed");
+}
+
+int
+dist_spread(struct dist *d, float *x, const uint64_t *at, fed_err *e)
+{
+	int *count = xcalloc((size_t)d->size, sizeof(int));
+	int *start = xcalloc((size_t)d->size, sizeof(int));
+	int r, ok;
+
+	for (r = 0; r < d->size; r++) {
+		start[r] = (int)at[r];
+		count[r] = (int)(at[r + 1] - at[r]);
+	}
+	ok = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, count,
+	    start, MPI_FLOAT, MPI_COMM_WORLD) == MPI_SUCCESS;
+	free(count);
+	free(start);
+	return ok ? 0 : fed_syserrf(e, "mpi: spreading the weights failed");
 }
 
 /* Loads and stores of the shared windows ordered around a barrier. */

@@ -1,10 +1,11 @@
 /*
- * split: an mlp's first layer cut by neurons across the ranks of one
- * machine (split.h says why).  A rank's board holds, first, its
+ * split: an mlp's first layer cut by neurons across the ranks (split.h
+ * says why).  A rank's board holds, first, its
  * neurons' outputs for the rows of the others, (n, c1 - c0) in batch
  * order, and then its rows' gradient at layer 1's outputs, (rows, H),
- * already weighted by its share of the batch.  A board is rewritten only
- * after a barrier that every reader of its last contents has passed.
+ * already weighted by its share of the batch.  A shared board is
+ * rewritten only after a barrier that every reader of its last contents
+ * has passed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,13 @@ rows(const struct split *s, int q, int n, int *a, int *z)
 	*z = (int)((int64_t)n * (q + 1) / s->d->size);
 }
 
+/* The most of n any of k ranks takes. */
+static int
+most(int n, int k)
+{
+	return (n + k - 1) / k;
+}
+
 int
 split_init(struct split *s, struct dist *d, struct model *m, fed_err *e)
 {
@@ -42,7 +50,7 @@ split_init(struct split *s, struct dist *d, struct model *m, fed_err *e)
 	if (dist_boards(d, 2 * (uint64_t)s->maxb * s->H, &s->board, e) < 0)
 		return -1;
 	if (s->board == NULL)
-		return 0;
+		return 0;       /* not a job of several ranks */
 	s->d = d;
 	neurons(s, d->rank, &s->c0, &s->c1);
 	hc = s->c1 - s->c0;
@@ -158,12 +166,30 @@ split_grad(struct split *s, struct model *m, const float *w,
 	*f = (double)(z - a) / b->n;
 	data_batch(data, net->act[0], m->y, b->rows, b->start, b->n);
 	layer1(s, net, w, b->n);
-	if (dist_barrier(s->d, e) < 0)
+	if (dist_trade(s->d, 0, (uint64_t)b->n * most(s->H, s->d->size),
+	    e) < 0)
 		return -1;
 	gather_out(s, net, b->n);
 	*loss = upper(s, m, w, part, b->n, *f);
-	if (dist_barrier(s->d, e) < 0)
+	if (dist_trade(s->d, (uint64_t)s->maxb * s->H,
+	    (uint64_t)most(b->n, s->d->size) * s->H, e) < 0)
 		return -1;
 	layer1_grad(s, net, w, g, b->n);
 	return 0;
+}
+
+int
+split_spread(struct split *s, float *w, fed_err *e)
+{
+	uint64_t *at = xcalloc((size_t)s->d->size + 1, sizeof(uint64_t));
+	int q, c0, c1, rc;
+
+	for (q = 0; q < s->d->size; q++) {
+		neurons(s, q, &c0, &c1);
+		at[q] = (uint64_t)c0 * s->D;
+		at[q + 1] = (uint64_t)c1 * s->D;
+	}
+	rc = dist_spread(s->d, w, at, e);
+	free(at);
+	return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * split: a sharded step of an mlp (train.c) with its first layer cut
- * across the ranks of one machine by neurons, the rest of the net by
- * rows of the batch as before.  A rank owns its neurons' rows of W1: it
+ * split: a step of an mlp under MPI (train.c) with its first layer cut
+ * across the ranks by neurons, the rest of the net by rows of the batch
+ * as before.  A rank owns its neurons' rows of W1: it
  * computes their outputs for the whole batch and trades them for the
  * others' on its own rows (dist.h's boards), runs the layers above on
  * its rows, trades the gradient at the first layer's outputs the same
@@ -12,7 +12,9 @@
  * and its weights), a fifth of the bytes.  Every addition's order is
  * fixed, so the bytes are the same run to run (not across numbers of
  * ranks); the upper layers' and b1's gradients are summed as in any
- * sharded step (dist_sum_share), from split's "rest" on.
+ * sharded step (dist_sum_share), from split's "rest" on.  Ranks that do
+ * not share memory trade the same tables by all-gathers, sum the rest
+ * whole (dist_sum) and step it all, and so give the same bytes.
  */
 #ifndef FED_SPLIT_H
 #define FED_SPLIT_H
@@ -39,8 +41,8 @@ struct split {
 	                             * layer 1's outputs, in the net */
 };
 
-/* Splits when d's ranks share memory, m is an mlp of two layers or
- * more, and each rank gets a neuron; else s->d stays NULL.  Collective. */
+/* Splits when d has several ranks, m is an mlp of two layers or more,
+ * and each rank gets a neuron; else s->d stays NULL.  Collective. */
 int  split_init(struct split *s, struct dist *d, struct model *m,
     fed_err *e);
 void split_free(struct split *s);
@@ -54,5 +56,8 @@ void split_free(struct split *s);
 int  split_grad(struct split *s, struct model *m, const float *w,
     const struct dataset *data, const struct batch *b, float *g,
     float *part, double *f, double *loss, fed_err *e);
+/* Every rank's rows of W1 in w to every rank, once the steps are done
+ * (ranks that share weights publish them there instead). */
+int  split_spread(struct split *s, float *w, fed_err *e);
 
 #endif

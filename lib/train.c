@@ -185,11 +185,15 @@ shard_init(struct run *r, fed_err *e)
 	    p->slices > 1 || p->vbatch > 0 || o->state != NULL)
 		return 0;
 	if (dist_share(o->dist, r->m.np, &r->w, e) < 0 ||
-	    (r->w != NULL && split_init(&r->sp, o->dist, &r->m, e) < 0))
+	    split_init(&r->sp, o->dist, &r->m, e) < 0)
 		return -1;
-	dist_range(o->dist, r->m.np - r->sp.rest, &r->lo, &r->hi);
-	r->lo += r->sp.rest;
-	r->hi += r->sp.rest;
+	r->lo = r->sp.rest;
+	r->hi = r->m.np;
+	if (r->w != NULL) {
+		dist_range(o->dist, r->m.np - r->sp.rest, &r->lo, &r->hi);
+		r->lo += r->sp.rest;
+		r->hi += r->sp.rest;
+	}
 	r->own[0] = r->lo;
 	r->own[1] = r->hi;
 	r->nown = 1;
@@ -431,18 +435,38 @@ shard_clip(struct run *r)
 	return 0;
 }
 
-/* This rank's part of a sharded step's gradient: its rows of W1 whole
- * into g when split, else nothing; from sp.rest on, its rows' into
- * r->part, weighted *f. */
+/* This rank's part of a sharded step's gradient from weights w: its
+ * rows of W1 whole into g when split, else nothing; from sp.rest on, its
+ * rows' into r->part, weighted *f. */
 static int
-shard_grad(struct run *r, const struct batch *b, double *f, double *loss)
+shard_grad(struct run *r, const float *w, const struct batch *b,
+    double *f, double *loss)
 {
 	if (r->sp.d == NULL) {
-		*loss = rank_grad(r, r->wl, b, 0, b->n, f, r->part);
+		*loss = rank_grad(r, w, b, 0, b->n, f, r->part);
 		return 0;
 	}
-	return split_grad(&r->sp, &r->m, r->wl, r->d, b, r->g, r->part, f,
+	return split_grad(&r->sp, &r->m, w, r->d, b, r->g, r->part, f,
 	    loss, r->e);
+}
+
+/* A split step of ranks that share no memory: the rest summed whole
+ * and stepped on every rank, with this rank's rows of W1. */
+static double
+split_step(struct run *r, float *w, const float *w0, const struct batch *b,
+    double lr)
+{
+	uint64_t z = r->sp.rest;
+	double loss = 0, f;
+
+	if (r->failed || shard_grad(r, w, b, &f, &loss) < 0 ||
+	    dist_sum(r->o->dist, r->g + z, r->part + z, r->m.np - z, f,
+	    &loss, r->e) < 0) {
+		r->failed = 1;
+		return loss;
+	}
+	optim_step_parts(&r->opt, w, r->g, w0, lr, r->own, r->nown);
+	return loss;
 }
 
 /* A sharded step: every rank's share of the batch, then this rank's
@@ -460,7 +484,7 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	uint64_t z = r->sp.rest;
 	double loss = 0, f;
 
-	if (r->failed || shard_grad(r, b, &f, &loss) < 0 ||
+	if (r->failed || shard_grad(r, r->wl, b, &f, &loss) < 0 ||
 	    dist_sum_share(d, r->g + z, r->part + z, r->m.np - z, f, &loss,
 	    r->e) < 0) {
 		r->failed = 1;
@@ -559,6 +583,8 @@ step(struct run *r, float *w, const float *w0, struct batch *b, rng_t *rng,
 		b->n = (int)rows;
 	} else if (r->w != NULL)
 		return shard_step(r, w, w0, b, lr);
+	else if (r->sp.d != NULL)
+		return split_step(r, w, w0, b, lr);
 	else if (o->slices > 1)
 		return slices_step(r, w, w0, b, lr);
 	else if (o->vbatch > 0) {
@@ -645,7 +671,7 @@ diverged(const float *w, const float *w0, uint64_t n)
 
 /* With a sharded step, this rank's ranges of local into the shared
  * weights, which every rank then reads whole. */
-static void
+static int
 publish(struct run *r, const float *local)
 {
 	const uint64_t *at = r->own;
@@ -654,8 +680,11 @@ publish(struct run *r, const float *local)
 	for (k = 0; k < r->nown; k++)
 		memcpy(r->w + at[2 * k], local + at[2 * k],
 		    (at[2 * k + 1] - at[2 * k]) * sizeof(float));
-	if (dist_barrier(r->o->dist, r->e) < 0)
+	if (dist_barrier(r->o->dist, r->e) < 0) {
 		r->failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 /* The weights the steps move: local, or with a sharded step the shared
@@ -698,8 +727,9 @@ train_run(const struct arch *a, const float *global, float *local,
 		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
 	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
-	if (r.sp.d != NULL && !r.failed)
-		publish(&r, local);     /* the rows of W1 never shared */
+	if (r.sp.d != NULL && !r.failed &&
+	    (w != local ? publish(&r, local) : split_spread(&r.sp, local, e)) < 0)
+		r.failed = 1;           /* the rows of W1 never shared */
 	st->loss_end = run_loss(&r, w);
 	if (w != local)
 		memcpy(local, w, r.m.np * sizeof(float));
