@@ -128,28 +128,36 @@ boards_free(struct dist *d)
 	d->bn = 0;
 }
 
-/* Two slots of d->slot bytes for every rank, each rank's in its own
- * pages; a passive epoch open on all for the run (MPI_Win_sync orders
- * the loads and stores around each barrier). */
+/* A shared window of bytes for every rank, each rank's in its own
+ * pages, at[r] rank r's; a passive epoch open on all for the run
+ * (MPI_Win_sync orders the loads and stores around each barrier). */
 static int
-shm_grow(struct dist *d, fed_err *e)
+win_each(struct dist *d, size_t bytes, MPI_Win *win, unsigned char **at)
 {
-	struct dist_shm *s = d->shm;
 	MPI_Info info;
 	MPI_Aint size;
 	int r, u, ok;
 
-	shm_free(s);
 	MPI_Info_create(&info);
 	MPI_Info_set(info, "alloc_shared_noncontig", "true");
-	ok = MPI_Win_allocate_shared((MPI_Aint)(2 * d->slot), 1, info,
-	    s->node, &s->base[d->rank], &s->win) == MPI_SUCCESS;
+	ok = MPI_Win_allocate_shared((MPI_Aint)bytes, 1, info, d->shm->node,
+	    &at[d->rank], win) == MPI_SUCCESS;
 	MPI_Info_free(&info);
 	for (r = 0; ok && r < d->size; r++)
-		ok = MPI_Win_shared_query(s->win, r, &size, &u,
-		    &s->base[r]) == MPI_SUCCESS;
-	if (!ok || MPI_Win_lock_all(MPI_MODE_NOCHECK, s->win) !=
-	    MPI_SUCCESS)
+		ok = MPI_Win_shared_query(*win, r, &size, &u, &at[r]) ==
+		    MPI_SUCCESS;
+	return ok && MPI_Win_lock_all(MPI_MODE_NOCHECK, *win) ==
+	    MPI_SUCCESS ? 0 : -1;
+}
+
+/* Two slots of d->slot bytes for every rank. */
+static int
+shm_grow(struct dist *d, fed_err *e)
+{
+	struct dist_shm *s = d->shm;
+
+	shm_free(s);
+	if (win_each(d, 2 * d->slot, &s->win, s->base) < 0)
 		return fed_syserrf(e, "mpi: cannot share the gradients' "
 		    "memory");
 	memset(s->base[d->rank], 0, 2 * d->slot);
@@ -505,28 +513,19 @@ dist_share(struct dist *d, uint64_t n, float **w, fed_err *e)
 	return 0;
 }
 
-/* Boards in a shared window, each rank's in its own pages. */
+/* Boards of n floats in a shared window. */
 static int
 boards_shared(struct dist *d, uint64_t n, fed_err *e)
 {
-	struct dist_shm *s = d->shm;
-	MPI_Info info;
-	MPI_Aint size;
-	int r, u, ok;
+	unsigned char **at = xcalloc((size_t)d->size, sizeof(*at));
+	int r, rc;
 
-	MPI_Info_create(&info);
-	MPI_Info_set(info, "alloc_shared_noncontig", "true");
-	ok = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)),
-	    sizeof(float), info, s->node, &d->board[d->rank], &s->bwin) ==
-	    MPI_SUCCESS;
-	MPI_Info_free(&info);
-	for (r = 0; ok && r < d->size; r++)
-		ok = MPI_Win_shared_query(s->bwin, r, &size, &u,
-		    &d->board[r]) == MPI_SUCCESS;
-	if (!ok || MPI_Win_lock_all(MPI_MODE_NOCHECK, s->bwin) !=
-	    MPI_SUCCESS)
-		return fed_syserrf(e, "mpi: cannot share the boards' memory");
-	return 0;
+	rc = win_each(d, n * sizeof(float), &d->shm->bwin, at);
+	for (r = 0; rc == 0 && r < d->size; r++)
+		d->board[r] = (float *)(void *)at[r];
+	free(at);
+	return rc < 0 ? fed_syserrf(e, "mpi: cannot share the boards' "
+	    "memory") : 0;
 }
 
 int
