@@ -20,6 +20,19 @@
 # together (0.67-0.75x at 69722af, when mlp gave 1.48x); gpt
 # 1.99x, against DDP 1.60x; best two-core gpt 1.98x (ranks; two
 # threads 1.11x).
+# With an mlp's first layer split by neurons across the ranks (so that W1
+# is neither summed nor shared: lib/split.h), a batch's rows gathered a
+# stage at a time, and waits that spin 0.3 ms before sleeping (h22c,
+# 2026-11-30, on a machine NOT idle: load average 4-7 from other
+# sessions' niced jobs, so the lock-step pair of ranks loses more than
+# one process): mlp 1.76x (rounds 1.63-1.76x; 0.84-0.89x of two plain
+# runs at once), gpt 1.96x, against DDP 3.53x and 1.54x, best two-core
+# gpt 1.96x.  Old and new builds alternating in one run (ten rounds,
+# best of each, load 4.8-5.7): 2509d74 np=1 103.8k np=2 180.7k samples/s
+# (1.74x), now 107.4k and 191.4k (1.78x).  Median step, robust to the
+# load (6.7): np=1 2437 to 2376 us, np=2 1352-1473 to 1296-1298 us
+# (1.83x); the ceiling, two plain runs at batch 128 at once, reaches
+# 1.89-1.95x one at batch 256.  KINDS=mlp runs the mlp part alone.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
@@ -30,6 +43,7 @@ ARCH=${ARCH:-gpt:4-128-4-128}
 BATCH=${BATCH:-16}
 STEPS=${STEPS:-40}
 REPEAT=${REPEAT:-2}
+KINDS=${KINDS:-mlp gpt}
 [ -x "$B/fed-train" ] || { echo "mpi.sh: build first (make all)" >&2; exit 2; }
 command -v mpirun >/dev/null || { echo "mpi.sh: needs openmpi-bin" >&2; exit 2; }
 $PY -c 'import torch, numpy' 2>/dev/null ||
@@ -103,7 +117,7 @@ echo "fed-train under Open MPI $(mpirun --version | sed -n '1s/.* //p'),"\
 status=0
 printf '%-22s %10s %10s %7s %10s %7s\n' workload "np=1" "np=2" speedup \
     "ddp np=2" "vs ddp"
-for kind in mlp gpt; do
+for kind in $KINDS; do
 	if [ $kind = mlp ]; then args=$MLP; name="mlp batch 256"
 	else args=$GPT; name="$ARCH b$BATCH"; fi
 	r1=0 r2=0 rt=0 i=0 sp="" dd="" ap=""
@@ -135,6 +149,7 @@ echo "targets: speedup >= 1.80x, vs ddp >= 1.50x (rates: samples/s, tokens/s)"
 printf 'round by round:\n%s' "$spreads"
 
 # the language model on two cores: threads or ranks
+case " $KINDS " in *" gpt "*) ;; *) exit $status ;; esac
 p1=0 p2=0 i=0 sp=""
 while [ $i -lt "$REPEAT" ]; do
 	# shellcheck disable=SC2086
