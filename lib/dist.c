@@ -329,24 +329,37 @@ exchange(struct dist *d)
 	return 0;
 }
 
+/* This rank's weight and loss into the head of its slot. */
+static void
+head(struct dist *d, double w, double loss)
+{
+	memcpy(d->at[d->rank], &w, sizeof(double));
+	memcpy(d->at[d->rank] + 8, &loss, sizeof(double));
+}
+
+/* The ranks' losses from their slots, added in rank order. */
+static double
+losses(const struct dist *d)
+{
+	double l, sum = 0;
+	int r;
+
+	for (r = 0; r < d->size; r++) {
+		memcpy(&l, d->at[r] + 8, sizeof(double));
+		sum += l;
+	}
+	return sum;
+}
+
 /* Every rank's slot (w, loss, part) to every rank; the losses added in
  * rank order into *loss. */
 static int
 gather(struct dist *d, double w, double *loss, fed_err *e)
 {
-	unsigned char *mine = d->at[d->rank];
-	double l, sum = 0;
-	int r;
-
-	memcpy(mine, &w, sizeof(double));
-	memcpy(mine + 8, loss, sizeof(double));
+	head(d, w, *loss);
 	if (exchange(d) < 0)
 		return fed_syserrf(e, "mpi: gathering the gradients failed");
-	for (r = 0; r < d->size; r++) {
-		memcpy(&l, d->at[r] + 8, sizeof(double));
-		sum += l;
-	}
-	*loss = sum;
+	*loss = losses(d);
 	return 0;
 }
 
@@ -468,8 +481,8 @@ dist_stream(float *dst, const float *src, uint64_t n)
 }
 
 int
-dist_sum_share(struct dist *d, float *g, const float *part, uint64_t n,
-    double w, double *loss, fed_err *e)
+dist_sum_post(struct dist *d, const float *part, uint64_t n, double w,
+    double loss, fed_err *e)
 {
 	uint64_t lo, hi;
 	float *slot;
@@ -480,10 +493,31 @@ dist_sum_share(struct dist *d, float *g, const float *part, uint64_t n,
 	dist_range(d, n, &lo, &hi);
 	dist_stream(slot, part, lo);
 	dist_stream(slot + hi, part + hi, n - hi);
-	if (gather(d, w, loss, e) < 0)
-		return -1;
+	head(d, w, loss);
+	return 0;
+}
+
+void
+dist_sum_take(struct dist *d, float *g, const float *part, uint64_t n,
+    double *loss)
+{
+	uint64_t lo, hi;
+
+	dist_range(d, n, &lo, &hi);
+	*loss = losses(d);
 	combine(d, g, part, lo, hi);
 	turn(d);
+}
+
+int
+dist_sum_share(struct dist *d, float *g, const float *part, uint64_t n,
+    double w, double *loss, fed_err *e)
+{
+	if (dist_sum_post(d, part, n, w, *loss, e) < 0)
+		return -1;
+	if (exchange(d) < 0)
+		return fed_syserrf(e, "mpi: gathering the gradients failed");
+	dist_sum_take(d, g, part, n, loss);
 	return 0;
 }
 
@@ -604,6 +638,8 @@ win_sync(const struct dist_shm *s)
 {
 	if (s == NULL)
 		return 0;
+	if (s->win != MPI_WIN_NULL && MPI_Win_sync(s->win) != MPI_SUCCESS)
+		return -1;
 	if (s->wwin != MPI_WIN_NULL && MPI_Win_sync(s->wwin) != MPI_SUCCESS)
 		return -1;
 	if (s->bwin != MPI_WIN_NULL && MPI_Win_sync(s->bwin) != MPI_SUCCESS)

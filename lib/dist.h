@@ -94,6 +94,13 @@ void dist_range(const struct dist *d, uint64_t n, uint64_t *lo,
     uint64_t *hi);
 int  dist_sum_share(struct dist *d, float *g, const float *part,
     uint64_t n, double w, double *loss, fed_err *e);
+/* dist_sum_share in two halves around a barrier the caller meets
+ * anyway (dist_barrier, or dist_trade on shared memory): post before it,
+ * take after it. */
+int  dist_sum_post(struct dist *d, const float *part, uint64_t n, double w,
+    double loss, fed_err *e);
+void dist_sum_take(struct dist *d, float *g, const float *part, uint64_t n,
+    double *loss);
 void dist_stream(float *dst, const float *src, uint64_t n);
 int  dist_barrier(struct dist *d, fed_err *e);
 /*

@@ -155,9 +155,9 @@ layer1_grad(struct split *s, struct nn_net *net, const float *w, float *g,
 }
 
 int
-split_grad(struct split *s, struct model *m, const float *w,
-    const struct dataset *data, const struct batch *b, float *g,
-    float *part, double *f, double *loss, fed_err *e)
+split_fore(struct split *s, struct model *m, const float *w,
+    const struct dataset *data, const struct batch *b, float *part,
+    double *f, double *loss, fed_err *e)
 {
 	struct nn_net *net = &m->u.net;
 	int a, z;
@@ -171,10 +171,17 @@ split_grad(struct split *s, struct model *m, const float *w,
 		return -1;
 	gather_out(s, net, b->n);
 	*loss = upper(s, m, w, part, b->n, *f);
+	return 0;
+}
+
+int
+split_back(struct split *s, struct model *m, const float *w,
+    const struct batch *b, float *g, fed_err *e)
+{
 	if (dist_trade(s->d, (uint64_t)s->maxb * s->H,
 	    (uint64_t)most(b->n, s->d->size) * s->H, e) < 0)
 		return -1;
-	layer1_grad(s, net, w, g, b->n);
+	layer1_grad(s, &m->u.net, w, g, b->n);
 	return 0;
 }
 

@@ -48,14 +48,19 @@ int  split_init(struct split *s, struct dist *d, struct model *m,
 void split_free(struct split *s);
 /*
  * This rank's part of batch b's gradient from weights w (this rank's
- * rows of W1 and all of the rest must be current): its rows of W1's
- * gradient, whole, into g; from s->rest on, its rows' mean gradient
- * into part, to be weighted *f; *loss their summed loss.  Every rank
- * calls it for every step (two barriers).
+ * rows of W1 and all of the rest must be current), in two halves that
+ * every rank calls for every step, each beginning with a trade: the
+ * fore half puts its rows' mean gradient from s->rest on into part, to
+ * be weighted *f, and *loss their summed loss; the back half its rows of
+ * W1's gradient, whole, into g.  A rank on shared memory posts its part
+ * of the rest's sum between them (dist_sum_post), so that the back
+ * half's barrier serves the sum too.
  */
-int  split_grad(struct split *s, struct model *m, const float *w,
-    const struct dataset *data, const struct batch *b, float *g,
-    float *part, double *f, double *loss, fed_err *e);
+int  split_fore(struct split *s, struct model *m, const float *w,
+    const struct dataset *data, const struct batch *b, float *part,
+    double *f, double *loss, fed_err *e);
+int  split_back(struct split *s, struct model *m, const float *w,
+    const struct batch *b, float *g, fed_err *e);
 /* Every rank's rows of W1 in w to every rank, once the steps are done
  * (ranks that share weights publish them there instead). */
 int  split_spread(struct split *s, float *w, fed_err *e);

@@ -435,19 +435,30 @@ shard_clip(struct run *r)
 	return 0;
 }
 
-/* This rank's part of a sharded step's gradient from weights w: its
- * rows of W1 whole into g when split, else nothing; from sp.rest on, its
- * rows' into r->part, weighted *f. */
+/* This rank's part of a sharded step's gradient from weights w, summed
+ * into g: with a split step its rows of W1 whole, then its share of
+ * the rest from sp.rest on, both halves of the sum posted on the split's
+ * second barrier; else its share of the sum of every rank's rows'
+ * gradients.  The summed loss into *loss. */
 static int
 shard_grad(struct run *r, const float *w, const struct batch *b,
-    double *f, double *loss)
+    double *loss)
 {
+	struct dist *d = r->o->dist;
+	uint64_t z = r->sp.rest;
+	double f;
+
 	if (r->sp.d == NULL) {
-		*loss = rank_grad(r, w, b, 0, b->n, f, r->part);
-		return 0;
+		*loss = rank_grad(r, w, b, 0, b->n, &f, r->part);
+		return dist_sum_share(d, r->g, r->part, r->m.np, f, loss,
+		    r->e);
 	}
-	return split_grad(&r->sp, &r->m, w, r->d, b, r->g, r->part, f,
-	    loss, r->e);
+	if (split_fore(&r->sp, &r->m, w, r->d, b, r->part, &f, loss,
+	    r->e) < 0 || dist_sum_post(d, r->part + z, r->m.np - z, f, *loss,
+	    r->e) < 0 || split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0)
+		return -1;
+	dist_sum_take(d, r->g + z, r->part + z, r->m.np - z, loss);
+	return 0;
 }
 
 /* A split step of ranks that share no memory: the rest summed whole
@@ -459,7 +470,9 @@ split_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	uint64_t z = r->sp.rest;
 	double loss = 0, f;
 
-	if (r->failed || shard_grad(r, w, b, &f, &loss) < 0 ||
+	if (r->failed || split_fore(&r->sp, &r->m, w, r->d, b, r->part, &f,
+	    &loss, r->e) < 0 ||
+	    split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0 ||
 	    dist_sum(r->o->dist, r->g + z, r->part + z, r->m.np - z, f,
 	    &loss, r->e) < 0) {
 		r->failed = 1;
@@ -482,11 +495,9 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 {
 	struct dist *d = r->o->dist;
 	uint64_t z = r->sp.rest;
-	double loss = 0, f;
+	double loss = 0;
 
-	if (r->failed || shard_grad(r, r->wl, b, &f, &loss) < 0 ||
-	    dist_sum_share(d, r->g + z, r->part + z, r->m.np - z, f, &loss,
-	    r->e) < 0) {
+	if (r->failed || shard_grad(r, r->wl, b, &loss) < 0) {
 		r->failed = 1;
 		return loss;
 	}
