@@ -1,11 +1,10 @@
 /*
  * split: an mlp's first layer cut by neurons across the ranks (split.h
- * says why).  A rank's board holds, first, its
- * neurons' outputs for the rows of the others, (n, c1 - c0) in batch
- * order, and then its rows' gradient at layer 1's outputs, (rows, H),
- * already weighted by its share of the batch.  A shared board is
- * rewritten only after a barrier that every reader of its last contents
- * has passed.
+ * says why).  A rank's board holds, first, its neurons' outputs for the
+ * rows of the others, (n, c1 - c0) in batch order, and then its rows'
+ * gradient at layer 1's outputs, (rows, H), already weighted by its
+ * share of the batch.  A shared board is rewritten only after a barrier
+ * that every reader of its last contents has passed.
  */
 #include <stdlib.h>
 #include <string.h>

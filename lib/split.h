@@ -36,7 +36,8 @@ struct split {
 	                             * gradients, (maxb, H) each */
 	float *out;                 /* (maxb, c1 - c0) its neurons' outputs */
 	float *dg;                  /* (maxb, c1 - c0) their gradient */
-	float *db;                  /* (c1 - c0) scratch */
+	float *db;                  /* (c1 - c0) b1's gradient there, not
+	                             * used: b1 is summed with the rest */
 	float *mine;                /* (rows, H) this rank's gradient at
 	                             * layer 1's outputs, in the net */
 };

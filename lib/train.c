@@ -173,7 +173,10 @@ micro_init(struct run *r, fed_err *e)
  * (no DP-SGD, micro-batches, slices or v-batch) whose moments nothing
  * keeps (no --moments).  Each element is summed and stepped as in
  * dist_sum and optim_step, so the bytes are the same; only clipping's
- * norm is added up otherwise, share by share in rank order.
+ * norm is added up otherwise, share by share in rank order.  Such a
+ * step of an mlp is also split (split.h), on one machine or not: the
+ * ranks that share memory step their rows of W1 and their share of the
+ * rest (own), the others their rows of W1 and all of the rest.
  */
 static int
 shard_init(struct run *r, fed_err *e)
@@ -738,9 +741,10 @@ train_run(const struct arch *a, const float *global, float *local,
 		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
 	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
-	if (r.sp.d != NULL && !r.failed &&
-	    (w != local ? publish(&r, local) : split_spread(&r.sp, local, e)) < 0)
-		r.failed = 1;           /* the rows of W1 never shared */
+	/* the rows of W1, never shared while training */
+	if (r.sp.d != NULL && !r.failed && (w != local ? publish(&r, local) :
+	    split_spread(&r.sp, local, e)) < 0)
+		r.failed = 1;
 	st->loss_end = run_loss(&r, w);
 	if (w != local)
 		memcpy(local, w, r.m.np * sizeof(float));
