@@ -88,7 +88,7 @@ layer1(struct split *s, struct nn_net *net, const float *w, int n)
 }
 
 /* Layer 1's outputs on this rank's rows [a, z), every rank's neurons,
- * into act[1], through the ReLU. */
+ * into act[1] through the ReLU (on the way: one pass, not two). */
 static void
 gather_out(struct split *s, struct nn_net *net, int n)
 {
@@ -100,11 +100,9 @@ gather_out(struct split *s, struct nn_net *net, int n)
 		neurons(s, q, &c0, &c1);
 		src = q == s->d->rank ? s->out : s->board[q];
 		for (i = a; i < z; i++)
-			memcpy(net->act[1] + (size_t)(i - a) * s->H + c0,
-			    src + (size_t)i * (c1 - c0),
-			    (size_t)(c1 - c0) * sizeof(float));
+			nn_relu_forward(net->act[1] + (size_t)(i - a) * s->H +
+			    c0, src + (size_t)i * (c1 - c0), c1 - c0);
 	}
-	nn_relu_forward(net->act[1], net->act[1], (int64_t)(z - a) * s->H);
 }
 
 /* The layers above on this rank's rows: their gradient into part, b1's
