@@ -25,14 +25,16 @@
 # stage at a time, and waits that spin 0.3 ms before sleeping (h22c,
 # 2026-11-30, on a machine NOT idle: load average 4-7 from other
 # sessions' niced jobs, so the lock-step pair of ranks loses more than
-# one process): mlp 1.76x (rounds 1.63-1.76x; 0.84-0.89x of two plain
-# runs at once), gpt 1.96x, against DDP 3.53x and 1.54x, best two-core
-# gpt 1.96x.  Old and new builds alternating in one run (ten rounds,
-# best of each, load 4.8-5.7): 2509d74 np=1 103.8k np=2 180.7k samples/s
-# (1.74x), now 107.4k and 191.4k (1.78x).  Median step, robust to the
-# load (6.7): np=1 2437 to 2376 us, np=2 1352-1473 to 1296-1298 us
-# (1.83x); the ceiling, two plain runs at batch 128 at once, reaches
-# 1.89-1.95x one at batch 256.  KINDS=mlp runs the mlp part alone.
+# one process): mlp 1.76x, 1.78x (KINDS=mlp, load 3) and 1.76x in three
+# runs (rounds 1.63-1.78x; 0.84-0.92x of two plain runs at once), gpt
+# 1.96x, against DDP 3.5-4.5x and 1.54x, best two-core gpt 1.94-1.96x.
+# Old and new builds alternating in one run (ten rounds, best of each):
+# 2509d74 np=1 103.8k np=2 180.7k samples/s (1.74x), new 107.4k and
+# 191.4k (1.78x) at load 4.8-5.7; 1.67x and 1.70x in another at 5.5.
+# Median step, robust to the load (6.7): np=1 2437 to 2380 us, np=2
+# 1352-1473 to 1293-1303 us (1.83x); the ceiling, two plain runs at
+# batch 128 at once, reaches 1.89-1.95x one at batch 256.  KINDS=mlp
+# runs the mlp part alone.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
