@@ -246,8 +246,8 @@ row_of(const uint32_t *idx, int64_t start, int r)
  * from there.  A shuffled batch's rows lie far apart; copies alone keep
  * many of their misses in flight, a conversion row by row few (256 rows
  * of Fashion-MNIST on the 2-core test machine: 70 us row by row, 38 us
- * so, and the rows of an mlp split across ranks (split.h) are gathered
- * whole on each).
+ * so).  Every rank of an mlp split across ranks (split.h) gathers the
+ * whole batch.
  */
 static void
 batch_u8(const struct dataset *d, float *dst, const uint32_t *idx,

