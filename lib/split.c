@@ -55,10 +55,11 @@ split_init(struct split *s, struct dist *d, struct model *m, fed_err *e)
 	hc = s->c1 - s->c0;
 	s->wlo = (uint64_t)s->c0 * s->D;
 	s->whi = (uint64_t)s->c1 * s->D;
-	s->rest = (uint64_t)s->H * s->D;
+	s->blo = (uint64_t)s->H * s->D + s->c0;
+	s->bhi = (uint64_t)s->H * s->D + s->c1;
+	s->rest = (uint64_t)s->H * s->D + s->H;
 	s->out = xcalloc((size_t)s->maxb * hc, sizeof(float));
 	s->dg = xcalloc((size_t)s->maxb * hc, sizeof(float));
-	s->db = xcalloc((size_t)hc, sizeof(float));
 	return 0;
 }
 
@@ -67,7 +68,6 @@ split_free(struct split *s)
 {
 	free(s->out);
 	free(s->dg);
-	free(s->db);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -79,8 +79,8 @@ layer1(struct split *s, struct nn_net *net, const float *w, int n)
 	float *bd = s->board[s->d->rank];
 	int hc = s->c1 - s->c0, a, z;
 
-	nn_dense_forward(s->out, net->act[0], w + s->wlo,
-	    w + s->rest + s->c0, n, s->D, hc);
+	nn_dense_forward(s->out, net->act[0], w + s->wlo, w + s->blo, n, s->D,
+	    hc);
 	rows(s, s->d->rank, n, &a, &z);
 	dist_stream(bd, s->out, (uint64_t)a * hc);
 	dist_stream(bd + (size_t)z * hc, s->out + (size_t)z * hc,
@@ -105,8 +105,8 @@ gather_out(struct split *s, struct nn_net *net, int n)
 	}
 }
 
-/* The layers above on this rank's rows: their gradient into part, b1's
- * too; the gradient at layer 1's outputs weighted f onto the board. */
+/* The layers above on this rank's rows: their gradient into part; the
+ * gradient at layer 1's outputs weighted f onto the board. */
 static double
 upper(struct split *s, struct model *m, const float *w, float *part,
     int n, double f)
@@ -122,7 +122,6 @@ upper(struct split *s, struct model *m, const float *w, float *part,
 	}
 	loss = nn_forward_from(net, w, m->y + a, z - a, 1, NULL, NULL);
 	s->mine = nn_backward_to(net, part, w, m->y + a, z - a, 1);
-	nn_sum_rows(part + s->rest, s->mine, z - a, s->H);
 	nn_scale(s->mine, (uint64_t)(z - a) * s->H, (float)f);
 	dist_stream(s->board[s->d->rank] + (size_t)s->maxb * s->H, s->mine,
 	    (uint64_t)(z - a) * s->H);
@@ -130,7 +129,7 @@ upper(struct split *s, struct model *m, const float *w, float *part,
 }
 
 /* This rank's neurons' gradient over the whole batch, rank by rank,
- * then its rows of W1's gradient from it, into g. */
+ * then its rows of W1's gradient and elements of b1's from it, into g. */
 static void
 layer1_grad(struct split *s, struct nn_net *net, const float *w, float *g,
     int n)
@@ -147,28 +146,32 @@ layer1_grad(struct split *s, struct nn_net *net, const float *w, float *g,
 			    src + (size_t)(i - a) * s->H + s->c0,
 			    (size_t)hc * sizeof(float));
 	}
-	nn_dense_backward(NULL, g + s->wlo, s->db, s->dg, net->act[0],
+	nn_dense_backward(NULL, g + s->wlo, g + s->blo, s->dg, net->act[0],
 	    w + s->wlo, n, s->D, hc);
 }
 
 int
-split_fore(struct split *s, struct model *m, const float *w,
-    const struct dataset *data, const struct batch *b, float *part,
-    double *f, double *loss, fed_err *e)
+split_out(struct split *s, struct model *m, const float *w,
+    const struct dataset *data, const struct batch *b, fed_err *e)
 {
 	struct nn_net *net = &m->u.net;
+
+	data_batch(data, net->act[0], m->y, b->rows, b->start, b->n);
+	layer1(s, net, w, b->n);
+	return dist_trade(s->d, 0, (uint64_t)b->n * most(s->H, s->d->size),
+	    e);
+}
+
+double
+split_up(struct split *s, struct model *m, const float *w,
+    const struct batch *b, float *part, double *f)
+{
 	int a, z;
 
 	rows(s, s->d->rank, b->n, &a, &z);
 	*f = (double)(z - a) / b->n;
-	data_batch(data, net->act[0], m->y, b->rows, b->start, b->n);
-	layer1(s, net, w, b->n);
-	if (dist_trade(s->d, 0, (uint64_t)b->n * most(s->H, s->d->size),
-	    e) < 0)
-		return -1;
-	gather_out(s, net, b->n);
-	*loss = upper(s, m, w, part, b->n, *f);
-	return 0;
+	gather_out(s, &m->u.net, b->n);
+	return upper(s, m, w, part, b->n, *f);
 }
 
 int
@@ -186,14 +189,19 @@ int
 split_spread(struct split *s, float *w, fed_err *e)
 {
 	uint64_t *at = xcalloc((size_t)s->d->size + 1, sizeof(uint64_t));
+	uint64_t *bt = xcalloc((size_t)s->d->size + 1, sizeof(uint64_t));
 	int q, c0, c1, rc;
 
 	for (q = 0; q < s->d->size; q++) {
 		neurons(s, q, &c0, &c1);
 		at[q] = (uint64_t)c0 * s->D;
 		at[q + 1] = (uint64_t)c1 * s->D;
+		bt[q] = (uint64_t)s->H * s->D + c0;
+		bt[q + 1] = (uint64_t)s->H * s->D + c1;
 	}
-	rc = dist_spread(s->d, w, at, e);
+	rc = dist_spread(s->d, w, at, e) < 0 || dist_spread(s->d, w, bt, e) < 0 ?
+	    -1 : 0;
 	free(at);
+	free(bt);
 	return rc;
 }

@@ -89,9 +89,10 @@ struct run {
 	float *w;                   /* (np) with a sharded step: the
 	                             * weights, shared by the ranks (dist's) */
 	uint64_t lo, hi;            /* this rank's share of them */
-	uint64_t own[4];            /* (nown) ranges [lo, hi) it steps:
-	                             * its share, and its rows of W1 when
-	                             * the step is split */
+	uint64_t own[6];            /* (nown) ranges [lo, hi) it steps:
+	                             * its share, and its rows of W1 and
+	                             * elements of b1 when the step is
+	                             * split */
 	int nown;
 	struct split sp;            /* an mlp's sharded step, split */
 	float *wl;                  /* (np) this rank's copy of them, which
@@ -175,8 +176,8 @@ micro_init(struct run *r, fed_err *e)
  * dist_sum and optim_step, so the bytes are the same; only clipping's
  * norm is added up otherwise, share by share in rank order.  Such a
  * step of an mlp is also split (split.h), on one machine or not: the
- * ranks that share memory step their rows of W1 and their share of the
- * rest (own), the others their rows of W1 and all of the rest.
+ * ranks that share memory step their neurons of layer 1 and their share
+ * of the rest (own), the others their neurons and all of the rest.
  */
 static int
 shard_init(struct run *r, fed_err *e)
@@ -203,7 +204,9 @@ shard_init(struct run *r, fed_err *e)
 	if (r->sp.d != NULL) {
 		r->own[2] = r->sp.wlo;
 		r->own[3] = r->sp.whi;
-		r->nown = 2;
+		r->own[4] = r->sp.blo;
+		r->own[5] = r->sp.bhi;
+		r->nown = 3;
 	}
 	return 0;
 }
@@ -438,10 +441,22 @@ shard_clip(struct run *r)
 	return 0;
 }
 
+/* The other ranks' shares of the shared weights w into this rank's copy
+ * wl, after a barrier that follows their writing them. */
+static void
+others(struct run *r, const float *w, float *wl)
+{
+	uint64_t z = r->sp.rest;
+
+	memcpy(wl + z, w + z, (r->lo - z) * sizeof(float));
+	memcpy(wl + r->hi, w + r->hi, (r->m.np - r->hi) * sizeof(float));
+}
+
 /* This rank's part of a sharded step's gradient from weights w, summed
- * into g: with a split step its rows of W1 whole, then its share of
- * the rest from sp.rest on, both halves of the sum posted on the split's
- * second barrier; else its share of the sum of every rank's rows'
+ * into g: with a split step its neurons' of layer 1 whole, then its
+ * share of the rest from sp.rest on, the sum posted on the split's
+ * second barrier, the others' shares of the rest of the weights taken
+ * after its first; else its share of the sum of every rank's rows'
  * gradients.  The summed loss into *loss. */
 static int
 shard_grad(struct run *r, const float *w, const struct batch *b,
@@ -456,16 +471,19 @@ shard_grad(struct run *r, const float *w, const struct batch *b,
 		return dist_sum_share(d, r->g, r->part, r->m.np, f, loss,
 		    r->e);
 	}
-	if (split_fore(&r->sp, &r->m, w, r->d, b, r->part, &f, loss,
-	    r->e) < 0 || dist_sum_post(d, r->part + z, r->m.np - z, f, *loss,
-	    r->e) < 0 || split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0)
+	if (split_out(&r->sp, &r->m, w, r->d, b, r->e) < 0)
+		return -1;
+	others(r, r->w, r->wl);
+	*loss = split_up(&r->sp, &r->m, w, b, r->part, &f);
+	if (dist_sum_post(d, r->part + z, r->m.np - z, f, *loss, r->e) < 0 ||
+	    split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0)
 		return -1;
 	dist_sum_take(d, r->g + z, r->part + z, r->m.np - z, loss);
 	return 0;
 }
 
 /* A split step of ranks that share no memory: the rest summed whole
- * and stepped on every rank, with this rank's rows of W1. */
+ * and stepped on every rank, with this rank's neurons of layer 1. */
 static double
 split_step(struct run *r, float *w, const float *w0, const struct batch *b,
     double lr)
@@ -473,8 +491,8 @@ split_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	uint64_t z = r->sp.rest;
 	double loss = 0, f;
 
-	if (r->failed || split_fore(&r->sp, &r->m, w, r->d, b, r->part, &f,
-	    &loss, r->e) < 0 ||
+	if (r->failed || split_out(&r->sp, &r->m, w, r->d, b, r->e) < 0 ||
+	    (loss = split_up(&r->sp, &r->m, w, b, r->part, &f), 0) ||
 	    split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0 ||
 	    dist_sum(r->o->dist, r->g + z, r->part + z, r->m.np - z, f,
 	    &loss, r->e) < 0) {
@@ -491,13 +509,14 @@ split_step(struct run *r, float *w, const float *w0, const struct batch *b,
  * then the others' shares copied into this rank's copy, which the next
  * pass reads: one sequential read of the memory they wrote costs less
  * than the model's strided reads of it (a 2-core trace: 35 us less in
- * the forward pass of the mlp, 20 more in the copy). */
+ * the forward pass of the mlp, 20 more in the copy).  A split step
+ * meets that barrier at its next trade, since its first layer reads
+ * this rank's weights only (split.h). */
 static double
 shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
     double lr)
 {
 	struct dist *d = r->o->dist;
-	uint64_t z = r->sp.rest;
 	double loss = 0;
 
 	if (r->failed || shard_grad(r, r->wl, b, &loss) < 0) {
@@ -510,10 +529,12 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 	}
 	optim_step_parts(&r->opt, r->wl, r->g, w0, lr, r->own, r->nown);
 	dist_stream(w + r->lo, r->wl + r->lo, r->hi - r->lo);
+	if (r->sp.d != NULL)
+		return loss;    /* the next step's first trade is the barrier,
+		                 * and shard_grad takes the others' shares */
 	if (dist_barrier(d, r->e) < 0)
 		r->failed = 1;
-	memcpy(r->wl + z, w + z, (r->lo - z) * sizeof(float));
-	memcpy(r->wl + r->hi, w + r->hi, (r->m.np - r->hi) * sizeof(float));
+	others(r, w, r->wl);
 	return loss;
 }
 
@@ -741,7 +762,7 @@ train_run(const struct arch *a, const float *global, float *local,
 		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
 	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
-	/* the rows of W1, never shared while training */
+	/* the first layer's neurons, never shared while training */
 	if (r.sp.d != NULL && !r.failed && (w != local ? publish(&r, local) :
 	    split_spread(&r.sp, local, e)) < 0)
 		r.failed = 1;
