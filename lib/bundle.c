@@ -395,7 +395,7 @@ load_member(struct bundle_reader *r, struct bundle *b,
 	*budget -= ent->size;
 	snprintf(b->m[b->n].name, sizeof(b->m[b->n].name), "%s", ent->name);
 	b->m[b->n].size = ent->size;
-	b->m[b->n].data = xmalloc(ent->size);
+	b->m[b->n].data = xmalloc_huge(ent->size);
 	b->n++;
 	while ((n = bundle_read(r, &p, e)) > 0) {
 		memcpy(b->m[b->n - 1].data + at, p, (size_t)n);

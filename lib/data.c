@@ -232,6 +232,45 @@ bytes_to_floats(float *o, const uint8_t *s, size_t n, float scale)
 		o[j] = (float)s[j] * scale;
 }
 
+#define STAGE 16384                 /* bytes of rows gathered at once */
+
+/* The row of a batch's r-th sample. */
+static int64_t
+row_of(const uint32_t *idx, int64_t start, int r)
+{
+	return idx != NULL ? idx[start + r] : start + r;
+}
+
+/*
+ * Rows of bytes, copied a stage at a time into a buffer and converted
+ * from there.  A shuffled batch's rows lie far apart; copies alone keep
+ * many of their misses in flight, a conversion row by row few (256 rows
+ * of Fashion-MNIST on the 2-core test machine: 70 us row by row, 38 us
+ * so).  Every rank of an mlp split across ranks (split.h) gathers the
+ * whole batch.
+ */
+static void
+batch_u8(const struct dataset *d, float *dst, const uint32_t *idx,
+    int64_t start, int B)
+{
+	uint8_t stage[STAGE];
+	size_t f = (size_t)d->features;
+	float scale = (float)d->x_scale;
+	int r, k, n, per = f <= STAGE ? (int)(STAGE / f) : 0;
+
+	for (r = 0; r < B && per == 0; r++)
+		bytes_to_floats(dst + (size_t)r * f, d->x +
+		    (size_t)row_of(idx, start, r) * f, f, scale);
+	for (r = 0; r < B && per > 0; r += n) {
+		n = B - r < per ? B - r : per;
+		for (k = 0; k < n; k++)
+			memcpy(stage + (size_t)k * f, d->x +
+			    (size_t)row_of(idx, start, r + k) * f, f);
+		bytes_to_floats(dst + (size_t)r * f, stage, (size_t)n * f,
+		    scale);
+	}
+}
+
 void
 data_batch(const struct dataset *d, float *dst, int32_t *y,
     const uint32_t *idx, int64_t start, int B)
@@ -240,13 +279,13 @@ data_batch(const struct dataset *d, float *dst, int32_t *y,
 	float scale = (float)d->x_scale;
 	int r;
 
+	if (d->xtype == ST_U8)
+		batch_u8(d, dst, idx, start, B);
 	for (r = 0; r < B; r++) {
-		int64_t row = idx != NULL ? idx[start + r] : start + r;
+		int64_t row = row_of(idx, start, r);
 		float *o = dst + (size_t)r * f;
 
-		if (d->xtype == ST_U8)
-			bytes_to_floats(o, d->x + (size_t)row * f, f, scale);
-		else {
+		if (d->xtype != ST_U8) {
 			memcpy(o, d->x + (size_t)row * f * sizeof(float),
 			    f * sizeof(float));
 			if (scale != 1.0f)

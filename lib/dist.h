@@ -37,6 +37,11 @@ struct dist {
 	unsigned char **at;         /* (size) every rank's slot this sum */
 	double *losses;             /* (size) gathered losses */
 	double *weights;            /* (size) gathered weights */
+	float **board;              /* (size) every rank's board, bn
+	                             * floats (dist_boards) */
+	float *boards;              /* without shared memory: all of them,
+	                             * one after another */
+	uint64_t bn;
 };
 
 /* Joins the job when mpirun started this process (OMPI_COMM_WORLD_SIZE
@@ -89,8 +94,28 @@ void dist_range(const struct dist *d, uint64_t n, uint64_t *lo,
     uint64_t *hi);
 int  dist_sum_share(struct dist *d, float *g, const float *part,
     uint64_t n, double w, double *loss, fed_err *e);
+/* dist_sum_share in two halves around a barrier the caller meets
+ * anyway (dist_barrier, or dist_trade on shared memory): post before it,
+ * take after it. */
+int  dist_sum_post(struct dist *d, const float *part, uint64_t n, double w,
+    double loss, fed_err *e);
+void dist_sum_take(struct dist *d, float *g, const float *part, uint64_t n,
+    double *loss);
 void dist_stream(float *dst, const float *src, uint64_t n);
 int  dist_barrier(struct dist *d, fed_err *e);
+/*
+ * Boards: n floats for every rank, at[r] rank r's, each written by its
+ * rank (with dist_stream) and read by all after dist_trade (collective;
+ * *at NULL outside a job of several ranks).  dist_trade makes every
+ * rank's [off, off + len) current on every rank: a barrier when the
+ * ranks share the boards' memory, else an all-gather of those elements
+ * (the same len on every rank).
+ */
+int  dist_boards(struct dist *d, uint64_t n, float ***at, fed_err *e);
+int  dist_trade(struct dist *d, uint64_t off, uint64_t len, fed_err *e);
+/* Rank r's elements [at[r], at[r + 1]) of x to every rank, in place (at:
+ * size + 1 bounds, in order, each below INT_MAX). */
+int  dist_spread(struct dist *d, float *x, const uint64_t *at, fed_err *e);
 /* The same for exact sums (xsum.h): this rank's partial sum of n
  * elements goes into dist_xpart's buffer (asked for before each sum); dist_xsum puts the total of
  * every rank's into acc (n elements), the same bits on every rank

@@ -29,9 +29,8 @@ nn_dense_forward(float *out, const float *in, const float *w, const float *b,
 	    1.0f, in, in_w, w, in_w, 1.0f, out, out_w);
 }
 
-/* db (out) = the sum of dout's B rows */
-static NN_HOT void
-sum_rows(float *db, const float *dout, int B, int out_w)
+NN_HOT void
+nn_sum_rows(float *db, const float *dout, int B, int out_w)
 {
 	int r, j;
 
@@ -51,7 +50,7 @@ nn_dense_backward(float *din, float *dw, float *db, const float *dout,
 	/* dw (out, in) = dout^T (out, B) . in (B, in) */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_w, in_w, B,
 	    1.0f, dout, out_w, in, in_w, 0.0f, dw, in_w);
-	sum_rows(db, dout, B, out_w);
+	nn_sum_rows(db, dout, B, out_w);
 	/* din (B, in) = dout (B, out) . w (out, in) */
 	if (din != NULL)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in_w,
@@ -180,11 +179,20 @@ double
 nn_forward(struct nn_net *n, const float *params, const int32_t *y, int B,
     int64_t *correct, int32_t *pred)
 {
+	return nn_forward_from(n, params, y, B, 0, correct, pred);
+}
+
+double
+nn_forward_from(struct nn_net *n, const float *params, const int32_t *y,
+    int B, int first, int64_t *correct, int32_t *pred)
+{
 	const struct arch *a = &n->a;
 	const float *p = params;
 	int i, L = a->nlayers;
 
-	for (i = 0; i < L; i++) {
+	for (i = 0; i < first; i++)
+		p += (size_t)a->dims[i] * a->dims[i + 1] + a->dims[i + 1];
+	for (i = first; i < L; i++) {
 		int in = a->dims[i], out = a->dims[i + 1];
 		const float *w = p, *b = p + (size_t)in * out;
 
@@ -202,6 +210,13 @@ void
 nn_backward(struct nn_net *n, float *g, const float *params,
     const int32_t *y, int B)
 {
+	nn_backward_to(n, g, params, y, B, 0);
+}
+
+float *
+nn_backward_to(struct nn_net *n, float *g, const float *params,
+    const int32_t *y, int B, int first)
+{
 	const struct arch *a = &n->a;
 	uint64_t off[ARCH_MAXLAYERS];
 	uint64_t o = 0;
@@ -214,7 +229,7 @@ nn_backward(struct nn_net *n, float *g, const float *params,
 	}
 	nn_softmax_xent_backward(n->act[L], n->act[L], y, B, a->dims[L]);
 	dout = n->act[L];
-	for (i = L - 1; i >= 0; i--) {
+	for (i = L - 1; i >= first; i--) {
 		int in = a->dims[i], out = a->dims[i + 1];
 		uint64_t wn = (uint64_t)in * out;
 
@@ -227,6 +242,7 @@ nn_backward(struct nn_net *n, float *g, const float *params,
 			cur ^= 1;
 		}
 	}
+	return dout;
 }
 
 NN_HOT void

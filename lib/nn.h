@@ -91,6 +91,17 @@ double nn_forward(struct nn_net *n, const float *params, const int32_t *y,
  * (arch_nparams floats, overwritten). */
 void nn_backward(struct nn_net *n, float *g, const float *params,
     const int32_t *y, int B);
+/* The same from layer first on: nn_forward_from with act[first] holding
+ * that layer's input (after its ReLU), nn_backward_to writing the
+ * gradients of layers first and up and returning the gradient at
+ * act[first] (first > 0: before its ReLU, so of layer first - 1's
+ * output; (B, dims[first]), in n's buffers). */
+double nn_forward_from(struct nn_net *n, const float *params,
+    const int32_t *y, int B, int first, int64_t *correct, int32_t *pred);
+float *nn_backward_to(struct nn_net *n, float *g, const float *params,
+    const int32_t *y, int B, int first);
+/* db (out) = the sum of dout's B rows (B at least 1). */
+void nn_sum_rows(float *db, const float *dout, int B, int out_w);
 
 
 /*

@@ -267,15 +267,27 @@ void
 optim_step_part(struct optim *s, float *w, float *g, const float *w0,
     double lr, uint64_t lo, uint64_t hi)
 {
-	struct adam k;
+	const uint64_t at[2] = { lo, hi };
+
+	optim_step_parts(s, w, g, w0, lr, at, 1);
+}
+
+void
+optim_step_parts(struct optim *s, float *w, float *g, const float *w0,
+    double lr, const uint64_t *at, int k)
+{
+	struct adam c;
+	int j;
 
 	if (s->o.kind == OPTIM_SGD) {
-		sgd_step(s, w, g, w0, lr, lo, hi);
+		for (j = 0; j < k; j++)
+			sgd_step(s, w, g, w0, lr, at[2 * j], at[2 * j + 1]);
 		return;
 	}
 	s->t++;
-	adam_consts(&k, s, lr);
-	adam_step(s, w, g, w0, k, lo, hi);
+	adam_consts(&c, s, lr);
+	for (j = 0; j < k; j++)
+		adam_step(s, w, g, w0, c, at[2 * j], at[2 * j + 1]);
 }
 
 /*

@@ -92,6 +92,10 @@ void optim_step(struct optim *s, float *w, float *g, const float *w0,
  * are. */
 void optim_step_part(struct optim *s, float *w, float *g, const float *w0,
     double lr, uint64_t lo, uint64_t hi);
+/* The same step on k ranges [at[2j], at[2j + 1]) at once (one step of
+ * Adam's count). */
+void optim_step_parts(struct optim *s, float *w, float *g, const float *w0,
+    double lr, const uint64_t *at, int k);
 /* slices: optim_slices_begin, optim_slice for every slice's gradient g
  * (overwritten), then optim_slices_end moves w by the mean step. */
 void optim_slices_begin(struct optim *s);

@@ -6,7 +6,8 @@
  * of a batch is the ranks' shares combined (part_grad); on one machine a
  * plain step is sharded (shard_step): each rank sums and steps its share
  * of weights the ranks share, so that no rank does the whole of that
- * serial work.
+ * serial work; an mlp's first layer is split by neurons there instead
+ * (split.h), its rows of weights each owned by one rank.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "dpsgd.h"
 #include "model.h"
 #include "rng.h"
+#include "split.h"
 #include "train.h"
 #include "xsum.h"
 
@@ -87,6 +89,12 @@ struct run {
 	float *w;                   /* (np) with a sharded step: the
 	                             * weights, shared by the ranks (dist's) */
 	uint64_t lo, hi;            /* this rank's share of them */
+	uint64_t own[6];            /* (nown) ranges [lo, hi) it steps:
+	                             * its share, and its rows of W1 and
+	                             * elements of b1 when the step is
+	                             * split */
+	int nown;
+	struct split sp;            /* an mlp's sharded step, split */
 	float *wl;                  /* (np) this rank's copy of them, which
 	                             * it steps and its passes read */
 	fed_err *e;
@@ -109,6 +117,7 @@ run_free(struct run *r)
 	if (!dist_parallel(r->o != NULL ? r->o->dist : NULL))
 		free(r->xmine);
 	dpsgd_free(&r->dp);
+	split_free(&r->sp);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -165,7 +174,10 @@ micro_init(struct run *r, fed_err *e)
  * (no DP-SGD, micro-batches, slices or v-batch) whose moments nothing
  * keeps (no --moments).  Each element is summed and stepped as in
  * dist_sum and optim_step, so the bytes are the same; only clipping's
- * norm is added up otherwise, share by share in rank order.
+ * norm is added up otherwise, share by share in rank order.  Such a
+ * step of an mlp is also split (split.h), on one machine or not: the
+ * ranks that share memory step their neurons of layer 1 and their share
+ * of the rest (own), the others their neurons and all of the rest.
  */
 static int
 shard_init(struct run *r, fed_err *e)
@@ -176,9 +188,26 @@ shard_init(struct run *r, fed_err *e)
 	if (!dist_parallel(o->dist) || o->micro > 0 || o->dp != NULL ||
 	    p->slices > 1 || p->vbatch > 0 || o->state != NULL)
 		return 0;
-	if (dist_share(o->dist, r->m.np, &r->w, e) < 0)
+	if (dist_share(o->dist, r->m.np, &r->w, e) < 0 ||
+	    split_init(&r->sp, o->dist, &r->m, e) < 0)
 		return -1;
-	dist_range(o->dist, r->m.np, &r->lo, &r->hi);
+	r->lo = r->sp.rest;
+	r->hi = r->m.np;
+	if (r->w != NULL) {
+		dist_range(o->dist, r->m.np - r->sp.rest, &r->lo, &r->hi);
+		r->lo += r->sp.rest;
+		r->hi += r->sp.rest;
+	}
+	r->own[0] = r->lo;
+	r->own[1] = r->hi;
+	r->nown = 1;
+	if (r->sp.d != NULL) {
+		r->own[2] = r->sp.wlo;
+		r->own[3] = r->sp.whi;
+		r->own[4] = r->sp.blo;
+		r->own[5] = r->sp.bhi;
+		r->nown = 3;
+	}
 	return 0;
 }
 
@@ -398,14 +427,80 @@ part_grad(struct run *r, const float *w, const struct batch *b, int k,
 static int
 shard_clip(struct run *r)
 {
-	float *g = r->g + r->lo;
-	uint64_t n = r->hi - r->lo;
-	double ss = optim_sumsq(g, n);
+	const uint64_t *at = r->own;
+	double ss = 0;
+	int k;
 
+	for (k = 0; k < r->nown; k++)
+		ss += optim_sumsq(r->g + at[2 * k], at[2 * k + 1] - at[2 * k]);
 	if (dist_sum(r->o->dist, NULL, NULL, 0, 0, &ss, r->e) < 0)
 		return -1;
-	optim_clip_by(g, n, ss, r->o->opt.clip);
+	for (k = 0; k < r->nown; k++)
+		optim_clip_by(r->g + at[2 * k], at[2 * k + 1] - at[2 * k], ss,
+		    r->o->opt.clip);
 	return 0;
+}
+
+/* The other ranks' shares of the shared weights w into this rank's copy
+ * wl, after a barrier that follows their writing them. */
+static void
+others(struct run *r, const float *w, float *wl)
+{
+	uint64_t z = r->sp.rest;
+
+	memcpy(wl + z, w + z, (r->lo - z) * sizeof(float));
+	memcpy(wl + r->hi, w + r->hi, (r->m.np - r->hi) * sizeof(float));
+}
+
+/* This rank's part of a sharded step's gradient from weights w, summed
+ * into g: with a split step its neurons' of layer 1 whole, then its
+ * share of the rest from sp.rest on, the sum posted on the split's
+ * second barrier, the others' shares of the rest of the weights taken
+ * after its first; else its share of the sum of every rank's rows'
+ * gradients.  The summed loss into *loss. */
+static int
+shard_grad(struct run *r, const float *w, const struct batch *b,
+    double *loss)
+{
+	struct dist *d = r->o->dist;
+	uint64_t z = r->sp.rest;
+	double f;
+
+	if (r->sp.d == NULL) {
+		*loss = rank_grad(r, w, b, 0, b->n, &f, r->part);
+		return dist_sum_share(d, r->g, r->part, r->m.np, f, loss,
+		    r->e);
+	}
+	if (split_out(&r->sp, &r->m, w, r->d, b, r->e) < 0)
+		return -1;
+	others(r, r->w, r->wl);
+	*loss = split_up(&r->sp, &r->m, w, b, r->part, &f);
+	if (dist_sum_post(d, r->part + z, r->m.np - z, f, *loss, r->e) < 0 ||
+	    split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0)
+		return -1;
+	dist_sum_take(d, r->g + z, r->part + z, r->m.np - z, loss);
+	return 0;
+}
+
+/* A split step of ranks that share no memory: the rest summed whole
+ * and stepped on every rank, with this rank's neurons of layer 1. */
+static double
+split_step(struct run *r, float *w, const float *w0, const struct batch *b,
+    double lr)
+{
+	uint64_t z = r->sp.rest;
+	double loss = 0, f;
+
+	if (r->failed || split_out(&r->sp, &r->m, w, r->d, b, r->e) < 0 ||
+	    (loss = split_up(&r->sp, &r->m, w, b, r->part, &f), 0) ||
+	    split_back(&r->sp, &r->m, w, b, r->g, r->e) < 0 ||
+	    dist_sum(r->o->dist, r->g + z, r->part + z, r->m.np - z, f,
+	    &loss, r->e) < 0) {
+		r->failed = 1;
+		return loss;
+	}
+	optim_step_parts(&r->opt, w, r->g, w0, lr, r->own, r->nown);
+	return loss;
 }
 
 /* A sharded step: every rank's share of the batch, then this rank's
@@ -414,17 +509,17 @@ shard_clip(struct run *r)
  * then the others' shares copied into this rank's copy, which the next
  * pass reads: one sequential read of the memory they wrote costs less
  * than the model's strided reads of it (a 2-core trace: 35 us less in
- * the forward pass of the mlp, 20 more in the copy). */
+ * the forward pass of the mlp, 20 more in the copy).  A split step
+ * meets that barrier at its next trade, since its first layer reads
+ * this rank's weights only (split.h). */
 static double
 shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
     double lr)
 {
 	struct dist *d = r->o->dist;
-	double loss, f;
+	double loss = 0;
 
-	loss = rank_grad(r, r->wl, b, 0, b->n, &f, r->part);
-	if (r->failed || dist_sum_share(d, r->g, r->part, r->m.np, f, &loss,
-	    r->e) < 0) {
+	if (r->failed || shard_grad(r, r->wl, b, &loss) < 0) {
 		r->failed = 1;
 		return loss;
 	}
@@ -432,12 +527,14 @@ shard_step(struct run *r, float *w, const float *w0, const struct batch *b,
 		r->failed = 1;
 		return loss;
 	}
-	optim_step_part(&r->opt, r->wl, r->g, w0, lr, r->lo, r->hi);
+	optim_step_parts(&r->opt, r->wl, r->g, w0, lr, r->own, r->nown);
 	dist_stream(w + r->lo, r->wl + r->lo, r->hi - r->lo);
+	if (r->sp.d != NULL)
+		return loss;    /* the next step's first trade is the barrier,
+		                 * and shard_grad takes the others' shares */
 	if (dist_barrier(d, r->e) < 0)
 		r->failed = 1;
-	memcpy(r->wl, w, r->lo * sizeof(float));
-	memcpy(r->wl + r->hi, w + r->hi, (r->m.np - r->hi) * sizeof(float));
+	others(r, w, r->wl);
 	return loss;
 }
 
@@ -521,6 +618,8 @@ step(struct run *r, float *w, const float *w0, struct batch *b, rng_t *rng,
 		b->n = (int)rows;
 	} else if (r->w != NULL)
 		return shard_step(r, w, w0, b, lr);
+	else if (r->sp.d != NULL)
+		return split_step(r, w, w0, b, lr);
 	else if (o->slices > 1)
 		return slices_step(r, w, w0, b, lr);
 	else if (o->vbatch > 0) {
@@ -605,17 +704,33 @@ diverged(const float *w, const float *w0, uint64_t n)
 	return 0;
 }
 
+/* With a sharded step, this rank's ranges of local into the shared
+ * weights, which every rank then reads whole. */
+static int
+publish(struct run *r, const float *local)
+{
+	const uint64_t *at = r->own;
+	int k;
+
+	for (k = 0; k < r->nown; k++)
+		memcpy(r->w + at[2 * k], local + at[2 * k],
+		    (at[2 * k + 1] - at[2 * k]) * sizeof(float));
+	if (dist_barrier(r->o->dist, r->e) < 0) {
+		r->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 /* The weights the steps move: local, or with a sharded step the shared
- * ones, set from local (each rank its share) before any rank reads. */
+ * ones, set from local before any rank reads. */
 static float *
 shared_weights(struct run *r, float *local)
 {
 	if (r->w == NULL)
 		return local;
 	r->wl = local;
-	memcpy(r->w + r->lo, local + r->lo, (r->hi - r->lo) * sizeof(float));
-	if (dist_barrier(r->o->dist, r->e) < 0)
-		r->failed = 1;
+	publish(r, local);
 	return r->w;
 }
 
@@ -647,6 +762,10 @@ train_run(const struct arch *a, const float *global, float *local,
 		progress(ctx, 0, train_total_steps(o, a, d), st->loss_start);
 	loop(&r, w, global, train_total_steps(o, a, d), progress, ctx,
 	    &rng, st);
+	/* the first layer's neurons, never shared while training */
+	if (r.sp.d != NULL && !r.failed && (w != local ? publish(&r, local) :
+	    split_spread(&r.sp, local, e)) < 0)
+		r.failed = 1;
 	st->loss_end = run_loss(&r, w);
 	if (w != local)
 		memcpy(local, w, r.m.np * sizeof(float));

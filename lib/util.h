@@ -67,6 +67,10 @@ int fed_getopt_long(int argc, char *const argv[], const char *optstring,
 #endif
 
 void *xmalloc(size_t n);
+/* xmalloc for a large buffer read at random (a data set's rows): its
+ * whole 2 MiB pages asked to be huge ones, before anything is written,
+ * so that rows far apart do not each miss the TLB.  Advice only. */
+void *xmalloc_huge(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);

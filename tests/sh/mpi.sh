@@ -64,6 +64,23 @@ for n in soft mlp gpt; do
 	check "$n: np 2 trains as well as np 1" close "$n-plain.fed" "$n-2a.fed"
 done
 
+# an mlp's first layer split by neurons (lib/split.h) across three ranks,
+# unevenly (8 neurons, batches of 16 and 7 rows): the same bytes twice,
+# training as well; a layer narrower than the ranks is not split
+run 3 -m mlp.fed $D -e 2 -b 16 --optimizer adam -l 0.01 -o m3a.fed &&
+	run 3 -m mlp.fed $D -e 2 -b 16 --optimizer adam -l 0.01 -o m3b.fed ||
+	fail "mlp np 3" "mpirun -np 3 failed"
+check "mlp: np 3 gives the same bytes twice" cmp m3a.fed m3b.fed
+check "mlp: np 3 trains as well as np 1" close mlp-plain.fed m3a.fed
+run 3 -m mlp.fed $D --steps 9 -b 7 --momentum 0.5 -o o3a.fed &&
+	run 3 -m mlp.fed $D --steps 9 -b 7 --momentum 0.5 -o o3b.fed ||
+	fail "mlp-odd np 3" "mpirun -np 3 failed"
+check "mlp-odd: np 3 gives the same bytes twice" cmp o3a.fed o3b.fed
+fed-init -a mlp:6-2-3 -s 4 -o thin.fed
+fed-train -m thin.fed $D -e 1 -b 16 -o thin-plain.fed
+run 3 -m thin.fed $D -e 1 -b 16 -o thin-3.fed || fail "thin" "mpirun -np 3 failed"
+check "mlp 6-2-3: np 3 trains as well as np 1" close thin-plain.fed thin-3.fed
+
 # only rank 0 writes: rank 1 is given its own -o, which must not appear
 timeout 120 mpirun -np 2 sh -c 'exec fed-train -m mlp.fed -d c-000.fed -e 1 \
     -o "u$OMPI_COMM_WORLD_RANK.fed"' 2>>mpi.log

@@ -197,6 +197,73 @@ test_mlp_grad(void)
 }
 
 /*
+ * The passes from layer 1 on (an mlp split across ranks, split.h): the
+ * same loss and upper gradients as the whole passes, bit for bit, and
+ * the gradient at layer 1's output gives layer 1's gradient; Adam's step
+ * on two ranges at once is one step, as the whole step is on them.
+ */
+static void
+test_mlp_from(void)
+{
+	struct arch a;
+	struct nn_net n2;
+	struct optim_opts o;
+	struct optim s, t;
+	float x[B * 6], *g, *g2, *w, *w2, dw[5 * 6], db[5];
+	const float *dout;
+	uint64_t at[4] = { 3, 17, 40, 0 };
+	uint64_t np, off;
+	double loss;
+	fed_err e;
+
+	arch_parse("mlp:6-5-4-3", &a, &e);
+	np = arch_nparams(&a);
+	at[3] = np;
+	off = 6 * 5 + 5;
+	par_ = calloc(np, sizeof(float));
+	g = calloc(np, sizeof(float));
+	g2 = calloc(np, sizeof(float));
+	randn(par_, np, 0.5);
+	randn(x, B * 6, 1);
+	nn_net_init(&net_, &a, B, &e);
+	nn_net_init(&n2, &a, B, &e);
+	memcpy(net_.act[0], x, sizeof(x));
+	loss = nn_forward(&net_, par_, ymlp, B, NULL, NULL);
+	memcpy(n2.act[1], net_.act[1], B * 5 * sizeof(float));
+	nn_backward(&net_, g, par_, ymlp, B);
+	T_OK("mlp from layer 1: the loss",
+	    nn_forward_from(&n2, par_, ymlp, B, 1, NULL, NULL) == loss);
+	dout = nn_backward_to(&n2, g2, par_, ymlp, B, 1);
+	T_OK("mlp from layer 1: the upper gradients",
+	    memcmp(g + off, g2 + off, (np - off) * sizeof(float)) == 0);
+	nn_dense_backward(NULL, dw, db, dout, x, par_, B, 6, 5);
+	T_OK("mlp from layer 1: layer 1's gradient",
+	    memcmp(dw, g, sizeof(dw)) == 0 && memcmp(db, g + 30, 20) == 0);
+	optim_defaults(&o);
+	o.kind = OPTIM_ADAM;
+	optim_init(&s, &o, np, NULL, B);
+	optim_init(&t, &o, np, NULL, B);
+	w = calloc(np, sizeof(float));
+	w2 = calloc(np, sizeof(float));
+	memcpy(g2, g, np * sizeof(float));
+	optim_step(&s, w, g, par_, 0.01);
+	optim_step_parts(&t, w2, g2, par_, 0.01, at, 2);
+	T_OK("optim: two ranges, one step", t.t == 1 &&
+	    memcmp(w + 3, w2 + 3, 14 * sizeof(float)) == 0 &&
+	    memcmp(w + 40, w2 + 40, (np - 40) * sizeof(float)) == 0 &&
+	    w2[0] == 0 && w2[20] == 0);
+	optim_free(&s);
+	optim_free(&t);
+	nn_net_free(&net_);
+	nn_net_free(&n2);
+	free(par_);
+	free(g);
+	free(g2);
+	free(w);
+	free(w2);
+}
+
+/*
  * Labels drawn from a softmax teacher: the maximum-likelihood student
  * recovers the teacher's weights up to softmax's shift, so centred over
  * classes they must agree.
@@ -448,6 +515,7 @@ main(void)
 	test_relu();
 	test_xent();
 	test_mlp_grad();
+	test_mlp_from();
 	test_teacher();
 	test_xor();
 	test_fit();
