@@ -199,8 +199,9 @@ EOF
 	r=$((BUDGET / s))
 	res=0
 	case $enc in *+ef) res=1; enc=${enc%+ef} ;; esac
-	case $mom in shared) mom=1 ;; own) mom=0 ;;
-	*) echo "lang-comm: $2: moments are shared or own" >&2; exit 2 ;; esac
+	grad=0 vb=${VBATCH:-1}
+	case $mom in shared) mom=1 ;; own) mom=0 ;; grad) mom=1 grad=1 vb=0 ;;
+	*) echo "lang-comm: $2: moments are shared, own or grad" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
 	case ${down:-f32} in f32) down= ;; int8|topk:*|fp16|bf16) ;;
 	*) echo "lang-comm: $2: the download is f32, int8, topk:F, fp16 or bf16" >&2
@@ -213,7 +214,8 @@ EOF
 	env FED_DEMO_DIR="$w/run" ROUNDS=$r STEPS=$s MOMENTS=$mom \
 	    ENCODE="$enc" RESIDUAL=$res OLR="$olr" MOM="$m" EVERY=$r \
 	    LR="${lr:-${LR:-0.002}}" HEPS="${eps:-${EPS:-1e-8}}" RULE="$rule" \
-	    DOWNLOAD="$down" ALONE=0 POOLED="$pooled" sh "$root/scripts/demo-lang" \
+	    DOWNLOAD="$down" GRADIENT=$grad VBATCH=$vb ALONE=0 POOLED="$pooled" \
+	    sh "$root/scripts/demo-lang" \
 	    >"$OUT/run-$1.out" 2>&1 ||
 	    { echo "lang-comm: $2 failed, see $OUT/run-$1.out" >&2; exit 1; }
 	[ -n "$pooled" ] || cp "$w/run/pooled.fed" "$w/pooled.fed"
