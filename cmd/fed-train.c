@@ -81,7 +81,7 @@ static const char help[] =
 	"      --delta=DELTA         DP delta\n"
 	"      --ledger=FILE         privacy ledger spent across rounds\n"
 	"      --budget=EPS          refuse to train past this epsilon in the ledger\n"
-	"      --encode=ENC          compress the update: fp16, bf16, int8 or topk:F\n"
+	"      --encode=ENC          compress the update: fp16, bf16, int8, topk:F or topk8:F\n"
 	"      --stochastic-rounding round the encoding stochastically\n"
 	"      --residual=FILE       keep the encoding error for the next round\n"
 	"      --opt-state=FILE      keep AdamW state from round to round (gpt)\n"
@@ -108,7 +108,7 @@ usage(FILE *f, int status)
 	    "                 [--dp [--noise sigma | --epsilon eps] "
 	    "[--delta delta]\n"
 	    "                       [--ledger file [--budget eps]]]\n"
-	    "                 [--encode fp16|bf16|int8|topk:F "
+	    "                 [--encode fp16|bf16|int8|topk:F|topk8:F "
 	    "[--stochastic-rounding] [--residual file]]\n"
 	    "                 [--opt-state file | --moments] [--v-batch n] "
 	    "[--slices k]\n"
@@ -492,9 +492,8 @@ check_combinations(const struct opts *o)
 	check_dp(o);
 	if (o->enc.stochastic && (!o->encoded || o->enc.scheme != ENC_INT8))
 		errx(2, "--stochastic-rounding needs --encode int8");
-	if (o->residual && (!o->encoded || (o->enc.scheme != ENC_TOPK &&
-	    o->enc.scheme != ENC_INT8)))
-		errx(2, "--residual needs --encode int8 or topk:F");
+	if (o->residual && (!o->encoded || o->enc.scheme < ENC_INT8))
+		errx(2, "--residual needs --encode int8, topk:F or topk8:F");
 	/* both are read, then rewritten in place: a pipe cannot be */
 	if (o->residual && strcmp(o->residual, "-") == 0)
 		errx(2, "--residual needs a file, not standard input");
