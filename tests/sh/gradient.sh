@@ -85,11 +85,11 @@ expect_err "expand: an update is no upload" 1 "not a gradient upload" \
 expect_err "expand: a model is no upload" 1 "not an update" \
     fed-train -m m0.fed --expand m1.fed -o e.fed
 cat >tamper.py <<'PY'
-import hashlib, io, json, sys, tarfile
+import sys
+sys.path.insert(0, sys.argv[4])
+import rebundle
 src, out, what = sys.argv[1:4]
-t = tarfile.open(src)
-mem = {m.name: t.extractfile(m).read() for m in t.getmembers()}
-man = json.loads(mem["manifest.json"])
+man, mem = rebundle.read(src)
 if what == "string":
     man["gradient"] = "yes"
 elif what == "moments":
@@ -100,19 +100,10 @@ elif what == "sgd":
     man["train"]["optimizer"] = "sgd"
 elif what == "beta":
     man["train"]["beta2"] = 1.0
-names = [m["name"] for m in man["members"]]
-man["members"] = [{"name": k, "size": len(mem[k]),
-                   "sha256": hashlib.sha256(mem[k]).hexdigest()} for k in names]
-mem["manifest.json"] = (json.dumps(man, indent=2, sort_keys=True) + "\n").encode()
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as o:
-    for k in ["manifest.json"] + names:
-        ti = tarfile.TarInfo(k); ti.size = len(mem[k]); ti.mode = 0o644
-        o.addfile(ti, io.BytesIO(mem[k]))
-open(out, "wb").write(buf.getvalue())
+rebundle.write(out, man, mem)
 PY
 for c in string moments steps sgd beta; do
-	python3 tamper.py g1-de.fed bad-$c.fed $c
+	python3 tamper.py g1-de.fed bad-$c.fed $c "$FED_ROOT/tests/sh"
 done
 expect_err "verify: gradient neither true nor a digest" 1 "gradient must be" \
     fed-verify -n -q bad-string.fed
