@@ -197,15 +197,19 @@
 # topk's gap, but sparse gradients under Adam fall further behind as
 # training goes on: topk8 was 1.042 of a pooled model trained 120 steps
 # (3.7424 against 3.5924, every language within 6%), then 1.132 at 512;
-# topk 1.109 at 122.  A guess at why: with error feedback a coordinate's
-# gradient arrives in bursts, and Adam's second moment, which squares
-# them, grows with the burst while the first moment only sums it, so
-# the coordinates sent rarely take shorter steps than pooled training
-# gives them.  Next to try: v kept from dense information (1-bit Adam
-# freezes it after a dense warm-up: int8 uploads, 1 byte a weight, for
-# the first rounds, within the 30x budget of 68 bytes a weight over 512
-# rounds), or the expansion's v fed the upload's mean square per block
-# rather than the sparse values.  dp/both stays 0.66: every round a
+# topk 1.109 at 122.  It is the compression, not the split by language:
+# the pooled trainer itself (--slices 7 on the pooled text) with each
+# slice's gradient cut to its top 5.8% with error feedback (a throwaway
+# patch, not committed) reached 3.7407 at 120 steps, as the consortium's
+# 3.7424.  Nor is it Adam's second moment squaring the bursts in which
+# error feedback delivers a coordinate's gradient: the same patch with v
+# fed the dense gradient (m the sparse one) reached 3.7390.  What is
+# left is the delay itself: a coordinate outside the top 5.8% waits
+# about 17 steps, and the gap grows as the loss falls.  Next to try:
+# more entries for the bytes (2-bit values, SparseLoCo's), momentum
+# folded in before the selection (DGC's momentum correction), or dense
+# int8 uploads in the first rounds (1 byte a weight; the 30x budget is
+# 68 bytes a weight over 512 rounds).  dp/both stays 0.66: every round a
 # holder downloads the model with its moments (8 MB); fed-merge
 # --download does not carry moments compressed.  A first attempt of both
 # runs was lost at rounds 130 to 190 when a test (install.sh) rebuilt
