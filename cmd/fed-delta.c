@@ -19,7 +19,7 @@ static const char help[] =
 	"\n"
 	"  -m, --model=MODEL         the model the weights were trained from\n"
 	"  -n, --samples=N           training samples behind the weights\n"
-	"      --encode=ENC          compress the update: fp16, bf16, int8 or topk:F\n"
+	"      --encode=ENC          compress the update: fp16, bf16, int8, topk:F or topk8:F\n"
 	"      --meta=FILE           the trainer's description, a JSON object\n"
 	"  -o, --output=OUT          write the update here, not to standard output\n"
 	"  -h, --help                print this help and exit\n"
@@ -29,7 +29,7 @@ static void
 usage(FILE *f, int status)
 {
 	fputs("usage: fed-delta -m model -n samples "
-	    "[--encode fp16|bf16|int8|topk:F]\n"
+	    "[--encode fp16|bf16|int8|topk:F|topk8:F]\n"
 	    "                 [--meta file.json] [-o out] trained.safetensors\n",
 	    f);
 	if (status == 0)

@@ -115,7 +115,7 @@ static const char help[] =
 	"      --admit=DATA          admit only updates that do not hurt loss on DATA\n"
 	"      --margin=M            loss margin of --admit\n"
 	"      --download=STEP       also write the step as a small download\n"
-	"      --download-encode=E   int8 (default), topk:F, fp16 or bf16\n"
+	"      --download-encode=E   int8 (default), topk:F, topk8:F, fp16 or bf16\n"
 	"      --residual=FILE       carry the download's error in FILE\n"
 	"      --apply=STEP          rebuild the next model from MODEL and STEP\n"
 	"  -h, --help                print this help and exit\n"

@@ -21,6 +21,7 @@
 #include "data.h"
 #include "dist.h"
 #include "encode.h"
+#include "grad.h"
 #include "moments.h"
 #include "model.h"
 #include "nn.h"
@@ -36,6 +37,8 @@ struct opts {
 	const char *residual;                   /* int8, topk error feedback */
 	const char *optstate;                   /* gpt: Adam's moments */
 	int moments;                            /* gpt: shared moments */
+	int gradient;                           /* gpt: upload a gradient */
+	const char *expand;                     /* the upload to expand */
 	int encoded;
 	struct enc enc;
 	int verbose;
@@ -78,7 +81,7 @@ static const char help[] =
 	"      --delta=DELTA         DP delta\n"
 	"      --ledger=FILE         privacy ledger spent across rounds\n"
 	"      --budget=EPS          refuse to train past this epsilon in the ledger\n"
-	"      --encode=ENC          compress the update: fp16, bf16, int8 or topk:F\n"
+	"      --encode=ENC          compress the update: fp16, bf16, int8, topk:F or topk8:F\n"
 	"      --stochastic-rounding round the encoding stochastically\n"
 	"      --residual=FILE       keep the encoding error for the next round\n"
 	"      --opt-state=FILE      keep AdamW state from round to round (gpt)\n"
@@ -86,6 +89,8 @@ static const char help[] =
 	"      --v-batch=N           size Adam's second moment for batches of N (gpt)\n"
 	"      --slices=K            split every batch into K slices (gpt)\n"
 	"      --micro-batches=K     split each batch into K micro-batches\n"
+	"      --gradient            upload one step's gradient, not the step (gpt)\n"
+	"      --expand=UPLOAD       write the update a gradient upload gives from -m\n"
 	"  -h, --help                print this help and exit\n"
 	"      --version             print the version and exit\n";
 
@@ -103,11 +108,12 @@ usage(FILE *f, int status)
 	    "                 [--dp [--noise sigma | --epsilon eps] "
 	    "[--delta delta]\n"
 	    "                       [--ledger file [--budget eps]]]\n"
-	    "                 [--encode fp16|bf16|int8|topk:F "
+	    "                 [--encode fp16|bf16|int8|topk:F|topk8:F "
 	    "[--stochastic-rounding] [--residual file]]\n"
 	    "                 [--opt-state file | --moments] [--v-batch n] "
 	    "[--slices k]\n"
-	    "                 [--micro-batches k]\n", f);
+	    "                 [--micro-batches k] [--gradient]\n"
+	    "       fed-train -m model --expand upload [-o out]\n", f);
 	if (status == 0)
 		fputs(help, f);
 	exit(status);
@@ -233,10 +239,14 @@ gpt_defaults(struct opts *o, const struct arch *a)
 			errx(2, "--v-batch is for gpt models");
 		if (o->t.opt.slices > 0)
 			errx(2, "--slices is for gpt models");
+		if (o->gradient)
+			errx(2, "--gradient is for gpt models");
 		return;
 	}
 	if (!o->opt_given)
 		o->t.opt.kind = OPTIM_ADAMW;
+	if (o->gradient && o->t.opt.kind == OPTIM_SGD)
+		errx(2, "--gradient is for adam and adamw");
 	if (!o->lr_given)
 		o->t.lr.lr = 1e-3;
 	if (!o->clip_given)
@@ -301,6 +311,8 @@ finish(struct opts *o, struct update *u, const float *delta, fed_err *e)
 	    (r = residual_load(o->residual, &u->a, e)) == NULL)
 		return -1;
 	m = update_manifest(u);
+	if (o->gradient)
+		json_object_set_new(m, "gradient", json_true());
 	if (update_write(u, m, delta, r, o->out, e) == 0 &&
 	    (r == NULL || residual_save(o->residual, &u->a, r, e) == 0) &&
 	    (o->optstate == NULL || optstate_save(o->optstate, &u->a,
@@ -336,6 +348,8 @@ train(struct opts *o)
 	}
 	prepare(o, &u, &d, &ts);
 	local = xmalloc(arch_nparams(&u.a) * sizeof(float));
+	if (o->gradient)
+		o->t.grad = xcalloc(arch_nparams(&u.a), sizeof(float));
 	progress_start(&pr, train_batch_units(&o->t, &u.a, &d), isatty(2) &&
 	    o->t.dist->rank == 0);
 	if (train_run(&u.a, global, local, &d, &o->t, show_progress, &pr, &st,
@@ -353,7 +367,7 @@ train(struct opts *o)
 	if (o->verbose)
 		summary(&pr, &st, o->t.dist);
 	for (i = 0; i < arch_nparams(&u.a); i++)
-		local[i] -= global[i];
+		local[i] = o->gradient ? o->t.grad[i] : local[i] - global[i];
 	u.samples = d.n;
 	u.st = &st;
 	data_free(&d);
@@ -363,11 +377,23 @@ out:
 	data_free(&d);
 	privacy_close(&o->dp);
 	optstate_free(&ts);
+	free(o->t.grad);
 	free(global);
 	free(local);
 	if (rc < 0)
 		fed_exit(&e);
 	dist_finish(o->t.dist);
+	return 0;
+}
+
+/* --expand: the update a gradient upload stands for. */
+static int
+expand(const struct opts *o)
+{
+	fed_err e;
+
+	if (grad_expand(o->model, o->expand, o->out, &e) < 0)
+		fed_exit(&e);
 	return 0;
 }
 
@@ -395,7 +421,7 @@ count(const char *opt, const char *s, uint64_t min, uint64_t max)
 enum { O_STEPS = 256, O_OPT, O_MOM, O_WD, O_PROX, O_NAME, O_SCHED,
     O_WARMUP, O_CLIP, O_DP, O_NOISE, O_EPSILON, O_DELTA, O_LEDGER,
     O_BUDGET, O_ENCODE, O_STOCH, O_RESIDUAL, O_EPS, O_OPTSTATE, O_VBATCH,
-    O_MOMENTS, O_SLICES, O_MICRO };
+    O_MOMENTS, O_SLICES, O_MICRO, O_GRADIENT, O_EXPAND };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -426,6 +452,8 @@ static const struct option longopts[] = {
 	{ "moments", no_argument, NULL, O_MOMENTS },
 	{ "slices", required_argument, NULL, O_SLICES },
 	{ "micro-batches", required_argument, NULL, O_MICRO },
+	{ "gradient", no_argument, NULL, O_GRADIENT },
+	{ "expand", required_argument, NULL, O_EXPAND },
 	{ "seed", required_argument, NULL, 's' },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "output", required_argument, NULL, 'o' },
@@ -464,9 +492,8 @@ check_combinations(const struct opts *o)
 	check_dp(o);
 	if (o->enc.stochastic && (!o->encoded || o->enc.scheme != ENC_INT8))
 		errx(2, "--stochastic-rounding needs --encode int8");
-	if (o->residual && (!o->encoded || (o->enc.scheme != ENC_TOPK &&
-	    o->enc.scheme != ENC_INT8)))
-		errx(2, "--residual needs --encode int8 or topk:F");
+	if (o->residual && (!o->encoded || o->enc.scheme < ENC_INT8))
+		errx(2, "--residual needs --encode int8, topk:F or topk8:F");
 	/* both are read, then rewritten in place: a pipe cannot be */
 	if (o->residual && strcmp(o->residual, "-") == 0)
 		errx(2, "--residual needs a file, not standard input");
@@ -489,6 +516,10 @@ check_combinations(const struct opts *o)
 		    "--v-batch", o->t.opt.slices, o->t.batch);
 	if (o->optstate && o->out && strcmp(o->optstate, o->out) == 0)
 		errx(2, "--opt-state and -o name the same file");
+	if (o->gradient && (o->t.steps != 1 || o->moments || o->optstate ||
+	    o->dp.on || o->t.opt.vbatch > 0 || o->t.opt.slices > 0))
+		errx(2, "--gradient wants --steps 1, and no --moments, "
+		    "--opt-state, --dp, --v-batch or --slices");
 	if (o->optstate && o->residual &&
 	    strcmp(o->optstate, o->residual) == 0)
 		errx(2, "--opt-state and --residual name the same file");
@@ -601,6 +632,8 @@ parse(int argc, char *argv[], struct opts *o)
 		case O_RESIDUAL: o->residual = optarg; break;
 		case O_OPTSTATE: o->optstate = optarg; break;
 		case O_MOMENTS: o->moments = 1; break;
+		case O_GRADIENT: o->gradient = 1; break;
+		case O_EXPAND: o->expand = optarg; break;
 		case O_MICRO:
 			t->micro = (int)count("--micro-batches", optarg, 1,
 			    TRAIN_MAXMICRO);
@@ -612,6 +645,12 @@ parse(int argc, char *argv[], struct opts *o)
 	}
 	if (o->model == NULL)
 		errx(2, "-m model is required");
+	if (o->expand != NULL && (o->data != NULL || optind != argc ||
+	    o->gradient || o->encoded || o->residual || o->moments ||
+	    o->optstate || o->dp.on))
+		errx(2, "--expand takes -m, -o and nothing that trains");
+	if (o->expand != NULL)
+		return;
 	if (o->data == NULL)
 		errx(2, "-d data is required");
 	if (optind != argc)
@@ -652,6 +691,8 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	train_defaults(&o.t);
 	parse(argc, argv, &o);
+	if (o.expand != NULL)
+		return expand(&o);
 	nn_blas_reexec(argv);
 	join(&o, &d, &argc, &argv);
 	return train(&o);

@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctopk.h"
 #include "encode.h"
 #include "rng.h"
 
 static const char *const names[] = {
 	[ENC_F32] = "f32", [ENC_F16] = "fp16", [ENC_BF16] = "bf16",
-	[ENC_INT8] = "int8", [ENC_TOPK] = "topk",
+	[ENC_INT8] = "int8", [ENC_TOPK] = "topk", [ENC_TOPK8] = "topk8",
 };
 
 const char *
@@ -37,12 +38,12 @@ encode_parse(const char *s, struct enc *c, fed_err *e)
 	int i;
 
 	memset(c, 0, sizeof(*c));
-	if (strncmp(s, "topk:", 5) == 0) {
-		c->scheme = ENC_TOPK;
-		if (parse_double(s + 5, 0, 1, &c->fraction) < 0 ||
+	if (strncmp(s, "topk:", 5) == 0 || strncmp(s, "topk8:", 6) == 0) {
+		c->scheme = s[4] == '8' ? ENC_TOPK8 : ENC_TOPK;
+		if (parse_double(strchr(s, ':') + 1, 0, 1, &c->fraction) < 0 ||
 		    !(c->fraction > 0))
-			return fed_errf(e, "encoding %s: want topk:FRACTION, "
-			    "0 < FRACTION <= 1", s);
+			return fed_errf(e, "encoding %s: want topk:FRACTION or "
+			    "topk8:FRACTION, 0 < FRACTION <= 1", s);
 		return 0;
 	}
 	for (i = ENC_F16; i <= ENC_INT8; i++)
@@ -51,7 +52,7 @@ encode_parse(const char *s, struct enc *c, fed_err *e)
 			return 0;
 		}
 	return fed_errf(e, "encoding %s: unknown (fp16, bf16, int8, "
-	    "topk:FRACTION)", s);
+	    "topk:FRACTION, topk8:FRACTION)", s);
 }
 
 json_t *
@@ -66,9 +67,14 @@ encode_json(const struct enc *c)
 		/* only when on, so plain int8 manifests stay as they were */
 		if (c->feedback)
 			json_object_set_new(j, "error_feedback", json_true());
-	} else if (c->scheme == ENC_TOPK) {
+	} else if (c->scheme >= ENC_TOPK) {
 		json_object_set_new(j, "fraction", json_real(c->fraction));
 		json_object_set_new(j, "k", json_integer((json_int_t)c->k));
+		if (c->scheme == ENC_TOPK8) {
+			json_object_set_new(j, "span", json_integer(CTOPK_SPAN));
+			json_object_set_new(j, "block",
+			    json_integer(CTOPK_BLOCK));
+		}
 		json_object_set_new(j, "error_feedback",
 		    json_boolean(c->feedback));
 	}
@@ -86,17 +92,22 @@ encode_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e)
 	if (j == NULL)
 		return 0;
 	s = json_string_value(json_object_get(j, "scheme"));
-	for (i = ENC_F16; s != NULL && i <= ENC_TOPK; i++)
+	for (i = ENC_F16; s != NULL && i <= ENC_TOPK8; i++)
 		if (strcmp(s, names[i]) == 0)
 			break;
-	if (!json_is_object(j) || s == NULL || i > ENC_TOPK)
+	if (!json_is_object(j) || s == NULL || i > ENC_TOPK8)
 		return fed_errf(e, "manifest.json: encoding unknown");
 	c->scheme = (enum encode_scheme)i;
 	if (c->scheme == ENC_INT8 && json_integer_value(json_object_get(j,
 	    "block")) != ENC_BLOCK)
 		return fed_errf(e, "manifest.json: int8 block must be %d",
 		    ENC_BLOCK);
-	if (c->scheme == ENC_TOPK) {
+	if (c->scheme == ENC_TOPK8 && (json_integer_value(json_object_get(j,
+	    "span")) != CTOPK_SPAN || json_integer_value(json_object_get(j,
+	    "block")) != CTOPK_BLOCK))
+		return fed_errf(e, "manifest.json: topk8 span must be %d and "
+		    "block %d", CTOPK_SPAN, CTOPK_BLOCK);
+	if (c->scheme >= ENC_TOPK) {
 		k = json_object_get(j, "k");
 		if (!json_is_integer(k) || json_integer_value(k) < 1 ||
 		    (uint64_t)json_integer_value(k) > np)
@@ -139,6 +150,15 @@ encode_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
 		spec(&s[0], "topk.indices", ST_I32, 1, (int64_t)c->k, 0);
 		spec(&s[1], "topk.values", ST_F32, 1, (int64_t)c->k, 0);
 		return 2;
+	}
+	if (c->scheme == ENC_TOPK8) {
+		spec(&s[0], "topk.counts", ST_U8, 1,
+		    (int64_t)ctopk_spans(arch_nparams(a)), 0);
+		spec(&s[1], "topk.offsets", ST_U8, 1, (int64_t)c->k, 0);
+		spec(&s[2], "topk.scales", ST_F32, 1,
+		    (int64_t)ctopk_blocks(c->k), 0);
+		spec(&s[3], "topk.values", ST_I8, 1, (int64_t)c->k, 0);
+		return 4;
 	}
 	if (c->scheme == ENC_INT8)
 		for (i = 0; i < n; i++) {
@@ -362,6 +382,28 @@ topk(float *x, uint64_t np, uint64_t k, int32_t *idx, float *val)
 	}
 }
 
+/* topk8: the top k of x (np) packed into s; x keeps the rest and what
+ * the int8 values leave out of the kept entries. */
+static void
+topk8(float *x, uint64_t np, uint64_t k, struct st_spec *s)
+{
+	int32_t *idx = xmalloc(k * sizeof(*idx));
+	float *val = xmalloc(k * sizeof(*val));
+	float *sc = (float *)(uintptr_t)s[2].data;
+	uint64_t b;
+
+	topk(x, np, k, idx, val);
+	for (b = 0; b < ctopk_blocks(k); b++)
+		sc[b] = encode_int8_scale(val + b * CTOPK_BLOCK,
+		    k - b * CTOPK_BLOCK < CTOPK_BLOCK ? k - b * CTOPK_BLOCK :
+		    CTOPK_BLOCK);
+	ctopk_pack(idx, val, k, np, (uint8_t *)(uintptr_t)s[0].data,
+	    (uint8_t *)(uintptr_t)s[1].data, (float *)(uintptr_t)s[2].data,
+	    (int8_t *)(uintptr_t)s[3].data, x);
+	free(idx);
+	free(val);
+}
+
 /*
  * Every tensor of x (np) to int8 into s; with res, x is the delta plus
  * the residual and res becomes what the decoded values left out.
@@ -427,8 +469,11 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 			x = xmalloc(np * sizeof(*x));
 			memcpy(x, d, np * sizeof(*x));
 		}
-		topk(x, np, c->k, (int32_t *)(uintptr_t)s[0].data,
-		    (float *)(uintptr_t)s[1].data);
+		if (c->scheme == ENC_TOPK8)
+			topk8(x, np, c->k, s);
+		else
+			topk(x, np, c->k, (int32_t *)(uintptr_t)s[0].data,
+			    (float *)(uintptr_t)s[1].data);
 		if (res != NULL)
 			memcpy(res, x, np * sizeof(*x));
 		break;
@@ -487,6 +532,8 @@ encode_stream_prefix_bytes(const struct encode_stream *s)
 {
 	if (s->c.scheme == ENC_INT8)
 		return s->nblocks * 4;
+	if (s->c.scheme == ENC_TOPK8)
+		return ctopk_spans(s->np) + s->c.k + 4 * ctopk_blocks(s->c.k);
 	return s->c.scheme == ENC_TOPK ? s->c.k * 4 : 0;
 }
 
@@ -507,6 +554,13 @@ encode_stream_check(struct encode_stream *s, fed_err *e)
 	int k;
 
 	s->pidx = 0;
+	if (s->c.scheme == ENC_TOPK8) {
+		free(s->ix);
+		free(s->ksc);
+		s->ix = xmalloc(s->c.k * sizeof(*s->ix));
+		s->ksc = xmalloc(ctopk_blocks(s->c.k) * sizeof(*s->ksc));
+		return ctopk_unpack(s->prefix, s->np, s->c.k, s->ix, s->ksc, e);
+	}
 	if (s->c.scheme == ENC_INT8) {
 		for (k = 0; k < s->nt; k++)
 			for (i = s->sbase[k]; i < (k + 1 < s->nt ?
@@ -530,14 +584,15 @@ encode_stream_check(struct encode_stream *s, fed_err *e)
 uint64_t
 encode_stream_bytes(const struct encode_stream *s, uint64_t at, size_t len)
 {
-	const int32_t *ix = s->prefix;
+	const int32_t *ix = s->c.scheme == ENC_TOPK8 ? s->ix : s->prefix;
 	uint64_t i;
 
 	switch (s->c.scheme) {
 	case ENC_TOPK:
+	case ENC_TOPK8:
 		for (i = s->pidx; i < s->c.k && (uint64_t)ix[i] < at + len; i++)
 			;
-		return (i - s->pidx) * 4;
+		return (i - s->pidx) * (s->c.scheme == ENC_TOPK ? 4 : 1);
 	case ENC_INT8:
 		return len;
 	case ENC_F32:
@@ -574,6 +629,28 @@ stream_int8(const struct encode_stream *s, const uint8_t *src, uint64_t at,
 	return 0;
 }
 
+/* topk8's entries in [at, at + len), int8 times their blocks' scales. */
+static int
+stream_topk8(struct encode_stream *s, const uint8_t *src, uint64_t at,
+    size_t len, float *out, fed_err *e)
+{
+	size_t k;
+	int8_t q;
+	float sc;
+
+	memset(out, 0, len * sizeof(float));
+	for (k = 0; s->pidx < s->c.k && (uint64_t)s->ix[s->pidx] < at + len;
+	    s->pidx++, k++) {
+		q = (int8_t)src[k];
+		sc = s->ksc[s->pidx / CTOPK_BLOCK];
+		if (q == -128 || (sc == 0 && q != 0))
+			return fed_errf(e, "topk.values: value %d out of range",
+			    q);
+		out[s->ix[s->pidx] - at] = q * sc;
+	}
+	return 0;
+}
+
 int
 encode_stream_decode(struct encode_stream *s, const uint8_t *src,
     uint64_t at, size_t len, float *out, fed_err *e)
@@ -591,6 +668,10 @@ encode_stream_decode(struct encode_stream *s, const uint8_t *src,
 		break;
 	case ENC_INT8:
 		if (stream_int8(s, src, at, len, out, e) < 0)
+			return -1;
+		break;
+	case ENC_TOPK8:
+		if (stream_topk8(s, src, at, len, out, e) < 0)
 			return -1;
 		break;
 	case ENC_F32:
@@ -613,7 +694,11 @@ void
 encode_stream_free(struct encode_stream *s)
 {
 	free(s->prefix);
+	free(s->ix);
+	free(s->ksc);
 	s->prefix = NULL;
+	s->ix = NULL;
+	s->ksc = NULL;
 }
 
 /* ---- checking and decoding whole ---- */

@@ -20,17 +20,19 @@
 #define ENC_BLOCK 256                   /* int8: values per scale */
 #define ENC_MAXTENSORS (2 * ARCH_MAXTENSORS)
 
-enum encode_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_TOPK };
+enum encode_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_TOPK,
+	ENC_TOPK8 };
 
 struct enc {
 	enum encode_scheme scheme;
-	double fraction;        /* topk: share of entries kept */
-	uint64_t k;             /* topk: entries kept */
+	double fraction;        /* topk, topk8: share of entries kept */
+	uint64_t k;             /* topk, topk8: entries kept */
 	int stochastic;         /* int8: stochastic rounding */
 	int feedback;           /* int8, topk: residual carried (recorded) */
 };
 
-/* "fp16", "bf16", "int8", "topk:FRACTION" (0 < FRACTION <= 1). */
+/* "fp16", "bf16", "int8", "topk:FRACTION" or "topk8:FRACTION" (0 <
+ * FRACTION <= 1). */
 int  encode_parse(const char *s, struct enc *c, fed_err *e);
 /* The "encoding" of an update manifest (absent: float32), checked
  * against np parameters. */
@@ -81,6 +83,8 @@ struct encode_stream {
 	uint64_t nblocks;               /* int8: blocks of all tensors */
 	void *prefix;                   /* float scales or int32 indices */
 	uint64_t pidx;                  /* topk: the next index */
+	int32_t *ix;                    /* topk8: indices, unpacked */
+	float *ksc;                     /* topk8: scales, unpacked */
 };
 void encode_stream_init(struct encode_stream *s, const struct arch *a,
     const struct enc *c);

@@ -135,6 +135,26 @@ want_int(const json_t *m, const char *key, int64_t min, fed_err *e)
 	return 0;
 }
 
+/* An update's "gradient" (fed-bundle(5), "Gradient uploads"): absent;
+ * true, an upload of one step without moments; or the digest of the
+ * upload an update with moments was expanded from. */
+static int
+check_gradient(const json_t *m, fed_err *e)
+{
+	const json_t *g = json_object_get(m, "gradient");
+	int mom = json_object_get(m, "moments") != NULL;
+
+	if (g == NULL)
+		return 0;
+	if (json_is_true(g) && !mom && manifest_int(m, "steps") == 1)
+		return 0;
+	if (json_is_string(g) && mom &&
+	    manifest_digest_valid(json_string_value(g)) == 0)
+		return 0;
+	return fed_errf(e, "manifest.json: gradient must be true (one step, "
+	    "no moments) or the digest of an upload (with moments)");
+}
+
 static int
 check_model(const json_t *m, const char *kind, fed_err *e)
 {
@@ -164,8 +184,9 @@ check_model(const json_t *m, const char *kind, fed_err *e)
 		    " or null" : "");
 	if (strcmp(kind, "update") == 0)
 		return want_int(m, "samples", 1, e) < 0 ? -1 :
-		    want_int(m, "steps", 0, e);
-	return 0;
+		    want_int(m, "steps", 0, e) < 0 ? -1 : check_gradient(m, e);
+	return json_object_get(m, "gradient") == NULL ? 0 :
+	    fed_errf(e, "manifest.json: gradient in a %s", kind);
 }
 
 static int
@@ -426,6 +447,8 @@ read_fields(struct manifest *m)
 	m->producer = json_string_value(json_object_get(json_object_get(j,
 	    "producer"), "tool"));
 	m->encoded = json_object_get(j, "encoding") != NULL;
+	m->gradient = json_is_true(json_object_get(j, "gradient")) ? 1 :
+	    json_object_get(j, "gradient") != NULL ? 2 : 0;
 	m->moments_step = manifest_moments_step(j);
 	m->nmembers = (int)json_array_size(ms);
 	m->members = xcalloc(m->nmembers ? (size_t)m->nmembers : 1,

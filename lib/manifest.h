@@ -63,6 +63,8 @@ struct manifest {
 	int64_t documents;          /* -1 when absent */
 	const char *producer;       /* producer.tool, or NULL */
 	int encoded;                /* it has an "encoding" object */
+	int gradient;               /* "gradient": 1 true (an upload), 2 a
+	                             * digest (its expansion), 0 absent */
 	int64_t moments_step;       /* moments.step; -1 when there is no
 	                             * moments object, 0 when it is malformed
 	                             * (moments_step() says how) */

@@ -208,7 +208,7 @@ mopt_finish(struct mopt *o, fed_err *e)
 	if (o->residual != NULL && o->download == NULL)
 		return fed_usagef(e, "--residual needs --download");
 	if (o->residual != NULL && o->down.scheme != ENC_INT8 &&
-	    o->down.scheme != ENC_TOPK)
+	    o->down.scheme < ENC_TOPK)
 		return fed_usagef(e, "--residual needs an int8 or topk download");
 	if (o->download != NULL && (!mopt_weighted(r) || o->dp_noise > 0))
 		return fed_usagef(e, "--download needs fedavg or a server "
@@ -221,6 +221,6 @@ mopt_download_enc(const struct mopt *o, uint64_t np, struct enc *c)
 {
 	*c = o->down;
 	c->feedback = o->residual != NULL;
-	if (c->scheme == ENC_TOPK)
+	if (c->scheme >= ENC_TOPK)
 		c->k = encode_topk_count(c->fraction, np);
 }

@@ -630,6 +630,10 @@ step(struct run *r, float *w, const float *w0, struct batch *b, rng_t *rng,
 		loss = part_grad(r, w, b, 0, b->n, r->g);
 		optim_clip(r->g, r->m.np, o->clip);
 	}
+	if (r->o->grad != NULL) {
+		memcpy(r->o->grad, r->g, r->m.np * sizeof(float));
+		return loss;
+	}
 	optim_step(&r->opt, w, r->g, w0, lr);
 	return loss;
 }
@@ -682,6 +686,11 @@ check(const struct arch *a, const struct dataset *d,
 	if ((p->slices > 1 || p->vbatch > 0 || o->state != NULL) &&
 	    p->kind == OPTIM_SGD)
 		return fed_errf(e, "slices, vbatch and moments need adam");
+	if (o->grad != NULL && (train_total_steps(o, a, d) != 1 ||
+	    o->dp != NULL || p->slices > 1 || p->vbatch > 0 ||
+	    o->state != NULL || dist_parallel(o->dist)))
+		return fed_errf(e, "a gradient is one step of one process, "
+		    "without DP-SGD, slices, vbatch or optimizer state");
 	if (o->micro < 0 || o->micro > TRAIN_MAXMICRO)
 		return fed_usagef(e, "micro-batches out of range 1..%d",
 		    TRAIN_MAXMICRO);

@@ -57,6 +57,10 @@ struct train_opts {
 	 * same bits on any number of ranks as in one process; up to
 	 * TRAIN_MAXMICRO */
 	int micro;
+	/* not NULL: a gradient upload's run (grad.h): one step of one
+	 * process, whose gradient, clipped, goes here (np floats) instead
+	 * of into the optimizer; the weights do not move */
+	float *grad;
 };
 
 struct train_stats {

@@ -290,6 +290,9 @@ upd_manifest(struct upd *u, const struct upd_want *w, fed_err *e)
 
 	if (strcmp(m->kind, "update") != 0)
 		return fed_errf(e, "a %s bundle, not an update", m->kind);
+	if (m->gradient == 1)
+		return fed_errf(e, "a gradient upload: merge what fed-train "
+		    "--expand makes of it");
 	if (weights_meta_arch(m, &a, e) < 0)
 		return -1;
 	arch_format(&a, canon, sizeof(canon));

@@ -106,7 +106,7 @@ encode_delta(const struct update *u, json_t *m, const float *delta,
 	if (u->enc == NULL)
 		return weights_encode(&u->a, delta, len, e);
 	c = *u->enc;
-	if (c.scheme == ENC_TOPK)
+	if (c.scheme >= ENC_TOPK)
 		c.k = encode_topk_count(c.fraction, arch_nparams(&u->a));
 	c.feedback = r != NULL;
 	st = encode_encode(&u->a, &c, delta, r, u->t->seed, len, e);

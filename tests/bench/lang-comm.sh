@@ -167,6 +167,54 @@
 # topk:F, untried at full scale) or shared moments that cost less than
 # F32 both ways, where the 1.023 of 2-step rounds came from.
 #
+# Then (issue 24, fourth session) one-step rounds with gradient uploads
+# (MOMENTS "grad": fed-train --gradient and --expand, fed-bundle(5)
+# "Gradient uploads").  With shared moments and one step a round a
+# holder's delta, m and spread all follow from the model and its
+# gradient, so the holder uploads only its gradient, top-k with error
+# feedback, and the coordinator expands each upload into the update the
+# holder would have sent (byte for byte the --moments update when
+# nothing is dropped).  Merged by plain averaging (Nesterov 1/0) at the
+# pooled model's rate (0.0035, no v-batch), uncompressed uploads are the
+# pooled model's optimizer (--slices 7) on the holders' batches, so all
+# that is left is the compression.  The done-when's ratio is dp/sent
+# (what a holder sends), which the closing line now tests (it tested
+# dp/both).  At 30x a holder may send 89 KB a round of gpt:3-128-4-64:
+# topk (8 bytes an entry) keeps 1.55% of the gradient; the new encoding
+# topk8 (fed-bundle(5): a count byte per 128 coordinates, an offset byte
+# and an int8 value per entry, an F32 scale per 256 entries; 2.02 bytes
+# an entry) keeps 5.8%.  The full setting, BUDGET 512 (512 rounds of one
+# step), the third session's pooled model (2.4918, POOLED=), both runs
+# side by side at nice 19 under load 5-9 (the wall times are the
+# machine's, not the code's; a round's processes take 3.1 s of CPU,
+# serially: 7 uploads, 7 expansions, the merge):
+#   config                            all    worst     dp/sent dp/both  wall
+#   1/grad/topk:0.0155+ef/1/0/0.0035  1.352  de 1.439  30.74   0.66     2807 s
+#   1/grad/topk8:0.058+ef/1/0/0.0035  1.132  de 1.168  30.56   0.66     2812 s
+# per language (topk8): de 1.168, fr 1.141, es 1.112, it 1.103, pl
+# 1.156, pt_br 1.141, ru 1.108.  No configuration meets the done-when.
+# Four times the entries at the same bytes (topk8) closed two thirds of
+# topk's gap, but sparse gradients under Adam fall further behind as
+# training goes on: topk8 was 1.042 of a pooled model trained 120 steps
+# (3.7424 against 3.5924, every language within 6%), then 1.132 at 512;
+# topk 1.109 at 122.  It is the compression, not the split by language:
+# the pooled trainer itself (--slices 7 on the pooled text) with each
+# slice's gradient cut to its top 5.8% with error feedback (a throwaway
+# patch, not committed) reached 3.7407 at 120 steps, as the consortium's
+# 3.7424.  Nor is it Adam's second moment squaring the bursts in which
+# error feedback delivers a coordinate's gradient: the same patch with v
+# fed the dense gradient (m the sparse one) reached 3.7390.  What is
+# left is the delay itself: a coordinate outside the top 5.8% waits
+# about 17 steps, and the gap grows as the loss falls.  Next to try:
+# more entries for the bytes (2-bit values, SparseLoCo's), momentum
+# folded in before the selection (DGC's momentum correction), or dense
+# int8 uploads in the first rounds (1 byte a weight; the 30x budget is
+# 68 bytes a weight over 512 rounds).  dp/both stays 0.66: every round a
+# holder downloads the model with its moments (8 MB); fed-merge
+# --download does not carry moments compressed.  A first attempt of both
+# runs was lost at rounds 130 to 190 when a test (install.sh) rebuilt
+# build/ under them: they ran from a copy (FED_BUILD=build-run).
+#
 # Usage: sh tests/bench/lang-comm.sh   (from the repository, after make;
 # it installs the translated manual pages as make demo-lang does)
 set -eu
@@ -199,11 +247,12 @@ EOF
 	r=$((BUDGET / s))
 	res=0
 	case $enc in *+ef) res=1; enc=${enc%+ef} ;; esac
-	case $mom in shared) mom=1 ;; own) mom=0 ;;
-	*) echo "lang-comm: $2: moments are shared or own" >&2; exit 2 ;; esac
+	grad=0 vb=${VBATCH:-1}
+	case $mom in shared) mom=1 ;; own) mom=0 ;; grad) mom=1 grad=1 vb=0 ;;
+	*) echo "lang-comm: $2: moments are shared, own or grad" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
-	case ${down:-f32} in f32) down= ;; int8|topk:*|fp16|bf16) ;;
-	*) echo "lang-comm: $2: the download is f32, int8, topk:F, fp16 or bf16" >&2
+	case ${down:-f32} in f32) down= ;; int8|topk:*|topk8:*|fp16|bf16) ;;
+	*) echo "lang-comm: $2: the download is f32, int8, topk:F, topk8:F, fp16 or bf16" >&2
 	   exit 2 ;;
 	esac
 	rule=nesterov
@@ -213,7 +262,8 @@ EOF
 	env FED_DEMO_DIR="$w/run" ROUNDS=$r STEPS=$s MOMENTS=$mom \
 	    ENCODE="$enc" RESIDUAL=$res OLR="$olr" MOM="$m" EVERY=$r \
 	    LR="${lr:-${LR:-0.002}}" HEPS="${eps:-${EPS:-1e-8}}" RULE="$rule" \
-	    DOWNLOAD="$down" ALONE=0 POOLED="$pooled" sh "$root/scripts/demo-lang" \
+	    DOWNLOAD="$down" GRADIENT=$grad VBATCH=$vb ALONE=0 POOLED="$pooled" \
+	    sh "$root/scripts/demo-lang" \
 	    >"$OUT/run-$1.out" 2>&1 ||
 	    { echo "lang-comm: $2 failed, see $OUT/run-$1.out" >&2; exit 1; }
 	[ -n "$pooled" ] || cp "$w/run/pooled.fed" "$w/pooled.fed"
@@ -243,20 +293,20 @@ printf 'same compute: %d inner steps per holder; pooled: the same steps of\n' \
     "$BUDGET"
 printf 'seven holders'"'"' windows in one model; sent: bytes a holder sent\n'
 printf '(the largest of the seven); dp/sent: data-parallel training'"'"'s bytes\n'
-printf '(one float32 gradient up per step) over them; dp/both: its bytes up\n'
-printf 'and down (one gradient each way a step) over a holder'"'"'s sent and\n'
-printf 'received (weights, not the outer momentum), the done-when ratio\n\n'
+printf '(one float32 gradient up per step) over them, the done-when ratio;\n'
+printf 'dp/both: its bytes up and down (one gradient each way a step) over a\n'
+printf 'holder'"'"'s sent and received (weights, not the outer momentum)\n\n'
 printf '%-28s %6s %6s %12s %8s %8s %8s %8s %7s %-6s %7s\n' config steps \
     rounds sent dp/sent dp/both shared pooled /pooled worst /pooled
 awk -F'\t' '{ printf "%-28s %6d %6d %12d %8s %8s %8.4f %8.4f %7s %-6s %7s\n",
     $1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10 }' "$OUT/curve.dat"
-best=$(awk -F'\t' '$8 <= 1.05 && $10 <= 1.08 && $11 >= 30' "$OUT/curve.dat" |
-    sort -t"$(printf '\t')" -k11,11gr | head -1 | cut -f1)
+best=$(awk -F'\t' '$8 <= 1.05 && $10 <= 1.08 && $5 >= 30' "$OUT/curve.dat" |
+    sort -t"$(printf '\t')" -k5,5gr | head -1 | cut -f1)
 echo
 if [ -n "$best" ]; then
-	echo "done-when met by $best: within 5% on all, 8% on every language, 30x fewer bytes both ways"
+	echo "done-when met by $best: within 5% on all, 8% on every language, 30x fewer bytes sent"
 else
-	echo "no configuration is within 5% on all, 8% on every language and 30x fewer bytes both ways"
+	echo "no configuration is within 5% on all, 8% on every language and 30x fewer bytes sent"
 fi
 
 if command -v gnuplot >/dev/null; then

@@ -151,7 +151,7 @@ export XDG_DATA_DIRS="$T/xdg" ZFPATH="$C/zsh" HOME="$T/home"
 
 # The schemes of --encode, as man/fed-train.1 lists them.
 schemes=$(sed -n 's/^\.It Fl \\-encode Ns = Ns //p' "$FED_ROOT/man/fed-train.1" |
-    sed -e 's/ Ns Ar [A-Z]*$//' -e 's/Cm //g' -e 's/ | / /g' -e 's/ :/:/g')
+    sed -e 's/ Ns Ar [A-Z]*//g' -e 's/Cm //g' -e 's/ | / /g' -e 's/ :/:/g')
 check "fed-train(1) lists the schemes of --encode" test -n "$schemes"
 # shellcheck disable=SC2086
 for sh in bash zsh fish; do

@@ -155,6 +155,21 @@ check "download: the first round receives the model, the second its step" \
 check "download: fewer bytes received" test \
     "$(awk '$1 == "hold-de" { print $5 }' down.out)" -lt \
     "$(awk '$1 == "hold-de" { print $5 }' topk.out)"
+# Gradient uploads (fed-train --gradient): one step a round, each upload
+# expanded by the coordinator (--expand); the bytes sent are the uploads'.
+expect "GRADIENT=1 runs" 0 env GRADIENT=1 ROUNDS=12 STEPS=1 VBATCH=0 \
+    ENCODE=topk8:0.05 RESIDUAL=1 ALONE=0 POOLED="$T/pooled-1.fed" sh "$demo"
+cp "$T/out" grad.out
+check "gradient: uploads are topk8 gradients" sh -c \
+    'tar xOf run/rounds/upload-2-de.fed manifest.json |
+     jq -e ".gradient == true and .encoding.scheme == \"topk8\""'
+check "gradient: the updates merged are their expansions" sh -c \
+    'tar xOf run/rounds/update-2-de.fed manifest.json |
+     jq -e ".gradient | startswith(\"sha256:\")"'
+check "gradient: the bytes sent are the uploads'" test \
+    "$(awk '$1 == 2 && $2 == "de" { print $3 }' run/bytes.dat)" -eq \
+    "$(wc -c <run/rounds/upload-2-de.fed)"
+expect_err "GRADIENT=1 needs one step" 2 "STEPS=1" env GRADIENT=1 sh "$demo"
 expect "DOWNLOAD=int4 is a usage error" 2 env DOWNLOAD=int4 sh "$demo"
 expect "RESIDUAL=1 needs int8 or topk" 2 env RESIDUAL=1 ENCODE=fp16 sh "$demo"
 expect "ALONE=2 is a usage error" 2 env ALONE=2 sh "$demo"
