@@ -36,6 +36,12 @@
 # us, np=2 1349-1364 to 1288-1292 us (1.80x to 1.84x), 10th percentile
 # 1.82x to 1.85x, mean 1.63x to 1.74x.  The ceiling, two plain runs at batch 128 at once, reaches
 # 1.89-1.95x one at batch 256.  KINDS=mlp runs the mlp part alone.
+# Then on the idle machine (load average under 1.5, raised priority,
+# 17:43 and 17:44, after the merge of 2509d74..d13b0c8), two runs: mlp
+# 1.83x and 1.83x (rounds 1.79-1.83x; 0.90-0.96x of two plain runs at
+# once), against DDP 3.27x and 3.67x; gpt 1.98x and 1.96x, against DDP
+# 1.52x and 1.52x (rounds 1.51-1.55x); best two-core gpt 1.98x and
+# 1.96x (ranks; two threads 1.47x and 1.24x).  Every target met.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
