@@ -21,6 +21,9 @@
 # one-pass merge): fed-delta 1.45x openssl over the bytes read and
 # written (0.96x over those read), fed-merge 1.39x (1.21x), fed-merge's
 # peak RSS 0.03x the model; before (2c04167) 0.55x and 0.48x, 2.01x.
+# Again at 46b6950 (huge pages for big members, topk8, the split mlp;
+# idle, 17:46): fed-delta 1.55x (1.02x), fed-merge 1.40x (1.17x), RSS
+# 0.03x; fed-init --from 3.0 s, fed-delta's peak RSS 1.01x the model.
 # Needs about 17 GB of disk under TMPDIR and python3-numpy, /usr/bin/time
 # (scripts/deps bench).  Knobs: TENSORS ROWS COLS (default 4 16384 8192).
 set -eu
