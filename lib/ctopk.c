@@ -1,7 +1,6 @@
 /*
- * ctopk: packing and unpacking the compact top-k encoding (ctopk.h).
- * Values round half to even as int8 does (encode.c), at the scales
- * encode.c gives each block.
+ * ctopk: packing and unpacking the compact top-k encoding's prefix
+ * (ctopk.h); its values are int8 blocks, made and read by encode.c.
  */
 #include <math.h>
 #include <string.h>
@@ -21,23 +20,15 @@ ctopk_blocks(uint64_t k)
 }
 
 void
-ctopk_pack(const int32_t *idx, const float *val, uint64_t k, uint64_t np,
-    uint8_t *counts, uint8_t *offs, float *scales, int8_t *q, float *res)
+ctopk_pack(const int32_t *idx, uint64_t k, uint64_t np, uint8_t *counts,
+    uint8_t *offs)
 {
-	uint64_t i, b;
-	double x;
+	uint64_t i;
 
 	memset(counts, 0, ctopk_spans(np));
 	for (i = 0; i < k; i++) {
 		counts[idx[i] / CTOPK_SPAN]++;
 		offs[i] = (uint8_t)(idx[i] % CTOPK_SPAN);
-	}
-	for (i = 0; i < k; i++) {
-		b = i / CTOPK_BLOCK;
-		x = scales[b] > 0 ? nearbyint((double)val[i] / scales[b]) : 0;
-		q[i] = (int8_t)(x > 127 ? 127 : x < -127 ? -127 : x);
-		if (res != NULL)
-			res[idx[i]] = val[i] - q[i] * scales[b];
 	}
 }
 

@@ -13,6 +13,8 @@
 #include "encode.h"
 #include "rng.h"
 
+_Static_assert(CTOPK_BLOCK == ENC_BLOCK, "topk8's values are int8 blocks");
+
 static const char *const names[] = {
 	[ENC_F32] = "f32", [ENC_F16] = "fp16", [ENC_BF16] = "bf16",
 	[ENC_INT8] = "int8", [ENC_TOPK] = "topk", [ENC_TOPK8] = "topk8",
@@ -383,23 +385,23 @@ topk(float *x, uint64_t np, uint64_t k, int32_t *idx, float *val)
 }
 
 /* topk8: the top k of x (np) packed into s; x keeps the rest and what
- * the int8 values leave out of the kept entries. */
+ * the int8 values leave out of the kept entries.  The values are int8
+ * blocks as int8's own, over the k entries in index order. */
 static void
 topk8(float *x, uint64_t np, uint64_t k, struct st_spec *s)
 {
 	int32_t *idx = xmalloc(k * sizeof(*idx));
 	float *val = xmalloc(k * sizeof(*val));
 	float *sc = (float *)(uintptr_t)s[2].data;
-	uint64_t b;
+	int8_t *q = (int8_t *)(uintptr_t)s[3].data;
+	uint64_t i;
 
 	topk(x, np, k, idx, val);
-	for (b = 0; b < ctopk_blocks(k); b++)
-		sc[b] = encode_int8_scale(val + b * CTOPK_BLOCK,
-		    k - b * CTOPK_BLOCK < CTOPK_BLOCK ? k - b * CTOPK_BLOCK :
-		    CTOPK_BLOCK);
-	ctopk_pack(idx, val, k, np, (uint8_t *)(uintptr_t)s[0].data,
-	    (uint8_t *)(uintptr_t)s[1].data, (float *)(uintptr_t)s[2].data,
-	    (int8_t *)(uintptr_t)s[3].data, x);
+	int8_tensor(val, k, sc, q, NULL);
+	for (i = 0; i < k; i++)
+		x[idx[i]] = val[i] - q[i] * sc[i / ENC_BLOCK];
+	ctopk_pack(idx, k, np, (uint8_t *)(uintptr_t)s[0].data,
+	    (uint8_t *)(uintptr_t)s[1].data);
 	free(idx);
 	free(val);
 }
@@ -602,6 +604,14 @@ encode_stream_bytes(const struct encode_stream *s, uint64_t at, size_t len)
 	}
 }
 
+/* An int8 value as the format allows it: never -128, and 0 under a
+ * zero scale. */
+static int
+int8_valid(int8_t q, float sc)
+{
+	return q != -128 && (sc != 0 || q == 0);
+}
+
 /* int8 values of coordinates [at, at + len) times their blocks' scales. */
 static int
 stream_int8(const struct encode_stream *s, const uint8_t *src, uint64_t at,
@@ -621,7 +631,7 @@ stream_int8(const struct encode_stream *s, const uint8_t *src, uint64_t at,
 			ti++;
 		sc = scales[s->sbase[ti] + (c - t[ti].offset) / ENC_BLOCK];
 		q = (int8_t)src[k];
-		if (q == -128 || (sc == 0 && q != 0))
+		if (!int8_valid(q, sc))
 			return fed_errf(e, "%s: value %d out of range",
 			    t[ti].name, q);
 		out[k] = q * sc;
@@ -642,8 +652,8 @@ stream_topk8(struct encode_stream *s, const uint8_t *src, uint64_t at,
 	for (k = 0; s->pidx < s->c.k && (uint64_t)s->ix[s->pidx] < at + len;
 	    s->pidx++, k++) {
 		q = (int8_t)src[k];
-		sc = s->ksc[s->pidx / CTOPK_BLOCK];
-		if (q == -128 || (sc == 0 && q != 0))
+		sc = s->ksc[s->pidx / ENC_BLOCK];
+		if (!int8_valid(q, sc))
 			return fed_errf(e, "topk.values: value %d out of range",
 			    q);
 		out[s->ix[s->pidx] - at] = q * sc;
