@@ -12,6 +12,7 @@
 #include "moments.h"
 #include "optim.h"
 #include "optstate.h"
+#include "rule.h"
 #include "update.h"
 #include "weights.h"
 
@@ -120,17 +121,6 @@ write_expanded(const struct bundle *ub, const struct arch *a,
 	return rc;
 }
 
-static int
-finite_all(const float *p, uint64_t n)
-{
-	uint64_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isfinite(p[i]))
-			return 0;
-	return 1;
-}
-
 /* The step from the model mb (weights w0) with the upload ub's gradient
  * g, written to out. */
 static int
@@ -146,7 +136,7 @@ expand(struct bundle *mb, const struct arch *a, const float *w0,
 
 	if (upload_opts(ub->manifest, &o, &lr, e) < 0)
 		return -1;
-	if (!finite_all(g, np))
+	if (!rule_finite(g, np))
 		return fed_errf(e, "a gradient value is not finite");
 	if (moments_load(mb, a, &st.m, &st.v, &st.t, e) < 0)
 		return -1;
@@ -158,7 +148,7 @@ expand(struct bundle *mb, const struct arch *a, const float *w0,
 		goto out;
 	for (i = 0; i < np; i++)
 		w[i] -= w0[i];
-	if (!finite_all(w, np))
+	if (!rule_finite(w, np))
 		fed_errf(e, "the step is not finite");
 	else
 		rc = write_expanded(ub, a, w, &st, out, e);
