@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crsign.h"
 #include "ctopk.h"
 #include "encode.h"
 #include "rng.h"
@@ -17,7 +18,8 @@ _Static_assert(CTOPK_BLOCK == ENC_BLOCK, "topk8's values are int8 blocks");
 
 static const char *const names[] = {
 	[ENC_F32] = "f32", [ENC_F16] = "fp16", [ENC_BF16] = "bf16",
-	[ENC_INT8] = "int8", [ENC_TOPK] = "topk", [ENC_TOPK8] = "topk8",
+	[ENC_INT8] = "int8", [ENC_RSIGN] = "rsign", [ENC_TOPK] = "topk",
+	[ENC_TOPK8] = "topk8",
 };
 
 const char *
@@ -48,12 +50,12 @@ encode_parse(const char *s, struct enc *c, fed_err *e)
 			    "topk8:FRACTION, 0 < FRACTION <= 1", s);
 		return 0;
 	}
-	for (i = ENC_F16; i <= ENC_INT8; i++)
+	for (i = ENC_F16; i <= ENC_RSIGN; i++)
 		if (strcmp(s, names[i]) == 0) {
 			c->scheme = (enum encode_scheme)i;
 			return 0;
 		}
-	return fed_errf(e, "encoding %s: unknown (fp16, bf16, int8, "
+	return fed_errf(e, "encoding %s: unknown (fp16, bf16, int8, rsign, "
 	    "topk:FRACTION, topk8:FRACTION)", s);
 }
 
@@ -69,6 +71,11 @@ encode_json(const struct enc *c)
 		/* only when on, so plain int8 manifests stay as they were */
 		if (c->feedback)
 			json_object_set_new(j, "error_feedback", json_true());
+	} else if (c->scheme == ENC_RSIGN) {
+		json_object_set_new(j, "block", json_integer(CRSIGN_BLOCK));
+		json_object_set_new(j, "seed", json_integer((json_int_t)c->seed));
+		json_object_set_new(j, "error_feedback",
+		    json_boolean(c->feedback));
 	} else if (c->scheme >= ENC_TOPK) {
 		json_object_set_new(j, "fraction", json_real(c->fraction));
 		json_object_set_new(j, "k", json_integer((json_int_t)c->k));
@@ -109,6 +116,12 @@ encode_manifest(const json_t *m, uint64_t np, struct enc *c, fed_err *e)
 	    "block")) != CTOPK_BLOCK))
 		return fed_errf(e, "manifest.json: topk8 span must be %d and "
 		    "block %d", CTOPK_SPAN, CTOPK_BLOCK);
+	if (c->scheme == ENC_RSIGN && (json_integer_value(json_object_get(j,
+	    "block")) != CRSIGN_BLOCK || !json_is_integer(json_object_get(j,
+	    "seed"))))
+		return fed_errf(e, "manifest.json: rsign block must be %d, "
+		    "and seed an integer", CRSIGN_BLOCK);
+	c->seed = (uint64_t)json_integer_value(json_object_get(j, "seed"));
 	if (c->scheme >= ENC_TOPK) {
 		k = json_object_get(j, "k");
 		if (!json_is_integer(k) || json_integer_value(k) < 1 ||
@@ -144,6 +157,7 @@ encode_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
 {
 	struct tensor_spec t[ARCH_MAXTENSORS];
 	int i, n = arch_tensors(a, t), k = 0;
+	uint64_t np;
 	enum st_dtype d = c->scheme == ENC_F16 ? ST_F16 :
 	    c->scheme == ENC_BF16 ? ST_BF16 : c->scheme == ENC_INT8 ? ST_I8 :
 	    ST_F32;
@@ -161,6 +175,14 @@ encode_specs(const struct arch *a, const struct enc *c, struct st_spec *s,
 		    (int64_t)ctopk_blocks(c->k), 0);
 		spec(&s[3], "topk.values", ST_I8, 1, (int64_t)c->k, 0);
 		return 4;
+	}
+	if (c->scheme == ENC_RSIGN) {
+		np = arch_nparams(a);
+		spec(&s[0], "rsign.scales", ST_F32, 1,
+		    (int64_t)crsign_blocks(np), 0);
+		spec(&s[1], "rsign.signs", ST_U8, 1,
+		    (int64_t)crsign_bits_at(np, crsign_blocks(np)), 0);
+		return 2;
 	}
 	if (c->scheme == ENC_INT8)
 		for (i = 0; i < n; i++) {
@@ -466,6 +488,13 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 	case ENC_INT8:
 		int8_all(t, nt, c, x != NULL ? x : d, res, seed, s);
 		break;
+	case ENC_RSIGN:
+		x = x != NULL ? x : memcpy(xmalloc(np * 4), d, np * 4);
+		crsign_encode(x, np, c->seed, (float *)(uintptr_t)s[0].data,
+		    (uint8_t *)(uintptr_t)s[1].data);
+		if (res != NULL)
+			memcpy(res, x, np * sizeof(*x));
+		break;
 	default:
 		if (x == NULL) {
 			x = xmalloc(np * sizeof(*x));
@@ -534,6 +563,8 @@ encode_stream_prefix_bytes(const struct encode_stream *s)
 {
 	if (s->c.scheme == ENC_INT8)
 		return s->nblocks * 4;
+	if (s->c.scheme == ENC_RSIGN)
+		return crsign_blocks(s->np) * 4;
 	if (s->c.scheme == ENC_TOPK8)
 		return ctopk_spans(s->np) + s->c.k + 4 * ctopk_blocks(s->c.k);
 	return s->c.scheme == ENC_TOPK ? s->c.k * 4 : 0;
@@ -563,6 +594,10 @@ encode_stream_check(struct encode_stream *s, fed_err *e)
 		s->ksc = xmalloc(ctopk_blocks(s->c.k) * sizeof(*s->ksc));
 		return ctopk_unpack(s->prefix, s->np, s->c.k, s->ix, s->ksc, e);
 	}
+	for (i = 0; s->c.scheme == ENC_RSIGN && i < crsign_blocks(s->np); i++)
+		if (!(sc[i] >= 0) || !isfinite(sc[i]))
+			return fed_errf(e, "rsign.scales: scale not finite "
+			    "and >= 0");
 	if (s->c.scheme == ENC_INT8) {
 		for (k = 0; k < s->nt; k++)
 			for (i = s->sbase[k]; i < (k + 1 < s->nt ?
@@ -597,6 +632,9 @@ encode_stream_bytes(const struct encode_stream *s, uint64_t at, size_t len)
 		return (i - s->pidx) * (s->c.scheme == ENC_TOPK ? 4 : 1);
 	case ENC_INT8:
 		return len;
+	case ENC_RSIGN:
+		return crsign_bits_at(s->np, (at + len + CRSIGN_BLOCK - 1) /
+		    CRSIGN_BLOCK) - crsign_bits_at(s->np, at / CRSIGN_BLOCK);
 	case ENC_F32:
 		return (uint64_t)len * 4;
 	default:
@@ -682,6 +720,11 @@ encode_stream_decode(struct encode_stream *s, const uint8_t *src,
 		break;
 	case ENC_TOPK8:
 		if (stream_topk8(s, src, at, len, out, e) < 0)
+			return -1;
+		break;
+	case ENC_RSIGN:
+		if (crsign_decode(src, s->prefix, s->np, s->c.seed, at, len,
+		    out, e) < 0)
 			return -1;
 		break;
 	case ENC_F32:

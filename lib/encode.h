@@ -1,11 +1,11 @@
 /*
  * encode: compact encodings of an update's delta (fed-bundle(5),
  * "Encoded updates"): fp16, bf16, int8 with a float32 scale per block of
- * ENC_BLOCK values, and top-k over the flat delta.  Here: the canonical
- * tensors of each scheme, encoding, strict checks, and the one decoder,
- * streaming (fed-merge feeds it chunk by chunk; encode_decode feeds it a
- * whole member).  Reading the bytes of a bundle is the caller's;
- * choosing to encode is fed-train's.
+ * ENC_BLOCK values, rotated signs (crsign.h) and top-k over the flat
+ * delta.  Here: the canonical tensors of each scheme, encoding, strict
+ * checks, and the one decoder, streaming (fed-merge feeds it chunk by
+ * chunk; encode_decode feeds it a whole member).  Reading the bytes of
+ * a bundle is the caller's; choosing to encode is fed-train's.
  */
 #ifndef FED_ENCODE_H
 #define FED_ENCODE_H
@@ -20,8 +20,9 @@
 #define ENC_BLOCK 256                   /* int8: values per scale */
 #define ENC_MAXTENSORS (2 * ARCH_MAXTENSORS)
 
-enum encode_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_TOPK,
-	ENC_TOPK8 };
+/* the top-k schemes last: scheme >= ENC_TOPK counts entries, k */
+enum encode_scheme { ENC_F32, ENC_F16, ENC_BF16, ENC_INT8, ENC_RSIGN,
+	ENC_TOPK, ENC_TOPK8 };
 
 struct enc {
 	enum encode_scheme scheme;
@@ -29,10 +30,11 @@ struct enc {
 	uint64_t k;             /* topk, topk8: entries kept */
 	int stochastic;         /* int8: stochastic rounding */
 	int feedback;           /* int8, topk: residual carried (recorded) */
+	uint64_t seed;          /* rsign: the rotations' */
 };
 
-/* "fp16", "bf16", "int8", "topk:FRACTION" or "topk8:FRACTION" (0 <
- * FRACTION <= 1). */
+/* "fp16", "bf16", "int8", "rsign", "topk:FRACTION" or "topk8:FRACTION"
+ * (0 < FRACTION <= 1). */
 int  encode_parse(const char *s, struct enc *c, fed_err *e);
 /* The "encoding" of an update manifest (absent: float32), checked
  * against np parameters. */

@@ -207,9 +207,9 @@ mopt_finish(struct mopt *o, fed_err *e)
 	dflt(&o->margin, 0);
 	if (o->residual != NULL && o->download == NULL)
 		return fed_usagef(e, "--residual needs --download");
-	if (o->residual != NULL && o->down.scheme != ENC_INT8 &&
-	    o->down.scheme < ENC_TOPK)
-		return fed_usagef(e, "--residual needs an int8 or topk download");
+	if (o->residual != NULL && o->down.scheme < ENC_INT8)
+		return fed_usagef(e, "--residual needs an int8, rsign or topk "
+		    "download");
 	if (o->download != NULL && (!mopt_weighted(r) || o->dp_noise > 0))
 		return fed_usagef(e, "--download needs fedavg or a server "
 		    "optimizer, without --dp-noise, not %s", rn);

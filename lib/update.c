@@ -109,6 +109,7 @@ encode_delta(const struct update *u, json_t *m, const float *delta,
 	if (c.scheme >= ENC_TOPK)
 		c.k = encode_topk_count(c.fraction, arch_nparams(&u->a));
 	c.feedback = r != NULL;
+	c.seed = u->t->seed;
 	st = encode_encode(&u->a, &c, delta, r, u->t->seed, len, e);
 	json_object_set_new(m, "encoding", encode_json(&c));
 	return st;

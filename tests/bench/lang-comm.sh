@@ -251,8 +251,8 @@ EOF
 	case $mom in shared) mom=1 ;; own) mom=0 ;; grad) mom=1 grad=1 vb=0 ;;
 	*) echo "lang-comm: $2: moments are shared, own or grad" >&2; exit 2 ;; esac
 	[ "$enc" = f32 ] && enc=
-	case ${down:-f32} in f32) down= ;; int8|topk:*|topk8:*|fp16|bf16) ;;
-	*) echo "lang-comm: $2: the download is f32, int8, topk:F, topk8:F, fp16 or bf16" >&2
+	case ${down:-f32} in f32) down= ;; int8|rsign|topk:*|topk8:*|fp16|bf16) ;;
+	*) echo "lang-comm: $2: the download is f32, int8, rsign, topk:F, topk8:F, fp16 or bf16" >&2
 	   exit 2 ;;
 	esac
 	rule=nesterov

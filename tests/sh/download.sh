@@ -177,7 +177,7 @@ expect_err "--apply takes no updates" 2 "no updates" \
     fed-merge -m k1.fed --apply s2.fed u2-de.fed
 expect_err "--residual needs --download" 2 "needs --download" \
     fed-merge --unsigned -m k1.fed --residual r.st u2-de.fed
-expect_err "--residual: not with an fp16 download" 2 "int8 or topk" \
+expect_err "--residual: not with an fp16 download" 2 "int8, rsign or topk" \
     fed-merge --unsigned -m k1.fed --download d.fed --download-encode fp16 \
     --residual r.st u2-de.fed
 expect_err "--download-encode: an unknown encoding" 2 "unknown" \

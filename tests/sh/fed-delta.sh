@@ -83,7 +83,7 @@ fed-sign -G -n -p c.pub -s c.sec 2>/dev/null
 mkdir kd && cp h.pub kd/
 expect "delta: signed in a pipeline" 0 sh -c 'fed-delta -m m0.fed -n 10 t1.st | fed-sign -s h.sec > s1.fed'
 expect "delta: verifies with the holder's key" 0 fed-verify -q -p h.pub --parent m0.fed s1.fed
-for enc in fp16 bf16 int8 topk:0.3; do
+for enc in fp16 bf16 int8 rsign topk:0.3; do
 	expect "delta: --encode $enc" 0 fed-delta -m m0.fed -n 4 --encode "$enc" -o "e-$enc.fed" t2.st
 	expect "delta: --encode $enc merges" 0 fed-merge --unsigned -m m0.fed -o "me-$enc.fed" u1.fed "e-$enc.fed"
 done

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crsign.h"
 #include "encode.h"
 #include "rng.h"
 #include "t.h"
@@ -286,6 +287,72 @@ test_stream(void)
 	free(d);
 }
 
+/* rsign: decoded + residual is the delta, about a bit a weight keeps the
+ * direction, a zero delta stays zero, and a stream must cut whole blocks
+ * (4200 weights: a block of 4096 and one of 104, turned at 128). */
+static void
+test_rsign(void)
+{
+	struct encode_stream ds;
+	struct st_file st;
+	struct arch a;
+	struct enc c;
+	fed_err e;
+	uint8_t *b;
+	float *d, *res, *p, out[128];
+	double dot = 0, dd = 0, pp = 0;
+	uint64_t np, i;
+	size_t len;
+	int ok = 1;
+
+	arch_parse("softmax:419-10", &a, &e);
+	np = arch_nparams(&a);
+	T_OK("rsign: blocks of 4096, the last turned at 128",
+	    np == 4200 && crsign_blocks(np) == 2 && crsign_len(np, 1) == 128 &&
+	    crsign_bits_at(np, 2) == 512 + 16 &&
+	    encode_data_size(&a, &(struct enc){ .scheme = ENC_RSIGN }) ==
+	    8 + 512 + 16);
+	d = randoms(np, 9);
+	res = calloc(np, sizeof(*res));
+	encode_parse("rsign", &c, &e);
+	c.seed = 7;
+	b = encode_encode(&a, &c, d, res, 1, &len, &e);
+	st_parse(b, len, &st, &e);
+	p = encode_decode(&a, &c, &st, &e);
+	for (i = 0; p != NULL && i < np; i++) {
+		ok &= fabsf(p[i] + res[i] - d[i]) <= 1e-6f * fmaxf(1, fabsf(d[i]));
+		dot += (double)p[i] * d[i];
+		dd += (double)d[i] * d[i];
+		pp += (double)p[i] * p[i];
+	}
+	T_OK("rsign: decoded + residual is the delta", p != NULL && ok);
+	T_OK("rsign: a bit a weight keeps the direction",
+	    dot / sqrt(dd * pp) > 0.75);
+	encode_stream_init(&ds, &a, &c);
+	memcpy(encode_stream_prefix(&ds), st.t[0].data, 8);
+	T_OK("rsign: a chunk must start a block", encode_stream_check(&ds,
+	    &e) == 0 && encode_stream_decode(&ds, st.t[1].data, 4096 - 128,
+	    128, out, &e) < 0 && strstr(e.msg, "whole blocks") != NULL);
+	encode_stream_free(&ds);
+	st_file_free(&st);
+	free(b);
+	free(p);
+	memset(d, 0, np * sizeof(*d));
+	b = encode_encode(&a, &c, d, NULL, 1, &len, &e);
+	st_parse(b, len, &st, &e);
+	p = encode_decode(&a, &c, &st, &e);
+	for (i = 0, ok = p != NULL; ok && i < np; i++)
+		ok = p[i] == 0;
+	T_OK("rsign: zero stays zero, scales and signs 0", ok &&
+	    ((const float *)st.t[0].data)[0] == 0 &&
+	    ((const uint8_t *)st.t[1].data)[0] == 0);
+	st_file_free(&st);
+	free(b);
+	free(p);
+	free(res);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -293,5 +360,6 @@ main(void)
 	test_roundtrip();
 	test_checks();
 	test_stream();
+	test_rsign();
 	T_DONE();
 }
