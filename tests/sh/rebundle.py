@@ -1,8 +1,38 @@
 """rebundle: read a bundle's manifest and members, and write them back as
 a bundle whose manifest lists each member's size and SHA-256 afresh, for
-tests that make hostile variants of valid bundles (import it with
-tests/sh on sys.path)."""
-import hashlib, io, json, tarfile
+tests that make hostile variants of valid bundles; and read a
+safetensors member's tensors as flat lists, for tests that decode an
+encoding themselves (import it with tests/sh on sys.path)."""
+import array, hashlib, io, json, struct, tarfile
+
+
+def st(b):
+    """A safetensors file's bytes: {name: array} in data order."""
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    d = b[8 + n:]
+    out = {}
+    for k, v in sorted(((k, v) for k, v in h.items() if k != "__metadata__"),
+                       key=lambda kv: kv[1]["data_offsets"][0]):
+        a, z = v["data_offsets"]
+        out[k] = array.array({"F32": "f", "U8": "B", "I8": "b",
+                              "I32": "i"}[v["dtype"]], d[a:z])
+    return out
+
+
+def member(path, name="tensors.safetensors"):
+    return st(tarfile.open(path).extractfile(name).read())
+
+
+def flat(t):
+    x = []
+    for v in t.values():
+        x.extend(v)
+    return x
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
 def read(path):

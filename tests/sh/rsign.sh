@@ -22,27 +22,11 @@ train u-f32.fed
 
 # The reference: SplitMix64 signs, the Sylvester Hadamard transform, one
 # rounding to float32 (fed-bundle(5)).
-cat >rs.py <<'PY'
-import array, json, struct, sys, tarfile
+printf 'import sys\nsys.path.insert(0, "%s/tests/sh")\n' "$FED_ROOT" >rs.py
+cat >>rs.py <<'PY'
+import json, tarfile
+from rebundle import st, member, flat, f32
 M = (1 << 64) - 1
-def st(b):
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n]); d = b[8 + n:]
-    out = {}
-    for k, v in sorted(((k, v) for k, v in h.items() if k != "__metadata__"),
-                       key=lambda kv: kv[1]["data_offsets"][0]):
-        a, z = v["data_offsets"]
-        out[k] = array.array({"F32": "f", "U8": "B"}[v["dtype"]], d[a:z])
-    return out
-def member(path, name="tensors.safetensors"):
-    return st(tarfile.open(path).extractfile(name).read())
-def flat(t):
-    x = []
-    for v in t.values():
-        x.extend(v)
-    return x
-def f32(x):
-    return struct.unpack("<f", struct.pack("<f", x))[0]
 def signs(seed, b, n):
     x, w = (seed + (b << 32)) & M, []
     for _ in range(n // 64):

@@ -22,25 +22,9 @@ train u-topk.fed --encode topk:0.2
 
 # Python: a bundle's tensors (or a safetensors file's) as flat lists,
 # and topk8 decoded to {coordinate: value}.
-cat >t8.py <<'PY'
-import array, json, struct, sys, tarfile
-def st(b):
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n]); d = b[8 + n:]
-    out = {}
-    for k, v in sorted(((k, v) for k, v in h.items() if k != "__metadata__"),
-                       key=lambda kv: kv[1]["data_offsets"][0]):
-        a, z = v["data_offsets"]
-        out[k] = array.array({"F32": "f", "U8": "B", "I8": "b",
-                              "I32": "i"}[v["dtype"]], d[a:z])
-    return out
-def member(path, name="tensors.safetensors"):
-    return st(tarfile.open(path).extractfile(name).read())
-def flat(t):
-    x = []
-    for v in t.values():
-        x.extend(v)
-    return x
+printf 'import sys\nsys.path.insert(0, "%s/tests/sh")\n' "$FED_ROOT" >t8.py
+cat >>t8.py <<'PY'
+from rebundle import st, member, flat, f32
 def topk8(path):
     t = member(path)
     c, o, s, q = (t["topk." + k] for k in ("counts", "offsets", "scales",
@@ -49,8 +33,6 @@ def topk8(path):
     for sp, n in enumerate(c):
         idx += [sp * 128 + o[len(idx) + j] for j in range(n)]
     return {i: f32(q[j] * s[j // 256]) for j, i in enumerate(idx)}
-def f32(x):
-    return struct.unpack("<f", struct.pack("<f", x))[0]
 PY
 
 # 1. Encoding: the same entries as topk, smaller, recorded, verified.
