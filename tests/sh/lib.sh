@@ -74,3 +74,21 @@ needs() {
 		return 1
 	fi
 }
+
+# rejected LABEL SRC VARIANT...: a test's evil.py (SRC OUT VARIANT
+# TESTS_SH) rewrites the encoded update SRC into each VARIANT (and into
+# "none", which must stay valid); fed-verify and fed-merge (over m0.fed,
+# beside u-f32.fed) reject every variant (1) and write nothing.
+rejected() {
+	l=$1 src=$2
+	shift 2
+	python3 evil.py "$src" same.fed none "$FED_ROOT/tests/sh"
+	expect "$l: rewriting keeps a valid bundle" 0 fed-verify -n -q same.fed
+	for w in "$@"; do
+		python3 evil.py "$src" "e-$w.fed" "$w" "$FED_ROOT/tests/sh"
+		expect "$l $w: fed-verify" 1 fed-verify -n -q "e-$w.fed"
+		expect "$l $w: fed-merge" 1 \
+		    fed-merge --unsigned -m m0.fed -o x.fed u-f32.fed "e-$w.fed"
+	done
+	check "$l: no output on rejection" test ! -e x.fed
+}

@@ -125,16 +125,8 @@ elif what == "spanfield":
 mem["tensors.safetensors"] = bytes(b)
 rebundle.write(dst, man, mem)
 PY
-python3 evil.py u-t8.fed same.fed none "$FED_ROOT/tests/sh"
-expect "rewriting keeps a valid bundle" 0 fed-verify -n -q same.fed
-for w in sum span order outside nanscale negscale minus128 zeroscale \
-    spanfield; do
-	python3 evil.py u-t8.fed e-$w.fed $w "$FED_ROOT/tests/sh"
-	expect "topk8 $w: fed-verify" 1 fed-verify -n -q e-$w.fed
-	expect "topk8 $w: fed-merge" 1 \
-	    fed-merge --unsigned -m m0.fed -o x.fed u-f32.fed e-$w.fed
-done
-check "no output on rejection" test ! -e x.fed
+rejected topk8 u-t8.fed sum span order outside nanscale negscale minus128 zeroscale \
+    spanfield
 
 # 5. Usage (2).
 expect_err "topk8 fraction 0" 2 "FRACTION" train x.fed --encode topk8:0
