@@ -45,11 +45,12 @@
 # round's model, F32, counted too): 8 K / 2 = 4 K, 30x from K = 8.
 #
 # The full setting (the defaults: the demo's model and text, BUDGET 512;
-# one-step rounds of rsign and of topk8 gradient uploads, the first
-# training the pooled model, and 32-step rounds of int8): rsign's 512
-# rounds took 16 minutes beside another session's runs (about 21 with
-# the pooled model), topk8's about as long, 32/own/int8+ef 3 to 6, so
-# about 45 minutes, within the hour.  The
+# one-step rounds of rsign gradient uploads, the first, training the
+# pooled model too; 8-step rounds of int8 both ways; 32-step rounds of
+# int8 up): rsign's 512 rounds took 16 minutes beside another session's
+# runs (the pooled model adds about 6), 8/own/int8+ef//int8 14 and
+# 32/own/int8+ef 3 to 6 in earlier runs, so about 40 minutes, within
+# the hour (estimated from those runs, not measured as one).  The
 # first configuration trains the pooled model, with --slices when its
 # moments are shared, so it should be one with shared moments; it is
 # kept as OUT/pooled.fed, which POOLED=FILE passes to a later run with
@@ -250,7 +251,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 PATH="$root/${FED_BUILD:-build}:$PATH"
 export OPENBLAS_NUM_THREADS=1
 BUDGET=${BUDGET:-512}
-CONFIGS=${CONFIGS:-"1/grad/rsign+ef/1/0/0.0035 1/grad/topk8:0.058+ef/1/0/0.0035
+CONFIGS=${CONFIGS:-"1/grad/rsign+ef/1/0/0.0035 8/own/int8+ef/1/0.7/0.001//int8
     32/own/int8+ef/1/0.5/0.001"}
 OUT=${OUT:-$root/build/lang-comm}
 sh "$root/scripts/deps" demo-lang
