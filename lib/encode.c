@@ -12,6 +12,7 @@
 #include "crsign.h"
 #include "ctopk.h"
 #include "encode.h"
+#include "half.h"
 #include "rng.h"
 
 _Static_assert(CTOPK_BLOCK == ENC_BLOCK, "topk8's values are int8 blocks");
@@ -257,69 +258,7 @@ encode_check_layout(const struct arch *a, const struct enc *c,
 	return 0;
 }
 
-/* ---- conversions ---- */
-
-uint16_t
-encode_f16(float f)
-{
-	uint32_t x, sign;
-	float a;
-
-	memcpy(&x, &f, 4);
-	sign = (x >> 16) & 0x8000;
-	x &= 0x7fffffff;
-	if (x > 0x7f800000)
-		return (uint16_t)(sign | 0x7e00);
-	if (x >= 0x47800000)            /* 2^16 and up: infinity */
-		return (uint16_t)(sign | 0x7c00);
-	if (x < 0x38800000) {           /* below 2^-14: subnormal or 0 */
-		memcpy(&a, &x, 4);
-		return (uint16_t)(sign | (uint32_t)lrint((double)a * 16777216.0));
-	}
-	x += 0xc8000fffu + ((x >> 13) & 1);     /* rebias, round to even */
-	return (uint16_t)(sign | (x >> 13));
-}
-
-float
-encode_f16_value(uint16_t h)
-{
-	uint32_t s = (uint32_t)(h & 0x8000) << 16, ex = (h >> 10) & 0x1f;
-	uint32_t m = h & 0x3ff, x;
-	float f;
-
-	if (ex == 0) {
-		f = (float)ldexp((double)m, -24);
-		return s ? -f : f;
-	}
-	if (ex == 31)
-		x = s | 0x7f800000 | (m << 13);
-	else
-		x = s | ((ex + 112) << 23) | (m << 13);
-	memcpy(&f, &x, 4);
-	return f;
-}
-
-uint16_t
-encode_bf16(float f)
-{
-	uint32_t x;
-
-	memcpy(&x, &f, 4);
-	if ((x & 0x7fffffff) > 0x7f800000)
-		return (uint16_t)((x >> 16) | 0x40);
-	x += 0x7fff + ((x >> 16) & 1);
-	return (uint16_t)(x >> 16);
-}
-
-float
-encode_bf16_value(uint16_t h)
-{
-	uint32_t x = (uint32_t)h << 16;
-	float f;
-
-	memcpy(&f, &x, 4);
-	return f;
-}
+/* ---- encoding ---- */
 
 float
 encode_int8_scale(const float *x, size_t n)
@@ -332,8 +271,6 @@ encode_int8_scale(const float *x, size_t n)
 			m = fabs(x[i]);
 	return (float)(m / 127);
 }
-
-/* ---- encoding ---- */
 
 static int8_t
 int8_round(float x, float scale, rng_t *r)
@@ -480,8 +417,8 @@ encode_values(const struct arch *a, const struct enc *c, const float *d,
 	case ENC_F16:
 	case ENC_BF16:
 		for (i = 0; i < np; i++) {
-			uint16_t h = c->scheme == ENC_F16 ? encode_f16(d[i]) :
-			    encode_bf16(d[i]);
+			uint16_t h = c->scheme == ENC_F16 ? half_f16(d[i]) :
+			    half_bf16(d[i]);
 			memcpy(buf + 2 * i, &h, 2);
 		}
 		break;
@@ -733,8 +670,8 @@ encode_stream_decode(struct encode_stream *s, const uint8_t *src,
 	default:
 		for (k = 0; k < len; k++) {
 			memcpy(&h, src + 2 * k, 2);
-			out[k] = s->c.scheme == ENC_F16 ? encode_f16_value(h) :
-			    encode_bf16_value(h);
+			out[k] = s->c.scheme == ENC_F16 ? half_f16_value(h) :
+			    half_bf16_value(h);
 		}
 	}
 	for (k = 0; k < len; k++)

@@ -101,11 +101,6 @@ int  encode_stream_decode(struct encode_stream *s, const uint8_t *src,
     uint64_t at, size_t len, float *out, fed_err *e);
 void encode_stream_free(struct encode_stream *s);
 
-/* Conversions, round half to even; out of range gives infinity. */
-uint16_t encode_f16(float x);
-float    encode_f16_value(uint16_t h);
-uint16_t encode_bf16(float x);
-float    encode_bf16_value(uint16_t h);
 /* int8: the scale of a block, and one value. */
 float    encode_int8_scale(const float *x, size_t n);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "half.h"
 #include "sha256.h"
 #include "tset.h"
 
@@ -248,8 +249,8 @@ tset_to_float(enum st_dtype d, const void *src, float *dst, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-		dst[i] = d == ST_F16 ? encode_f16_value(h) :
-		    encode_bf16_value(h);
+		dst[i] = d == ST_F16 ? half_f16_value(h) :
+		    half_bf16_value(h);
 	}
 }
 
@@ -265,7 +266,7 @@ tset_from_float(enum st_dtype d, const float *src, void *dst, size_t n)
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		h = d == ST_F16 ? encode_f16(src[i]) : encode_bf16(src[i]);
+		h = d == ST_F16 ? half_f16(src[i]) : half_bf16(src[i]);
 		bad += (h & mask) == mask;
 		p[2 * i] = (uint8_t)h;
 		p[2 * i + 1] = (uint8_t)(h >> 8);

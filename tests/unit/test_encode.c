@@ -14,27 +14,28 @@
 
 #include "crsign.h"
 #include "encode.h"
+#include "half.h"
 #include "rng.h"
 #include "t.h"
 
 static void
 test_conversions(void)
 {
-	T_OK("fp16 1", encode_f16(1.0f) == 0x3c00);
-	T_OK("fp16 -2", encode_f16(-2.0f) == 0xc000);
-	T_OK("fp16 max", encode_f16(65504.0f) == 0x7bff);
-	T_OK("fp16 overflow", encode_f16(65520.0f) == 0x7c00);
-	T_OK("fp16 tie to even down", encode_f16(1.0f + 0x1p-11f) == 0x3c00);
-	T_OK("fp16 tie to even up", encode_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);
-	T_OK("fp16 smallest subnormal", encode_f16(0x1p-24f) == 0x0001);
-	T_OK("fp16 half of it ties to 0", encode_f16(0x1p-25f) == 0x0000);
-	T_OK("fp16 -0", encode_f16(-0.0f) == 0x8000);
-	T_OK("fp16 back", encode_f16_value(0x3c02) == 1.0f + 0x1p-9f &&
-	    encode_f16_value(0x0001) == 0x1p-24f && encode_f16_value(0xc000) == -2);
-	T_OK("bf16 1", encode_bf16(1.0f) == 0x3f80);
-	T_OK("bf16 tie to even down", encode_bf16(1.0f + 0x1p-8f) == 0x3f80);
-	T_OK("bf16 tie to even up", encode_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);
-	T_OK("bf16 back", encode_bf16_value(0x3f82) == 1.0f + 0x1p-6f);
+	T_OK("fp16 1", half_f16(1.0f) == 0x3c00);
+	T_OK("fp16 -2", half_f16(-2.0f) == 0xc000);
+	T_OK("fp16 max", half_f16(65504.0f) == 0x7bff);
+	T_OK("fp16 overflow", half_f16(65520.0f) == 0x7c00);
+	T_OK("fp16 tie to even down", half_f16(1.0f + 0x1p-11f) == 0x3c00);
+	T_OK("fp16 tie to even up", half_f16(1.0f + 3 * 0x1p-11f) == 0x3c02);
+	T_OK("fp16 smallest subnormal", half_f16(0x1p-24f) == 0x0001);
+	T_OK("fp16 half of it ties to 0", half_f16(0x1p-25f) == 0x0000);
+	T_OK("fp16 -0", half_f16(-0.0f) == 0x8000);
+	T_OK("fp16 back", half_f16_value(0x3c02) == 1.0f + 0x1p-9f &&
+	    half_f16_value(0x0001) == 0x1p-24f && half_f16_value(0xc000) == -2);
+	T_OK("bf16 1", half_bf16(1.0f) == 0x3f80);
+	T_OK("bf16 tie to even down", half_bf16(1.0f + 0x1p-8f) == 0x3f80);
+	T_OK("bf16 tie to even up", half_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);
+	T_OK("bf16 back", half_bf16_value(0x3f82) == 1.0f + 0x1p-6f);
 }
 
 static float *
