@@ -92,3 +92,15 @@ rejected() {
 	done
 	check "$l: no output on rejection" test ! -e x.fed
 }
+
+# rebuilt LABEL ENC: fed-merge's download of m0.fed plus u-f32.fed,
+# encoded as ENC with server-side error feedback, rebuilds (fed-merge
+# --apply) the merged model byte for byte.
+rebuilt() {
+	expect "download: $1 with error feedback" 0 fed-merge --unsigned \
+	    -m m0.fed --download step.fed --download-encode "$2" \
+	    --residual srv.st -o m3.fed u-f32.fed
+	expect "download: rebuilt from a $1 step" 0 \
+	    fed-merge -m m0.fed --apply step.fed -o held.fed
+	check "download: the same model" cmp -s held.fed m3.fed
+}

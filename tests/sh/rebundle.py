@@ -6,11 +6,16 @@ encoding themselves (import it with tests/sh on sys.path)."""
 import array, hashlib, io, json, struct, tarfile
 
 
+def header(b):
+    """A safetensors file's header and where its data section starts."""
+    n = struct.unpack("<Q", b[:8])[0]
+    return json.loads(b[8:8 + n]), 8 + n
+
+
 def st(b):
     """A safetensors file's bytes: {name: array} in data order."""
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    d = b[8 + n:]
+    h, n = header(b)
+    d = b[n:]
     out = {}
     for k, v in sorted(((k, v) for k, v in h.items() if k != "__metadata__"),
                        key=lambda kv: kv[1]["data_offsets"][0]):

@@ -114,12 +114,7 @@ expect "gradient: an rsign upload" 0 fed-train -m m0.fed -d h-de.fed \
     --gradient --encode rsign --residual g.st -o g.fed
 expect "expand: an rsign upload" 0 fed-train -m m0.fed --expand g.fed -o xg.fed
 expect "merge: its expansion" 0 fed-merge --unsigned -m m0.fed -o m4.fed xg.fed
-expect "download: rsign with error feedback" 0 fed-merge --unsigned -m m0.fed \
-    --download step.fed --download-encode rsign --residual srv.st \
-    -o m3.fed u-f32.fed
-expect "download: rebuilt from an rsign step" 0 \
-    fed-merge -m m0.fed --apply step.fed -o held.fed
-check "download: the same model" cmp -s held.fed m3.fed
+rebuilt rsign rsign
 
 # 5. Hostile encodings (1): rewritten with the manifest's hashes fixed up.
 cat >evil.py <<'PY'
@@ -129,10 +124,9 @@ import rebundle
 src, dst, what = sys.argv[1:4]
 man, mem = rebundle.read(src)
 b = bytearray(mem["tensors.safetensors"])
-n = struct.unpack("<Q", b[:8])[0]
-h = json.loads(b[8:8 + n])
-s = 8 + n + h["rsign.scales"]["data_offsets"][0]
-g = 8 + n + h["rsign.signs"]["data_offsets"][0]
+h, n = rebundle.header(b)
+s = n + h["rsign.scales"]["data_offsets"][0]
+g = n + h["rsign.signs"]["data_offsets"][0]
 if what == "nanscale":
     b[s:s + 4] = struct.pack("<f", float("nan"))
 elif what == "infscale":
@@ -154,7 +148,7 @@ elif what == "short":
     k = "rsign.signs"
     h[k]["shape"][0] -= 8; h[k]["data_offsets"][1] -= 8
     hb = json.dumps(h).encode()
-    b = bytearray(struct.pack("<Q", len(hb)) + hb + b[8 + n:-8])
+    b = bytearray(struct.pack("<Q", len(hb)) + hb + b[n:-8])
 mem["tensors.safetensors"] = bytes(b)
 rebundle.write(dst, man, mem)
 PY
