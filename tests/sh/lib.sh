@@ -75,6 +75,30 @@ needs() {
 	fi
 }
 
+# encoded: the encoding tests' fixture, over pages(): the German shard
+# h-de.fed, the tiny model m0.fed, its plain update u-f32.fed; then
+# train OUT [fed-train options] trains another update like it, and
+# field BUNDLE FILTER prints jq's FILTER of its manifest.
+encoded() {
+	pages t
+	fed-shard -q -f text -p file -o h t/de t/fr
+	fed-init -a gpt:1-16-2-16 -s 1 -o m0.fed
+	train() {
+		o=$1
+		shift
+		fed-train -m m0.fed -d h-de.fed --steps 2 -b 4 -l 0.01 --warmup 0 \
+		    --schedule constant -s 5 --name de -o "$o" "$@"
+	}
+	field() { tar -xOf "$1" manifest.json | jq -c "$2"; }
+	train u-f32.fed
+}
+
+# pyref FILE: starts the Python module FILE of a test's reference code,
+# which can then import tests/sh/rebundle.py.
+pyref() {
+	printf 'import sys\nsys.path.insert(0, "%s/tests/sh")\n' "$FED_ROOT" >"$1"
+}
+
 # rejected LABEL SRC VARIANT...: a test's evil.py (SRC OUT VARIANT
 # TESTS_SH) rewrites the encoded update SRC into each VARIANT (and into
 # "none", which must stay valid); fed-verify and fed-merge (over m0.fed,

@@ -8,21 +8,11 @@
 # (1); options that do not fit are usage errors (2).
 . "$FED_ROOT/tests/sh/lib.sh"
 
-pages t
-fed-shard -q -f text -p file -o h t/de t/fr
-fed-init -a gpt:1-16-2-16 -s 1 -o m0.fed
-train() {   # out [options]
-	o=$1
-	shift
-	fed-train -m m0.fed -d h-de.fed --steps 2 -b 4 -l 0.01 --warmup 0 \
-	    --schedule constant -s 5 --name de -o "$o" "$@"
-}
-field() { tar -xOf "$1" manifest.json | jq -c "$2"; }
-train u-f32.fed
+encoded
 
 # The reference: SplitMix64 signs, the Sylvester Hadamard transform, one
 # rounding to float32 (fed-bundle(5)).
-printf 'import sys\nsys.path.insert(0, "%s/tests/sh")\n' "$FED_ROOT" >rs.py
+pyref rs.py
 cat >>rs.py <<'PY'
 import json, tarfile
 from rebundle import st, member, flat, f32

@@ -7,22 +7,12 @@
 # a malformed fraction is a usage error (2).
 . "$FED_ROOT/tests/sh/lib.sh"
 
-pages t
-fed-shard -q -f text -p file -o h t/de t/fr
-fed-init -a gpt:1-16-2-16 -s 1 -o m0.fed
-train() {   # out [options]
-	o=$1
-	shift
-	fed-train -m m0.fed -d h-de.fed --steps 2 -b 4 -l 0.01 --warmup 0 \
-	    --schedule constant -s 5 --name de -o "$o" "$@"
-}
-field() { tar -xOf "$1" manifest.json | jq -c "$2"; }
-train u-f32.fed
+encoded
 train u-topk.fed --encode topk:0.2
 
 # Python: a bundle's tensors (or a safetensors file's) as flat lists,
 # and topk8 decoded to {coordinate: value}.
-printf 'import sys\nsys.path.insert(0, "%s/tests/sh")\n' "$FED_ROOT" >t8.py
+pyref t8.py
 cat >>t8.py <<'PY'
 from rebundle import st, member, flat, f32
 def topk8(path):
