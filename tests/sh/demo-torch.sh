@@ -187,6 +187,46 @@ same = all(torch.allclose(runs[0][k], runs[1][k], atol=1e-5) for k in runs[0])
 sys.exit(not (torch.allclose(p, want) and same))
 EOF
 check "logit adjustment: the log prior, nothing changed on balanced labels" $PY adjust.py
+# The warm interpreter (scripts/warm.py) that plays the demo's holders:
+# the trainer forked from it gives the fresh interpreter's bytes, with its
+# working directory, standard input and output, and exit statuses; with
+# no server it runs the script fresh.  The demo leaves no server behind.
+warm=$FED_ROOT/scripts/warm.py
+cat >running.py <<'EOF'
+import glob, sys
+def argv(f):
+    try:
+        return open(f, "rb").read().decode().split("\0")[1:-1]
+    except OSError:
+        return []
+sys.exit(any(argv(f) == sys.argv[1:] for f in glob.glob("/proc/[0-9]*/cmdline")))
+EOF
+check "demo-torch stopped its warm interpreter" $PY running.py "$warm" --serve "$T/run/.warm.sock"
+$PY "$warm" --serve "$T/w.sock" &
+server=$!
+i=0
+while [ ! -S w.sock ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+check "warm: the server listens, mode 0600" test "$(stat -c %a w.sock)" = 600
+check "warm: the running server is seen (as the demo's would be)" sh -c \
+    "! $PY running.py '$warm' --serve '$T/w.sock'"
+export WARM_SOCKET=$T/w.sock
+expect "warm: the trainer" 0 "$warm" "$ex/torch-holder.py" -m m2.safetensors \
+    -d run/holder-001/shard.fed -s 5 -o w1.safetensors
+check "warm: the fresh interpreter's bytes" cmp w1.safetensors t1.safetensors
+check "warm: standard input and output" sh -c "'$warm' '$ex/torch-holder.py' -m - \
+    -d run/holder-001/shard.fed -s 5 <m2.safetensors | cmp - t1.safetensors"
+expect "warm: a usage error is 2" 2 "$warm" "$ex/torch-holder.py" -d run/holder-001/shard.fed
+expect_err "warm: a rejected model is 1" 1 "not the example CNN" "$warm" "$ex/torch-holder.py" \
+    -m lib.safetensors -d run/holder-001/shard.fed -o x.safetensors
+check "warm: nothing written" test ! -e x.safetensors
+kill $server
+wait $server 2>/dev/null
+expect "warm: without a server, a fresh interpreter" 0 "$warm" "$ex/torch-holder.py" \
+    -m m2.safetensors -d run/holder-001/shard.fed -s 5 -o w2.safetensors
+check "warm: without a server, the same bytes" cmp w2.safetensors t1.safetensors
+unset WARM_SOCKET
+expect_err "warm: no script is a usage error" 2 "usage:" "$warm"
+expect_err "warm: a socket it cannot make" 1 "no-such-dir" $PY "$warm" --serve "$T/no-such-dir/w.sock"
 expect "trainer: no model is a usage error" 2 $PY "$ex/torch-holder.py" -d run/holder-001/shard.fed -o x.safetensors
 expect "trainer: a model that is not safetensors" 1 $PY "$ex/torch-holder.py" \
     -m run/holder-001/shard.fed -d run/holder-001/shard.fed -o x.safetensors
