@@ -75,6 +75,16 @@ needs() {
 	fi
 }
 
+# golden_kernels: for a test that pins bytes of BLAS work to digests.
+# Those bytes depend on OpenBLAS's kernels, which it picks by processor
+# (an AMD EPYC's Zen kernels round otherwise than the SkylakeX ones of an
+# Intel Xeon), so the digests are made with the generic x86-64 kernels,
+# which every x86-64 processor runs.
+golden_kernels() {
+	OPENBLAS_CORETYPE=Prescott
+	export OPENBLAS_CORETYPE
+}
+
 # encoded: the encoding tests' fixture, over pages(): the German shard
 # h-de.fed, the tiny model m0.fed, its plain update u-f32.fed; then
 # train OUT [fed-train options] trains another update like it, and

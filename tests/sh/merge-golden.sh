@@ -6,11 +6,7 @@
 # tests/golden/merge/digests.  FED_GOLDEN_WRITE=1 writes that file instead
 # (only ever from a build whose merges are known good).
 . "$FED_ROOT/tests/sh/lib.sh"
-# Bytes of BLAS work depend on OpenBLAS's kernels, which it picks by
-# processor (an AMD EPYC's Zen kernels round otherwise than the SkylakeX
-# ones of an Intel Xeon): the digests are made with the generic x86-64
-# kernels, which every x86-64 processor runs.
-export OPENBLAS_CORETYPE=Prescott
+golden_kernels
 GOLDEN="$FED_ROOT/tests/golden/merge/digests"
 
 gen() { "$FED_BIN/tools/merge-gen" "$@"; }

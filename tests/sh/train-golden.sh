@@ -5,11 +5,7 @@
 # change one of them.  Inputs are made here, deterministically.
 # FED_GOLDEN_WRITE=1 rewrites the digests file instead of checking.
 . "$FED_ROOT/tests/sh/lib.sh"
-# Bytes of BLAS work depend on OpenBLAS's kernels, which it picks by
-# processor (an AMD EPYC's Zen kernels round otherwise than the SkylakeX
-# ones of an Intel Xeon): the digests are made with the generic x86-64
-# kernels, which every x86-64 processor runs.
-export OPENBLAS_CORETYPE=Prescott
+golden_kernels
 
 G=$FED_ROOT/tests/golden/train/digests
 
