@@ -233,7 +233,8 @@ def train(model, x, y, epochs, batch, lr, momentum, seed, first=0, total=0,
 
 @torch.no_grad()
 def evaluate(model, x, y, batch=200):
-    """(accuracy, mean cross-entropy) of model on x, y."""
+    """(accuracy, mean cross-entropy) of model on x, y, in batches whose
+    activations stay under keep_memory's 32 MiB."""
     model.eval()
     right, loss = 0, 0.0
     for i in range(0, len(y), batch):
